@@ -1,0 +1,40 @@
+# polygate — see README.md. `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+SWIFT ?= swift
+
+# Debian packages: the C libraries we link, PostgreSQL (server for run/test),
+# systemd (systemd-socket-activate for tests), python3 (a free port for tests).
+APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
+                postgresql systemd python3
+
+.PHONY: all deps build build-tests test run release format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh $(APT_PACKAGES)
+
+build: deps
+	$(SWIFT) build --product polygated
+
+build-tests: deps
+	$(SWIFT) build --build-tests
+
+## test: build everything, start a throwaway PostgreSQL, run all tests, stop it.
+test: build-tests
+	scripts/test.sh
+
+## run: build, start a private PostgreSQL under .run/ unless DATABASE_URL or CONFIG is given,
+## and run polygated in the foreground on 127.0.0.1:8080.
+run: build
+	scripts/run.sh
+
+## release: static-stdlib release binaries, as the .deb ships them.
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now
+
+format:
+	$(SWIFT) format --in-place --recursive --parallel Sources Tests Package.swift
+
+clean:
+	rm -rf .build .run

@@ -1,0 +1,267 @@
+import Gateway
+import Logging
+import TOMLKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension DaemonConfiguration {
+    /// Reads and validates the TOML file at `path`. Absent keys keep their defaults.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the file, line and key of the first problem.
+    public static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
+        guard let text = readTextFile(path) else {
+            throw ConfigurationError(
+                code: .unreadable,
+                file: path,
+                message: "cannot read the configuration file (\(errnoText()))"
+            )
+        }
+        return try Self.parse(text, file: path)
+    }
+
+    /// Parses and validates configuration text; `file` is used in error messages.
+    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> DaemonConfiguration {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigurationError(
+                code: .syntax,
+                file: file,
+                line: error.source.begin.line,
+                message: "TOML syntax error: \(error.description)"
+            )
+        } catch {
+            throw ConfigurationError(code: .syntax, file: file, message: "TOML syntax error: \(error)")
+        }
+        let locator = TOMLKeyLocator(source: text)
+        var configuration = DaemonConfiguration()
+        for (sectionName, sectionValue) in table {
+            guard let keys = Self.schema[sectionName] else {
+                throw ConfigurationError(
+                    code: .unknownSection,
+                    file: file,
+                    line: locator.line(of: [sectionName]) ?? locator.line(of: [sectionName, ""]),
+                    key: sectionName,
+                    message:
+                        "unknown section [\(sectionName)]; known sections are \(Self.schema.keys.sorted().map { "[\($0)]" }.joined(separator: ", "))"
+                )
+            }
+            guard let section = sectionValue.table else {
+                throw ConfigurationError(
+                    code: .wrongType,
+                    file: file,
+                    line: locator.line(of: [sectionName]),
+                    key: sectionName,
+                    message: "'\(sectionName)' must be a table ([\(sectionName)]), not a \(sectionValue.type)"
+                )
+            }
+            for (keyName, value) in section {
+                let dotted = "\(sectionName).\(keyName)"
+                let line = locator.line(of: [sectionName, keyName])
+                guard let spec = keys.first(where: { $0.name == keyName }) else {
+                    let known = keys.map { "\(sectionName).\($0.name)" }.joined(separator: ", ")
+                    throw ConfigurationError(
+                        code: .unknownKey,
+                        file: file,
+                        line: line,
+                        key: dotted,
+                        message: "unknown key '\(dotted)'; [\(sectionName)] accepts \(known)"
+                    )
+                }
+                do {
+                    try spec.apply(value, &configuration)
+                } catch {
+                    throw ConfigurationError(
+                        code: error.code,
+                        file: file,
+                        line: line,
+                        key: dotted,
+                        message: "\(dotted): \(error.message)"
+                    )
+                }
+            }
+        }
+        return configuration
+    }
+
+    // MARK: - Schema
+
+    /// Every key the file accepts, as `section.key`, in schema order within sorted sections.
+    static var knownKeys: [String] {
+        Self.schema.keys.sorted().flatMap { section in Self.schema[section, default: []].map { "\(section).\($0.name)" } }
+    }
+
+    private struct Problem: Error {
+        var code: ConfigurationError.Code
+        var message: String
+    }
+
+    private struct KeySpec: Sendable {
+        var name: String
+        var apply: @Sendable (any TOMLValueConvertible, inout DaemonConfiguration) throws(Problem) -> Void
+    }
+
+    private static let schema: [String: [KeySpec]] = [
+        "daemon": [
+            KeySpec(name: "gateway_id") { value, configuration throws(Problem) in
+                let id = try string(value)
+                guard (1...64).contains(id.count),
+                    id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) })
+                else {
+                    throw Problem(code: .invalidValue, message: "must be 1-64 characters of A-Z a-z 0-9 _ . - (got \"\(id)\")")
+                }
+                configuration.daemon.gatewayID = id
+            },
+            KeySpec(name: "log_level") { value, configuration throws(Problem) in
+                let text = try string(value)
+                guard let level = Logger.Level(rawValue: text) else {
+                    throw Problem(
+                        code: .invalidValue,
+                        message:
+                            "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(text)\")"
+                    )
+                }
+                configuration.daemon.logLevel = level
+            },
+            KeySpec(name: "drain_timeout") { value, configuration throws(Problem) in
+                configuration.daemon.drainTimeout = try duration(value, maximum: .seconds(3600))
+            },
+        ],
+        "http": [
+            KeySpec(name: "listen") { value, configuration throws(Problem) in
+                let text = try string(value)
+                guard let address = ListenAddress(parsing: text) else {
+                    throw Problem(
+                        code: .invalidValue,
+                        message: "must be host:port or [ipv6]:port, e.g. \"127.0.0.1:8080\" (got \"\(text)\")"
+                    )
+                }
+                configuration.http.listen = address
+            },
+            KeySpec(name: "idle_timeout") { value, configuration throws(Problem) in
+                configuration.http.idleTimeout = try duration(value, maximum: .seconds(86400))
+            },
+        ],
+        "database": [
+            KeySpec(name: "url") { value, configuration throws(Problem) in
+                let url = try string(value)
+                guard !url.isEmpty else { throw Problem(code: .invalidValue, message: "must not be empty") }
+                configuration.database.url = url
+            },
+            KeySpec(name: "pool_size") { value, configuration throws(Problem) in
+                configuration.database.poolSize = try integer(value, in: 1...1000)
+            },
+            KeySpec(name: "connect_timeout") { value, configuration throws(Problem) in
+                configuration.database.connectTimeout = try duration(value, maximum: .seconds(600))
+            },
+            KeySpec(name: "migrate_on_start") { value, configuration throws(Problem) in
+                configuration.database.migrateOnStart = try boolean(value)
+            },
+            KeySpec(name: "ready_timeout") { value, configuration throws(Problem) in
+                configuration.database.readyTimeout = try duration(value, maximum: .seconds(60))
+            },
+        ],
+        "metrics": [
+            KeySpec(name: "token") { value, configuration throws(Problem) in
+                let token = try string(value)
+                if token.isEmpty {
+                    configuration.metrics.token = nil
+                    return
+                }
+                // The value is secret: never echo it.
+                guard token.count >= 16, token.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                    throw Problem(
+                        code: .invalidValue,
+                        message: "must be empty or at least 16 printable ASCII characters without spaces"
+                    )
+                }
+                configuration.metrics.token = token
+            }
+        ],
+    ]
+
+    // MARK: - Value parsers
+
+    private static func string(_ value: any TOMLValueConvertible) throws(Problem) -> String {
+        guard value.type == .string, let text = value.string else { throw wrongType("a string", value) }
+        return text
+    }
+
+    private static func integer(_ value: any TOMLValueConvertible, in range: ClosedRange<Int>) throws(Problem) -> Int {
+        guard value.type == .int, let number = value.int else { throw wrongType("an integer", value) }
+        guard range.contains(number) else {
+            throw Problem(
+                code: .invalidValue,
+                message: "must be between \(range.lowerBound) and \(range.upperBound) (got \(number))"
+            )
+        }
+        return number
+    }
+
+    private static func boolean(_ value: any TOMLValueConvertible) throws(Problem) -> Bool {
+        guard value.type == .bool, let flag = value.bool else { throw wrongType("true or false", value) }
+        return flag
+    }
+
+    /// A duration: a string with a unit (`"500ms"`, `"10s"`, `"2m"`, `"1h"`) or an integer of seconds.
+    private static func duration(_ value: any TOMLValueConvertible, maximum: Duration) throws(Problem) -> Duration {
+        let result: Duration
+        if value.type == .int, let seconds = value.int {
+            result = .seconds(seconds)
+        } else if value.type == .string, let text = value.string, let parsed = parseDuration(text) {
+            result = parsed
+        } else if value.type == .string {
+            throw Problem(
+                code: .invalidValue,
+                message: "must be a duration such as \"500ms\", \"10s\", \"2m\" or \"1h\" (got \"\(value.string ?? "")\")"
+            )
+        } else {
+            throw wrongType("a duration such as \"10s\"", value)
+        }
+        guard result > .zero, result <= maximum else {
+            throw Problem(code: .invalidValue, message: "must be more than 0 and at most \(formatDuration(maximum))")
+        }
+        return result
+    }
+
+    private static func wrongType(_ expected: String, _ value: any TOMLValueConvertible) -> Problem {
+        Problem(code: .wrongType, message: "must be \(expected), not a TOML \(value.type)")
+    }
+}
+
+/// `"250ms"`, `"10s"`, `"2m"`, `"1h"` → Duration.
+func parseDuration(_ text: String) -> Duration? {
+    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+    for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
+        let number = text.dropLast(suffix.count)
+        guard !number.isEmpty, number.allSatisfy(\.isASCII), let value = Int64(number), value >= 0,
+            value <= Int64.max / milliseconds
+        else { continue }
+        return .milliseconds(value * milliseconds)
+    }
+    return nil
+}
+
+/// Reads a whole file as UTF-8, or nil (errno set) when it cannot be read.
+func readTextFile(_ path: String) -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 16384)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, file)
+        if count > 0 { bytes.append(contentsOf: buffer[0..<count]) }
+        if count < buffer.count {
+            if ferror(file) != 0 { return nil }
+            break
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func errnoText() -> String {
+    String(cString: strerror(errno))
+}

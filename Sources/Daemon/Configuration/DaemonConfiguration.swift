@@ -1,0 +1,112 @@
+public import Gateway
+public import Logging
+
+/// Everything `polygated` reads from its configuration file, with the defaults that apply when a
+/// key is absent. Every key is documented in `etc/polygate/polygated.conf` and polygated.conf(5).
+public struct DaemonConfiguration: Sendable, Hashable {
+    /// `[daemon]`
+    public struct Daemon: Sendable, Hashable {
+        /// `gateway_id`: this deployment's stable name, reported in every realtime response.
+        public var gatewayID = "gw_local"
+        /// `log_level`: trace, debug, info, notice, warning, error or critical.
+        public var logLevel = Logger.Level.info
+        /// `drain_timeout`: how long a graceful shutdown waits for requests in flight.
+        public var drainTimeout = Duration.seconds(10)
+        public init() {}
+    }
+
+    /// `[http]`
+    public struct HTTP: Sendable, Hashable {
+        /// `listen`: address to bind when systemd did not pass a socket named `http`.
+        public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
+        /// `idle_timeout`: keep-alive connections idle this long are closed.
+        public var idleTimeout = Duration.seconds(60)
+        public init() {}
+    }
+
+    /// `[database]`
+    public struct Database: Sendable, Hashable {
+        /// `url`: libpq connection URL or key=value string. The default reaches database
+        /// `polygate` over the local Unix socket as the daemon's own user (peer authentication).
+        public var url = "postgresql:///polygate"
+        /// `pool_size`: most connections the daemon opens.
+        public var poolSize = 10
+        /// `connect_timeout`: limit for opening one connection.
+        public var connectTimeout = Duration.seconds(10)
+        /// `migrate_on_start`: apply pending migrations before becoming ready.
+        public var migrateOnStart = true
+        /// `ready_timeout`: how long `/readyz` waits for the database.
+        public var readyTimeout = Duration.seconds(2)
+        public init() {}
+    }
+
+    /// `[metrics]`
+    public struct Metrics: Sendable, Hashable {
+        /// `token`: when set, `/metrics` requires `Authorization: Bearer <token>`.
+        public var token: String?
+        public init() {}
+    }
+
+    public var daemon = Daemon()
+    public var http = HTTP()
+    public var database = Database()
+    public var metrics = Metrics()
+
+    /// The defaults.
+    public init() {}
+
+    /// The default location of the configuration file.
+    public static let defaultPath = "/etc/polygate/polygated.conf"
+}
+
+extension DaemonConfiguration: CustomStringConvertible {
+    /// The effective settings as TOML, with secrets masked (the database URL's password and the
+    /// metrics token).
+    public var description: String {
+        """
+        [daemon]
+        gateway_id = "\(self.daemon.gatewayID)"
+        log_level = "\(self.daemon.logLevel)"
+        drain_timeout = "\(formatDuration(self.daemon.drainTimeout))"
+
+        [http]
+        listen = "\(self.http.listen)"
+        idle_timeout = "\(formatDuration(self.http.idleTimeout))"
+
+        [database]
+        url = "\(maskPassword(inURL: self.database.url))"
+        pool_size = \(self.database.poolSize)
+        connect_timeout = "\(formatDuration(self.database.connectTimeout))"
+        migrate_on_start = \(self.database.migrateOnStart)
+        ready_timeout = "\(formatDuration(self.database.readyTimeout))"
+
+        [metrics]
+        token = "\(self.metrics.token == nil ? "" : "********")"
+
+        """
+    }
+}
+
+/// `postgresql://user:secret@host/db` → `postgresql://user:********@host/db`; `password=x` in a
+/// key=value string likewise.
+func maskPassword(inURL url: String) -> String {
+    if let scheme = url.firstRange(of: "://") {
+        let rest = url[scheme.upperBound...]
+        guard let at = rest.firstIndex(of: "@") else { return url }
+        let userinfo = rest[..<at]
+        guard let colon = userinfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":********" + String(url[at...])
+    }
+    return url.split(separator: " ", omittingEmptySubsequences: false).map { part in
+        part.hasPrefix("password=") ? "password=********" : String(part)
+    }.joined(separator: " ")
+}
+
+/// `Duration` as the shortest of `500ms`, `10s`, `2m`, `1h`.
+func formatDuration(_ duration: Duration) -> String {
+    let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    if ms % 3_600_000 == 0 { return "\(ms / 3_600_000)h" }
+    if ms % 60_000 == 0 { return "\(ms / 60_000)m" }
+    if ms % 1000 == 0 { return "\(ms / 1000)s" }
+    return "\(ms)ms"
+}

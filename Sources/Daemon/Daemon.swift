@@ -1,0 +1,180 @@
+import Gateway
+public import Logging
+import Metrics
+import NIOCore
+public import Prometheus
+import ServiceLifecycle
+import Store
+import Systemd
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `polygated` does, apart from parsing its command line.
+public enum Daemon {
+    /// Sets up process-wide logging (journald when stderr is the journal, else stderr) and
+    /// metrics (a Prometheus registry behind swift-metrics). Call once, before anything logs.
+    public static func bootstrap(logLevel: Logger.Level) -> PrometheusCollectorRegistry {
+        let destination = SystemdLogging.detectDestination()
+        LoggingSystem.bootstrap(
+            SystemdLogging.handlerFactory(destination: destination, identifier: "polygated", level: logLevel),
+            metadataProvider: nil
+        )
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }
+
+    /// Runs the daemon until SIGTERM or SIGINT: takes the sockets systemd passed (or binds
+    /// `http.listen`), waits for the database, migrates, sends `READY=1`, serves, and on a
+    /// signal drains within `daemon.drain_timeout`.
+    ///
+    /// - Throws: when a listener cannot be bound, a migration fails, or a service fails.
+    public static func serve(
+        configuration: DaemonConfiguration,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger
+    ) async throws {
+        let notifier = SystemdNotifier()
+        notifier.notify(.status("starting"))
+        let listeners = try Self.httpListeners(configuration: configuration, logger: logger)
+
+        let database = PostgresClient(
+            configuration: .init(
+                conninfo: configuration.database.url,
+                maxConnections: configuration.database.poolSize,
+                connectTimeout: configuration.database.connectTimeout
+            ),
+            logger: logger
+        )
+        let readiness = Readiness()
+        let metrics = MetricsExporter(
+            registry: registry,
+            database: database,
+            readiness: readiness,
+            gatewayID: configuration.daemon.gatewayID
+        )
+        let health = HealthRoutes(
+            readiness: readiness,
+            database: database,
+            metrics: metrics,
+            metricsToken: configuration.metrics.token,
+            gatewayID: configuration.daemon.gatewayID,
+            databaseTimeout: configuration.database.readyTimeout
+        )
+        let router = GatewayHTTP.makeRouter(health: health)
+        let server = HTTPServer(
+            listeners: listeners,
+            responder: GatewayHTTP.makeResponder(router: router, logger: logger),
+            idleTimeout: configuration.http.idleTimeout,
+            logger: logger
+        )
+        let addresses = try await server.bind()
+        let lifecycle = DaemonLifecycle(
+            configuration: configuration,
+            database: database,
+            readiness: readiness,
+            listening: addresses,
+            notifier: notifier,
+            logger: logger
+        )
+        let watchdog = WatchdogService(notifier: notifier, logger: logger)
+
+        // Dependency order; graceful shutdown runs in reverse: lifecycle (STOPPING=1, /readyz 503),
+        // then HTTP drains, then the watchdog stops, then the pool closes.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: database),
+                .init(service: watchdog),
+                .init(service: server),
+                .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.daemon.drainTimeout
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        logger.notice("polygated stopped")
+    }
+
+    /// The HTTP sockets: those systemd passed as `http` (or a single unnamed one), else a bind of
+    /// `http.listen`. A `control` socket is accepted and closed: the control protocol is not
+    /// served by this version.
+    static func httpListeners(configuration: DaemonConfiguration, logger: Logger) throws -> [HTTPServer.Listener] {
+        let passed = try SystemdListenFDs.take()
+        var listeners: [HTTPServer.Listener] = []
+        for socket in passed {
+            switch socket.name {
+            case "http":
+                listeners.append(.inherited(fd: socket.fd))
+            case "control":
+                logger.warning("socket 'control' passed by systemd is not served by this version; closing it")
+                close(socket.fd)
+            default:
+                if passed.count == 1 {
+                    listeners.append(.inherited(fd: socket.fd))
+                } else {
+                    logger.warning(
+                        "ignoring socket passed by systemd with an unknown name",
+                        metadata: ["systemd.fd": "\(socket.fd)", "systemd.fd_name": "\(socket.name)"]
+                    )
+                    close(socket.fd)
+                }
+            }
+        }
+        if !passed.isEmpty {
+            logger.info("socket activation", metadata: ["systemd.fds": "\(passed.map { "\($0.name)=\($0.fd)" })"])
+        }
+        return listeners.isEmpty ? [.address(configuration.http.listen)] : listeners
+    }
+
+    /// `polygated migrate`: applies pending migrations (or, with `statusOnly`, lists them).
+    ///
+    /// - Returns: a report for the terminal.
+    public static func migrate(configuration: DaemonConfiguration, statusOnly: Bool, logger: Logger) async throws -> String {
+        let database = PostgresClient(
+            configuration: .init(
+                conninfo: configuration.database.url,
+                maxConnections: 1,
+                connectTimeout: configuration.database.connectTimeout
+            ),
+            logger: logger
+        )
+        defer { database.shutdown() }
+        let migrator = PolygateSchema.migrator
+        if statusOnly {
+            let status = try await migrator.status(using: database)
+            var lines = [
+                "applied: \(status.appliedVersions.isEmpty ? "none" : status.appliedVersions.map(String.init).joined(separator: ", "))"
+            ]
+            lines.append(
+                "pending: \(status.pending.isEmpty ? "none" : status.pending.map { "\($0.version) (\($0.name))" }.joined(separator: ", "))"
+            )
+            if !status.unknownVersions.isEmpty {
+                lines.append("unknown to this version: \(status.unknownVersions.map(String.init).joined(separator: ", "))")
+            }
+            return lines.joined(separator: "\n")
+        }
+        let report = try await migrator.migrate(using: database, logger: logger)
+        if !report.applied.isEmpty {
+            try? await AuditLedger(client: database, gatewayID: configuration.daemon.gatewayID).record(
+                "schema.migrated",
+                actor: "admin",
+                details: ["versions": report.applied.map { "\($0.version)" }.joined(separator: ",")]
+            )
+        }
+        if report.applied.isEmpty {
+            return "schema is up to date (version \(report.currentVersion))"
+        }
+        return report.applied.map { "applied \($0.version) (\($0.name))" }.joined(separator: "\n")
+            + "\nschema version \(report.currentVersion)"
+    }
+}
+
+extension Daemon {
+    /// The version string `--version` prints.
+    public static var version: String { PolygateVersion.string }
+}

@@ -1,0 +1,40 @@
+public import Hummingbird
+public import HummingbirdCore
+public import Logging
+import NIOCore
+
+/// Builds polygated's HTTP front: the router with every route and the per-request responder
+/// that `HTTPServer` calls.
+public enum GatewayHTTP {
+    /// A router with the operational routes (more routes join it as the product grows).
+    public static func makeRouter(health: HealthRoutes) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware())
+        health.register(on: router)
+        return router
+    }
+
+    /// The per-request function: routes the request, adds `Date` and `Server`, turns an
+    /// unexpected error into a 500 (logged, never shown to the client).
+    public static func makeResponder(router: Router<BasicRequestContext>, logger: Logger) -> HTTPChannelHandler.Responder {
+        let responder = router.buildResponder()
+        let serverName = "polygated/\(PolygateVersion.string)"
+        return { request, writer, channel in
+            let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch let error as any HTTPResponseError {
+                response =
+                    (try? error.response(from: request, context: context))
+                    ?? Response(status: error.status)
+            } catch {
+                logger.error("request failed", metadata: ["http.path": "\(request.uri.path)", "error": "\(error)"])
+                response = Response(status: .internalServerError)
+            }
+            response.headers[.date] = HTTPDate.now()
+            response.headers[.server] = serverName
+            try await writer.write(response: response.head, body: response.body)
+        }
+    }
+}

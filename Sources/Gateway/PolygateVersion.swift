@@ -1,0 +1,4 @@
+/// The version of this build of polygate (kept in step with debian/changelog).
+public enum PolygateVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,28 @@
+/// The migrations of polygate's own database, embedded from `Sources/Store/Migrations/` at
+/// build time. Add a migration by adding the file *and* a line here; a test checks that the two
+/// lists agree.
+public enum PolygateSchema {
+    /// Every migration, in order.
+    public static let migrations: [Migration] = {
+        let files: [(String, [UInt8])] = [
+            ("0001_audit_ledger.sql", PackageResources._001_audit_ledger_sql)
+        ]
+        return files.map { file in
+            do {
+                return try Migration(fileName: file.0, contents: file.1)
+            } catch {
+                preconditionFailure("embedded migration \(file.0) is misnamed: \(error)")
+            }
+        }
+    }()
+
+    /// The migrator for polygate's schema.
+    public static var migrator: Migrator {
+        // Bundled migrations are checked by tests, so a failure here is a build defect.
+        do {
+            return try Migrator(migrations: Self.migrations)
+        } catch {
+            preconditionFailure("bundled migrations are inconsistent: \(error)")
+        }
+    }
+}

@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A throwaway PostgreSQL cluster on loopback, made with `initdb` in a scratch directory.
+///
+/// When the tests run as root, the server runs as the `postgres` user (PostgreSQL refuses root).
+/// Tests that stop or restart the server use a cluster of their own; the rest share one database
+/// server through ``TestPostgres``.
+public final class PostgresCluster: Sendable {
+    public let directory: String
+    public let port: Int
+
+    public var dataDirectory: String { "\(self.directory)/data" }
+    public var logPath: String { "\(self.directory)/server.log" }
+
+    private init(directory: String, port: Int) {
+        self.directory = directory
+        self.port = port
+    }
+
+    /// The connection URL for `database` as the `postgres` superuser (trust authentication).
+    public func url(database: String = "postgres") -> String {
+        "postgresql://postgres@127.0.0.1:\(self.port)/\(database)"
+    }
+
+    /// Creates and starts a new cluster.
+    public static func start() async throws -> PostgresCluster {
+        let directory = TestEnvironment.makeDirectory("pg")
+        try handToPostgresUser(directory)
+        let cluster = PostgresCluster(directory: directory, port: TestEnvironment.freePort())
+        let initdb = try await runAsPostgres(
+            "initdb",
+            ["-D", cluster.dataDirectory, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"]
+        )
+        guard initdb.status == 0 else { throw TestFailure("initdb failed (\(initdb.status)):\n\(initdb.output)") }
+        try await cluster.startServer()
+        return cluster
+    }
+
+    /// Starts a cluster, runs `body`, and destroys the cluster whatever happens.
+    public static func with<R>(_ body: (PostgresCluster) async throws -> R) async throws -> R {
+        let cluster = try await PostgresCluster.start()
+        do {
+            let result = try await body(cluster)
+            await cluster.destroy()
+            return result
+        } catch {
+            await cluster.destroy()
+            throw error
+        }
+    }
+
+    /// Starts the server (after ``stop()``).
+    public func startServer() async throws {
+        let options = [
+            "-c listen_addresses=127.0.0.1", "-p \(self.port)", "-k \(self.directory)",
+            "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=300",
+        ].joined(separator: " ")
+        let result = try await Self.runAsPostgres(
+            "pg_ctl",
+            ["-D", self.dataDirectory, "-l", self.logPath, "-w", "-t", "60", "-o", options, "start"]
+        )
+        guard result.status == 0 else {
+            throw TestFailure("pg_ctl start failed (\(result.status)):\n\(result.output)\n\(readFile(self.logPath))")
+        }
+    }
+
+    /// Stops the server (`fast` mode: sessions are terminated, as in a restart).
+    public func stop() async throws {
+        let result = try await Self.runAsPostgres("pg_ctl", ["-D", self.dataDirectory, "-m", "fast", "-w", "-t", "60", "stop"])
+        guard result.status == 0 else { throw TestFailure("pg_ctl stop failed (\(result.status)):\n\(result.output)") }
+    }
+
+    /// `pg_ctl restart`: every open connection is terminated.
+    public func restart() async throws {
+        let result = try await Self.runAsPostgres(
+            "pg_ctl",
+            ["-D", self.dataDirectory, "-m", "fast", "-w", "-t", "60", "restart"]
+        )
+        guard result.status == 0 else { throw TestFailure("pg_ctl restart failed (\(result.status)):\n\(result.output)") }
+    }
+
+    /// Stops the server if it runs and deletes the cluster's files.
+    public func destroy() async {
+        _ = try? await Self.runAsPostgres("pg_ctl", ["-D", self.dataDirectory, "-m", "immediate", "-w", "stop"])
+        _ = try? await TestProcess.run("/bin/rm", ["-rf", self.directory])
+    }
+
+    /// Runs a PostgreSQL binary, as the `postgres` user when we are root.
+    static func runAsPostgres(_ tool: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let binary = "\(TestEnvironment.postgresBinDirectory)/\(tool)"
+        if TestEnvironment.isRoot {
+            return try await TestProcess.run("/usr/sbin/runuser", ["-u", "postgres", "--", binary] + arguments)
+        }
+        return try await TestProcess.run(binary, arguments)
+    }
+
+    private static func handToPostgresUser(_ directory: String) throws {
+        guard TestEnvironment.isRoot else { return }
+        guard let user = getpwnam("postgres") else {
+            throw TestFailure("running as root needs the 'postgres' user (apt install postgresql)")
+        }
+        guard chown(directory, user.pointee.pw_uid, user.pointee.pw_gid) == 0 else {
+            throw TestFailure("chown \(directory) failed: errno \(errno)")
+        }
+    }
+}

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where tests find built programs, scratch space and PostgreSQL's binaries.
+public enum TestEnvironment {
+    /// Reads an environment variable.
+    public static func get(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+
+    /// The directory holding the built products (`polygated` …): the test binary's own directory.
+    public static let productsDirectory: String = {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        precondition(n > 0, "cannot read /proc/self/exe")
+        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+    }()
+
+    /// The path of a built executable product.
+    public static func product(_ name: String) -> String {
+        "\(Self.productsDirectory)/\(name)"
+    }
+
+    /// A private scratch directory for this test process (under `$POLYGATE_TEST_TMPDIR` or /tmp),
+    /// readable by the `postgres` user so that clusters can live in it when tests run as root.
+    public static let scratchDirectory: String = {
+        let base = Self.get("POLYGATE_TEST_TMPDIR") ?? "/tmp"
+        mkdir(base, 0o755)
+        var template = Array("\(base)/polygate-test-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp under \(base) failed: errno \(errno)")
+        let path = String(cString: made!)
+        chmod(path, 0o755)
+        return path
+    }()
+
+    /// A new empty directory inside ``scratchDirectory``.
+    public static func makeDirectory(_ name: String) -> String {
+        let path = "\(Self.scratchDirectory)/\(name)-\(UInt32.random(in: 0...UInt32.max))"
+        mkdir(path, 0o755)
+        return path
+    }
+
+    /// A minimal environment for child processes.
+    public static var baseEnvironment: [String: String] {
+        var environment = ["PATH": Self.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"]
+        if let home = Self.get("HOME") { environment["HOME"] = home }
+        return environment
+    }
+
+    /// Whether the tests run as root (then PostgreSQL runs as the `postgres` user).
+    public static var isRoot: Bool { geteuid() == 0 }
+
+    /// PostgreSQL's server binaries: `$POLYGATE_PGBIN`, else the newest `/usr/lib/postgresql/*/bin`.
+    public static let postgresBinDirectory: String = {
+        if let explicit = Self.get("POLYGATE_PGBIN") { return explicit }
+        for version in stride(from: 30, through: 12, by: -1) {
+            let candidate = "/usr/lib/postgresql/\(version)/bin"
+            if access("\(candidate)/initdb", X_OK) == 0 { return candidate }
+        }
+        return "/usr/lib/postgresql/15/bin"
+    }()
+
+    /// A TCP port on 127.0.0.1 that is free right now.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        precondition(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        precondition(bound == 0, "bind failed: errno \(errno)")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

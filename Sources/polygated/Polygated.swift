@@ -1,0 +1,122 @@
+import ArgumentParser
+import Daemon
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `polygated`: the polygate daemon. Parsing only; the work is in the `Daemon` library.
+@main
+struct Polygated: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "polygated",
+        abstract: "The polygate daemon: Polycentric social API and MLS delivery gateway.",
+        discussion: """
+            Runs under systemd (Type=notify, socket activation with sockets named 'http' and \
+            'control', watchdog, journald) or by hand. See polygated(8) and polygated.conf(5).
+            """,
+        version: PolygateVersionText.value,
+        subcommands: [Serve.self, Migrate.self, CheckConfig.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Options every subcommand takes.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("Configuration file.", valueName: "path"))
+    var config: String = DaemonConfiguration.defaultPath
+
+    /// Loads the file or exits with status 78 (EX_CONFIG) and the error on stderr.
+    func load() throws -> DaemonConfiguration {
+        do {
+            return try DaemonConfiguration.load(path: self.config)
+        } catch {
+            printError("polygated: \(error)")
+            throw ExitCode(78)
+        }
+    }
+}
+
+extension Polygated {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the daemon in the foreground (the default).",
+            discussion: "Stops gracefully on SIGTERM or SIGINT. Exit status 78 means a configuration error."
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        func run() async throws {
+            let configuration = try self.options.load()
+            let registry = Daemon.bootstrap(logLevel: configuration.daemon.logLevel)
+            var logger = Logger(label: "polygated")
+            logger[metadataKey: "polygate.gateway_id"] = "\(configuration.daemon.gatewayID)"
+            do {
+                try await Daemon.serve(configuration: configuration, registry: registry, logger: logger)
+            } catch {
+                logger.critical("polygated failed", metadata: ["error": "\(error)"])
+                throw ExitCode.failure
+            }
+        }
+    }
+
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply pending database migrations and exit.",
+            discussion: "Safe to run while daemons are running: migrations are serialised by an advisory lock."
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        @Flag(name: .long, help: "Only list applied and pending migrations.")
+        var status = false
+
+        func run() async throws {
+            let configuration = try self.options.load()
+            _ = Daemon.bootstrap(logLevel: .warning)
+            do {
+                print(
+                    try await Daemon.migrate(
+                        configuration: configuration,
+                        statusOnly: self.status,
+                        logger: Logger(label: "polygated")
+                    )
+                )
+            } catch {
+                printError("polygated: migration failed: \(error)")
+                throw ExitCode.failure
+            }
+        }
+    }
+
+    struct CheckConfig: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check-config",
+            abstract: "Validate the configuration file and print the effective settings (secrets masked).",
+            discussion: "Exit status 0 when valid, 78 with the file, line and key of the first problem otherwise."
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        @Flag(name: .shortAndLong, help: "Print nothing when the file is valid.")
+        var quiet = false
+
+        func run() throws {
+            let configuration = try self.options.load()
+            if !self.quiet {
+                print("# \(self.options.config): OK")
+                print(configuration, terminator: "")
+            }
+        }
+    }
+}
+
+enum PolygateVersionText {
+    static let value = Daemon.version
+}
+
+func printError(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}

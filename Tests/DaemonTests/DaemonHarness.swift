@@ -1,0 +1,68 @@
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the real `polygated` binary as a child process.
+struct DaemonHarness {
+    let directory: String
+    let port: Int
+    let configPath: String
+
+    /// Writes a configuration for `databaseURL` with the HTTP listener on a free port.
+    init(databaseURL: String, extra: String = "", port: Int? = nil) throws {
+        self.directory = TestEnvironment.makeDirectory("daemon")
+        self.port = port ?? TestEnvironment.freePort()
+        self.configPath = "\(self.directory)/polygated.conf"
+        try writeFile(
+            self.configPath,
+            """
+            [daemon]
+            gateway_id = "gw_test"
+            log_level = "debug"
+            drain_timeout = "5s"
+
+            [http]
+            listen = "127.0.0.1:\(self.port)"
+
+            [database]
+            url = "\(databaseURL)"
+            connect_timeout = "2s"
+            ready_timeout = "1s"
+            \(extra)
+            """
+        )
+    }
+
+    static var binary: String { TestEnvironment.product("polygated") }
+
+    /// Starts `polygated serve` with the given extra environment.
+    func start(environment: [String: String] = [:], passing descriptors: [Int32] = []) throws -> TestProcess {
+        try TestProcess(
+            executable: Self.binary,
+            arguments: ["serve", "--config", self.configPath],
+            environment: TestEnvironment.baseEnvironment.merging(environment) { _, new in new },
+            passing: descriptors,
+            outputDirectory: self.directory
+        )
+    }
+
+    /// Runs a polygated subcommand to completion.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = try TestProcess(
+            executable: Self.binary,
+            arguments: arguments,
+            environment: TestEnvironment.baseEnvironment,
+            outputDirectory: TestEnvironment.scratchDirectory
+        )
+        let status = try await process.waitForExit(timeout: .seconds(60))
+        return (status, process.stdout, process.stderr)
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit status.
+    static func stop(_ process: TestProcess) async throws -> Int32 {
+        process.signal(SIGTERM)
+        return try await process.waitForExit(timeout: .seconds(30))
+    }
+}

@@ -1,0 +1,66 @@
+import Logging
+import Store
+import TestSupport
+import Testing
+
+/// Behaviour across a server restart and outage, each test on a cluster of its own.
+@Suite struct ServerRestartTests {
+    @Test func poolReconnectsAfterPgCtlRestart() async throws {
+        try await PostgresCluster.with { cluster in
+            let client = PostgresClient(configuration: .init(conninfo: cluster.url(), maxConnections: 2), logger: .quiet)
+            defer { client.shutdown() }
+            let before = try await client.query("SELECT pg_backend_pid()")[0][0].decode(Int32.self)
+            #expect(client.statistics.open == 1)
+            try await cluster.restart()
+            // The old connection was terminated by the restart; the pool notices and opens a new one.
+            let after = try await client.query("SELECT pg_backend_pid()")[0][0].decode(Int32.self)
+            #expect(after != before)
+            #expect(client.statistics.open == 1)
+        }
+    }
+
+    @Test func queriesFailWhileTheServerIsDownAndWorkWhenItReturns() async throws {
+        try await PostgresCluster.with { cluster in
+            let client = PostgresClient(configuration: .init(conninfo: cluster.url(), maxConnections: 2), logger: .quiet)
+            defer { client.shutdown() }
+            try await client.query("SELECT 1")
+            try await cluster.stop()
+            let error = await #expect(throws: PostgresError.self) { try await client.query("SELECT 1") }
+            #expect(error?.isConnectionError == true)
+            try await cluster.startServer()
+            #expect(try await client.query("SELECT \(7)")[0][0].decode(Int.self) == 7)
+        }
+    }
+
+    @Test func listenerResubscribesAfterRestartAndSaysSo() async throws {
+        try await PostgresCluster.with { cluster in
+            let client = PostgresClient(configuration: .init(conninfo: cluster.url()), logger: .quiet)
+            defer { client.shutdown() }
+            let listener = PostgresListener(
+                configuration: .init(conninfo: cluster.url(), minimumReconnectDelay: .milliseconds(50)),
+                logger: .quiet
+            )
+            let events = Collector<PostgresListener.Event>()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await listener.run() }
+                let stream = try await listener.subscribe(to: "restart_channel")
+                group.addTask { for await event in stream { events.append(event) } }
+
+                try await client.query("SELECT pg_notify(\("restart_channel"), \("before"))")
+                try await events.wait(forCount: 1)
+                try await cluster.restart()
+                try await events.wait("a reconnected event") { $0.contains(.reconnected) }
+                try await client.query("SELECT pg_notify(\("restart_channel"), \("after"))")
+                let all = try await events.wait(forCount: 3)
+                let payloads = all.compactMap { event -> String? in
+                    if case .notification(let n) = event { return n.payload }
+                    return nil
+                }
+                #expect(payloads == ["before", "after"])
+                #expect(all[1] == .reconnected)
+                listener.shutdown()
+                try await group.waitForAll()
+            }
+        }
+    }
+}

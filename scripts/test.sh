@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make test`: runs every test (unit and integration) against a throwaway PostgreSQL that this
+# script starts and always stops, even when tests fail or the run is interrupted.
+# Extra arguments go to `swift test` (e.g. scripts/test.sh --filter StoreTests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tmp=$(mktemp -d /tmp/polygate-ci.XXXXXX)
+chmod 755 "$tmp"
+cleanup() {
+    # The shared cluster and any cluster a test started and could not stop.
+    scripts/pg.sh stop-all "$tmp" || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+scripts/pg.sh start "$tmp/shared-pg" "$port"
+echo "test PostgreSQL on 127.0.0.1:$port (data in $tmp/shared-pg)"
+
+export POLYGATE_TEST_TMPDIR="$tmp"
+export POLYGATE_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+swift test --skip-build "$@"
