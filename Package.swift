@@ -112,6 +112,14 @@ let package = Package(
             dependencies: ["Systemd", "TestSupport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
             name: "DaemonTests",
             dependencies: [
                 "Daemon", "Gateway", "Store", "Systemd", "TestSupport",

@@ -46,6 +46,11 @@ public final class TestProcess: @unchecked Sendable {
         for (index, fd) in staged.enumerated() {
             posix_spawn_file_actions_adddup2(&actions, fd, Int32(3 + index))
         }
+        // Nothing else of this process leaks into the child: sockets of concurrent tests are not
+        // always close-on-exec, and a child holding a listener keeps it listening.
+        for fd in openDescriptors() where fd >= Int32(3 + staged.count) {
+            posix_spawn_file_actions_addclose(&actions, fd)  // EBADF at spawn time is ignored by glibc
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -137,6 +142,19 @@ public final class TestProcess: @unchecked Sendable {
         unlink(process.stderrPath)
         return (status, output)
     }
+}
+
+/// The descriptors open in this process, from /proc/self/fd.
+private func openDescriptors() -> [Int32] {
+    guard let directory = opendir("/proc/self/fd") else { return [] }
+    defer { closedir(directory) }
+    let own = dirfd(directory)
+    var descriptors: [Int32] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if let fd = Int32(name), fd != own { descriptors.append(fd) }
+    }
+    return descriptors
 }
 
 /// A failure in test set-up, with a readable message.

@@ -1,0 +1,110 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import TestSupport
+import Testing
+
+@testable import Gateway
+
+/// `HTTPServer` in this process on real sockets.
+@Suite struct HTTPServerTests {
+    /// A router with a fast route and one that takes `delay` to answer.
+    static func router(delay: Duration = .milliseconds(800)) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/fast") { _, _ in "fast\n" }
+        router.get("/slow") { _, _ -> String in
+            try await Task.sleep(for: delay)
+            return "slow\n"
+        }
+        return router
+    }
+
+    static func server(_ listeners: [HTTPServer.Listener]) -> HTTPServer {
+        HTTPServer(
+            listeners: listeners,
+            responder: GatewayHTTP.makeResponder(router: Self.router(), logger: .quiet),
+            logger: .quiet
+        )
+    }
+
+    /// Runs `server` in a service group; `body` gets the group to trigger shutdown.
+    static func running(_ server: HTTPServer, _ body: (ServiceGroup) async throws -> Void) async throws {
+        let group = ServiceGroup(configuration: .init(services: [server], logger: .quiet))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do {
+                try await body(group)
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test func bindsPortZeroAndReportsTheRealPort() async throws {
+        let server = Self.server([.address(ListenAddress(host: "127.0.0.1", port: 0))])
+        let addresses = try await server.bind()
+        #expect(addresses.count == 1)
+        let port = try #require(addresses.first?.port)
+        #expect(port > 0)
+        // bind() is idempotent: same addresses, no second socket.
+        #expect(try await server.bind() == addresses)
+        try await Self.running(server) { _ in
+            let response = try await HTTPTestClient.get(port: port, "/fast")
+            #expect(response.status == 200)
+            #expect(response.body == "fast\n")
+            #expect(response.headers["server"]?.hasPrefix("polygated/") == true)
+            #expect(response.headers["date"]?.hasSuffix(" GMT") == true)
+            #expect(try await HTTPTestClient.get(port: port, "/missing").status == 404)
+        }
+        #expect(!HTTPTestClient.isListening(port: port))
+    }
+
+    @Test func servesAnInheritedListeningSocket() async throws {
+        let (fd, port) = try TestSockets.listeningTCP()
+        let server = Self.server([.inherited(fd: fd)])  // the server owns and closes fd
+        #expect(try await server.bind() == [ListenAddress(host: "127.0.0.1", port: port)])
+        try await Self.running(server) { _ in
+            let response = try await HTTPTestClient.get(port: port, "/fast")
+            #expect(response.body == "fast\n")
+        }
+        #expect(!HTTPTestClient.isListening(port: port))
+    }
+
+    @Test func gracefulShutdownFinishesRequestsInFlightAndRefusesNewConnections() async throws {
+        let server = Self.server([.address(ListenAddress(host: "127.0.0.1", port: 0))])
+        let port = try #require(try await server.bind().first?.port)
+        let answers = Collector<HTTPTestClient.Response>()
+        try await Self.running(server) { group in
+            try await withThrowingTaskGroup(of: Void.self) { requests in
+                requests.addTask { answers.append(try await HTTPTestClient.get(port: port, "/slow")) }
+                // Let the slow request start, then shut down while it runs.
+                try await Task.sleep(for: .milliseconds(300))
+                await group.triggerGracefulShutdown()
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(!HTTPTestClient.isListening(port: port))
+                try await requests.waitForAll()
+            }
+        }
+        let finished = answers.all
+        #expect(finished.count == 1)
+        #expect(finished.first?.status == 200)
+        #expect(finished.first?.body == "slow\n")
+    }
+
+    @Test func busyAddressFailsToBind() async throws {
+        let (fd, port) = try TestSockets.listeningTCP()
+        defer { TestSockets.close(fd) }
+        let server = Self.server([.address(ListenAddress(host: "127.0.0.1", port: port))])
+        await #expect(throws: (any Error).self) { try await server.bind() }
+    }
+}
+
+@Suite struct HTTPDateTests {
+    @Test(arguments: [(0, "Thu, 01 Jan 1970 00:00:00 GMT"), (1_795_318_860, "Sun, 22 Nov 2026 03:41:00 GMT")])
+    func formatsIMFFixdate(seconds: Int, text: String) {
+        #expect(HTTPDate.string(secondsSinceEpoch: seconds) == text)
+    }
+}
