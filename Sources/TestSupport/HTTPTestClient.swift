@@ -66,6 +66,17 @@ public enum HTTPTestClient {
         } == 0
     }
 
+    /// Waits until nothing accepts connections on `127.0.0.1:port`; false after `timeout`.
+    public static func waitUntilClosed(port: Int, timeout: Duration = .seconds(10)) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while Self.isListening(port: port) {
+            guard clock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+
     private static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

@@ -9,7 +9,7 @@ import Testing
 /// `HTTPServer` in this process on real sockets.
 @Suite struct HTTPServerTests {
     /// A router with a fast route and one that takes `delay` to answer.
-    static func router(delay: Duration = .milliseconds(800)) -> Router<BasicRequestContext> {
+    static func router(delay: Duration = .seconds(2)) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get("/fast") { _, _ in "fast\n" }
         router.get("/slow") { _, _ -> String in
@@ -59,7 +59,7 @@ import Testing
             #expect(response.headers["date"]?.hasSuffix(" GMT") == true)
             #expect(try await HTTPTestClient.get(port: port, "/missing").status == 404)
         }
-        #expect(!HTTPTestClient.isListening(port: port))
+        #expect(await HTTPTestClient.waitUntilClosed(port: port))
     }
 
     @Test func servesAnInheritedListeningSocket() async throws {
@@ -70,7 +70,7 @@ import Testing
             let response = try await HTTPTestClient.get(port: port, "/fast")
             #expect(response.body == "fast\n")
         }
-        #expect(!HTTPTestClient.isListening(port: port))
+        #expect(await HTTPTestClient.waitUntilClosed(port: port))
     }
 
     @Test func gracefulShutdownFinishesRequestsInFlightAndRefusesNewConnections() async throws {
@@ -83,8 +83,9 @@ import Testing
                 // Let the slow request start, then shut down while it runs.
                 try await Task.sleep(for: .milliseconds(300))
                 await group.triggerGracefulShutdown()
-                try await Task.sleep(for: .milliseconds(100))
-                #expect(!HTTPTestClient.isListening(port: port))
+                // The listener closes while the slow request is still running.
+                #expect(await HTTPTestClient.waitUntilClosed(port: port))
+                #expect(answers.all.isEmpty)
                 try await requests.waitForAll()
             }
         }
