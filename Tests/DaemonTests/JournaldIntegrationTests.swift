@@ -25,10 +25,12 @@ import Testing
                 'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$0" serve --config "$1"' \\
                 "\(DaemonHarness.binary)" "\(harness.configPath)" &
             daemon=$!
-            sleep 2
+            # Wait (up to 30 s) for an entry, so that SIGTERM never comes before the signal handlers.
+            logged() { journalctl -D /run/log/journal --no-pager -o cat SYSLOG_IDENTIFIER=polygated | grep -q "$1"; }
+            for i in $(seq 300); do logged "database unreachable" && break; sleep 0.1; done
             kill -TERM $daemon
             wait $daemon || true
-            sleep 0.3
+            for i in $(seq 100); do logged "polygated stopped" && break; sleep 0.1; done
             journalctl -D /run/log/journal --no-pager -o verbose SYSLOG_IDENTIFIER=polygated
             kill $journald
             """
