@@ -7,7 +7,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd python3
 
-.PHONY: all deps build build-tests test run release format clean
+.PHONY: all deps build build-tests test run release bench-store format clean
 
 all: build
 
@@ -32,6 +32,11 @@ run: build
 ## release: static-stdlib release binaries, as the .deb ships them.
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now
+
+## bench-store: Store throughput/latency against a private PostgreSQL (numbers in docs/BENCHMARKS.md).
+bench-store: deps
+	$(SWIFT) build -c release --product store-benchmark
+	scripts/bench-store.sh
 
 format:
 	$(SWIFT) format --in-place --recursive --parallel Sources Tests Package.swift

@@ -94,6 +94,13 @@ let package = Package(
             ]
         ),
 
+        // MARK: Benchmarks (executables that print numbers; results in docs/BENCHMARKS.md)
+        .executableTarget(
+            name: "store-benchmark",
+            dependencies: ["Store", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/StoreBenchmark"
+        ),
+
         // MARK: Test support and tests
         .target(
             name: "TestSupport",
