@@ -3,9 +3,9 @@ SHELL := /bin/bash
 SWIFT ?= swift
 
 # Debian packages: the C libraries we link, PostgreSQL (server for run/test),
-# systemd (systemd-socket-activate for tests), python3 (a free port for tests).
+# systemd (systemd-socket-activate and systemd-journald for tests).
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
-                postgresql systemd python3
+                postgresql systemd
 
 .PHONY: all deps build build-tests test run release bench-store format clean
 

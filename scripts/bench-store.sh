@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 dir=$(mktemp -d /tmp/polygate-bench.XXXXXX)
 chmod 755 "$dir"
 trap 'scripts/pg.sh stop "$dir/pg"; rm -rf "$dir"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(scripts/pg.sh free-port)
 scripts/pg.sh start "$dir/pg" "$port"
 .build/release/store-benchmark "postgresql://postgres@127.0.0.1:$port/postgres" "${SECONDS_PER_SCENARIO:-3}"

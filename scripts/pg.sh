@@ -3,6 +3,7 @@
 #   scripts/pg.sh start DIR PORT   initdb DIR/data if needed, start it, listen on 127.0.0.1:PORT only
 #   scripts/pg.sh stop DIR         stop it (fast)
 #   scripts/pg.sh stop-all ROOT    stop every cluster found under ROOT (immediate), for cleanup
+#   scripts/pg.sh free-port        print a TCP port on 127.0.0.1 that nothing listens on
 # PostgreSQL refuses to run as root, so as root the cluster runs as the 'postgres' user.
 set -euo pipefail
 
@@ -37,13 +38,27 @@ stop() {
     as_owner "$pgbin/pg_ctl" -D "$dir/data" -m "${2:-fast}" -w -t 60 stop >/dev/null || true
 }
 
+free_port() {
+    local port
+    for _ in $(seq 200); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    echo "error: no free port found" >&2
+    return 1
+}
+
 case "${1:-}" in
     start) start "$2" "$3" ;;
     stop) stop "$2" ;;
+    free-port) free_port ;;
     stop-all)
         find "$2" -name postmaster.pid -path '*/data/*' 2>/dev/null | while read -r pid; do
             stop "$(dirname "$(dirname "$pid")")" immediate
         done
         ;;
-    *) echo "usage: $0 start DIR PORT | stop DIR | stop-all ROOT" >&2; exit 2 ;;
+    *) echo "usage: $0 start DIR PORT | stop DIR | stop-all ROOT | free-port" >&2; exit 2 ;;
 esac

@@ -15,7 +15,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(scripts/pg.sh free-port)
 scripts/pg.sh start "$tmp/shared-pg" "$port"
 echo "test PostgreSQL on 127.0.0.1:$port (data in $tmp/shared-pg)"
 

@@ -74,6 +74,11 @@ public final class PostgresClient: Sendable {
         )
     }
 
+    deinit {
+        // Connections keep themselves alive (their socket sources); close what is left.
+        for connection in self.state.withLock({ Array($0.connections.values) }) { connection.close() }
+    }
+
     public var statistics: Statistics {
         self.state.withLock { state in
             let m = state.machine
