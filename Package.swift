@@ -36,6 +36,7 @@ let package = Package(
         .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
 
         // MARK: Libraries
+        .target(name: "Primitives", dependencies: ["CSodium", "COpenSSL"]),
         .target(
             name: "Store",
             dependencies: [
@@ -113,6 +114,7 @@ let package = Package(
             name: "SystemLibraryTests",
             dependencies: ["CLibPQ", "CSodium", "COpenSSL", "CSystemd", "CReadline"]
         ),
+        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(
             name: "SystemdTests",

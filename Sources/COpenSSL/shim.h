@@ -1,13 +1,107 @@
 #ifndef POLYGATE_COPENSSL_SHIM_H
 #define POLYGATE_COPENSSL_SHIM_H
 // libcrypto from OpenSSL 3 (Debian: libssl-dev). Only libcrypto is linked, never libssl.
+#include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/core_names.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/bn.h>
-#include <openssl/ecdsa.h>
+
+// Elliptic-curve key handling with OpenSSL 3's non-deprecated API (EC_KEY is deprecated).
+// OSSL_PARAM arrays hold raw pointers, so they are built and consumed here in C, where the
+// lifetimes are plain (see reference/feasibility-notes.md §2).
+
+// 1 when 0 < priv < order of the curve `nid` (priv is a big-endian scalar).
+static inline int cshim_ec_scalar_valid(int nid, const unsigned char *priv, size_t privlen) {
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(nid);
+    BIGNUM *d = BN_bin2bn(priv, (int)privlen, NULL);
+    int ok = group && d && !BN_is_zero(d) && BN_cmp(d, EC_GROUP_get0_order(group)) < 0;
+    BN_free(d);
+    EC_GROUP_free(group);
+    return ok;
+}
+
+// Writes the uncompressed public point d·G (0x04 || x || y). Returns the length, 0 on failure
+// (invalid scalar or `out` too small).
+static inline size_t cshim_ec_public_from_private(int nid, const unsigned char *priv, size_t privlen,
+                                                  unsigned char *out, size_t outcap) {
+    size_t written = 0;
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(nid);
+    BIGNUM *d = BN_bin2bn(priv, (int)privlen, NULL);
+    EC_POINT *point = group ? EC_POINT_new(group) : NULL;
+    if (group && d && point && !BN_is_zero(d) && BN_cmp(d, EC_GROUP_get0_order(group)) < 0
+        && EC_POINT_mul(group, point, d, NULL, NULL, NULL) == 1) {
+        written = EC_POINT_point2oct(group, point, POINT_CONVERSION_UNCOMPRESSED, out, outcap, NULL);
+    }
+    EC_POINT_free(point);
+    BN_clear_free(d);
+    EC_GROUP_free(group);
+    return written;
+}
+
+// 1 when pub is an uncompressed point on the curve (and not the point at infinity).
+static inline int cshim_ec_point_valid(int nid, const unsigned char *pub, size_t publen) {
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(nid);
+    EC_POINT *point = group ? EC_POINT_new(group) : NULL;
+    int ok = group && point && publen > 0 && pub[0] == 0x04
+        && EC_POINT_oct2point(group, point, pub, publen, NULL) == 1
+        && EC_POINT_is_on_curve(group, point, NULL) == 1
+        && EC_POINT_is_at_infinity(group, point) == 0;
+    EC_POINT_free(point);
+    EC_GROUP_free(group);
+    return ok;
+}
+
+// An EVP_PKEY for curve `nid` from an uncompressed public point and, optionally (priv != NULL),
+// the private scalar. The point is validated. NULL on failure; free with EVP_PKEY_free.
+static inline EVP_PKEY *cshim_ec_pkey(int nid, const unsigned char *priv, size_t privlen,
+                                      const unsigned char *pub, size_t publen) {
+    if (!cshim_ec_point_valid(nid, pub, publen)) return NULL;
+    EVP_PKEY *pkey = NULL;
+    BIGNUM *d = priv ? BN_bin2bn(priv, (int)privlen, NULL) : NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (bld && ctx && (priv == NULL || d)
+        && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0)
+        && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, publen)
+        && (priv == NULL || OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d))
+        && (params = OSSL_PARAM_BLD_to_param(bld)) != NULL
+        && EVP_PKEY_fromdata_init(ctx) == 1) {
+        if (EVP_PKEY_fromdata(ctx, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) != 1) pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(d);
+    return pkey;
+}
+
+// Writes a private key's scalar as exactly `outlen` big-endian bytes. 1 on success.
+static inline int cshim_ec_private_scalar(const EVP_PKEY *pkey, unsigned char *out, size_t outlen) {
+    BIGNUM *d = NULL;
+    if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) return 0;
+    int ok = BN_bn2binpad(d, out, (int)outlen) == (int)outlen;
+    BN_clear_free(d);
+    return ok;
+}
+
+// Writes a key's uncompressed public point. Returns the length, 0 on failure.
+static inline size_t cshim_ec_public_point(const EVP_PKEY *pkey, unsigned char *out, size_t outcap) {
+    size_t len = 0;
+    if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, out, outcap, &len) != 1) return 0;
+    return len;
+}
+
+// A fresh EC key pair on curve `nid`. NULL on failure.
+static inline EVP_PKEY *cshim_ec_generate(int nid) {
+    return EVP_EC_gen(OBJ_nid2sn(nid));
+}
 #endif
