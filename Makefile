@@ -7,7 +7,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd
 
-.PHONY: all deps build build-tests test run release bench-store format clean
+.PHONY: all deps build build-tests test run release bench-store bench-crypto conformance format clean
 
 all: build
 
@@ -37,6 +37,16 @@ release: deps
 bench-store: deps
 	$(SWIFT) build -c release --product store-benchmark
 	scripts/bench-store.sh
+
+## bench-crypto: ops/s of HPKE, signatures and PrivateMessage per MLS cipher suite.
+bench-crypto: deps
+	$(SWIFT) build -c release --product crypto-benchmark
+	.build/release/crypto-benchmark 3
+
+## conformance: run the mlswg vector files through mls-conformance.
+conformance: deps
+	$(SWIFT) build --product mls-conformance
+	.build/debug/mls-conformance Tests/Vectors/mls/{tree-math,deserialization,crypto-basics,secret-tree,message-protection,key-schedule,psk_secret,transcript-hashes,messages}.json
 
 format:
 	$(SWIFT) format --in-place --recursive --parallel Sources Tests Package.swift

@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "polygated", targets: ["polygated"]),
+        .executable(name: "mls-conformance", targets: ["mls-conformance"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Systemd", targets: ["Systemd"]),
     ],
@@ -37,6 +38,8 @@ let package = Package(
 
         // MARK: Libraries
         .target(name: "Primitives", dependencies: ["CSodium", "COpenSSL"]),
+        .target(name: "MLS", dependencies: ["Primitives"]),
+        .target(name: "MLSConformance", dependencies: ["MLS", "Primitives"]),
         .target(
             name: "Store",
             dependencies: [
@@ -95,11 +98,22 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(
+            name: "mls-conformance",
+            dependencies: ["MLSConformance", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
         // MARK: Benchmarks (executables that print numbers; results in docs/BENCHMARKS.md)
         .executableTarget(
             name: "store-benchmark",
             dependencies: ["Store", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/StoreBenchmark"
+        ),
+
+        .executableTarget(
+            name: "crypto-benchmark",
+            dependencies: ["MLS", "Primitives"],
+            path: "Benchmarks/CryptoBenchmark"
         ),
 
         // MARK: Test support and tests
@@ -115,6 +129,7 @@ let package = Package(
             dependencies: ["CLibPQ", "CSodium", "COpenSSL", "CSystemd", "CReadline"]
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(
             name: "SystemdTests",

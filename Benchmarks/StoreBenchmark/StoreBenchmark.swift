@@ -24,13 +24,20 @@ enum StoreBenchmark {
 
         let setup = PostgresClient(configuration: .init(conninfo: url, maxConnections: 1), logger: logger)
         try await setup.query("DROP TABLE IF EXISTS bench_events")
-        try await setup.query("CREATE UNLOGGED TABLE bench_events (id bigserial PRIMARY KEY, conv int NOT NULL, body bytea NOT NULL)")
+        try await setup.query(
+            "CREATE UNLOGGED TABLE bench_events (id bigserial PRIMARY KEY, conv int NOT NULL, body bytea NOT NULL)"
+        )
         setup.shutdown()
 
         print(pad("scenario", 48) + "     ops/s    p50 ms   p99 ms")
-        for (name, pool, tasks) in [("SELECT, 1 task, pool 1", 1, 1), ("SELECT, 64 tasks, pool 1 (pipelined)", 1, 64),
-                                    ("SELECT, 64 tasks, pool 4", 4, 64), ("SELECT, 64 tasks, pool 16", 16, 64)] {
-            let client = PostgresClient(configuration: .init(conninfo: url, maxConnections: pool, maxPipelineDepth: 64), logger: logger)
+        for (name, pool, tasks) in [
+            ("SELECT, 1 task, pool 1", 1, 1), ("SELECT, 64 tasks, pool 1 (pipelined)", 1, 64),
+            ("SELECT, 64 tasks, pool 4", 4, 64), ("SELECT, 64 tasks, pool 16", 16, 64),
+        ] {
+            let client = PostgresClient(
+                configuration: .init(conninfo: url, maxConnections: pool, maxPipelineDepth: 64),
+                logger: logger
+            )
             let result = try await run(tasks: tasks, seconds: seconds) { i in
                 _ = try await client.query("SELECT \(i)::int8")
             }
@@ -38,7 +45,9 @@ enum StoreBenchmark {
             client.shutdown()
         }
         let body = [UInt8](repeating: 0xAB, count: 256)
-        for (name, batch) in [("INSERT 256 B, 16 tasks, 1 row per call", 1), ("INSERT 256 B, 16 tasks, 100 rows per pipeline", 100)] {
+        for (name, batch) in [
+            ("INSERT 256 B, 16 tasks, 1 row per call", 1), ("INSERT 256 B, 16 tasks, 100 rows per pipeline", 100),
+        ] {
             let client = PostgresClient(configuration: .init(conninfo: url, maxConnections: 4), logger: logger)
             let result = try await run(tasks: 16, seconds: seconds, perCall: batch) { i in
                 let statements = (0..<batch).map { k -> PostgresQuery in
@@ -87,15 +96,23 @@ enum StoreBenchmark {
             return all
         }
         let latencies = perTask.flatMap { $0 }.sorted()
-        return Result(operations: latencies.count * perCall, elapsed: milliseconds(clock.now - start) / 1000, latencies: latencies)
+        return Result(
+            operations: latencies.count * perCall,
+            elapsed: milliseconds(clock.now - start) / 1000,
+            latencies: latencies
+        )
     }
 
     static func report(_ name: String, _ result: Result) {
         func percentile(_ p: Double) -> Double {
-            result.latencies.isEmpty ? 0 : result.latencies[min(result.latencies.count - 1, Int(Double(result.latencies.count) * p))]
+            result.latencies.isEmpty
+                ? 0 : result.latencies[min(result.latencies.count - 1, Int(Double(result.latencies.count) * p))]
         }
         let rate = Double(result.operations) / result.elapsed
-        print(pad(name, 48) + pad(fixed(rate, 0), 10, left: true) + pad(fixed(percentile(0.5), 2), 10, left: true) + pad(fixed(percentile(0.99), 2), 9, left: true))
+        print(
+            pad(name, 48) + pad(fixed(rate, 0), 10, left: true) + pad(fixed(percentile(0.5), 2), 10, left: true)
+                + pad(fixed(percentile(0.99), 2), 9, left: true)
+        )
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

@@ -59,11 +59,14 @@ static inline int cshim_ec_point_valid(int nid, const unsigned char *pub, size_t
     return ok;
 }
 
-// An EVP_PKEY for curve `nid` from an uncompressed public point and, optionally (priv != NULL),
-// the private scalar. The point is validated. NULL on failure; free with EVP_PKEY_free.
+// An EVP_PKEY for curve `nid` from an uncompressed public point and/or (priv != NULL) the
+// private scalar. A given point is validated; a private key without its point (pub == NULL) is
+// enough for ECDH and ECDSA signing. NULL on failure; free with EVP_PKEY_free.
 static inline EVP_PKEY *cshim_ec_pkey(int nid, const unsigned char *priv, size_t privlen,
                                       const unsigned char *pub, size_t publen) {
-    if (!cshim_ec_point_valid(nid, pub, publen)) return NULL;
+    if (pub == NULL && priv == NULL) return NULL;
+    if (pub != NULL && !cshim_ec_point_valid(nid, pub, publen)) return NULL;
+    if (priv != NULL && !cshim_ec_scalar_valid(nid, priv, privlen)) return NULL;
     EVP_PKEY *pkey = NULL;
     BIGNUM *d = priv ? BN_bin2bn(priv, (int)privlen, NULL) : NULL;
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -71,7 +74,7 @@ static inline EVP_PKEY *cshim_ec_pkey(int nid, const unsigned char *priv, size_t
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
     if (bld && ctx && (priv == NULL || d)
         && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0)
-        && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, publen)
+        && (pub == NULL || OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, publen))
         && (priv == NULL || OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d))
         && (params = OSSL_PARAM_BLD_to_param(bld)) != NULL
         && EVP_PKEY_fromdata_init(ctx) == 1) {

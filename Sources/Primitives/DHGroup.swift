@@ -136,10 +136,9 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
             defer { EVP_PKEY_free(peer) }
             out = try OpenSSLKeys.derive(own, peer, size: 56, operation)
         case .p256, .p384, .p521:
-            let ownPublic = try self.publicKey(for: privateKey)
-            let own = try OpenSSLKeys.ecKey(nid: self.curveNID, privateKey: privateKey, publicKey: ownPublic, operation)
+            let own = try OpenSSLKeys.ecPrivateKey(nid: self.curveNID, privateKey, operation)
             defer { EVP_PKEY_free(own) }
-            let peer = try OpenSSLKeys.ecKey(nid: self.curveNID, privateKey: nil, publicKey: publicKey, operation)
+            let peer = try OpenSSLKeys.ecPublicKey(nid: self.curveNID, publicKey, operation)
             defer { EVP_PKEY_free(peer) }
             out = try OpenSSLKeys.derive(own, peer, size: self.sharedSecretSize, operation)
         }

@@ -80,9 +80,19 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
         return SecretBytes.random(count: self.privateKeySize)
     }
 
+    /// An ECDSA scalar shorter than the field size (leading zeros dropped, as some encoders do)
+    /// padded to full length; anything else unchanged.
+    private func normalized(_ privateKey: SecretBytes) -> SecretBytes {
+        guard self.curve != nil, privateKey.count < self.privateKeySize, privateKey.count > 0 else { return privateKey }
+        return privateKey.withUnsafeBytes {
+            SecretBytes([UInt8](repeating: 0, count: self.privateKeySize - $0.count) + Array($0))
+        }
+    }
+
     /// The public key of `privateKey`.
     public func publicKey(for privateKey: SecretBytes) throws(PrimitivesError) -> [UInt8] {
         let operation = "\(self.name) public key"
+        let privateKey = self.normalized(privateKey)
         guard privateKey.count == self.privateKeySize else { throw PrimitivesError(.invalidKey, operation) }
         switch self {
         case .ed25519:
@@ -99,6 +109,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
     /// Signs `message`.
     public func sign(_ message: [UInt8], privateKey: SecretBytes) throws(PrimitivesError) -> [UInt8] {
         let operation = "\(self.name) sign"
+        let privateKey = self.normalized(privateKey)
         guard privateKey.count == self.privateKeySize else { throw PrimitivesError(.invalidKey, operation) }
         switch self {
         case .ed25519:
@@ -114,8 +125,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
             defer { EVP_PKEY_free(pkey) }
             return try OpenSSLKeys.sign(pkey, digest: nil, message: message, operation)
         case .ecdsaP256SHA256, .ecdsaP384SHA384, .ecdsaP521SHA512:
-            let publicKey = try self.curve!.publicKey(for: privateKey)
-            let pkey = try OpenSSLKeys.ecKey(nid: self.curve!.curveNID, privateKey: privateKey, publicKey: publicKey, operation)
+            let pkey = try OpenSSLKeys.ecPrivateKey(nid: self.curve!.curveNID, privateKey, operation)
             defer { EVP_PKEY_free(pkey) }
             return try OpenSSLKeys.sign(pkey, digest: self.digest, message: message, operation)
         }
@@ -135,7 +145,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
             defer { EVP_PKEY_free(pkey) }
             return OpenSSLKeys.verify(pkey, digest: nil, signature: signature, message: message)
         case .ecdsaP256SHA256, .ecdsaP384SHA384, .ecdsaP521SHA512:
-            guard let pkey = try? OpenSSLKeys.ecKey(nid: self.curve!.curveNID, privateKey: nil, publicKey: publicKey, "") else {
+            guard let pkey = try? OpenSSLKeys.ecPublicKey(nid: self.curve!.curveNID, publicKey, "") else {
                 return false
             }
             defer { EVP_PKEY_free(pkey) }

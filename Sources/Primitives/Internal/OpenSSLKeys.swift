@@ -34,23 +34,20 @@ enum OpenSSLKeys {
         return out
     }
 
-    /// An EC key pair (private scalar + its public point) or public key on `nid`.
-    static func ecKey(
-        nid: Int32,
-        privateKey: SecretBytes?,
-        publicKey: [UInt8],
-        _ operation: String
-    ) throws(PrimitivesError) -> OpaquePointer {
-        let pkey: OpaquePointer?
-        if let privateKey {
-            pkey = privateKey.withUnsafeBytes { raw in
-                cshim_ec_pkey(nid, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count, publicKey, publicKey.count)
-            }
-        } else {
-            pkey = cshim_ec_pkey(nid, nil, 0, publicKey, publicKey.count)
+    /// An EC private key (scalar only: enough for ECDH and signing) on `nid`.
+    static func ecPrivateKey(nid: Int32, _ privateKey: SecretBytes, _ operation: String) throws(PrimitivesError) -> OpaquePointer
+    {
+        let pkey = privateKey.withUnsafeBytes { raw in
+            cshim_ec_pkey(nid, raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count, nil, 0)
         }
-        guard let pkey else {
-            throw PrimitivesError(privateKey == nil ? .invalidPublicKey : .invalidKey, operation)
+        guard let pkey else { throw PrimitivesError(.invalidKey, operation) }
+        return pkey
+    }
+
+    /// An EC public key on `nid`; the point is validated.
+    static func ecPublicKey(nid: Int32, _ publicKey: [UInt8], _ operation: String) throws(PrimitivesError) -> OpaquePointer {
+        guard let pkey = cshim_ec_pkey(nid, nil, 0, publicKey, publicKey.count) else {
+            throw PrimitivesError(.invalidPublicKey, operation)
         }
         return pkey
     }

@@ -1,0 +1,177 @@
+public import Primitives
+
+/// The secrets of one epoch (RFC 9420 §8), derived from the previous init secret, the commit
+/// secret, the PSK secret and the new GroupContext. Secrets are held as ``SecretBytes``.
+public struct EpochSecrets: Sendable {
+    public let joinerSecret: SecretBytes
+    public let welcomeSecret: SecretBytes
+    public let epochSecret: SecretBytes
+    public let senderDataSecret: SecretBytes
+    public let encryptionSecret: SecretBytes
+    public let exporterSecret: SecretBytes
+    public let externalSecret: SecretBytes
+    public let confirmationKey: SecretBytes
+    public let membershipKey: SecretBytes
+    public let resumptionPSK: SecretBytes
+    /// Not secret: members compare it to detect impersonation.
+    public let epochAuthenticator: [UInt8]
+    /// The next epoch's init secret.
+    public let initSecret: SecretBytes
+
+    /// Runs the key schedule.
+    ///
+    /// - Parameters:
+    ///   - initSecret: `init_secret_[n-1]` (or a fresh random value for a new group).
+    ///   - commitSecret: the commit secret (Nh zero bytes when the commit has no path).
+    ///   - pskSecret: from ``KeySchedule/pskSecret(_:crypto:)`` (Nh zero bytes without PSKs).
+    ///   - groupContext: the GroupContext of the new epoch.
+    public init(
+        crypto: MLSCrypto,
+        initSecret: [UInt8],
+        commitSecret: [UInt8],
+        pskSecret: [UInt8],
+        groupContext: GroupContext
+    ) throws(MLSError) {
+        let context = groupContext.encoded
+        let joiner = try crypto.expandWithLabel(
+            secret: crypto.extract(salt: initSecret, ikm: commitSecret),
+            label: "joiner",
+            context: context,
+            length: crypto.hashSize
+        )
+        try self.init(crypto: crypto, joinerSecret: joiner, pskSecret: pskSecret, groupContext: groupContext)
+    }
+
+    /// Runs the key schedule from the joiner secret (a new member's start, from a Welcome).
+    public init(crypto: MLSCrypto, joinerSecret joiner: [UInt8], pskSecret: [UInt8], groupContext: GroupContext) throws(MLSError)
+    {
+        let intermediate = crypto.extract(salt: joiner, ikm: pskSecret)
+        let epoch = try crypto.expandWithLabel(
+            secret: intermediate,
+            label: "epoch",
+            context: groupContext.encoded,
+            length: crypto.hashSize
+        )
+        func derive(_ label: String) throws(MLSError) -> SecretBytes { SecretBytes(try crypto.deriveSecret(epoch, label: label)) }
+        self.joinerSecret = SecretBytes(joiner)
+        self.welcomeSecret = SecretBytes(try crypto.deriveSecret(intermediate, label: "welcome"))
+        self.epochSecret = SecretBytes(epoch)
+        self.senderDataSecret = try derive("sender data")
+        self.encryptionSecret = try derive("encryption")
+        self.exporterSecret = try derive("exporter")
+        self.externalSecret = try derive("external")
+        self.confirmationKey = try derive("confirm")
+        self.membershipKey = try derive("membership")
+        self.resumptionPSK = try derive("resumption")
+        self.epochAuthenticator = try crypto.deriveSecret(epoch, label: "authentication")
+        self.initSecret = try derive("init")
+    }
+
+    /// `MLS-Exporter(label, context, length)`.
+    public func export(crypto: MLSCrypto, label: String, context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
+        try self.export(crypto: crypto, label: Array(label.utf8), context: context, length: length)
+    }
+
+    /// `MLS-Exporter` with a label given as bytes.
+    public func export(crypto: MLSCrypto, label: [UInt8], context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
+        let secret = try crypto.deriveSecret(self.exporterSecret.bytes, label: label)
+        return try crypto.expandWithLabel(secret: secret, label: "exported", context: crypto.hash(context), length: length)
+    }
+
+    /// The group's external HPKE key pair: `DeriveKeyPair(external_secret)`.
+    public func externalKeyPair(crypto: MLSCrypto) throws(MLSError) -> (privateKey: SecretBytes, publicKey: [UInt8]) {
+        try crypto.deriveKeyPair(self.externalSecret.bytes)
+    }
+}
+
+/// Key-schedule helpers that are not tied to one epoch.
+public enum KeySchedule {
+    /// A PSK with its id, as injected into the key schedule.
+    public struct PSK: Sendable {
+        public var id: PreSharedKeyID
+        public var secret: SecretBytes
+
+        public init(id: PreSharedKeyID, secret: SecretBytes) {
+            self.id = id
+            self.secret = secret
+        }
+    }
+
+    /// `psk_secret` from the PSKs in order (RFC 9420 §8.4); Nh zero bytes for none.
+    public static func pskSecret(_ psks: [PSK], crypto: MLSCrypto) throws(MLSError) -> [UInt8] {
+        let zero = [UInt8](repeating: 0, count: crypto.hashSize)
+        var secret = zero
+        for (index, psk) in psks.enumerated() {
+            let extracted = crypto.extract(salt: zero, ikm: psk.secret.bytes)
+            var label = MLSWriter()
+            label.write(psk.id)
+            label.writeUInt16(UInt16(index))
+            label.writeUInt16(UInt16(psks.count))
+            let input = try crypto.expandWithLabel(
+                secret: extracted,
+                label: "derived psk",
+                context: label.bytes,
+                length: crypto.hashSize
+            )
+            secret = crypto.extract(salt: input, ikm: secret)
+        }
+        return secret
+    }
+
+    /// The init secret an external joiner sends in ExternalInit: `kem_output` and the secret
+    /// exported from `SetupBaseS(external_pub, "")`.
+    public static func externalInit(
+        externalPublicKey: [UInt8],
+        crypto: MLSCrypto
+    ) throws(MLSError) -> (kemOutput: [UInt8], initSecret: [UInt8]) {
+        do {
+            let (kemOutput, context) = try HPKE.makeSender(suite: crypto.suite.hpke, recipientKey: externalPublicKey, info: [])
+            return (kemOutput, try context.export(context: Array("MLS 1.0 external init secret".utf8), length: crypto.hashSize))
+        } catch {
+            throw MLSError(error)
+        }
+    }
+
+    /// The members' side of external init: the init secret from the `kem_output`.
+    public static func externalInitSecret(
+        kemOutput: [UInt8],
+        externalPrivateKey: SecretBytes,
+        crypto: MLSCrypto
+    ) throws(MLSError) -> [UInt8] {
+        do {
+            let context = try HPKE.makeRecipient(
+                suite: crypto.suite.hpke,
+                encapsulatedKey: kemOutput,
+                recipientKey: externalPrivateKey,
+                info: []
+            )
+            return try context.export(context: Array("MLS 1.0 external init secret".utf8), length: crypto.hashSize)
+        } catch {
+            throw MLSError(.decryptionFailed, "external init", primitive: error)
+        }
+    }
+}
+
+/// The transcript hashes (RFC 9420 §8.2).
+public enum TranscriptHash {
+    /// `confirmed_transcript_hash_[n] = Hash(interim_[n-1] || ConfirmedTranscriptHashInput)`.
+    public static func confirmed(interim: [UInt8], content: AuthenticatedContent, crypto: MLSCrypto) -> [UInt8] {
+        var input = MLSWriter()
+        input.write(content.wireFormat)
+        input.write(content.content)
+        input.writeOpaque(content.auth.signature)
+        return crypto.hash(interim + input.bytes)
+    }
+
+    /// `interim_transcript_hash_[n] = Hash(confirmed_[n] || InterimTranscriptHashInput)`.
+    public static func interim(confirmed: [UInt8], confirmationTag: [UInt8], crypto: MLSCrypto) -> [UInt8] {
+        var input = MLSWriter()
+        input.writeOpaque(confirmationTag)
+        return crypto.hash(confirmed + input.bytes)
+    }
+
+    /// `confirmation_tag = MAC(confirmation_key, confirmed_transcript_hash)`.
+    public static func confirmationTag(confirmationKey: SecretBytes, confirmed: [UInt8], crypto: MLSCrypto) -> [UInt8] {
+        crypto.mac(key: confirmationKey.bytes, data: confirmed)
+    }
+}

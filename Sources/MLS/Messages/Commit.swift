@@ -1,0 +1,88 @@
+/// `ProposalOrRef`: a proposal by value or by its `ProposalRef`.
+public enum ProposalOrRef: MLSCodable, Hashable {
+    case proposal(Proposal)
+    case reference([UInt8])
+
+    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+        let type = try reader.readUInt8()
+        switch type {
+        case 1: self = .proposal(try reader.read(Proposal.self))
+        case 2: self = .reference(try reader.readOpaque())
+        default: throw reader.error(.unknownValue, "proposal-or-ref type \(type)")
+        }
+    }
+
+    public func encode(to writer: inout MLSWriter) {
+        switch self {
+        case .proposal(let proposal):
+            writer.writeUInt8(1)
+            writer.write(proposal)
+        case .reference(let reference):
+            writer.writeUInt8(2)
+            writer.writeOpaque(reference)
+        }
+    }
+}
+
+/// `UpdatePathNode`.
+public struct UpdatePathNode: MLSCodable, Hashable {
+    public var encryptionKey: [UInt8]
+    public var encryptedPathSecret: [HPKECiphertext]
+
+    public init(encryptionKey: [UInt8], encryptedPathSecret: [HPKECiphertext]) {
+        self.encryptionKey = encryptionKey
+        self.encryptedPathSecret = encryptedPathSecret
+    }
+
+    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+        self.encryptionKey = try reader.readOpaque()
+        self.encryptedPathSecret = try reader.readVector(of: HPKECiphertext.self)
+    }
+
+    public func encode(to writer: inout MLSWriter) {
+        writer.writeOpaque(self.encryptionKey)
+        writer.writeVector(self.encryptedPathSecret)
+    }
+}
+
+/// `UpdatePath`.
+public struct UpdatePath: MLSCodable, Hashable {
+    public var leafNode: LeafNode
+    public var nodes: [UpdatePathNode]
+
+    public init(leafNode: LeafNode, nodes: [UpdatePathNode]) {
+        self.leafNode = leafNode
+        self.nodes = nodes
+    }
+
+    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+        self.leafNode = try reader.read(LeafNode.self)
+        self.nodes = try reader.readVector(of: UpdatePathNode.self)
+    }
+
+    public func encode(to writer: inout MLSWriter) {
+        writer.write(self.leafNode)
+        writer.writeVector(self.nodes)
+    }
+}
+
+/// `Commit` (RFC 9420 §12.4).
+public struct Commit: MLSCodable, Hashable {
+    public var proposals: [ProposalOrRef]
+    public var path: UpdatePath?
+
+    public init(proposals: [ProposalOrRef], path: UpdatePath?) {
+        self.proposals = proposals
+        self.path = path
+    }
+
+    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+        self.proposals = try reader.readVector(of: ProposalOrRef.self)
+        self.path = try reader.readOptional(of: UpdatePath.self)
+    }
+
+    public func encode(to writer: inout MLSWriter) {
+        writer.writeVector(self.proposals)
+        writer.writeOptional(self.path)
+    }
+}
