@@ -38,6 +38,48 @@ public struct MLSError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let cryptoFailure = Code("crypto_failure")
         /// An argument is not acceptable (length, label …).
         public static let invalidArgument = Code("invalid_argument")
+
+        // Tree validation (RFC 9420 §7, §12.4.3.1)
+        /// The tree hash differs from the GroupContext's.
+        public static let invalidTreeHash = Code("invalid_tree_hash")
+        /// A parent node is not parent-hash valid, or a committer's leaf has the wrong parent hash.
+        public static let invalidParentHash = Code("invalid_parent_hash")
+        /// A LeafNode fails validation (signature, capabilities, extensions, source, lifetime).
+        public static let invalidLeafNode = Code("invalid_leaf_node")
+        /// Structural tree problems: unmerged leaves, duplicate keys, node types.
+        public static let invalidTree = Code("invalid_tree")
+        /// A KeyPackage fails validation.
+        public static let invalidKeyPackage = Code("invalid_key_package")
+        /// A public key (HPKE or signature) appears twice where it must be unique.
+        public static let duplicateKey = Code("duplicate_key")
+
+        // Proposal list validation (RFC 9420 §12.2)
+        /// A single proposal is invalid for its type (e.g. Remove of a blank leaf, bad PSK nonce).
+        public static let invalidProposal = Code("invalid_proposal")
+        /// The committer proposes an Update of itself by reference, or removes itself.
+        public static let committerChangesItself = Code("committer_changes_itself")
+        /// Two Updates/Removes for one leaf, two Adds of one client, or an Add of a member.
+        public static let conflictingProposals = Code("conflicting_proposals")
+        /// The same PSK twice, or two GroupContextExtensions.
+        public static let duplicateProposal = Code("duplicate_proposal")
+        /// ReInit together with other proposals, or ExternalInit in a member's commit.
+        public static let misplacedProposal = Code("misplaced_proposal")
+        /// A proposal type some member does not support, or an external sender's forbidden type.
+        public static let unsupportedProposal = Code("unsupported_proposal")
+        /// A commit without the path its proposals require.
+        public static let pathRequired = Code("path_required")
+        /// A commit references a proposal this member does not have.
+        public static let unknownProposal = Code("unknown_proposal")
+        /// A PSK this member does not have.
+        public static let unknownPSK = Code("unknown_psk")
+        /// An external commit breaks the rules of §12.4.3.2.
+        public static let invalidExternalCommit = Code("invalid_external_commit")
+        /// A required capability is not supported by some member.
+        public static let unsupportedCapability = Code("unsupported_capability")
+        /// A Welcome is not for any of our KeyPackages, or its contents do not fit.
+        public static let invalidWelcome = Code("invalid_welcome")
+        /// The operation needs a state the group is not in (e.g. a commit pending, removed).
+        public static let invalidState = Code("invalid_state")
         public var description: String { self.name }
     }
 

@@ -60,6 +60,8 @@ public enum ConformanceRunner {
         case .pskSecret: try PSKSecretCheck.run(decoder.decode(PSKSecretCheck.Entry.self, from: entry))
         case .transcriptHashes: try TranscriptHashesCheck.run(decoder.decode(TranscriptHashesCheck.Entry.self, from: entry))
         case .messages: try MessagesCheck.run(decoder.decode(MessagesCheck.Entry.self, from: entry))
+        case .treeValidation: try TreeValidationCheck.run(decoder.decode(TreeValidationCheck.Entry.self, from: entry))
+        case .treeOperations: try TreeOperationsCheck.run(decoder.decode(TreeOperationsCheck.Entry.self, from: entry))
         }
     }
 }

@@ -9,6 +9,8 @@ public enum VectorKind: String, Sendable, CaseIterable {
     case pskSecret = "psk_secret"
     case transcriptHashes = "transcript-hashes"
     case messages
+    case treeValidation = "tree-validation"
+    case treeOperations = "tree-operations"
 
     /// The kind for a file path: its base name without `.json` (`…/key-schedule.json`).
     public static func detect(path: String) -> VectorKind? {
