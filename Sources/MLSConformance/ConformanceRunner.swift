@@ -62,6 +62,7 @@ public enum ConformanceRunner {
         case .messages: try MessagesCheck.run(decoder.decode(MessagesCheck.Entry.self, from: entry))
         case .treeValidation: try TreeValidationCheck.run(decoder.decode(TreeValidationCheck.Entry.self, from: entry))
         case .treeOperations: try TreeOperationsCheck.run(decoder.decode(TreeOperationsCheck.Entry.self, from: entry))
+        case .treeKEM: try TreeKEMCheck.run(decoder.decode(TreeKEMCheck.Entry.self, from: entry))
         }
     }
 }

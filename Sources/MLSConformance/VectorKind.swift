@@ -11,6 +11,7 @@ public enum VectorKind: String, Sendable, CaseIterable {
     case messages
     case treeValidation = "tree-validation"
     case treeOperations = "tree-operations"
+    case treeKEM = "treekem"
 
     /// The kind for a file path: its base name without `.json` (`…/key-schedule.json`).
     public static func detect(path: String) -> VectorKind? {

@@ -88,9 +88,9 @@ public struct RequiredCapabilities: MLSCodable, Hashable {
 }
 
 extension RatchetTree {
-    /// Validates one LeafNode for the group (RFC 9420 §7.3): signature, source, the group's
-    /// required capabilities and cipher suite, its own extensions vs capabilities, credential
-    /// types against the other members, and optionally the lifetime.
+    /// Validates one LeafNode for the group (RFC 9420 §7.3): signature, source, key sizes, the
+    /// group's required capabilities, its own extensions vs capabilities, credential types
+    /// against the other members, and optionally the lifetime.
     ///
     /// - Parameters:
     ///   - leafIndex: where the leaf is (or will be); for the signature and to skip itself.
@@ -116,11 +116,9 @@ extension RatchetTree {
         else {
             throw MLSError(.invalidLeafNode, "leaf \(leafIndex): keys do not fit cipher suite \(crypto.suite.id)")
         }
-        guard leafNode.capabilities.cipherSuites.contains(context.cipherSuite),
-            leafNode.capabilities.versions.contains(context.version)
-        else {
-            throw MLSError(.invalidLeafNode, "leaf \(leafIndex) does not list the group's cipher suite and version")
-        }
+        // Capabilities listing the group's suite and version is a sender's duty (RFC 9420 §7.2);
+        // receivers do not enforce it (interop vectors omit them), KeyPackage validation checks
+        // the suite and version themselves.
         if let required = try RequiredCapabilities.from(context.extensions), !required.isSupported(by: leafNode) {
             throw MLSError(.unsupportedCapability, "leaf \(leafIndex) lacks the group's required capabilities")
         }
