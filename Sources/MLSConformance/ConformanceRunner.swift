@@ -63,6 +63,9 @@ public enum ConformanceRunner {
         case .treeValidation: try TreeValidationCheck.run(decoder.decode(TreeValidationCheck.Entry.self, from: entry))
         case .treeOperations: try TreeOperationsCheck.run(decoder.decode(TreeOperationsCheck.Entry.self, from: entry))
         case .treeKEM: try TreeKEMCheck.run(decoder.decode(TreeKEMCheck.Entry.self, from: entry))
+        case .welcome: try WelcomeCheck.run(decoder.decode(WelcomeCheck.Entry.self, from: entry))
+        case .passiveClientWelcome, .passiveClientHandlingCommit, .passiveClientRandom:
+            try PassiveClientCheck.run(decoder.decode(PassiveClientCheck.Entry.self, from: entry))
         }
     }
 }

@@ -12,6 +12,10 @@ public enum VectorKind: String, Sendable, CaseIterable {
     case treeValidation = "tree-validation"
     case treeOperations = "tree-operations"
     case treeKEM = "treekem"
+    case welcome
+    case passiveClientWelcome = "passive-client-welcome"
+    case passiveClientHandlingCommit = "passive-client-handling-commit"
+    case passiveClientRandom = "passive-client-random"
 
     /// The kind for a file path: its base name without `.json` (`…/key-schedule.json`).
     public static func detect(path: String) -> VectorKind? {

@@ -81,8 +81,18 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// A NIST-curve scalar shorter than Nsk (leading zeros dropped, as some encoders emit)
+    /// padded to full length; anything else unchanged.
+    func normalized(_ privateKey: SecretBytes) -> SecretBytes {
+        guard self.curveNID != 0, privateKey.count < self.privateKeySize, privateKey.count > 0 else { return privateKey }
+        return privateKey.withUnsafeBytes {
+            SecretBytes([UInt8](repeating: 0, count: self.privateKeySize - $0.count) + Array($0))
+        }
+    }
+
     /// The public key of `privateKey`.
     public func publicKey(for privateKey: SecretBytes) throws(PrimitivesError) -> [UInt8] {
+        let privateKey = self.normalized(privateKey)
         let operation = "\(self.name) public key"
         guard privateKey.count == self.privateKeySize else { throw PrimitivesError(.invalidKey, operation) }
         switch self {
@@ -117,6 +127,7 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
 
     /// `DH(sk, pk)`. An all-zero result (a small-order peer key) is refused, as RFC 9180 §7.1.4 requires.
     public func sharedSecret(privateKey: SecretBytes, publicKey: [UInt8]) throws(PrimitivesError) -> SecretBytes {
+        let privateKey = self.normalized(privateKey)
         let operation = "\(self.name) DH"
         guard privateKey.count == self.privateKeySize else { throw PrimitivesError(.invalidKey, operation) }
         try self.validatePublicKey(publicKey)

@@ -80,13 +80,9 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
         return SecretBytes.random(count: self.privateKeySize)
     }
 
-    /// An ECDSA scalar shorter than the field size (leading zeros dropped, as some encoders do)
-    /// padded to full length; anything else unchanged.
+    /// ECDSA scalars shorter than the field are padded as ``DHGroup`` does.
     private func normalized(_ privateKey: SecretBytes) -> SecretBytes {
-        guard self.curve != nil, privateKey.count < self.privateKeySize, privateKey.count > 0 else { return privateKey }
-        return privateKey.withUnsafeBytes {
-            SecretBytes([UInt8](repeating: 0, count: self.privateKeySize - $0.count) + Array($0))
-        }
+        self.curve?.normalized(privateKey) ?? privateKey
     }
 
     /// The public key of `privateKey`.

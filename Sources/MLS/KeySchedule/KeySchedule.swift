@@ -118,6 +118,20 @@ public enum KeySchedule {
         return secret
     }
 
+    /// `welcome_secret` from the joiner secret and PSK secret (before the GroupContext is known).
+    public static func welcomeSecret(joinerSecret: [UInt8], pskSecret: [UInt8], crypto: MLSCrypto) throws(MLSError) -> [UInt8] {
+        try crypto.deriveSecret(crypto.extract(salt: joinerSecret, ikm: pskSecret), label: "welcome")
+    }
+
+    /// The AEAD key and nonce that protect a Welcome's GroupInfo.
+    public static func welcomeKey(welcomeSecret: [UInt8], crypto: MLSCrypto) throws(MLSError) -> (key: [UInt8], nonce: [UInt8]) {
+        let aead = crypto.suite.aead
+        return (
+            try crypto.expandWithLabel(secret: welcomeSecret, label: "key", context: [], length: aead.keySize),
+            try crypto.expandWithLabel(secret: welcomeSecret, label: "nonce", context: [], length: aead.nonceSize)
+        )
+    }
+
     /// The init secret an external joiner sends in ExternalInit: `kem_output` and the secret
     /// exported from `SetupBaseS(external_pub, "")`.
     public static func externalInit(

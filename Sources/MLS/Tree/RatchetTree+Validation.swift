@@ -155,7 +155,7 @@ extension RatchetTree {
                 throw MLSError(.duplicateKey, "leaf \(leafIndex) reuses the signature key of leaf \(other)")
             }
         }
-        for (index, node) in self.nodes.enumerated() where index != Int(2 * leafIndex) {
+        for (index, node) in self.nodes.enumerated() where index != 2 * Int(leafIndex) {
             if self.encryptionKey(UInt32(index)) == leafNode.encryptionKey, node != nil {
                 throw MLSError(.duplicateKey, "leaf \(leafIndex) reuses the encryption key of node \(index)")
             }

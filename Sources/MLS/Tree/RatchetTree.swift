@@ -100,7 +100,7 @@ public struct RatchetTree: Sendable {
     /// unmerged in every non-blank ancestor. Returns its leaf index.
     @discardableResult
     public mutating func add(_ leafNode: LeafNode) -> UInt32 {
-        let leaf = (0..<self.leafCount).first { self.leaf($0) == nil } ?? self.extend()
+        let leaf = self.reserveLeaf()
         let node = TreeMath.node(ofLeaf: leaf)
         for ancestor in TreeMath.directPath(node, leaves: self.leafCount) {
             guard var parent = self.parent(ancestor) else { continue }
@@ -110,6 +110,11 @@ public struct RatchetTree: Sendable {
         }
         self.set(node, .leaf(leafNode))
         return leaf
+    }
+
+    /// The leftmost blank leaf, extending the tree when there is none (where an external joiner goes).
+    public mutating func reserveLeaf() -> UInt32 {
+        (0..<self.leafCount).first { self.leaf($0) == nil } ?? self.extend()
     }
 
     /// Doubles the leaves (a new blank root over the old tree and a blank right subtree); returns
