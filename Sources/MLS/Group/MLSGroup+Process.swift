@@ -12,6 +12,11 @@ extension MLSGroup {
     /// On any error the state is unchanged.
     public mutating func process(_ message: MLSMessage) throws(MLSError) -> ProcessedMessage {
         guard self.isActive else { throw MLSError(.invalidState, "this member is no longer in the group") }
+        if let pending = self.pending, pending.message == message {
+            let outcome = pending.outcome
+            self = pending.next.value
+            return .commit(outcome)
+        }
         switch message {
         case .publicMessage(let message):
             return try self.process(try self.unprotect(message))
@@ -97,11 +102,6 @@ extension MLSGroup {
             }
             return .proposal(reference: reference, proposal: proposal, sender: content.sender)
         case .commit(let commit):
-            if let pending = self.pending, pending.content == content, pending.signature == authenticated.auth.signature {
-                let outcome = pending.outcome
-                self = pending.next.value
-                return .commit(outcome)
-            }
             if case .member(let leaf) = content.sender, leaf == self.ownLeaf {
                 throw MLSError(.invalidState, "a commit from this member that is not the pending one")
             }
@@ -155,6 +155,16 @@ extension MLSGroup {
         var next = self
         var commitSecret = [UInt8](repeating: 0, count: self.crypto.hashSize)
         var newKeys = self.privateKeys
+        if applied.updated.contains(self.ownLeaf), let newLeaf = applied.tree.leaf(self.ownLeaf) {
+            // One of our Update proposals was committed: its private key becomes our leaf key.
+            guard let key = self.updateKeys[newLeaf.encryptionKey] else {
+                throw MLSError(.invalidState, "a committed Update of this member whose private key is not kept")
+            }
+            for node in TreeMath.directPath(TreeMath.node(ofLeaf: self.ownLeaf), leaves: applied.tree.leafCount) {
+                newKeys[node] = nil
+            }
+            newKeys[TreeMath.node(ofLeaf: self.ownLeaf)] = key
+        }
         let removedSelf = applied.removed[self.ownLeaf] != nil
         let provisionalEpoch = self.epoch + 1
         let newLeaves = Set(applied.added.keys)
@@ -199,7 +209,7 @@ extension MLSGroup {
                     sender: committer,
                     receiver: self.ownLeaf,
                     tree: applied.tree,
-                    privateKeys: self.privateKeys,
+                    privateKeys: newKeys,  // as the proposals left them (incl. a committed Update of ours)
                     context: provisional,
                     excluding: newLeaves,
                     crypto: self.crypto
@@ -315,6 +325,7 @@ extension MLSGroup {
         self.proposals = [:]
         self.proposalOrder = []
         self.pending = nil
+        self.updateKeys = [:]
         self.resumptionPSKs[context.epoch] = secrets.resumptionPSK
         for epoch in self.resumptionPSKs.keys where epoch + UInt64(self.configuration.resumptionPSKsKept) <= context.epoch {
             self.resumptionPSKs[epoch] = nil

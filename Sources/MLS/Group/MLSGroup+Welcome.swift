@@ -171,3 +171,81 @@ extension MLSGroup {
         return try RatchetTree(given)
     }
 }
+
+/// The `external_pub` GroupInfo extension.
+public struct ExternalPub: MLSCodable, Hashable {
+    public var publicKey: [UInt8]
+    public init(publicKey: [UInt8]) { self.publicKey = publicKey }
+    public init(from reader: inout MLSReader) throws(MLSDecodingError) { self.publicKey = try reader.readOpaque() }
+    public func encode(to writer: inout MLSWriter) { writer.writeOpaque(self.publicKey) }
+}
+
+extension MLSGroup {
+    /// A signed GroupInfo of the current epoch with `external_pub` (for external joins) and,
+    /// when configured, the ratchet tree.
+    public func groupInfo() throws(MLSError) -> GroupInfo {
+        var extensions = [
+            Extension(
+                type: MLSCode.Extension.externalPub,
+                data: ExternalPub(publicKey: try self.epochSecrets.externalKeyPair(crypto: self.crypto).publicKey).encoded
+            )
+        ]
+        if self.configuration.includeRatchetTreeInWelcome {
+            extensions.append(Extension(type: MLSCode.Extension.ratchetTree, data: self.tree.exported.encoded))
+        }
+        var info = GroupInfo(
+            groupContext: self.context,
+            extensions: extensions,
+            confirmationTag: self.confirmationTag,
+            signer: self.ownLeaf,
+            signature: []
+        )
+        info.signature = try self.crypto.signWithLabel(
+            privateKey: self.signingKey,
+            label: "GroupInfoTBS",
+            content: info.toBeSigned
+        )
+        return info
+    }
+
+    /// The Welcome for the members a commit added (called on the new epoch's state).
+    func welcome(
+        groupInfo: GroupInfo,
+        joinerSecret: [UInt8],
+        pskSecret: [UInt8],
+        psks: [PreSharedKeyID],
+        added: [UInt32: LeafNode],
+        keyPackages: [KeyPackage],
+        pathSecrets: [UInt32: [UInt8]],
+        committer: UInt32
+    ) throws(MLSError) -> Welcome {
+        let (key, nonce) = try KeySchedule.welcomeKey(welcomeSecret: self.epochSecrets.welcomeSecret.bytes, crypto: self.crypto)
+        let encryptedGroupInfo: [UInt8]
+        do {
+            encryptedGroupInfo = try self.crypto.suite.aead.seal(
+                key: key,
+                nonce: nonce,
+                associatedData: [],
+                plaintext: groupInfo.encoded
+            )
+        } catch {
+            throw MLSError(error)
+        }
+        var secrets: [EncryptedGroupSecrets] = []
+        for keyPackage in keyPackages {
+            guard let leaf = added.first(where: { $0.value == keyPackage.leafNode })?.key else { continue }
+            let ancestor = TreeMath.commonAncestor(TreeMath.node(ofLeaf: leaf), TreeMath.node(ofLeaf: committer))
+            let groupSecrets = GroupSecrets(joinerSecret: joinerSecret, pathSecret: pathSecrets[ancestor], psks: psks)
+            let ciphertext = try self.crypto.encryptWithLabel(
+                publicKey: keyPackage.initKey,
+                label: "Welcome",
+                context: encryptedGroupInfo,
+                plaintext: groupSecrets.encoded
+            )
+            secrets.append(
+                EncryptedGroupSecrets(newMember: self.crypto.keyPackageRef(keyPackage), encryptedGroupSecrets: ciphertext)
+            )
+        }
+        return Welcome(cipherSuite: self.context.cipherSuite, secrets: secrets, encryptedGroupInfo: encryptedGroupInfo)
+    }
+}

@@ -60,9 +60,9 @@ public struct MLSGroup: Sendable {
 
     /// Our own commit, sent and not yet echoed: the state to adopt when it comes back.
     struct PendingCommit: Sendable {
-        /// The committed content, to recognise the echo.
-        var content: FramedContent
-        var signature: [UInt8]
+        /// The protected commit as sent; the echo is recognised by these bytes (a sender cannot
+        /// decrypt its own PrivateMessage: the key was consumed when it was made).
+        var message: MLSMessage
         /// The group after the commit (boxed to keep `MLSGroup` small).
         var next: Box<MLSGroup>
         var outcome: CommitOutcome
@@ -89,6 +89,8 @@ public struct MLSGroup: Sendable {
     var pastEpochs: [UInt64: PastEpoch] = [:]
     var resumptionPSKs: [UInt64: SecretBytes] = [:]
     var externalPSKs: [[UInt8]: SecretBytes] = [:]
+    /// Private keys of Update proposals this member sent in this epoch, by public key.
+    var updateKeys: [[UInt8]: SecretBytes] = [:]
     /// False once this member is removed or the group was reinitialised.
     public internal(set) var isActive = true
 

@@ -67,6 +67,34 @@ public struct EpochSecrets: Sendable {
         self.initSecret = try derive("init")
     }
 
+    /// The secrets in a fixed order, for persistence.
+    var all: [SecretBytes] {
+        [
+            self.joinerSecret, self.welcomeSecret, self.epochSecret, self.senderDataSecret, self.encryptionSecret,
+            self.exporterSecret,
+            self.externalSecret, self.confirmationKey, self.membershipKey, self.resumptionPSK,
+            SecretBytes(self.epochAuthenticator),
+            self.initSecret,
+        ]
+    }
+
+    /// Secrets restored in the order of ``all``.
+    init(restoring secrets: [SecretBytes]) {
+        precondition(secrets.count == 12)
+        self.joinerSecret = secrets[0]
+        self.welcomeSecret = secrets[1]
+        self.epochSecret = secrets[2]
+        self.senderDataSecret = secrets[3]
+        self.encryptionSecret = secrets[4]
+        self.exporterSecret = secrets[5]
+        self.externalSecret = secrets[6]
+        self.confirmationKey = secrets[7]
+        self.membershipKey = secrets[8]
+        self.resumptionPSK = secrets[9]
+        self.epochAuthenticator = secrets[10].bytes
+        self.initSecret = secrets[11]
+    }
+
     /// `MLS-Exporter(label, context, length)`.
     public func export(crypto: MLSCrypto, label: String, context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
         try self.export(crypto: crypto, label: Array(label.utf8), context: context, length: length)

@@ -145,4 +145,55 @@ public struct SecretTree: Sendable {
         }
         return self.nodeSecrets.removeValue(forKey: node)!
     }
+
+    // MARK: Persistence
+
+    /// Writes the state (node secrets, ratchets and kept keys) for ``MLSGroup/serialized()``.
+    func encode(to writer: inout MLSWriter) {
+        writer.writeUInt32(self.leafCount)
+        writer.writeVector(self.nodeSecrets.sorted { $0.key < $1.key }) { w, entry in
+            w.writeUInt32(entry.key)
+            w.writeOpaque(entry.value.bytes)
+        }
+        let ratchets = self.ratchets.sorted { $0.key < $1.key }.flatMap { leaf, kinds in
+            kinds.sorted { $0.key == .handshake && $1.key == .application }.map { (leaf, $0.key, $0.value) }
+        }
+        writer.writeVector(ratchets) { w, entry in
+            w.writeUInt32(entry.0)
+            w.writeUInt8(entry.1 == .handshake ? 1 : 2)
+            w.writeOpaque(entry.2.secret.bytes)
+            w.writeUInt32(entry.2.generation)
+            w.writeVector(entry.2.skipped.values.sorted { $0.generation < $1.generation }) { w, kept in
+                w.writeUInt32(kept.generation)
+                w.writeOpaque(kept.key.bytes)
+                w.writeOpaque(kept.nonce)
+            }
+        }
+    }
+
+    /// Reads what ``encode(to:)`` wrote.
+    init(from reader: inout MLSReader, crypto: MLSCrypto, limits: Limits) throws(MLSDecodingError) {
+        self.crypto = crypto
+        self.limits = limits
+        self.leafCount = try reader.readUInt32()
+        var nodes: [UInt32: SecretBytes] = [:]
+        for (node, secret) in try reader.readVector({ (r: inout MLSReader) throws(MLSDecodingError) in
+            (try r.readUInt32(), try r.readOpaque())
+        }) {
+            nodes[node] = SecretBytes(secret)
+        }
+        self.nodeSecrets = nodes
+        let entries = try reader.readVector { (r: inout MLSReader) throws(MLSDecodingError) -> (UInt32, RatchetKind, Ratchet) in
+            let leaf = try r.readUInt32()
+            let kind: RatchetKind = try r.readUInt8() == 1 ? .handshake : .application
+            var ratchet = Ratchet(secret: SecretBytes(try r.readOpaque()), generation: try r.readUInt32())
+            for kept in try r.readVector({ (r: inout MLSReader) throws(MLSDecodingError) in
+                KeyAndNonce(generation: try r.readUInt32(), key: SecretBytes(try r.readOpaque()), nonce: try r.readOpaque())
+            }) {
+                ratchet.skipped[kept.generation] = kept
+            }
+            return (leaf, kind, ratchet)
+        }
+        for (leaf, kind, ratchet) in entries { self.ratchets[leaf, default: [:]][kind] = ratchet }
+    }
 }

@@ -35,6 +35,15 @@ public struct RatchetTree: Sendable {
         self.hashCache = [[UInt8]?](repeating: nil, count: width)
     }
 
+    /// A tree from its complete node array (persistence); the count must be 2^(d+1) - 1.
+    init(complete nodes: [Node?]) throws(MLSError) {
+        guard nodes.count % 2 == 1, (nodes.count + 1) & nodes.count == 0 else {
+            throw MLSError(.malformed, "a stored tree of \(nodes.count) nodes is not complete")
+        }
+        self.nodes = nodes
+        self.hashCache = [[UInt8]?](repeating: nil, count: nodes.count)
+    }
+
     /// The node list for the `ratchet_tree` extension (trailing blanks dropped).
     public var exported: RatchetTreeNodes {
         var nodes = self.nodes
