@@ -144,6 +144,7 @@ extension MLSGroup {
     /// Forgets the pending commit (e.g. the Delivery Service refused it as stale) so that a new
     /// one can be made.
     public mutating func discardPendingCommit() {
+        self.discarded = self.pending?.message ?? self.discarded
         self.pending = nil
     }
 

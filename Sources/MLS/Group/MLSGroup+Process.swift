@@ -17,6 +17,12 @@ extension MLSGroup {
             self = pending.next.value
             return .commit(outcome)
         }
+        if message == self.discarded {
+            throw MLSError(
+                .invalidState,
+                "a commit this member discarded was accepted by the Delivery Service: the group moved on without this member's state; rejoin with an external commit"
+            )
+        }
         switch message {
         case .publicMessage(let message):
             return try self.process(try self.unprotect(message))
@@ -325,6 +331,7 @@ extension MLSGroup {
         self.proposals = [:]
         self.proposalOrder = []
         self.pending = nil
+        self.discarded = nil
         self.updateKeys = [:]
         self.resumptionPSKs[context.epoch] = secrets.resumptionPSK
         for epoch in self.resumptionPSKs.keys where epoch + UInt64(self.configuration.resumptionPSKsKept) <= context.epoch {

@@ -124,11 +124,11 @@ extension MLSGroup {
             guard remove.removed != committerLeaf else {
                 throw MLSError(.committerChangesItself, "the committer cannot remove itself")
             }
-            guard let removed = applied.tree.leaf(remove.removed) else {
-                throw MLSError(.invalidProposal, "Remove of leaf \(remove.removed), which is blank")
-            }
             guard changedLeaves.insert(remove.removed).inserted else {
                 throw MLSError(.conflictingProposals, "two Updates or Removes for leaf \(remove.removed)")
+            }
+            guard let removed = applied.tree.leaf(remove.removed) else {
+                throw MLSError(.invalidProposal, "Remove of leaf \(remove.removed), which is blank")
             }
             applied.removed[remove.removed] = self.tree.leaf(remove.removed) ?? removed
             applied.tree.remove(remove.removed)
@@ -139,7 +139,6 @@ extension MLSGroup {
         var addedKeys: Set<[UInt8]> = []
         for item in proposals {
             guard case .add(let add) = item.proposal else { continue }
-            try self.validate(keyPackage: add.keyPackage, tree: applied.tree, context: newContext)
             guard addedKeys.insert(add.keyPackage.leafNode.signatureKey).inserted else {
                 throw MLSError(.conflictingProposals, "two Adds for the same client")
             }
@@ -148,6 +147,7 @@ extension MLSGroup {
             }) {
                 throw MLSError(.conflictingProposals, "an Add for a client already in the group")
             }
+            try self.validate(keyPackage: add.keyPackage, tree: applied.tree, context: newContext)
             let leaf = applied.tree.add(add.keyPackage.leafNode)
             applied.added[leaf] = add.keyPackage.leafNode
         }

@@ -89,6 +89,7 @@ extension MLSGroup {
             w.writeOpaque(entry.key)
             w.writeOpaque(entry.value.bytes)
         }
+        writer.writeOptional(self.discarded)
         writer.writeUInt8(self.isActive ? 1 : 0)
     }
 
@@ -172,6 +173,7 @@ extension MLSGroup {
         }) {
             group.updateKeys[publicKey] = SecretBytes(secret)
         }
+        group.discarded = try reader.readOptional(of: MLSMessage.self)
         group.isActive = try reader.readUInt8() == 1
         return group
     }

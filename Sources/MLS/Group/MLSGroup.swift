@@ -86,6 +86,8 @@ public struct MLSGroup: Sendable {
     /// Proposal refs in arrival order (for deterministic commits).
     var proposalOrder: [[UInt8]] = []
     var pending: PendingCommit?
+    /// The last commit of ours that was discarded, to recognise it if the DS accepted it anyway.
+    var discarded: MLSMessage?
     var pastEpochs: [UInt64: PastEpoch] = [:]
     var resumptionPSKs: [UInt64: SecretBytes] = [:]
     var externalPSKs: [[UInt8]: SecretBytes] = [:]
