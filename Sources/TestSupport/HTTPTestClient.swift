@@ -21,7 +21,7 @@ public enum HTTPTestClient {
         port: Int,
         _ path: String,
         headers: [String: String] = [:],
-        timeout: Duration = .seconds(10)
+        timeout: Duration = .seconds(30)
     ) async throws -> Response {
         var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }

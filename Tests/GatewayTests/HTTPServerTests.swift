@@ -8,14 +8,10 @@ import Testing
 
 /// `HTTPServer` in this process on real sockets.
 @Suite struct HTTPServerTests {
-    /// A router with a fast route and one that takes `delay` to answer.
-    static func router(delay: Duration = .seconds(2)) -> Router<BasicRequestContext> {
+    /// A router with one fast route.
+    static func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get("/fast") { _, _ in "fast\n" }
-        router.get("/slow") { _, _ -> String in
-            try await Task.sleep(for: delay)
-            return "slow\n"
-        }
         return router
     }
 
@@ -74,18 +70,35 @@ import Testing
     }
 
     @Test func gracefulShutdownFinishesRequestsInFlightAndRefusesNewConnections() async throws {
-        let server = Self.server([.address(ListenAddress(host: "127.0.0.1", port: 0))])
+        // The slow route answers only when the test opens the gate, so the order of
+        // events does not depend on how busy the machine is.
+        let started = Collector<Void>()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/slow") { _, _ -> String in
+            started.append(())
+            for await _ in gate { break }
+            return "slow\n"
+        }
+        let server = HTTPServer(
+            listeners: [.address(ListenAddress(host: "127.0.0.1", port: 0))],
+            responder: GatewayHTTP.makeResponder(router: router, logger: .quiet),
+            logger: .quiet
+        )
         let port = try #require(try await server.bind().first?.port)
         let answers = Collector<HTTPTestClient.Response>()
         try await Self.running(server) { group in
             try await withThrowingTaskGroup(of: Void.self) { requests in
-                requests.addTask { answers.append(try await HTTPTestClient.get(port: port, "/slow")) }
-                // Let the slow request start, then shut down while it runs.
-                try await Task.sleep(for: .milliseconds(300))
+                requests.addTask {
+                    answers.append(try await HTTPTestClient.get(port: port, "/slow", timeout: .seconds(60)))
+                }
+                try await started.wait(forCount: 1, timeout: .seconds(60))
                 await group.triggerGracefulShutdown()
                 // The listener closes while the slow request is still running.
-                #expect(await HTTPTestClient.waitUntilClosed(port: port))
+                #expect(await HTTPTestClient.waitUntilClosed(port: port, timeout: .seconds(60)))
                 #expect(answers.all.isEmpty)
+                open.yield()
+                open.finish()
                 try await requests.waitForAll()
             }
         }
