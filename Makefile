@@ -7,7 +7,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd
 
-.PHONY: all deps build build-tests test run release bench-store bench-crypto conformance format clean
+.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls conformance format clean
 
 all: build
 
@@ -42,6 +42,11 @@ bench-store: deps
 bench-crypto: deps
 	$(SWIFT) build -c release --product crypto-benchmark
 	.build/release/crypto-benchmark 3
+
+## bench-mls: commit create/process and Welcome join for groups of 16, 64, 128, 1,000 and 10,000 members.
+bench-mls: deps
+	$(SWIFT) build -c release --product mls-benchmark
+	.build/release/mls-benchmark
 
 ## conformance: run the mlswg vector files through mls-conformance.
 conformance: deps

@@ -116,6 +116,12 @@ let package = Package(
             path: "Benchmarks/CryptoBenchmark"
         ),
 
+        .executableTarget(
+            name: "mls-benchmark",
+            dependencies: ["MLS", "Primitives"],
+            path: "Benchmarks/MLSBenchmark"
+        ),
+
         // MARK: Test support and tests
         .target(
             name: "TestSupport",

@@ -93,6 +93,38 @@ import Testing
         Self.expectCode(.unknownPSK) { _ = try room.alice.group!.commitPending(proposals: [unknownPSK]) }
     }
 
+    /// A correctly signed KeyPackage of a new client that reuses an encryption key already in
+    /// the tree (or one an earlier Add in the same commit brings) is refused.
+    @Test func addsMayNotReuseEncryptionKeys() throws {
+        var room = try Room()
+        let crypto = MLSCrypto(suite: Member.suite)
+        func keyPackage(_ member: Member, encryptionKey: [UInt8]) throws -> KeyPackage {
+            var keyPackage = try member.keyPackage().keyPackage
+            keyPackage.leafNode.encryptionKey = encryptionKey
+            try keyPackage.leafNode.sign(privateKey: member.signingKey, crypto: crypto, groupID: [], leafIndex: 0)
+            keyPackage.signature = try crypto.signWithLabel(
+                privateKey: member.signingKey,
+                label: "KeyPackageTBS",
+                content: keyPackage.toBeSigned
+            )
+            return keyPackage
+        }
+        let bobsKey = room.alice.group!.tree.leaf(1)!.encryptionKey
+        let dave = Member("dave")
+        Self.expectCode(.duplicateKey) { _ = try room.alice.group!.addMembers([try keyPackage(dave, encryptionKey: bobsKey)]) }
+
+        let daveKeys = try dave.keyPackage()
+        let erin = try keyPackage(Member("erin"), encryptionKey: daveKeys.keyPackage.leafNode.encryptionKey)
+        Self.expectCode(.duplicateKey) { _ = try room.alice.group!.addMembers([daveKeys.keyPackage, erin]) }
+        #expect(!room.alice.group!.hasPendingCommit)
+
+        // The same two newcomers with their own keys are fine.
+        let add = try room.alice.group!.addMembers([daveKeys.keyPackage, try Member("erin").keyPackage().keyPackage])
+        room.ds.send(add.commit, from: "alice")
+        try room.sync()
+        #expect(room.bob.group!.tree.occupiedLeaves.count == 5)
+    }
+
     @Test func reinitMustBeAloneAndExternalInitOnlyExternal() throws {
         var room = try Room()
         let reinit = Proposal.reinit(.init(groupID: [1, 2, 3], version: MLSCode.mls10, cipherSuite: 1, extensions: []))

@@ -135,21 +135,22 @@ extension MLSGroup {
             applied.pathRequired = true
         }
 
-        // 4. Adds, in order.
+        // 4. Adds, in order (checks against a summary of the members: linear in the group size).
+        var members = applied.tree.memberSummary()
         var addedKeys: Set<[UInt8]> = []
         for item in proposals {
             guard case .add(let add) = item.proposal else { continue }
-            guard addedKeys.insert(add.keyPackage.leafNode.signatureKey).inserted else {
+            let leafNode = add.keyPackage.leafNode
+            guard addedKeys.insert(leafNode.signatureKey).inserted else {
                 throw MLSError(.conflictingProposals, "two Adds for the same client")
             }
-            if applied.tree.occupiedLeaves.contains(where: {
-                applied.tree.leaf($0)!.signatureKey == add.keyPackage.leafNode.signatureKey
-            }) {
+            if members.signatureKeys.contains(leafNode.signatureKey) {
                 throw MLSError(.conflictingProposals, "an Add for a client already in the group")
             }
-            try self.validate(keyPackage: add.keyPackage, tree: applied.tree, context: newContext)
-            let leaf = applied.tree.add(add.keyPackage.leafNode)
-            applied.added[leaf] = add.keyPackage.leafNode
+            try self.validate(keyPackage: add.keyPackage, tree: applied.tree, context: newContext, members: members)
+            members.insert(leafNode)
+            let leaf = applied.tree.add(leafNode)
+            applied.added[leaf] = leafNode
         }
 
         // 5. PSKs, ExternalInit, ReInit.
@@ -215,7 +216,7 @@ extension MLSGroup {
     }
 
     /// KeyPackage validation (RFC 9420 §10.1) against the group.
-    func validate(keyPackage: KeyPackage, tree: RatchetTree, context: GroupContext) throws(MLSError) {
+    func validate(keyPackage: KeyPackage, tree: RatchetTree, context: GroupContext, members: MemberSummary) throws(MLSError) {
         guard keyPackage.version == context.version, keyPackage.cipherSuite == context.cipherSuite else {
             throw MLSError(.invalidKeyPackage, "the KeyPackage's version or cipher suite differs from the group's")
         }
@@ -239,12 +240,15 @@ extension MLSGroup {
                 use: .keyPackage,
                 context: context,
                 crypto: self.crypto,
-                now: self.configuration.now()
+                now: self.configuration.now(),
+                members: members
             )
         } catch {
             throw MLSError(error.code == .unsupportedCapability ? error.code : .invalidKeyPackage, "KeyPackage: \(error.message)")
         }
-        try tree.checkKeysUnique(keyPackage.leafNode, at: UInt32.max)
+        guard !members.encryptionKeys.contains(keyPackage.leafNode.encryptionKey) else {
+            throw MLSError(.duplicateKey, "the KeyPackage's encryption key is already in the tree")
+        }
     }
 
     /// `psk_secret` for PSK ids: external ones from the registry, resumption ones from kept epochs.

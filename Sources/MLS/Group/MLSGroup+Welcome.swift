@@ -232,8 +232,10 @@ extension MLSGroup {
             throw MLSError(error)
         }
         var secrets: [EncryptedGroupSecrets] = []
+        var leafByKey: [[UInt8]: UInt32] = [:]
+        for (leaf, node) in added { leafByKey[node.encryptionKey] = leaf }
         for keyPackage in keyPackages {
-            guard let leaf = added.first(where: { $0.value == keyPackage.leafNode })?.key else { continue }
+            guard let leaf = leafByKey[keyPackage.leafNode.encryptionKey] else { continue }
             let ancestor = TreeMath.commonAncestor(TreeMath.node(ofLeaf: leaf), TreeMath.node(ofLeaf: committer))
             let groupSecrets = GroupSecrets(joinerSecret: joinerSecret, pathSecret: pathSecrets[ancestor], psks: psks)
             let ciphertext = try self.crypto.encryptWithLabel(

@@ -102,7 +102,8 @@ extension RatchetTree {
         context: GroupContext,
         crypto: MLSCrypto,
         now: UInt64? = nil,
-        checkCredentialTypes: Bool = true
+        checkCredentialTypes: Bool = true,
+        members: MemberSummary? = nil
     ) throws(MLSError) {
         switch (use, leafNode.source) {
         case (.keyPackage, .keyPackage), (.update, .update), (.commit, .commit), (.tree, _): break
@@ -131,20 +132,42 @@ extension RatchetTree {
         guard leafNode.capabilities.credentials.contains(leafNode.credential.type) else {
             throw MLSError(.invalidLeafNode, "leaf \(leafIndex) does not list its own credential type")
         }
-        for other in self.occupiedLeaves where checkCredentialTypes && other != leafIndex {
-            let member = self.leaf(other)!
-            guard member.capabilities.credentials.contains(leafNode.credential.type),
-                leafNode.capabilities.credentials.contains(member.credential.type)
-            else {
+        if let members, checkCredentialTypes {
+            // Linear-time form of the pairwise check below.
+            let supported = members.credentialTypesSupportedByAll.map { $0.contains(leafNode.credential.type) } ?? true
+            guard supported, members.credentialTypesInUse.isSubset(of: leafNode.capabilities.credentials) else {
                 throw MLSError(
                     .unsupportedCapability,
-                    "leaf \(leafIndex) and leaf \(other) do not support each other's credential types"
+                    "leaf \(leafIndex) and the members do not support each other's credential types"
                 )
+            }
+        }
+        if checkCredentialTypes && members == nil {
+            for other in self.occupiedLeaves where other != leafIndex {
+                let member = self.leaf(other)!
+                guard member.capabilities.credentials.contains(leafNode.credential.type),
+                    leafNode.capabilities.credentials.contains(member.credential.type)
+                else {
+                    throw MLSError(
+                        .unsupportedCapability,
+                        "leaf \(leafIndex) and leaf \(other) do not support each other's credential types"
+                    )
+                }
             }
         }
         if let now, case .keyPackage(let lifetime) = leafNode.source, now < lifetime.notBefore || now > lifetime.notAfter {
             throw MLSError(.invalidLeafNode, "leaf \(leafIndex): lifetime does not cover the current time")
         }
+    }
+
+    /// What per-leaf checks need to know about all members, computed once.
+    public func memberSummary() -> MemberSummary {
+        var summary = MemberSummary()
+        for leaf in self.occupiedLeaves { summary.insert(self.leaf(leaf)!) }
+        for index in stride(from: 1, to: self.nodes.count, by: 2) {
+            if let key = self.encryptionKey(UInt32(index)) { summary.encryptionKeys.insert(key) }
+        }
+        return summary
     }
 
     /// Checks that no other leaf uses this signature key and no other node this encryption key.
@@ -212,5 +235,25 @@ extension RatchetTree {
                 }
             }
         }
+    }
+}
+
+/// Facts about a group's members for validating many new leaves in linear time.
+public struct MemberSummary: Sendable {
+    public var signatureKeys: Set<[UInt8]> = []
+    public var encryptionKeys: Set<[UInt8]> = []
+    public var credentialTypesInUse: Set<CredentialType> = []
+    /// The credential types every member supports; nil for no members.
+    public var credentialTypesSupportedByAll: Set<CredentialType>?
+
+    public init() {}
+
+    /// Adds a member's leaf.
+    public mutating func insert(_ leaf: LeafNode) {
+        self.signatureKeys.insert(leaf.signatureKey)
+        self.encryptionKeys.insert(leaf.encryptionKey)
+        self.credentialTypesInUse.insert(leaf.credential.type)
+        let supported = Set(leaf.capabilities.credentials)
+        self.credentialTypesSupportedByAll = self.credentialTypesSupportedByAll.map { $0.intersection(supported) } ?? supported
     }
 }

@@ -123,7 +123,13 @@ public struct RatchetTree: Sendable {
 
     /// The leftmost blank leaf, extending the tree when there is none (where an external joiner goes).
     public mutating func reserveLeaf() -> UInt32 {
-        (0..<self.leafCount).first { self.leaf($0) == nil } ?? self.extend()
+        (0..<self.leafCount).first { self.isBlankLeaf($0) } ?? self.extend()
+    }
+
+    /// Whether leaf `leaf` is blank, without copying its node.
+    private func isBlankLeaf(_ leaf: UInt32) -> Bool {
+        if case .none = self.nodes[Int(2 * leaf)] { return true }
+        return false
     }
 
     /// Doubles the leaves (a new blank root over the old tree and a blank right subtree); returns
@@ -153,7 +159,7 @@ public struct RatchetTree: Sendable {
     public mutating func truncate() {
         while self.leafCount > 1 {
             let half = self.leafCount / 2
-            guard (half..<self.leafCount).allSatisfy({ self.leaf($0) == nil }) else { return }
+            guard (half..<self.leafCount).allSatisfy({ self.isBlankLeaf($0) }) else { return }
             self.nodes.removeLast(self.nodes.count - Int(2 * half - 1))
             self.hashCache = [[UInt8]?](repeating: nil, count: self.nodes.count)
         }
