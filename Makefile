@@ -7,7 +7,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd
 
-.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls conformance format clean
+.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls conformance proto format clean
 
 all: build
 
@@ -28,6 +28,15 @@ test: build-tests
 ## and run polygated in the foreground on 127.0.0.1:8080.
 run: build
 	scripts/run.sh
+
+## proto: regenerate Sources/Polycentric/Generated/protocol.pb.swift from proto/polycentric/
+## (needs Debian's protobuf-compiler; builds swift-protobuf's protoc-gen-swift, about 1.5 minutes).
+proto: deps
+	@scripts/install-deps.sh protobuf-compiler
+	$(SWIFT) build -c release --product protoc-gen-swift
+	protoc --plugin=protoc-gen-swift=.build/release/protoc-gen-swift \
+	    --swift_opt=Visibility=Public --swift_opt=UseAccessLevelOnImports=true \
+	    --swift_out=Sources/Polycentric/Generated -Iproto/polycentric proto/polycentric/protocol.proto
 
 ## release: static-stdlib release binaries, as the .deb ships them.
 release: deps

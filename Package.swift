@@ -26,6 +26,7 @@ let package = Package(
         // `traits: []` drops ConfigurationSupport and FullFoundation (no ICU in the static binary).
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // MARK: Debian system libraries (module map + shim header each)
@@ -40,6 +41,11 @@ let package = Package(
         .target(name: "Primitives", dependencies: ["CSodium", "COpenSSL"]),
         .target(name: "MLS", dependencies: ["Primitives"]),
         .target(name: "MLSConformance", dependencies: ["MLS", "Primitives"]),
+        // Polycentric v1: generated protobuf types (make proto) and the protocol's rules.
+        .target(
+            name: "Polycentric",
+            dependencies: ["Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .target(
             name: "Store",
             dependencies: [
@@ -137,6 +143,10 @@ let package = Package(
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(
+            name: "PolycentricTests",
+            dependencies: ["Polycentric", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .testTarget(
             name: "SystemdTests",
             dependencies: ["Systemd", "TestSupport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]

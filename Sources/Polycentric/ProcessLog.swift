@@ -1,0 +1,143 @@
+import Foundation
+
+/// One process's append-only log as its author writes it: the next logical clock, the
+/// per-content-type back-chain (`indices`) and the vector clock over the other processes it
+/// knows. A value type with no I/O; the client persists it with its events.
+public struct ProcessLog: Sendable {
+    public let key: SystemKeyPair
+    public let process: Userpackage_Process
+    /// The clock of the last event written (0 before the first).
+    public private(set) var logicalClock: UInt64
+    /// Latest clock per content type, in the order the types were first used (upstream's order).
+    public private(set) var indices: [(contentType: UInt64, logicalClock: UInt64)]
+    /// Other processes of this system, as listed in this process's latest SystemProcesses event.
+    public private(set) var otherProcesses: [Userpackage_Process] = []
+    /// Known heads of those processes.
+    public var otherHeads: [[UInt8]: UInt64] = [:]
+
+    /// A new, empty log.
+    public init(key: SystemKeyPair, process: Userpackage_Process = .random()) {
+        self.key = key
+        self.process = process
+        self.logicalClock = 0
+        self.indices = []
+    }
+
+    /// The current wall-clock time in milliseconds.
+    public static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Appends an event and returns it signed. Fields are set as upstream's client sets them:
+    /// `vector_clock` and `indices` always present, `unix_milliseconds` always set.
+    public mutating func append(
+        _ contentType: ContentType,
+        content: [UInt8] = [],
+        lwwElement: Userpackage_LWWElement? = nil,
+        lwwElementSet: Userpackage_LWWElementSet? = nil,
+        references: [Userpackage_Reference] = [],
+        unixMilliseconds: UInt64 = ProcessLog.now()
+    ) throws(PolycentricError) -> VerifiedEvent {
+        var event = Userpackage_Event()
+        event.system = self.key.system
+        event.process = self.process
+        event.logicalClock = self.logicalClock + 1
+        event.contentType = contentType.rawValue
+        event.content = Data(content)
+        event.vectorClock = Userpackage_VectorClock()
+        event.vectorClock.logicalClocks = self.otherProcesses.map { self.otherHeads[[UInt8]($0.process)] ?? 0 }
+        event.indices = Userpackage_Indices()
+        event.indices.indices = self.indices.map { entry in
+            var index = Userpackage_Index()
+            index.indexType = entry.contentType
+            index.logicalClock = entry.logicalClock
+            return index
+        }
+        if let lwwElement { event.lwwElement = lwwElement }
+        if let lwwElementSet { event.lwwElementSet = lwwElementSet }
+        event.references = references
+        event.unixMilliseconds = unixMilliseconds
+        let signed = try VerifiedEvent(signing: event, with: self.key)
+        self.logicalClock += 1
+        if let position = self.indices.firstIndex(where: { $0.contentType == contentType.rawValue }) {
+            self.indices[position].logicalClock = self.logicalClock
+        } else {
+            self.indices.append((contentType.rawValue, self.logicalClock))
+        }
+        return signed
+    }
+
+    // MARK: Content
+
+    /// A post; a reply when `replyTo` is given, a comment on a topic when `topic` is.
+    public mutating func post(
+        _ text: String,
+        replyTo: Userpackage_Pointer? = nil,
+        topic: [UInt8]? = nil,
+        at time: UInt64 = ProcessLog.now()
+    ) throws(PolycentricError) -> VerifiedEvent {
+        var post = Userpackage_Post()
+        post.content = text
+        var references: [Userpackage_Reference] = []
+        if let replyTo { references.append(replyTo.reference) }
+        if let topic {
+            var reference = Userpackage_Reference()
+            reference.referenceType = ReferenceType.bytes
+            reference.reference = Data(topic)
+            references.append(reference)
+        }
+        return try self.append(.post, content: post.serialized, references: references, unixMilliseconds: time)
+    }
+
+    /// Sets an LWW element such as the username (5) or description (6).
+    public mutating func set(
+        _ contentType: ContentType,
+        value: [UInt8],
+        at time: UInt64 = ProcessLog.now()
+    ) throws(PolycentricError) -> VerifiedEvent {
+        var element = Userpackage_LWWElement()
+        element.value = Data(value)
+        element.unixMilliseconds = time
+        return try self.append(contentType, lwwElement: element, unixMilliseconds: time)
+    }
+
+    /// Follows (`true`) or unfollows a system.
+    public mutating func follow(
+        _ system: Userpackage_PublicKey,
+        _ follow: Bool = true,
+        at time: UInt64 = ProcessLog.now()
+    ) throws(PolycentricError) -> VerifiedEvent {
+        var element = Userpackage_LWWElementSet()
+        element.operation = follow ? .add : .remove
+        element.value = Data(system.serialized)
+        element.unixMilliseconds = time
+        return try self.append(.follow, lwwElementSet: element, unixMilliseconds: time)
+    }
+
+    /// Likes, dislikes or clears an opinion (``Opinion``) on another event.
+    public mutating func opinion(
+        _ value: [UInt8],
+        on subject: Userpackage_Pointer,
+        at time: UInt64 = ProcessLog.now()
+    ) throws(PolycentricError) -> VerifiedEvent {
+        var element = Userpackage_LWWElement()
+        element.value = Data(value)
+        element.unixMilliseconds = time
+        return try self.append(.opinion, lwwElement: element, references: [subject.reference], unixMilliseconds: time)
+    }
+
+    /// Deletes one of this system's events (copying its indices, time and content type).
+    public mutating func delete(
+        _ target: VerifiedEvent,
+        at time: UInt64 = ProcessLog.now()
+    ) throws(PolycentricError) -> VerifiedEvent {
+        guard target.systemKey == self.key.publicKey else {
+            throw PolycentricError(.badParameter, "a system can only delete its own events")
+        }
+        var delete = Userpackage_Delete()
+        delete.process = target.event.process
+        delete.logicalClock = target.logicalClock
+        delete.indices = target.event.indices
+        if let ms = target.unixMilliseconds { delete.unixMilliseconds = ms }
+        delete.contentType = target.event.contentType
+        return try self.append(.delete, content: delete.serialized, unixMilliseconds: time)
+    }
+}

@@ -1,0 +1,90 @@
+import Polycentric
+import Primitives
+import Testing
+
+@Suite struct Base64Tests {
+    @Test(arguments: [
+        ("", "", ""), ("f", "Zg==", "Zg"), ("fo", "Zm8=", "Zm8"), ("foo", "Zm9v", "Zm9v"),
+        ("foob", "Zm9vYg==", "Zm9vYg"), ("fooba", "Zm9vYmE=", "Zm9vYmE"), ("foobar", "Zm9vYmFy", "Zm9vYmFy"),
+    ])
+    func rfc4648Examples(plain: String, standard: String, urlSafe: String) {
+        let bytes = Array(plain.utf8)
+        #expect(Base64.encode(bytes, .standard) == standard)
+        #expect(Base64.encode(bytes, .urlSafe) == urlSafe)
+        #expect(Base64.decode(standard) == bytes)
+        #expect(Base64.decode(urlSafe) == bytes)
+    }
+
+    @Test func alphabetsDifferOnlyInTwoSymbols() {
+        let bytes: [UInt8] = [0xFB, 0xFF, 0xBF]
+        #expect(Base64.encode(bytes, .standard) == "+/+/")
+        #expect(Base64.encode(bytes, .urlSafe) == "-_-_")
+        #expect(Base64.decode("+/+/") == bytes)
+        #expect(Base64.decode("-_-_") == bytes)
+    }
+
+    @Test(arguments: ["Z", "Zg=", "Zg===", "Z=g=", "Zh==", "Zm9", "Zm9v!", "Zm 9v", "=Zm9"])
+    func rejectsMalformedText(text: String) {
+        // Z: impossible length; Zg=: bad padding; Zh==: non-zero trailing bits; Zm9: 0x66 0x6F
+        // with leftover bits set; others: bad characters or misplaced padding.
+        #expect(Base64.decode(text) == nil, "\(text)")
+    }
+
+    @Test func randomRoundTrips() {
+        for length in 0..<70 {
+            let bytes = SecureRandom.bytes(count: length)
+            #expect(Base64.decode(Base64.encode(bytes, .standard)) == bytes)
+            #expect(Base64.decode(Base64.encode(bytes, .urlSafe)) == bytes)
+        }
+    }
+}
+
+@Suite struct ClockRangesTests {
+    @Test func normalisesOverlappingAndAdjacentRanges() {
+        let ranges = ClockRanges([5...7, 1...2, 3...3, 9...9, 6...8])
+        #expect(ranges.ranges == [1...3, 5...9])
+        #expect(ranges.count == 8)
+        #expect(ClockRanges(clocks: [4, 1, 2, 9, 3]).ranges == [1...4, 9...9])
+        #expect(ClockRanges().isEmpty)
+    }
+
+    @Test func containsAndInsert() {
+        var ranges = ClockRanges([1...3, 10...12])
+        for clock: UInt64 in [1, 2, 3, 10, 11, 12] { #expect(ranges.contains(clock)) }
+        for clock: UInt64 in [0, 4, 9, 13, 1000] { #expect(!ranges.contains(clock)) }
+        ranges.insert(4)
+        ranges.insert(9)
+        #expect(ranges.ranges == [1...4, 9...12])
+        ranges.insert(6)
+        #expect(ranges.ranges == [1...4, 6...6, 9...12])
+    }
+
+    @Test func subtraction() {
+        let have = ClockRanges([1...10, 20...30])
+        #expect(have.subtracting(ClockRanges([3...4, 8...22, 30...40])).ranges == [1...2, 5...7, 23...29])
+        #expect(have.subtracting(ClockRanges()).ranges == have.ranges)
+        #expect(have.subtracting(ClockRanges([0...100])).isEmpty)
+        #expect(ClockRanges().subtracting(have).isEmpty)
+        #expect(ClockRanges([5...5]).subtracting(ClockRanges([1...4, 6...9])).ranges == [5...5])
+    }
+
+    /// Subtraction agrees with set arithmetic on random inputs.
+    @Test func subtractionMatchesSets() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let a = Set((0..<20).map { _ in UInt64.random(in: 0..<60, using: &generator) })
+            let b = Set((0..<20).map { _ in UInt64.random(in: 0..<60, using: &generator) })
+            let difference = ClockRanges(clocks: a).subtracting(ClockRanges(clocks: b))
+            #expect(difference == ClockRanges(clocks: a.subtracting(b)))
+            #expect(difference.count == UInt64(a.subtracting(b).count))
+        }
+    }
+
+    @Test func prefixPagesInOrder() {
+        let ranges = ClockRanges([1...5, 10...30])
+        #expect(ranges.prefix(3).ranges == [1...3])
+        #expect(ranges.prefix(7).ranges == [1...5, 10...11])
+        #expect(ranges.prefix(100) == ranges)
+        #expect(ranges.prefix(0).isEmpty)
+    }
+}
