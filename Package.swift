@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // MARK: Debian system libraries (module map + shim header each)
@@ -64,8 +65,21 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Social",
+            dependencies: [
+                "Polycentric",
+                "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .target(
             name: "Gateway",
             dependencies: [
+                "Social",
                 "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -82,6 +96,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "Gateway",
+                "Social",
                 "Store",
                 "Systemd",
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -143,6 +158,7 @@ let package = Package(
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "SocialTests", dependencies: ["Social", "Polycentric"]),
         .testTarget(
             name: "PolycentricTests",
             dependencies: ["Polycentric", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
@@ -162,7 +178,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Gateway", "Store", "Systemd", "TestSupport",
+                "Daemon", "Gateway", "Polycentric", "Primitives", "Store", "Systemd", "TestSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -4,6 +4,7 @@ import Metrics
 import NIOCore
 public import Prometheus
 import ServiceLifecycle
+import Social
 import Store
 import Systemd
 import UnixSignals
@@ -64,7 +65,11 @@ public enum Daemon {
             gatewayID: configuration.daemon.gatewayID,
             databaseTimeout: configuration.database.readyTimeout
         )
-        let router = GatewayHTTP.makeRouter(health: health)
+        let social = SocialRoutes(
+            repository: SocialRepository(database: database, logger: logger),
+            version: PolygateVersion.string
+        )
+        let router = GatewayHTTP.makeRouter(health: health, social: social)
         let server = HTTPServer(
             listeners: listeners,
             responder: GatewayHTTP.makeResponder(router: router, logger: logger),

@@ -11,7 +11,27 @@ public enum HTTPTestClient {
         public var status: Int
         /// Header names lower-cased.
         public var headers: [String: String]
-        public var body: String
+        /// The body (de-chunked).
+        public var bytes: [UInt8]
+        /// The body as UTF-8 text.
+        public var body: String { String(decoding: self.bytes, as: UTF8.self) }
+    }
+
+    /// Sends `method path` with a binary body (`Content-Length` set) and returns the raw response.
+    public static func send(
+        port: Int,
+        method: String,
+        _ path: String,
+        headers: [String: String] = [:],
+        body: [UInt8] = [],
+        timeout: Duration = .seconds(30)
+    ) async throws -> Response {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if method != "GET" || !body.isEmpty { head += "Content-Length: \(body.count)\r\n" }
+        head += "\r\n"
+        let raw = try await Self.exchange(port: port, request: Array(head.utf8) + body, timeout: timeout)
+        return try Self.parse(raw)
     }
 
     /// Sends `GET path` to `127.0.0.1:port`.
@@ -107,7 +127,7 @@ public enum HTTPTestClient {
         guard connected == 0 else { throw TestFailure("connect to port \(port): errno \(errno)") }
         var sent = 0
         while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = request[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard n > 0 else { throw TestFailure("send: errno \(errno)") }
             sent += n
         }
@@ -123,9 +143,12 @@ public enum HTTPTestClient {
     }
 
     private static func parse(_ raw: [UInt8]) throws -> Response {
-        let text = String(decoding: raw, as: UTF8.self)
-        guard let split = text.firstRange(of: "\r\n\r\n") else { throw TestFailure("incomplete HTTP response: \(text)") }
-        let head = text[..<split.lowerBound].split(separator: "\r\n", omittingEmptySubsequences: false)
+        let separator: [UInt8] = Array("\r\n\r\n".utf8)
+        guard let split = raw.indices.first(where: { raw[$0...].starts(with: separator) }) else {
+            throw TestFailure("incomplete HTTP response: \(String(decoding: raw, as: UTF8.self))")
+        }
+        let text = String(decoding: raw[..<split], as: UTF8.self)
+        let head = text.split(separator: "\r\n", omittingEmptySubsequences: false)
         let statusParts = head.first?.split(separator: " ") ?? []
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw TestFailure("bad status line: \(text)") }
         var headers: [String: String] = [:]
@@ -133,20 +156,24 @@ public enum HTTPTestClient {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = String(line[line.index(after: colon)...].drop { $0 == " " })
         }
-        var body = String(text[split.upperBound...])
-        if headers["transfer-encoding"]?.lowercased() == "chunked" { body = Self.dechunk(body) }
-        return Response(status: status, headers: headers, body: body)
+        var body = Array(raw[(split + 4)...])
+        if headers["transfer-encoding"]?.lowercased() == "chunked" { body = try Self.dechunk(body) }
+        return Response(status: status, headers: headers, bytes: body)
     }
 
-    private static func dechunk(_ text: String) -> String {
-        var out = ""
-        var rest = Substring(text)
-        while let lineEnd = rest.firstRange(of: "\r\n"), let size = Int(rest[..<lineEnd.lowerBound], radix: 16), size > 0 {
-            let start = lineEnd.upperBound
-            let chunk = rest[start...].utf8.prefix(size)
-            out += String(decoding: chunk, as: UTF8.self)
-            rest = rest[rest.utf8.index(start, offsetBy: size)...].dropFirst(2)
+    private static func dechunk(_ bytes: [UInt8]) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var position = 0
+        let crlf: [UInt8] = [13, 10]
+        while true {
+            guard let lineEnd = bytes[position...].indices.first(where: { bytes[$0...].starts(with: crlf) }),
+                let size = Int(String(decoding: bytes[position..<lineEnd], as: UTF8.self), radix: 16)
+            else { throw TestFailure("bad chunked body") }
+            if size == 0 { return out }
+            let start = lineEnd + 2
+            guard start + size <= bytes.count else { throw TestFailure("truncated chunk") }
+            out += bytes[start..<(start + size)]
+            position = start + size + 2
         }
-        return out
     }
 }

@@ -2,15 +2,19 @@ public import Hummingbird
 public import HummingbirdCore
 public import Logging
 import NIOCore
+public import Social
 
 /// Builds polygated's HTTP front: the router with every route and the per-request responder
 /// that `HTTPServer` calls.
 public enum GatewayHTTP {
-    /// A router with the operational routes (more routes join it as the product grows).
-    public static func makeRouter(health: HealthRoutes) -> Router<BasicRequestContext> {
+    /// A router with the operational routes and, when given, the Polycentric social API
+    /// (with upstream's CORS policy, which must wrap every route including not-found).
+    public static func makeRouter(health: HealthRoutes, social: SocialRoutes? = nil) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: MetricsMiddleware())
+        if social != nil { router.add(middleware: SocialRoutes.cors) }
         health.register(on: router)
+        social?.register(on: router)
         return router
     }
 

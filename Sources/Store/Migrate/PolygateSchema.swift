@@ -5,7 +5,8 @@ public enum PolygateSchema {
     /// Every migration, in order.
     public static let migrations: [Migration] = {
         let files: [(String, [UInt8])] = [
-            ("0001_audit_ledger.sql", PackageResources._001_audit_ledger_sql)
+            ("0001_audit_ledger.sql", PackageResources._001_audit_ledger_sql),
+            ("0002_social.sql", PackageResources._002_social_sql),
         ]
         return files.map { file in
             do {
