@@ -7,7 +7,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd
 
-.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls conformance proto format clean
+.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls bench-social conformance proto format clean
 
 all: build
 
@@ -28,6 +28,13 @@ test: build-tests
 ## and run polygated in the foreground on 127.0.0.1:8080.
 run: build
 	scripts/run.sh
+
+## bench-social: signed events/s through POST /events of a release polygated (numbers in docs/BENCHMARKS.md).
+bench-social: deps
+	@scripts/install-deps.sh curl
+	$(SWIFT) build -c release --product polygated
+	$(SWIFT) build -c release --product social-benchmark
+	scripts/bench-social.sh
 
 ## proto: regenerate Sources/Polycentric/Generated/protocol.pb.swift from proto/polycentric/
 ## (needs Debian's protobuf-compiler; builds swift-protobuf's protoc-gen-swift, about 1.5 minutes).

@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // MARK: Debian system libraries (module map + shim header each)
@@ -62,6 +63,17 @@ let package = Package(
                 "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "PolycentricClient",
+            dependencies: [
+                "Polycentric",
+                "Primitives",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .target(
@@ -138,6 +150,14 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "social-benchmark",
+            dependencies: [
+                "Polycentric", "PolycentricClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Benchmarks/SocialBenchmark"
+        ),
+        .executableTarget(
             name: "mls-benchmark",
             dependencies: ["MLS", "Primitives"],
             path: "Benchmarks/MLSBenchmark"
@@ -178,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Gateway", "Polycentric", "Primitives", "Store", "Systemd", "TestSupport",
+                "Daemon", "Gateway", "Polycentric", "PolycentricClient", "Primitives", "Store", "Systemd", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -26,18 +26,13 @@ public struct SocialRepository: Sendable {
         // One order for every batch, so that two batches touching the same keys lock them in the
         // same order.
         let items = plan.items.sorted(by: Self.slotOrder)
-        var statements: [PostgresQuery] = []
-        var eventStatements: [Int] = []
-        for item in items {
-            eventStatements.append(statements.count)
-            statements += Self.statements(for: item)
-        }
+        let statements = Self.statements(for: items)
         var attempt = 0
         while true {
             attempt += 1
             do {
                 let results = try await self.database.pipeline(statements)
-                return eventStatements.reduce(0) { $0 + (results[$1].affectedRows ?? 0) }
+                return results[0].affectedRows ?? 0
             } catch let error as PostgresError
                 where attempt < 3 && (error.sqlState == "40P01" || error.sqlState == "40001" || error.sqlState == "23505")
             {
@@ -49,35 +44,81 @@ public struct SocialRepository: Sendable {
         }
     }
 
+    /// The batch as statements: every event in one `INSERT … unnest(…)`, every reference in
+    /// another, then the rarer Delete, LWW and Claim rows one statement each.
+    static func statements(for items: [IngestPlan.Item]) -> [PostgresQuery] {
+        var systems: [[UInt8]] = []
+        var processes: [[UInt8]] = []
+        var clocks: [Int64] = []
+        var types: [Int64] = []
+        var times: [Int64?] = []
+        var digests: [[UInt8]] = []
+        var raws: [[UInt8]] = []
+        var texts: [String?] = []
+        var references:
+            (systems: [[UInt8]], processes: [[UInt8]], clocks: [Int64], digests: [[UInt8]], types: [Int16], subjects: [[UInt8]]) =
+                ([], [], [], [], [], [])
+        for item in items {
+            let event = item.event
+            let digest = event.digest
+            systems.append(event.systemKey)
+            processes.append(event.process)
+            clocks.append(Int64(event.logicalClock))
+            types.append(Int64(event.event.contentType))
+            times.append(event.unixMilliseconds.map { Int64($0) })
+            digests.append(digest)
+            raws.append(event.signedEvent.serialized)
+            texts.append(item.searchText)
+            for reference in item.references {
+                references.systems.append(event.systemKey)
+                references.processes.append(event.process)
+                references.clocks.append(Int64(event.logicalClock))
+                references.digests.append(digest)
+                references.types.append(reference.type)
+                references.subjects.append(reference.subject)
+            }
+        }
+        var statements: [PostgresQuery] = [
+            """
+            INSERT INTO social_events (system, process, logical_clock, content_type, unix_ms, digest, raw_event, search)
+            SELECT t.system, t.process, t.clock, t.type, t.ms, t.digest, t.raw, to_tsvector('simple', t.search)
+            FROM unnest(\(PostgresArray(systems)), \(PostgresArray(processes)), \(PostgresArray(clocks)), \(PostgresArray(types)),
+                        \(PostgresArray(times)), \(PostgresArray(digests)), \(PostgresArray(raws)), \(PostgresArray(texts)))
+                 AS t(system, process, clock, type, ms, digest, raw, search)
+            WHERE NOT EXISTS (
+                SELECT 1 FROM social_deletions d WHERE d.system = t.system AND d.process = t.process AND d.logical_clock = t.clock)
+            ON CONFLICT ON CONSTRAINT social_events_key DO NOTHING
+            """
+        ]
+        if !references.types.isEmpty {
+            // Only for the stored event with this very digest (not a rival at the same clock).
+            statements.append(
+                """
+                INSERT INTO social_references (event_id, reference_type, subject, from_type)
+                SELECT e.id, t.type, t.subject, e.content_type
+                FROM unnest(\(PostgresArray(references.systems)), \(PostgresArray(references.processes)), \(PostgresArray(references.clocks)),
+                            \(PostgresArray(references.digests)), \(PostgresArray(references.types)), \(PostgresArray(references.subjects)))
+                     AS t(system, process, clock, digest, type, subject)
+                JOIN social_events e ON e.system = t.system AND e.process = t.process AND e.logical_clock = t.clock AND e.digest = t.digest
+                ON CONFLICT DO NOTHING
+                """
+            )
+        }
+        for item in items where item.deletion != nil || item.lww != nil || item.claim != nil {
+            statements += Self.statements(for: item)
+        }
+        return statements
+    }
+
+    /// The per-event statements of the rarer rows (Delete, LWW about a subject, Claim); each acts
+    /// only if this very event (same digest) is the stored one.
     static func statements(for item: IngestPlan.Item) -> [PostgresQuery] {
         let event = item.event
         let system = event.systemKey
         let process = event.process
         let clock = Int64(event.logicalClock)
         let digest = event.digest
-        let contentType = Int64(event.event.contentType)
-        let unixMs = event.unixMilliseconds.map { Int64($0) }
-        let raw = event.signedEvent.serialized
-        var statements: [PostgresQuery] = [
-            """
-            INSERT INTO social_events (system, process, logical_clock, content_type, unix_ms, digest, raw_event, search)
-            SELECT \(system), \(process), \(clock), \(contentType), \(unixMs), \(digest), \(raw), to_tsvector('simple', \(item.searchText)::text)
-            WHERE NOT EXISTS (
-                SELECT 1 FROM social_deletions WHERE system = \(system) AND process = \(process) AND logical_clock = \(clock))
-            ON CONFLICT ON CONSTRAINT social_events_key DO NOTHING
-            """
-        ]
-        // The statements below act only if this very event (same digest) is the stored one.
-        for reference in item.references {
-            statements.append(
-                """
-                INSERT INTO social_references (event_id, reference_type, subject, from_type)
-                SELECT id, \(reference.type), \(reference.subject), content_type FROM social_events
-                WHERE system = \(system) AND process = \(process) AND logical_clock = \(clock) AND digest = \(digest)
-                ON CONFLICT DO NOTHING
-                """
-            )
-        }
+        var statements: [PostgresQuery] = []
         if let deletion = item.deletion {
             statements.append(
                 """

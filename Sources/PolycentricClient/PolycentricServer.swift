@@ -1,0 +1,181 @@
+public import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+public import Polycentric
+import SwiftProtobuf
+
+/// One Polycentric v1 server (polygated or upstream's) at a base URL. Every event it returns is
+/// verified before it is handed out; a server cannot forge or alter events.
+public struct PolycentricServer: Sendable {
+    /// `http(s)://host[:port][/prefix]` without a trailing slash.
+    public let baseURL: String
+    let client: HTTPClient
+    let userAgent: String
+    let timeout: TimeAmount
+
+    /// - Parameters:
+    ///   - baseURL: e.g. `https://serv1.polycentric.io` or `http://127.0.0.1:8080`.
+    ///   - client: the HTTP client (the process-wide shared one by default).
+    public init(
+        baseURL: String,
+        client: HTTPClient = .shared,
+        userAgent: String = "polygate",
+        timeout: Duration = .seconds(30)
+    ) throws(ServerError) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        guard base.hasPrefix("http://") || base.hasPrefix("https://"), base.split(separator: "/").count >= 2 else {
+            throw ServerError(.badURL, "\(baseURL) is not http(s)://host[:port]")
+        }
+        self.baseURL = base
+        self.client = client
+        self.userAgent = userAgent
+        self.timeout = .nanoseconds(
+            Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        )
+    }
+
+    // MARK: Routes
+
+    /// `POST /events` in one request.
+    public func post(_ events: [VerifiedEvent]) async throws(ServerError) {
+        var body = Userpackage_Events()
+        body.events = events.map(\.signedEvent)
+        _ = try await self.request(.POST, "/events", body: body.serialized)
+    }
+
+    /// `GET /ranges`: what the server has of `system`, per process.
+    public func ranges(of system: Userpackage_PublicKey) async throws(ServerError) -> [(process: [UInt8], ranges: ClockRanges)] {
+        let answer = try await self.get(RequestPaths.ranges(system: system), Userpackage_RangesForSystem.self)
+        do {
+            return try answer.clockRanges()
+        } catch {
+            throw ServerError(.badResponse, "ranges: \(error.message)")
+        }
+    }
+
+    /// `GET /events` for the given clocks of one system.
+    public func events(
+        of system: Userpackage_PublicKey,
+        _ ranges: [(process: Userpackage_Process, ranges: ClockRanges)]
+    ) async throws(ServerError) -> [VerifiedEvent] {
+        let answer = try await self.get(
+            RequestPaths.events(system: system, ranges: Userpackage_RangesForSystem(ranges)),
+            Userpackage_Events.self
+        )
+        return try Self.verified(answer.events, of: system)
+    }
+
+    /// `GET /query_latest`: the latest event per process of each type (profile fields).
+    public func latest(of system: Userpackage_PublicKey, _ types: [ContentType]) async throws(ServerError) -> [VerifiedEvent] {
+        let answer = try await self.get(RequestPaths.queryLatest(system: system, contentTypes: types), Userpackage_Events.self)
+        return try Self.verified(answer.events, of: system)
+    }
+
+    /// `GET /query_index`: events of one type, newest first (a Delete stands in for a deleted one).
+    public func index(
+        of system: Userpackage_PublicKey,
+        _ type: ContentType,
+        before: UInt64? = nil,
+        limit: Int = 10
+    ) async throws(ServerError) -> [VerifiedEvent] {
+        let answer = try await self.get(
+            RequestPaths.queryIndex(system: system, contentType: type, after: before, limit: limit),
+            Userpackage_QueryIndexResponse.self
+        )
+        return try Self.verified(answer.events, of: system)
+    }
+
+    /// `GET /head`.
+    public func head(of system: Userpackage_PublicKey) async throws(ServerError) -> [VerifiedEvent] {
+        try Self.verified(try await self.get(RequestPaths.head(system: system), Userpackage_Events.self).events, of: system)
+    }
+
+    /// `GET /query_references` (events verified; their systems vary).
+    public func references(
+        _ request: Userpackage_QueryReferencesRequest
+    ) async throws(ServerError) -> (items: [(event: VerifiedEvent, counts: [UInt64])], counts: [UInt64], cursor: [UInt8]?) {
+        let answer = try await self.get(RequestPaths.queryReferences(request), Userpackage_QueryReferencesResponse.self)
+        var items: [(event: VerifiedEvent, counts: [UInt64])] = []
+        for item in answer.items {
+            items.append((try Self.verified(item.event), item.counts))
+        }
+        return (items, answer.counts, answer.hasCursor ? [UInt8](answer.cursor) : nil)
+    }
+
+    /// `GET /explore`.
+    public func explore(
+        cursor: [UInt8]? = nil,
+        limit: Int = 10
+    ) async throws(ServerError) -> (events: [VerifiedEvent], cursor: [UInt8]?) {
+        let answer = try await self.get(
+            RequestPaths.explore(cursor: cursor, limit: limit),
+            Userpackage_ResultEventsAndRelatedEventsAndCursor.self
+        )
+        var events: [VerifiedEvent] = []
+        for event in answer.resultEvents.events { events.append(try Self.verified(event)) }
+        return (events, answer.hasCursor ? [UInt8](answer.cursor) : nil)
+    }
+
+    // MARK: Plumbing
+
+    func get<M: SwiftProtobuf.Message>(_ path: String, _ type: M.Type) async throws(ServerError) -> M {
+        let bytes = try await self.request(.GET, path)
+        do {
+            return try M(serializedBytes: bytes)
+        } catch {
+            throw ServerError(.badResponse, "\(path.split(separator: "?")[0]): the answer is not a \(M.protoMessageName)")
+        }
+    }
+
+    func request(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil) async throws(ServerError) -> [UInt8] {
+        var request = HTTPClientRequest(url: self.baseURL + path)
+        request.method = method
+        request.headers.add(name: "x-polycentric-user-agent", value: self.userAgent)
+        if let body {
+            request.headers.add(name: "content-type", value: "application/octet-stream")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await self.client.execute(request, timeout: self.timeout)
+            bytes = try await response.body.collect(upTo: 64 << 20)
+        } catch {
+            throw ServerError(.unreachable, "\(method) \(self.baseURL)\(path.split(separator: "?")[0]): \(error)")
+        }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let text = String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw ServerError(
+                .status,
+                status: Int(response.status.code),
+                "\(method) \(path.split(separator: "?")[0]): \(text.prefix(200))"
+            )
+        }
+        return Array(buffer: bytes)
+    }
+
+    static func verified(_ signed: Userpackage_SignedEvent) throws(ServerError) -> VerifiedEvent {
+        do {
+            return try VerifiedEvent(signed)
+        } catch {
+            throw ServerError(.badResponse, "the server sent an event that does not verify: \(error.message)")
+        }
+    }
+
+    static func verified(
+        _ events: [Userpackage_SignedEvent],
+        of system: Userpackage_PublicKey
+    ) throws(ServerError) -> [VerifiedEvent] {
+        var result: [VerifiedEvent] = []
+        for signed in events {
+            let event = try Self.verified(signed)
+            guard event.systemKey == [UInt8](system.key) else {
+                throw ServerError(.badResponse, "the server sent another system's event")
+            }
+            result.append(event)
+        }
+        return result
+    }
+}
