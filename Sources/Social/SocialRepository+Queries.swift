@@ -104,6 +104,36 @@ extension SocialRepository {
         )
     }
 
+    /// `/query_index`'s proof: for every process of `system` without an event in the page, its
+    /// event of that type just after the page (still before `before`) and just before it. With
+    /// each event's `indices` back-chain they show that the page skipped none of its events.
+    public func indexProof(
+        system: [UInt8],
+        contentType: Int64,
+        before: Int64,
+        page: [Userpackage_Event]
+    ) async throws -> [[UInt8]] {
+        let times = page.compactMap { $0.hasUnixMilliseconds ? Int64(clamping: $0.unixMilliseconds) : nil }
+        guard let newest = times.max(), let oldest = times.min() else { return [] }
+        let processes = PostgresArray(Array(Set(page.map { [UInt8]($0.process.process) })))
+        return try Self.column(
+            await self.database.query(
+                """
+                (SELECT DISTINCT ON (process) raw_event FROM social_events
+                 WHERE system = \(system) AND content_type = \(contentType) AND unix_ms > \(newest) AND unix_ms < \(before)
+                   AND process <> ALL(\(processes))
+                 ORDER BY process, unix_ms ASC, logical_clock ASC)
+                UNION ALL
+                (SELECT DISTINCT ON (process) raw_event FROM social_events
+                 WHERE system = \(system) AND content_type = \(contentType) AND unix_ms < \(oldest)
+                   AND process <> ALL(\(processes))
+                 ORDER BY process, unix_ms DESC, logical_clock DESC)
+                """,
+                format: .binary
+            )
+        )
+    }
+
     /// Events referencing `subject`, best first: (likes − dislikes) descending, then newest.
     public func referencing(
         type: Int16,

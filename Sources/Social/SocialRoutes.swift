@@ -144,6 +144,12 @@ public struct SocialRoutes: Sendable {
         var response = Userpackage_QueryIndexResponse()
         response.events = try await self.repository.index(system: system, contentType: contentType, before: after, limit: limit)
             .map { raw throws(PolycentricError) in try Userpackage_SignedEvent.parse(raw, what: "stored event") }
+        // Verified on ingest; parsed here only for their processes and times.
+        let page = try response.events.map { signed throws(PolycentricError) in
+            try Userpackage_Event.parse([UInt8](signed.event), what: "stored event")
+        }
+        response.proof = try await self.repository.indexProof(system: system, contentType: contentType, before: after, page: page)
+            .map { raw throws(PolycentricError) in try Userpackage_SignedEvent.parse(raw, what: "stored event") }
         return SocialResponse.protobuf(response, cache: .immutableRead)
     }
 

@@ -154,6 +154,40 @@ import Testing
         }
     }
 
+    /// Two processes of one system: a page of the post index comes with, for the process not
+    /// on the page, its event just before the page.
+    @Test func queryIndexProvesWhatThePageLeavesOut() async throws {
+        try await Self.withServer { server in
+            let key = SystemKeyPair.generate()
+            var phone = ProcessLog(key: key)
+            var laptop = ProcessLog(key: key)
+            let p1 = try phone.post("phone 100", at: 100)
+            let l1 = try laptop.post("laptop 200", at: 200)
+            let p2 = try phone.post("phone 300", at: 300)
+            let l2 = try laptop.post("laptop 400", at: 400)
+            let p3 = try phone.post("phone 600", at: 600)
+            #expect(try await server.post([p1, l1, p2, l2, p3]).status == 200)
+            let (newest, _) = try await server.get(
+                RequestPaths.queryIndex(system: key.system, contentType: .post, limit: 1),
+                as: Userpackage_QueryIndexResponse.self
+            )
+            #expect(try newest.events.map { try VerifiedEvent($0) } == [p3])
+            #expect(try newest.proof.map { try VerifiedEvent($0) } == [l2])
+            let (both, _) = try await server.get(
+                RequestPaths.queryIndex(system: key.system, contentType: .post, after: 600, limit: 2),
+                as: Userpackage_QueryIndexResponse.self
+            )
+            #expect(try both.events.map { try VerifiedEvent($0) } == [l2, p2])
+            #expect(both.proof.isEmpty)
+            let (oldest, _) = try await server.get(
+                RequestPaths.queryIndex(system: key.system, contentType: .post, after: 150, limit: 10),
+                as: Userpackage_QueryIndexResponse.self
+            )
+            #expect(try oldest.events.map { try VerifiedEvent($0) } == [p1])
+            #expect(oldest.proof.isEmpty)  // the laptop has nothing before 100
+        }
+    }
+
     @Test func badSignaturesDuplicatesAndDeletes() async throws {
         try await Self.withServer { server in
             var log = ProcessLog(key: .generate())

@@ -88,3 +88,35 @@ import Testing
         #expect(ranges.prefix(0).isEmpty)
     }
 }
+
+@Suite struct ShareLinkTests {
+    @Test func systemAndEventLinksRoundTrip() throws {
+        let key = SystemKeyPair.generate()
+        let process = Userpackage_Process.random()
+        let links: [ShareLink] = [
+            .system(key.system, servers: ["https://srv1.example.org", "https://srv2.example.org"]),
+            .event(key.system, process: process, logicalClock: 42, servers: ["https://srv1.example.org"]),
+            .system(key.system, servers: []),
+        ]
+        for link in links {
+            let text = link.encoded
+            #expect(!text.contains("+") && !text.contains("/") && !text.contains("="))
+            #expect(try ShareLink(text) == link)
+            #expect(try ShareLink("https://harbor.social/user/" + text) == link)
+            #expect(try ShareLink("polycentric://" + text) == link)
+        }
+    }
+
+    /// The bytes are `URLInfo { url_type, body = serialized link }` as upstream defines them.
+    @Test func layoutFollowsTheProto() throws {
+        let system = Userpackage_PublicKey.ed25519([UInt8](repeating: 7, count: 32))
+        let bytes = try #require(Base64.decode(ShareLink.system(system, servers: ["s"]).encoded))
+        let expectedBody: [UInt8] = [0x0A, 0x24] + system.serialized + [0x12, 0x01, UInt8(ascii: "s")]
+        #expect(bytes == [0x08, 0x01, 0x12, UInt8(expectedBody.count)] + expectedBody)
+    }
+
+    @Test(arguments: ["", "***", "CAE", Base64.encode([0x08, 0x05, 0x12, 0x00], .urlSafe)])
+    func rejectsWhatIsNotALink(text: String) {
+        #expect(throws: PolycentricError.self) { try ShareLink(text) }
+    }
+}
