@@ -36,7 +36,7 @@ bench-social: deps
 	$(SWIFT) build -c release --product social-benchmark
 	scripts/bench-social.sh
 
-## proto: regenerate Sources/Polycentric/Generated/protocol.pb.swift from proto/polycentric/
+## proto: regenerate the generated protobuf Swift (Polycentric, GatewayWire) from proto/
 ## (needs Debian's protobuf-compiler; builds swift-protobuf's protoc-gen-swift, about 1.5 minutes).
 proto: deps
 	@scripts/install-deps.sh protobuf-compiler
@@ -44,6 +44,9 @@ proto: deps
 	protoc --plugin=protoc-gen-swift=.build/release/protoc-gen-swift \
 	    --swift_opt=Visibility=Public --swift_opt=UseAccessLevelOnImports=true \
 	    --swift_out=Sources/Polycentric/Generated -Iproto/polycentric proto/polycentric/protocol.proto
+	protoc --plugin=protoc-gen-swift=.build/release/protoc-gen-swift \
+	    --swift_opt=Visibility=Public --swift_opt=UseAccessLevelOnImports=true \
+	    --swift_out=Sources/GatewayWire/Generated -Iproto/polygate proto/polygate/gateway.proto
 
 ## release: static-stdlib release binaries, as the .deb ships them.
 release: deps

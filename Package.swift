@@ -65,6 +65,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The client<->gateway wire protocol (proto/polygate/gateway.proto), shared by both sides.
+        .target(
+            name: "GatewayWire",
+            dependencies: ["Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .target(
             name: "PolycentricClient",
             dependencies: [
@@ -179,6 +184,10 @@ let package = Package(
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "SocialTests", dependencies: ["Social", "Polycentric"]),
+        .testTarget(
+            name: "GatewayWireTests",
+            dependencies: ["GatewayWire", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .testTarget(
             name: "PolycentricTests",
             dependencies: ["Polycentric", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
