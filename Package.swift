@@ -70,6 +70,11 @@ let package = Package(
             name: "GatewayWire",
             dependencies: ["Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        // The MLS Delivery Service's state in PostgreSQL.
+        .target(
+            name: "Delivery",
+            dependencies: ["GatewayWire", "Store", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .target(
             name: "PolycentricClient",
             dependencies: [
@@ -184,6 +189,7 @@ let package = Package(
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "SocialTests", dependencies: ["Social", "Polycentric"]),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "GatewayWire", "Primitives", "Store", "TestSupport"]),
         .testTarget(
             name: "GatewayWireTests",
             dependencies: ["GatewayWire", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]

@@ -3,6 +3,10 @@
 public struct GatewayWireError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: ErrorCode
     public var message: String
+    /// `stale_epoch`: the conversation's epoch now.
+    public var currentEpoch: UInt64?
+    /// `rate_limited`: how long to wait.
+    public var retryAfterMs: UInt64?
 
     public init(_ code: ErrorCode, _ message: String) {
         self.code = code
@@ -16,6 +20,8 @@ public struct GatewayWireError: Error, Sendable, Hashable, CustomStringConvertib
         var error = Polygate_Gateway_V1_Error()
         error.code = self.code.rawValue
         error.message = self.message
+        if let currentEpoch { error.currentEpoch = currentEpoch }
+        if let retryAfterMs { error.retryAfterMs = retryAfterMs }
         return error
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -64,23 +66,30 @@ public enum TestEnvironment {
         return "/usr/lib/postgresql/15/bin"
     }()
 
-    /// A TCP port on 127.0.0.1 that is free right now.
+    /// Ports handed out by ``freePort()`` in this process.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// A TCP port on 127.0.0.1 that is free right now, never one handed out before in this
+    /// process, and below the kernel's ephemeral range (32768+): a port the kernel picks for
+    /// port 0 may be taken a moment later as the source port of an outgoing connection.
     public static func freePort() -> Int {
+        while true {
+            let candidate = Int.random(in: 20_000..<32_000)
+            let fresh = Self.handedOut.withLock { $0.insert(candidate).inserted }
+            if fresh, Self.canBind(candidate) { return candidate }
+        }
+    }
+
+    private static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         precondition(fd >= 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
+        return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        precondition(bound == 0, "bind failed: errno \(errno)")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
+        } == 0
     }
 }

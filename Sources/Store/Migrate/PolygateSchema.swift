@@ -7,6 +7,7 @@ public enum PolygateSchema {
         let files: [(String, [UInt8])] = [
             ("0001_audit_ledger.sql", PackageResources._001_audit_ledger_sql),
             ("0002_social.sql", PackageResources._002_social_sql),
+            ("0003_delivery.sql", PackageResources._003_delivery_sql),
         ]
         return files.map { file in
             do {
