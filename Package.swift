@@ -73,7 +73,7 @@ let package = Package(
         // The MLS Delivery Service's state in PostgreSQL.
         .target(
             name: "Delivery",
-            dependencies: ["GatewayWire", "Store", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["GatewayWire", "MLS", "Store", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(
             name: "PolycentricClient",
@@ -189,7 +189,13 @@ let package = Package(
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "SocialTests", dependencies: ["Social", "Polycentric"]),
-        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "GatewayWire", "Primitives", "Store", "TestSupport"]),
+        .testTarget(
+            name: "DeliveryTests",
+            dependencies: [
+                "Delivery", "GatewayWire", "MLS", "Primitives", "Store", "TestSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .testTarget(
             name: "GatewayWireTests",
             dependencies: ["GatewayWire", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]

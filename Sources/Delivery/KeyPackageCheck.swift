@@ -1,0 +1,76 @@
+public import GatewayWire
+import MLS
+import SwiftProtobuf
+
+/// Validates a KeyPackage a device uploads (docs/GATEWAY_SPEC.md §4.1), without I/O.
+public struct KeyPackageCheck: Sendable {
+    /// What an accepted KeyPackage is stored with.
+    public struct Accepted: Sendable, Hashable {
+        public var bytes: [UInt8]
+        public var cipherSuite: Int32
+        /// Lifetime end in milliseconds (clamped to bigint).
+        public var expiresAtMs: Int64
+    }
+
+    /// The uploading device.
+    public let device: VerifiedDeviceCertificate
+
+    public init(device: VerifiedDeviceCertificate) { self.device = device }
+
+    /// Checks one serialized `MLSMessage(KeyPackage)` at time `nowMs`.
+    public func check(_ bytes: [UInt8], nowMs: UInt64) throws(GatewayWireError) -> Accepted {
+        let keyPackage: KeyPackage
+        do {
+            guard case .keyPackage(let decoded) = try MLSMessage.decode(bytes) else {
+                throw GatewayWireError(.badKeyPackage, "not an MLSMessage holding a KeyPackage")
+            }
+            keyPackage = decoded
+        } catch let error as GatewayWireError {
+            throw error
+        } catch {
+            throw GatewayWireError(.badKeyPackage, "does not decode: \(error)")
+        }
+        let crypto: MLSCrypto
+        do {
+            crypto = try MLSCrypto(suiteID: keyPackage.cipherSuite)
+        } catch {
+            throw GatewayWireError(.badKeyPackage, "cipher suite \(keyPackage.cipherSuite) is not one of 1-7")
+        }
+        let leaf = keyPackage.leafNode
+        guard leaf.signatureKey == self.device.deviceID else {
+            throw GatewayWireError(.badKeyPackage, "the leaf's signature key is not this device's key")
+        }
+        let certificate: [UInt8]
+        do {
+            certificate = try self.device.signed.serializedBytes()
+        } catch {
+            throw GatewayWireError(.internal, "certificate does not serialize")
+        }
+        guard case .basic(let identity) = leaf.credential, identity == certificate else {
+            throw GatewayWireError(.badKeyPackage, "the credential must be a basic credential holding this device's certificate")
+        }
+        guard
+            crypto.verifyWithLabel(
+                publicKey: leaf.signatureKey,
+                label: "KeyPackageTBS",
+                content: keyPackage.toBeSigned,
+                signature: keyPackage.signature
+            ),
+            leaf.hasValidSignature(crypto: crypto, groupID: [], leafIndex: 0)
+        else {
+            throw GatewayWireError(.badKeyPackage, "a signature does not verify")
+        }
+        guard keyPackage.initKey != leaf.encryptionKey else {
+            throw GatewayWireError(.badKeyPackage, "init key equals encryption key")
+        }
+        guard case .keyPackage(let lifetime) = leaf.source else {
+            throw GatewayWireError(.badKeyPackage, "the leaf is not a KeyPackage leaf")
+        }
+        let now = nowMs / 1000
+        guard lifetime.notBefore <= now + 300, lifetime.notAfter > now else {
+            throw GatewayWireError(.badKeyPackage, "the lifetime does not cover now")
+        }
+        let expiresMs = lifetime.notAfter >= UInt64(Int64.max) / 1000 ? Int64.max : Int64(lifetime.notAfter) * 1000
+        return Accepted(bytes: bytes, cipherSuite: Int32(keyPackage.cipherSuite), expiresAtMs: expiresMs)
+    }
+}
