@@ -1,0 +1,122 @@
+import GatewayWire
+
+/// One gateway connection's life as a value (docs/GATEWAY_SPEC.md §3, §7): which frames are
+/// allowed when, the authentication deadline, the ping deadline, per-device send buckets and
+/// the penalty for repeated rate limiting. The transport feeds it events and carries out the
+/// actions; it does no I/O and reads no clock.
+public struct ConnectionStateMachine: Sendable {
+    public enum State: Sendable, Hashable {
+        case awaitingAuthentication
+        case authenticated(userID: [UInt8], deviceID: [UInt8])
+        case closed(code: UInt16)
+    }
+
+    /// The kind of an incoming frame, as far as the state machine cares.
+    public enum Incoming: Sendable, Hashable {
+        case authenticate
+        case resume
+        case ping
+        case send
+        case claim
+        /// Any other request.
+        case request
+    }
+
+    public enum Action: Sendable, Hashable {
+        /// Handle the frame.
+        case process
+        /// Refuse this request with `rate_limited` (nothing done) and keep the connection.
+        case rateLimited(retryAfter: Duration)
+        /// Send `GoAway` and close with this code.
+        case close(code: UInt16, reason: String, reconnectAfter: Duration)
+    }
+
+    public private(set) var state: State = .awaitingAuthentication
+    let limits: GatewayLimits
+    let opened: Duration
+    var lastHeard: Duration
+    var sendBucket: TokenBucket
+    var claimBucket: TokenBucket
+    var penalties: [Duration] = []
+
+    public init(limits: GatewayLimits, now: Duration) {
+        self.limits = limits
+        self.opened = now
+        self.lastHeard = now
+        self.sendBucket = TokenBucket(limits.sendPerDevice, now: now)
+        self.claimBucket = TokenBucket(limits.claimPerDevice, now: now)
+    }
+
+    /// A frame arrived at `now`.
+    public mutating func received(_ incoming: Incoming, now: Duration) -> Action {
+        if case .closed = self.state {
+            return .close(code: CloseCode.protocolError, reason: "closed", reconnectAfter: .seconds(5))
+        }
+        self.lastHeard = now
+        switch (self.state, incoming) {
+        case (_, .ping):
+            return .process
+        case (.awaitingAuthentication, .authenticate), (.awaitingAuthentication, .resume):
+            return .process
+        case (.awaitingAuthentication, _):
+            return self.close(CloseCode.protocolError, "request before authentication", after: .seconds(5))
+        case (.authenticated, .authenticate), (.authenticated, .resume):
+            return self.close(CloseCode.protocolError, "already authenticated", after: .seconds(5))
+        case (.authenticated, .send):
+            var bucket = self.sendBucket
+            defer { self.sendBucket = bucket }
+            return self.limit(&bucket, now: now)
+        case (.authenticated, .claim):
+            var bucket = self.claimBucket
+            defer { self.claimBucket = bucket }
+            return self.limit(&bucket, now: now)
+        case (.authenticated, .request):
+            return .process
+        case (.closed, _):
+            return .close(code: CloseCode.protocolError, reason: "closed", reconnectAfter: .seconds(5))
+        }
+    }
+
+    /// Authentication succeeded.
+    public mutating func authenticated(userID: [UInt8], deviceID: [UInt8]) {
+        if case .awaitingAuthentication = self.state { self.state = .authenticated(userID: userID, deviceID: deviceID) }
+    }
+
+    /// Authentication failed: close 4001 (or 4003 for a revoked device).
+    public mutating func authenticationFailed(revoked: Bool) -> Action {
+        revoked
+            ? self.close(CloseCode.deviceRevoked, "device revoked", after: .zero)
+            : self.close(CloseCode.authenticationFailed, "authentication failed", after: .seconds(5))
+    }
+
+    /// The send queue overflowed.
+    public mutating func slowConsumer() -> Action {
+        self.close(CloseCode.slowConsumer, "slow consumer: resume from your cursors", after: .seconds(1))
+    }
+
+    /// Time passed: the authentication or ping deadline may have expired.
+    public mutating func tick(now: Duration) -> Action? {
+        switch self.state {
+        case .awaitingAuthentication where now - self.opened >= self.limits.authTimeout:
+            return self.close(CloseCode.authenticationTimeout, "no authentication in time", after: .seconds(1))
+        case .authenticated where now - self.lastHeard >= self.limits.pingInterval * 2.5:
+            return self.close(CloseCode.pingTimeout, "no ping in time", after: .zero)
+        default:
+            return nil
+        }
+    }
+
+    private mutating func limit(_ bucket: inout TokenBucket, now: Duration) -> Action {
+        guard let wait = bucket.take(now: now) else { return .process }
+        self.penalties = self.penalties.filter { now - $0 < .seconds(60) } + [now]
+        if self.penalties.count >= self.limits.penaltyAfterLimits {
+            return self.close(CloseCode.rateLimited, "repeatedly rate limited", after: .seconds(60))
+        }
+        return .rateLimited(retryAfter: wait)
+    }
+
+    private mutating func close(_ code: UInt16, _ reason: String, after: Duration) -> Action {
+        self.state = .closed(code: code)
+        return .close(code: code, reason: reason, reconnectAfter: after)
+    }
+}

@@ -1,0 +1,37 @@
+/// Every limit of docs/GATEWAY_SPEC.md §7, with its default (the `[gateway]` configuration
+/// section overrides them).
+public struct GatewayLimits: Sendable, Hashable {
+    /// A token bucket's shape: `rate` tokens per `per`, holding at most `burst`.
+    public struct Rate: Sendable, Hashable {
+        public var rate: Double
+        public var per: Duration
+        public var burst: Double
+
+        public init(_ rate: Double, per: Duration, burst: Double) {
+            self.rate = rate
+            self.per = per
+            self.burst = burst
+        }
+    }
+
+    public var maxFrameBytes = 1 << 20
+    public var maxMessageBytes = 256 << 10
+    public var sendQueueFrames = 1024
+    public var sendQueueBytes = 8 << 20
+    public var connectPerIP = Rate(20, per: .seconds(60), burst: 40)
+    public var sendPerDevice = Rate(50, per: .seconds(1), burst: 200)
+    public var claimPerDevice = Rate(30, per: .seconds(60), burst: 60)
+    public var authFailuresPerIP = Rate(10, per: .seconds(600), burst: 10)
+    /// Rate-limit errors within a minute before the connection is closed with 4029.
+    public var penaltyAfterLimits = 5
+    public var pingInterval: Duration = .seconds(20)
+    public var authTimeout: Duration = .seconds(10)
+    public var resumeTTL: Duration = .seconds(600)
+    public var keyPackagesPerUpload = 100
+    public var keyPackagesPerDevice = 1000
+    public var keyPackagesLow = 10
+    public var pastEpochs: UInt64 = 2
+    public var retention: Duration = .seconds(30 * 24 * 3600)
+
+    public init() {}
+}
