@@ -117,6 +117,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
+                "Delivery",
                 "Gateway",
                 "Social",
                 "Store",
@@ -219,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Gateway", "Polycentric", "PolycentricClient", "Primitives", "Store", "Systemd", "TestSupport",
+                "Daemon", "Delivery", "Gateway", "Polycentric", "PolycentricClient", "Primitives", "Store", "Systemd", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]

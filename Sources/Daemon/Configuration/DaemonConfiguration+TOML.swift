@@ -1,3 +1,4 @@
+import Delivery
 import Gateway
 import Logging
 import TOMLKit
@@ -181,6 +182,70 @@ extension DaemonConfiguration {
                 configuration.metrics.token = token
             }
         ],
+        "gateway": [
+            KeySpec(name: "max_frame_bytes") { value, configuration throws(Problem) in
+                configuration.gateway.maxFrameBytes = try integer(value, in: 1024...(64 << 20))
+            },
+            KeySpec(name: "max_message_bytes") { value, configuration throws(Problem) in
+                configuration.gateway.maxMessageBytes = try integer(value, in: 1024...(16 << 20))
+            },
+            KeySpec(name: "send_queue_frames") { value, configuration throws(Problem) in
+                configuration.gateway.sendQueueFrames = try integer(value, in: 16...1_000_000)
+            },
+            KeySpec(name: "send_queue_bytes") { value, configuration throws(Problem) in
+                configuration.gateway.sendQueueBytes = try integer(value, in: 65536...(1 << 30))
+            },
+            KeySpec(name: "connect_rate_per_ip") { value, configuration throws(Problem) in
+                try rate(value, into: &configuration.gateway.connectPerIP)
+            },
+            KeySpec(name: "connect_burst_per_ip") { value, configuration throws(Problem) in
+                configuration.gateway.connectPerIP.burst = Double(try integer(value, in: 1...1_000_000))
+            },
+            KeySpec(name: "send_rate_per_device") { value, configuration throws(Problem) in
+                try rate(value, into: &configuration.gateway.sendPerDevice)
+            },
+            KeySpec(name: "send_burst_per_device") { value, configuration throws(Problem) in
+                configuration.gateway.sendPerDevice.burst = Double(try integer(value, in: 1...1_000_000))
+            },
+            KeySpec(name: "claim_rate_per_device") { value, configuration throws(Problem) in
+                try rate(value, into: &configuration.gateway.claimPerDevice)
+            },
+            KeySpec(name: "claim_burst_per_device") { value, configuration throws(Problem) in
+                configuration.gateway.claimPerDevice.burst = Double(try integer(value, in: 1...1_000_000))
+            },
+            KeySpec(name: "auth_failures_per_ip") { value, configuration throws(Problem) in
+                // Failures allowed per period: the burst is the count.
+                try rate(value, into: &configuration.gateway.authFailuresPerIP)
+                configuration.gateway.authFailuresPerIP.burst = configuration.gateway.authFailuresPerIP.rate
+            },
+            KeySpec(name: "penalty_after_limits") { value, configuration throws(Problem) in
+                configuration.gateway.penaltyAfterLimits = try integer(value, in: 1...1000)
+            },
+            KeySpec(name: "ping_interval") { value, configuration throws(Problem) in
+                configuration.gateway.pingInterval = try duration(value, maximum: .seconds(25))
+            },
+            KeySpec(name: "auth_timeout") { value, configuration throws(Problem) in
+                configuration.gateway.authTimeout = try duration(value, maximum: .seconds(120))
+            },
+            KeySpec(name: "resume_ttl") { value, configuration throws(Problem) in
+                configuration.gateway.resumeTTL = try duration(value, maximum: .seconds(86400))
+            },
+            KeySpec(name: "key_packages_per_upload") { value, configuration throws(Problem) in
+                configuration.gateway.keyPackagesPerUpload = try integer(value, in: 1...10_000)
+            },
+            KeySpec(name: "key_packages_per_device") { value, configuration throws(Problem) in
+                configuration.gateway.keyPackagesPerDevice = try integer(value, in: 1...100_000)
+            },
+            KeySpec(name: "key_packages_low") { value, configuration throws(Problem) in
+                configuration.gateway.keyPackagesLow = try integer(value, in: 0...100_000)
+            },
+            KeySpec(name: "past_epochs") { value, configuration throws(Problem) in
+                configuration.gateway.pastEpochs = UInt64(try integer(value, in: 0...100))
+            },
+            KeySpec(name: "retention") { value, configuration throws(Problem) in
+                configuration.gateway.retention = try duration(value, maximum: .seconds(10 * 365 * 86400))
+            },
+        ],
     ]
 
     // MARK: - Value parsers
@@ -225,6 +290,18 @@ extension DaemonConfiguration {
             throw Problem(code: .invalidValue, message: "must be more than 0 and at most \(formatDuration(maximum))")
         }
         return result
+    }
+
+    /// A rate: `"<count>/<period>"` such as `"20/1m"` or `"50/1s"`; the count must be positive.
+    private static func rate(_ value: any TOMLValueConvertible, into shape: inout GatewayLimits.Rate) throws(Problem) {
+        let text = try string(value)
+        let parts = text.split(separator: "/", maxSplits: 1)
+        guard parts.count == 2, let count = Int(parts[0]), count > 0, let period = parseDuration(String(parts[1])), period > .zero
+        else {
+            throw Problem(code: .invalidValue, message: "must be \"<count>/<period>\" such as \"20/1m\" (got \"\(text)\")")
+        }
+        shape.rate = Double(count)
+        shape.per = period
     }
 
     private static func wrongType(_ expected: String, _ value: any TOMLValueConvertible) -> Problem {

@@ -1,3 +1,4 @@
+public import Delivery
 public import Gateway
 public import Logging
 
@@ -51,6 +52,8 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public var http = HTTP()
     public var database = Database()
     public var metrics = Metrics()
+    /// `[gateway]`: the realtime gateway's limits (docs/GATEWAY_SPEC.md §7).
+    public var gateway = GatewayLimits()
 
     /// The defaults.
     public init() {}
@@ -83,6 +86,28 @@ extension DaemonConfiguration: CustomStringConvertible {
         [metrics]
         token = "\(self.metrics.token == nil ? "" : "********")"
 
+        [gateway]
+        max_frame_bytes = \(self.gateway.maxFrameBytes)
+        max_message_bytes = \(self.gateway.maxMessageBytes)
+        send_queue_frames = \(self.gateway.sendQueueFrames)
+        send_queue_bytes = \(self.gateway.sendQueueBytes)
+        connect_rate_per_ip = "\(formatRate(self.gateway.connectPerIP))"
+        connect_burst_per_ip = \(Int(self.gateway.connectPerIP.burst))
+        send_rate_per_device = "\(formatRate(self.gateway.sendPerDevice))"
+        send_burst_per_device = \(Int(self.gateway.sendPerDevice.burst))
+        claim_rate_per_device = "\(formatRate(self.gateway.claimPerDevice))"
+        claim_burst_per_device = \(Int(self.gateway.claimPerDevice.burst))
+        auth_failures_per_ip = "\(formatRate(self.gateway.authFailuresPerIP))"
+        penalty_after_limits = \(self.gateway.penaltyAfterLimits)
+        ping_interval = "\(formatDuration(self.gateway.pingInterval))"
+        auth_timeout = "\(formatDuration(self.gateway.authTimeout))"
+        resume_ttl = "\(formatDuration(self.gateway.resumeTTL))"
+        key_packages_per_upload = \(self.gateway.keyPackagesPerUpload)
+        key_packages_per_device = \(self.gateway.keyPackagesPerDevice)
+        key_packages_low = \(self.gateway.keyPackagesLow)
+        past_epochs = \(self.gateway.pastEpochs)
+        retention = "\(formatDuration(self.gateway.retention))"
+
         """
     }
 }
@@ -100,6 +125,12 @@ func maskPassword(inURL url: String) -> String {
     return url.split(separator: " ", omittingEmptySubsequences: false).map { part in
         part.hasPrefix("password=") ? "password=********" : String(part)
     }.joined(separator: " ")
+}
+
+/// A rate as `"<count>/<period>"`, e.g. `"20/1m"`.
+func formatRate(_ rate: GatewayLimits.Rate) -> String {
+    let count = rate.rate == rate.rate.rounded() ? String(Int(rate.rate)) : String(rate.rate)
+    return "\(count)/\(formatDuration(rate.per))"
 }
 
 /// `Duration` as the shortest of `500ms`, `10s`, `2m`, `1h`.

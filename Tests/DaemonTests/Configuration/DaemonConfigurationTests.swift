@@ -1,3 +1,4 @@
+import Delivery
 import Gateway
 import Logging
 import Testing
@@ -56,6 +57,40 @@ import Testing
         reparsed.database.url = c.database.url
         reparsed.metrics.token = c.metrics.token
         #expect(reparsed == c)
+    }
+
+    @Test func gatewayLimitsAreReadAndChecked() throws {
+        let configuration = try DaemonConfiguration.parse(
+            """
+            [gateway]
+            send_rate_per_device = "5/2s"
+            send_burst_per_device = 7
+            auth_failures_per_ip = "3/1h"
+            ping_interval = "15s"
+            retention = "48h"
+            past_epochs = 0
+            """,
+            file: "g.conf"
+        )
+        #expect(configuration.gateway.sendPerDevice == .init(5, per: .seconds(2), burst: 7))
+        #expect(configuration.gateway.authFailuresPerIP == .init(3, per: .seconds(3600), burst: 3))
+        #expect(configuration.gateway.pingInterval == .seconds(15))
+        #expect(configuration.gateway.retention == .seconds(48 * 3600))
+        #expect(configuration.gateway.pastEpochs == 0)
+        #expect(try DaemonConfiguration.parse(configuration.description, file: "p.conf") == configuration)
+        for (line, fragment) in [
+            ("send_rate_per_device = \"fast\"", "\"<count>/<period>\""),
+            ("send_rate_per_device = \"0/1s\"", "\"<count>/<period>\""),
+            ("ping_interval = \"30s\"", "at most 25s"),
+            ("max_frame_bytes = 10", "between 1024"),
+        ] {
+            let error = #expect(throws: ConfigurationError.self) {
+                try DaemonConfiguration.parse("[gateway]\n\(line)\n", file: "g.conf")
+            }
+            #expect(error?.code == .invalidValue, "\(line)")
+            #expect(error?.line == 2)
+            #expect(error?.description.contains(fragment) == true, "\(error?.description ?? "")")
+        }
     }
 
     @Test func syntaxErrorNamesTheLine() {
