@@ -7,7 +7,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd
 
-.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls bench-social conformance proto format clean
+.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway conformance proto format clean
 
 all: build
 
@@ -35,6 +35,15 @@ bench-social: deps
 	$(SWIFT) build -c release --product polygated
 	$(SWIFT) build -c release --product social-benchmark
 	scripts/bench-social.sh
+
+## bench-gateway: 10k WebSocket connections on a release polygated, groups of 10, 10 s of load
+## (connections held, delivered msgs/s, send→receive p50/p99, RSS per connection; docs/BENCHMARKS.md).
+## Arguments: make bench-gateway ARGS="CONNECTIONS GROUP SECONDS".
+bench-gateway: deps
+	@scripts/install-deps.sh curl
+	$(SWIFT) build -c release --product polygated
+	$(SWIFT) build -c release --product gateway-benchmark
+	scripts/bench-gateway.sh $(ARGS)
 
 ## proto: regenerate the generated protobuf Swift (Polycentric, GatewayWire) from proto/
 ## (needs Debian's protobuf-compiler; builds swift-protobuf's protoc-gen-swift, about 1.5 minutes).

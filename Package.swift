@@ -73,7 +73,26 @@ let package = Package(
         // The MLS Delivery Service's state in PostgreSQL.
         .target(
             name: "Delivery",
-            dependencies: ["GatewayWire", "MLS", "Store", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: [
+                "GatewayWire", "MLS", "Primitives", "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The client side of the gateway protocol over WebSocket and SSE (tests, benchmarks, polychat).
+        .target(
+            name: "GatewayClient",
+            dependencies: [
+                "GatewayWire",
+                "Primitives",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .target(
             name: "PolycentricClient",
@@ -90,6 +109,7 @@ let package = Package(
             name: "Social",
             dependencies: [
                 "Polycentric",
+                "Primitives",
                 "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -101,16 +121,24 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
+                "Delivery",
+                "GatewayWire",
+                "Primitives",
                 "Social",
                 "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -169,6 +197,11 @@ let package = Package(
             path: "Benchmarks/SocialBenchmark"
         ),
         .executableTarget(
+            name: "gateway-benchmark",
+            dependencies: ["GatewayClient", "GatewayWire", "Primitives"],
+            path: "Benchmarks/GatewayBenchmark"
+        ),
+        .executableTarget(
             name: "mls-benchmark",
             dependencies: ["MLS", "Primitives"],
             path: "Benchmarks/MLSBenchmark"
@@ -220,7 +253,11 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Delivery", "Gateway", "Polycentric", "PolycentricClient", "Primitives", "Store", "Systemd", "TestSupport",
+                "Daemon", "Delivery", "Gateway", "GatewayClient", "GatewayWire", "MLS", "Polycentric", "PolycentricClient", "Primitives",
+                "Store", "Systemd", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]

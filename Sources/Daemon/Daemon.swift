@@ -1,3 +1,4 @@
+import Delivery
 import Gateway
 public import Logging
 import Metrics
@@ -50,6 +51,22 @@ public enum Daemon {
             ),
             logger: logger
         )
+        let listener = PostgresListener(
+            configuration: .init(conninfo: configuration.database.url, connectTimeout: configuration.database.connectTimeout),
+            logger: logger
+        )
+        let ledger = AuditLedger(
+            client: database,
+            gatewayID: configuration.daemon.gatewayID,
+            mirror: configuration.daemon.auditToLog ? logger : nil
+        )
+        let realtime = RealtimeGateway(
+            configuration: .init(gatewayID: configuration.daemon.gatewayID, limits: configuration.gateway),
+            database: database,
+            listener: listener,
+            ledger: ledger,
+            logger: logger
+        )
         let readiness = Readiness()
         let metrics = MetricsExporter(
             registry: registry,
@@ -69,10 +86,11 @@ public enum Daemon {
             repository: SocialRepository(database: database, logger: logger),
             version: PolygateVersion.string
         )
-        let router = GatewayHTTP.makeRouter(health: health, social: social)
+        let router = GatewayHTTP.makeRouter(health: health, social: social, sse: SSERoutes(realtime: realtime, logger: logger))
         let server = HTTPServer(
             listeners: listeners,
             responder: GatewayHTTP.makeResponder(router: router, logger: logger),
+            realtime: realtime,
             idleTimeout: configuration.http.idleTimeout,
             logger: logger
         )
@@ -80,6 +98,7 @@ public enum Daemon {
         let lifecycle = DaemonLifecycle(
             configuration: configuration,
             database: database,
+            realtime: realtime,
             readiness: readiness,
             listening: addresses,
             notifier: notifier,
@@ -88,12 +107,15 @@ public enum Daemon {
         let watchdog = WatchdogService(notifier: notifier, logger: logger)
 
         // Dependency order; graceful shutdown runs in reverse: lifecycle (STOPPING=1, /readyz 503),
-        // then HTTP drains, then the watchdog stops, then the pool closes.
+        // then the realtime gateway closes its sessions (GoAway 1001), then HTTP drains, then the
+        // watchdog stops, then the listener and the pool close.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: database),
+                .init(service: listener),
                 .init(service: watchdog),
                 .init(service: server),
+                .init(service: realtime),
                 .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

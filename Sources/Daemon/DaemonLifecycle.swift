@@ -1,3 +1,4 @@
+import Delivery
 import Gateway
 import Logging
 import ServiceLifecycle
@@ -18,6 +19,7 @@ struct DaemonLifecycle: Service, CustomStringConvertible {
 
     var configuration: DaemonConfiguration
     var database: PostgresClient
+    var realtime: RealtimeGateway
     var readiness: Readiness
     var listening: [ListenAddress]
     var notifier: SystemdNotifier
@@ -29,6 +31,9 @@ struct DaemonLifecycle: Service, CustomStringConvertible {
             return
         }
         let schemaVersion = try await self.prepareSchema()
+        self.readiness.set(.starting("starting the realtime gateway"))
+        self.notifier.notify(.status("starting the realtime gateway"))
+        try await self.realtime.prepare()
         let ledger = AuditLedger(client: self.database, gatewayID: self.configuration.daemon.gatewayID)
         try? await ledger.record(
             "daemon.started",

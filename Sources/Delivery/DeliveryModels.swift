@@ -41,6 +41,15 @@ public struct Appended: Sendable, Hashable {
     public var epoch: UInt64
     /// The msg_id was already in the log: `seq` is the original one and nothing was appended.
     public var duplicate: Bool
+    /// The gateway that orders the conversation.
+    public var convHome: String
+
+    public init(seq: UInt64, epoch: UInt64, duplicate: Bool, convHome: String) {
+        self.seq = seq
+        self.epoch = epoch
+        self.duplicate = duplicate
+        self.convHome = convHome
+    }
 }
 
 /// One log entry as stored.
@@ -54,6 +63,51 @@ public struct LogEntry: Sendable, Hashable {
     public var message: [UInt8]
     public var acceptedAtMs: UInt64
     public var originGateway: String
+    public var convHome: String
+    /// Commits: the users this entry added and removed.
+    public var addedUsers: [[UInt8]]
+    public var removedUsers: [[UInt8]]
+
+    /// The `Delivery` frame for this entry: the same for every recipient.
+    public var frame: Polygate_Gateway_V1_ServerFrame {
+        var delivery = Polygate_Gateway_V1_Delivery()
+        delivery.convID = .init(self.convID)
+        delivery.seq = self.seq
+        delivery.msgID = .init(self.msgID)
+        delivery.senderDevice = .init(self.senderDevice)
+        delivery.kind = Polygate_Gateway_V1_MessageKind(rawValue: Int(self.kind)) ?? .unspecified
+        delivery.epoch = self.epoch
+        delivery.message = .init(self.message)
+        delivery.acceptedMs = self.acceptedAtMs
+        delivery.convHome = self.convHome
+        delivery.originGateway = self.originGateway
+        var frame = Polygate_Gateway_V1_ServerFrame()
+        frame.delivery = delivery
+        return frame
+    }
+}
+
+/// Where a device reads a conversation from: entries after `after`, and — when its user was
+/// removed — up to and including `until` (the removing Commit), no further.
+public struct ReadPosition: Sendable, Hashable {
+    public var convID: [UInt8]
+    public var after: UInt64
+    public var until: UInt64?
+
+    public init(convID: [UInt8], after: UInt64, until: UInt64? = nil) {
+        self.convID = convID
+        self.after = after
+        self.until = until
+    }
+}
+
+/// A registered device as stored.
+public struct DeviceRecord: Sendable, Hashable {
+    public var deviceID: [UInt8]
+    public var userID: [UInt8]
+    /// The serialized `SignedDeviceCertificate` the device registered with.
+    public var certificate: [UInt8]
+    public var revoked: Bool
 }
 
 /// A KeyPackage handed out by a claim.

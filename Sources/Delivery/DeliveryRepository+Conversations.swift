@@ -1,11 +1,15 @@
 public import GatewayWire
+import Primitives
 public import Store
 
 /// Conversations: creation, the append transaction (gap-free seq, msg_id idempotency, epoch
 /// compare-and-set for Commits, membership and Welcomes of the winner), reads and cursors.
+///
+/// A member is a `gw_members` row with `left_seq IS NULL`. A removed user keeps its row with
+/// `left_seq` = the removing Commit's seq, so its devices still read up to that Commit.
 extension DeliveryRepository {
     /// The NOTIFY channel that announces appends to every daemon.
-    public static let channel = "polygate_conv"
+    public static let channel = AppendSignal.channel
 
     /// Creates a conversation at epoch 0 with `creator` as its only member.
     public func createConversation(convID: [UInt8], creator: [UInt8], groupInfo: [UInt8]) async throws(GatewayWireError) {
@@ -16,6 +20,13 @@ extension DeliveryRepository {
                 VALUES (\(convID), \(self.gatewayID), \(groupInfo), \(creator))
                 """,
                 "INSERT INTO gw_members (conv_id, user_id, joined_seq) VALUES (\(convID), \(creator), 0)",
+                "SELECT pg_notify(\(SessionSignal.channel), \(SessionSignal.membership(userID: creator).payload))",
+                AuditLedger.insert(
+                    gatewayID: self.gatewayID,
+                    "conversation.created",
+                    actor: Hex.encode(creator),
+                    subject: Hex.encode(convID)
+                ),
             ])
         } catch let error as PostgresError where error.sqlState == "23505" {
             throw GatewayWireError(.conversationExists, "a conversation with that id exists")
@@ -45,16 +56,19 @@ extension DeliveryRepository {
         let conv = s.convID
         let existing = try await connection.query(
             """
-            SELECT l.seq, c.epoch, EXISTS (SELECT 1 FROM gw_members m WHERE m.conv_id = c.conv_id AND m.user_id = \(s.senderUser))
+            SELECT l.seq, c.epoch, c.conv_home,
+                   EXISTS (SELECT 1 FROM gw_members m WHERE m.conv_id = c.conv_id AND m.user_id = \(s.senderUser) AND m.left_seq IS NULL)
             FROM gw_conversations c LEFT JOIN gw_log l ON l.conv_id = c.conv_id AND l.msg_id = \(s.msgID)
             WHERE c.conv_id = \(conv)
             """,
             format: .binary
         )
         guard let head = existing.first else { throw GatewayWireError(.notMember, "not a member of that conversation") }
-        let (duplicateSeq, currentEpoch, member) = try head.decode((Int64?, Int64, Bool).self)
+        let (duplicateSeq, currentEpoch, home, member) = try head.decode((Int64?, Int64, String, Bool).self)
         guard member else { throw GatewayWireError(.notMember, "not a member of that conversation") }
-        if let duplicateSeq { return Appended(seq: UInt64(duplicateSeq), epoch: UInt64(currentEpoch), duplicate: true) }
+        if let duplicateSeq {
+            return Appended(seq: UInt64(duplicateSeq), epoch: UInt64(currentEpoch), duplicate: true, convHome: home)
+        }
 
         let epoch = Int64(clamping: s.epoch)
         let slot: PostgresQueryResult
@@ -80,25 +94,29 @@ extension DeliveryRepository {
             throw Self.stale(try now.first?[0].decode(Int64.self) ?? currentEpoch)
         }
         let (seq, newEpoch) = try assigned.decode((Int64, Int64).self)
+        var statements: [PostgresQuery] = []
         switch s.kind {
         case .application:
             guard epoch <= newEpoch, epoch + Int64(self.pastEpochs) >= newEpoch else { throw Self.stale(newEpoch) }
         case .proposal:
             guard epoch == newEpoch else { throw Self.stale(newEpoch) }
         case .commit:
-            try await self.applyMembership(s, seq: seq, on: connection)
+            statements += try await self.applyMembership(s, seq: seq, on: connection)
         default:
             throw GatewayWireError(.badRequest, "kind must be application, proposal or commit")
         }
-        var statements: [PostgresQuery] = [
+        let commit = s.kind == .commit
+        statements += [
             """
-            INSERT INTO gw_log (conv_id, seq, msg_id, sender_device, kind, epoch, message, accepted_at_ms, origin_gateway)
+            INSERT INTO gw_log (conv_id, seq, msg_id, sender_device, kind, epoch, message, accepted_at_ms, origin_gateway,
+                                added_users, removed_users)
             VALUES (\(conv), \(seq), \(s.msgID), \(s.senderDevice), \(Int16(s.kind.rawValue)), \(epoch), \(s.message),
-                    \(Int64(clamping: nowMs)), \(self.gatewayID))
+                    \(Int64(clamping: nowMs)), \(self.gatewayID),
+                    \(PostgresArray(commit ? s.addedUsers : [])), \(PostgresArray(commit ? s.removedUsers : [])))
             """,
-            "SELECT pg_notify(\(Self.channel), \(Self.notification(conv: conv, seq: UInt64(seq))))",
+            "SELECT pg_notify(\(AppendSignal.channel), \(AppendSignal(convID: conv, seq: UInt64(seq)).payload))",
         ]
-        if s.kind == .commit, !s.welcomeDevices.isEmpty {
+        if commit, !s.welcomeDevices.isEmpty {
             statements.append(
                 """
                 INSERT INTO gw_welcomes (device_id, conv_id, seq, welcome)
@@ -107,18 +125,20 @@ extension DeliveryRepository {
             )
         }
         _ = try await connection.pipeline(statements)
-        return Appended(seq: UInt64(seq), epoch: UInt64(newEpoch), duplicate: false)
+        return Appended(seq: UInt64(seq), epoch: UInt64(newEpoch), duplicate: false, convHome: home)
     }
 
-    /// Membership follows a winning Commit; Welcome targets must be active devices of the added users.
-    private func applyMembership(_ s: Submission, seq: Int64, on connection: PostgresConnection) async throws {
+    /// Membership follows a winning Commit; Welcome targets must be active devices of the added
+    /// users. Returns the statements that record the change (run with the log insert).
+    private func applyMembership(_ s: Submission, seq: Int64, on connection: PostgresConnection) async throws -> [PostgresQuery] {
         let conv = s.convID
         if !s.addedUsers.isEmpty {
             let blockers = try await connection.query(
                 """
+                WITH members AS (SELECT user_id FROM gw_members WHERE conv_id = \(conv) AND left_seq IS NULL)
                 SELECT 1 FROM gw_blocks b
-                WHERE (b.user_id IN (SELECT user_id FROM gw_members WHERE conv_id = \(conv)) AND b.blocked_user = ANY(\(PostgresArray(s.addedUsers))))
-                   OR (b.user_id = ANY(\(PostgresArray(s.addedUsers))) AND b.blocked_user IN (SELECT user_id FROM gw_members WHERE conv_id = \(conv)))
+                WHERE (b.user_id IN (SELECT user_id FROM members) AND b.blocked_user = ANY(\(PostgresArray(s.addedUsers))))
+                   OR (b.user_id = ANY(\(PostgresArray(s.addedUsers))) AND b.blocked_user IN (SELECT user_id FROM members))
                 """
             )
             guard blockers.isEmpty else { throw GatewayWireError(.blocked, "a block forbids adding one of these users") }
@@ -140,25 +160,42 @@ extension DeliveryRepository {
         var statements: [PostgresQuery] = []
         if !s.removedUsers.isEmpty {
             statements.append(
-                "DELETE FROM gw_members WHERE conv_id = \(conv) AND user_id = ANY(\(PostgresArray(s.removedUsers)))"
-            )
-            statements.append(
                 """
-                DELETE FROM gw_cursors c USING gw_devices d
-                WHERE c.conv_id = \(conv) AND c.device_id = d.device_id AND d.user_id = ANY(\(PostgresArray(s.removedUsers)))
+                UPDATE gw_members SET left_seq = \(seq)
+                WHERE conv_id = \(conv) AND user_id = ANY(\(PostgresArray(s.removedUsers))) AND left_seq IS NULL
                 """
             )
         }
         if !s.addedUsers.isEmpty {
+            // A user removed earlier comes back: it reads from this Commit on, like a new member.
             statements.append(
                 """
                 INSERT INTO gw_members (conv_id, user_id, joined_seq)
                 SELECT \(conv), u, \(seq) FROM unnest(\(PostgresArray(s.addedUsers))) AS a(u)
-                ON CONFLICT DO NOTHING
+                ON CONFLICT (conv_id, user_id) DO UPDATE SET joined_seq = excluded.joined_seq, left_seq = NULL
+                WHERE gw_members.left_seq IS NOT NULL
                 """
             )
+            for user in Set(s.addedUsers) {
+                statements.append("SELECT pg_notify(\(SessionSignal.channel), \(SessionSignal.membership(userID: user).payload))")
+            }
         }
-        if !statements.isEmpty { _ = try await connection.pipeline(statements) }
+        if !s.addedUsers.isEmpty || !s.removedUsers.isEmpty {
+            statements.append(
+                AuditLedger.insert(
+                    gatewayID: self.gatewayID,
+                    "membership.changed",
+                    actor: Hex.encode(s.senderDevice),
+                    subject: Hex.encode(conv),
+                    details: [
+                        "seq": "\(seq)",
+                        "added": s.addedUsers.map { Hex.encode($0) }.joined(separator: ","),
+                        "removed": s.removedUsers.map { Hex.encode($0) }.joined(separator: ","),
+                    ]
+                )
+            )
+        }
+        return statements
     }
 
     static func stale(_ epoch: Int64) -> GatewayWireError {
@@ -169,56 +206,136 @@ extension DeliveryRepository {
 
     /// `<conv_id hex>:<seq>`.
     public static func notification(conv: [UInt8], seq: UInt64) -> String {
-        conv.map { String($0 >> 4, radix: 16) + String($0 & 0xF, radix: 16) }.joined() + ":\(seq)"
+        AppendSignal(convID: conv, seq: seq).payload
     }
 
     // MARK: Reads
 
-    /// Log entries after `seq`, in order, at most `limit`.
-    public func entries(convID: [UInt8], after seq: UInt64, limit: Int = 500) async throws -> [LogEntry] {
+    /// Log entries after `seq`, in order, at most `limit` (and none after `until`).
+    public func entries(convID: [UInt8], after seq: UInt64, until: UInt64? = nil, limit: Int = 500) async throws -> [LogEntry] {
+        try await self.page(convID: convID, after: seq, until: until, limit: limit)?.entries ?? []
+    }
+
+    /// A page of a conversation's log with its bounds, in one query.
+    public struct LogPage: Sendable, Hashable {
+        /// Entries after the requested seq, in order.
+        public var entries: [LogEntry]
+        /// The oldest seq still kept (`newest + 1` when the log is empty).
+        public var oldest: UInt64
+        /// The newest seq.
+        public var newest: UInt64
+    }
+
+    /// Entries after `seq` (none after `until`, at most `limit`) and the log's bounds; nil when
+    /// there is no such conversation.
+    public func page(convID: [UInt8], after seq: UInt64, until: UInt64? = nil, limit: Int = 500) async throws -> LogPage? {
+        let last = Int64(clamping: until ?? UInt64(Int64.max))
         let rows = try await self.database.query(
             """
-            SELECT seq, msg_id, sender_device, kind, epoch, message, accepted_at_ms, origin_gateway FROM gw_log
-            WHERE conv_id = \(convID) AND seq > \(Int64(clamping: seq)) ORDER BY seq LIMIT \(Int64(limit))
+            SELECT c.next_seq - 1, coalesce((SELECT min(seq) FROM gw_log WHERE conv_id = c.conv_id), c.next_seq), c.conv_home,
+                   l.seq, l.msg_id, l.sender_device, l.kind, l.epoch, l.message, l.accepted_at_ms, l.origin_gateway,
+                   l.added_users, l.removed_users
+            FROM gw_conversations c
+            LEFT JOIN LATERAL (
+                SELECT * FROM gw_log WHERE conv_id = c.conv_id AND seq > \(Int64(clamping: seq)) AND seq <= \(last)
+                ORDER BY seq LIMIT \(Int64(limit))
+            ) l ON true
+            WHERE c.conv_id = \(convID) ORDER BY l.seq
             """,
             format: .binary
         )
-        return try rows.map { row in
-            let (seq, msg, sender, kind, epoch, message, accepted, origin) = try row.decode(
-                (Int64, [UInt8], [UInt8], Int16, Int64, [UInt8], Int64, String).self
+        guard let first = rows.first else { return nil }
+        let (newest, oldest, home) = try (first[0].decode(Int64.self), first[1].decode(Int64.self), first[2].decode(String.self))
+        var entries: [LogEntry] = []
+        for row in rows {
+            guard let seq = try row[3].decode(Int64?.self) else { continue }
+            let (msg, sender, kind, epoch, message, accepted, origin) = try (
+                row[4].decode([UInt8].self), row[5].decode([UInt8].self), row[6].decode(Int16.self), row[7].decode(Int64.self),
+                row[8].decode([UInt8].self), row[9].decode(Int64.self), row[10].decode(String.self)
             )
-            return LogEntry(
-                convID: convID,
-                seq: UInt64(seq),
-                msgID: msg,
-                senderDevice: sender,
-                kind: kind,
-                epoch: UInt64(epoch),
-                message: message,
-                acceptedAtMs: UInt64(accepted),
-                originGateway: origin
+            entries.append(
+                LogEntry(
+                    convID: convID,
+                    seq: UInt64(seq),
+                    msgID: msg,
+                    senderDevice: sender,
+                    kind: kind,
+                    epoch: UInt64(epoch),
+                    message: message,
+                    acceptedAtMs: UInt64(accepted),
+                    originGateway: origin,
+                    convHome: home,
+                    addedUsers: try row[11].decode(PostgresArray<[UInt8]>.self).elements.compactMap { $0 },
+                    removedUsers: try row[12].decode(PostgresArray<[UInt8]>.self).elements.compactMap { $0 }
+                )
             )
         }
+        return LogPage(entries: entries, oldest: UInt64(oldest), newest: UInt64(max(newest, 0)))
     }
 
-    /// The conversations of a device's user with where the device reads from: its cursor, or
-    /// the seq at which its user joined.
-    public func cursors(deviceID: [UInt8], userID: [UInt8]) async throws -> [(convID: [UInt8], after: UInt64)] {
+    /// The newest seq of each of `convs` that exists.
+    public func newest(of convs: [[UInt8]]) async throws -> [[UInt8]: UInt64] {
+        guard !convs.isEmpty else { return [:] }
+        let rows = try await self.database.query(
+            "SELECT conv_id, next_seq - 1 FROM gw_conversations WHERE conv_id = ANY(\(PostgresArray(convs)))",
+            format: .binary
+        )
+        var newest: [[UInt8]: UInt64] = [:]
+        for row in rows {
+            let (conv, seq) = try row.decode(([UInt8], Int64).self)
+            newest[conv] = UInt64(max(seq, 0))
+        }
+        return newest
+    }
+
+    /// The conversations a device reads, with where it reads from: its cursor or the seq at
+    /// which its user joined, whichever is later; for a removed user, up to the removing Commit
+    /// while the cursor is before it.
+    public func readPositions(deviceID: [UInt8], userID: [UInt8]) async throws -> [ReadPosition] {
         let rows = try await self.database.query(
             """
-            SELECT m.conv_id, greatest(coalesce(c.acked_seq, 0), m.joined_seq) FROM gw_members m
+            SELECT m.conv_id, greatest(coalesce(c.acked_seq, 0), m.joined_seq), m.left_seq FROM gw_members m
             LEFT JOIN gw_cursors c ON c.conv_id = m.conv_id AND c.device_id = \(deviceID)
-            WHERE m.user_id = \(userID) ORDER BY m.conv_id
+            WHERE m.user_id = \(userID) AND (m.left_seq IS NULL OR greatest(coalesce(c.acked_seq, 0), m.joined_seq) < m.left_seq)
+            ORDER BY m.conv_id
             """,
             format: .binary
         )
         return try rows.map { row in
-            let (conv, after) = try row.decode(([UInt8], Int64).self)
-            return (conv, UInt64(after))
+            let (conv, after, until) = try row.decode(([UInt8], Int64, Int64?).self)
+            return ReadPosition(convID: conv, after: UInt64(after), until: until.map(UInt64.init))
         }
     }
 
-    /// Moves a device's cursor forward (never back).
+    /// The conversations of a device's user with where the device reads from (see
+    /// ``readPositions(deviceID:userID:)``).
+    public func cursors(deviceID: [UInt8], userID: [UInt8]) async throws -> [(convID: [UInt8], after: UInt64)] {
+        try await self.readPositions(deviceID: deviceID, userID: userID).map { ($0.convID, $0.after) }
+    }
+
+    /// Moves a device's cursor forward (never back, never past the log's end) and drops the
+    /// device's Welcomes that the cursor passed. The user must read the conversation.
+    ///
+    /// - Throws: ``GatewayWireError`` `not_member`.
+    public func ack(deviceID: [UInt8], userID: [UInt8], convID: [UInt8], seq: UInt64) async throws {
+        let results = try await self.database.pipeline([
+            """
+            INSERT INTO gw_cursors (device_id, conv_id, acked_seq)
+            SELECT \(deviceID), c.conv_id, least(\(Int64(clamping: seq)), c.next_seq - 1, coalesce(m.left_seq, c.next_seq - 1))
+            FROM gw_conversations c JOIN gw_members m ON m.conv_id = c.conv_id AND m.user_id = \(userID)
+            WHERE c.conv_id = \(convID)
+            ON CONFLICT (device_id, conv_id) DO UPDATE SET acked_seq = greatest(gw_cursors.acked_seq, excluded.acked_seq)
+            """,
+            """
+            DELETE FROM gw_welcomes w USING gw_cursors c
+            WHERE w.device_id = \(deviceID) AND w.conv_id = \(convID)
+              AND c.device_id = w.device_id AND c.conv_id = w.conv_id AND w.seq <= c.acked_seq
+            """,
+        ])
+        guard results[0].affectedRows == 1 else { throw GatewayWireError(.notMember, "not a member of that conversation") }
+    }
+
+    /// Moves a device's cursor forward (never back), without checks (tests and tools).
     public func ack(deviceID: [UInt8], convID: [UInt8], seq: UInt64) async throws {
         try await self.database.query(
             """
@@ -228,21 +345,42 @@ extension DeliveryRepository {
         )
     }
 
-    /// Members and epoch, or nil when `userID` is not a member.
+    /// Members, epoch and home, or nil when `userID` is not a member.
     public func members(convID: [UInt8], asker userID: [UInt8]) async throws -> (users: [[UInt8]], epoch: UInt64)? {
+        try await self.conversation(convID: convID, asker: userID).map { ($0.members, $0.epoch) }
+    }
+
+    /// What a member may know of a conversation.
+    public struct ConversationView: Sendable, Hashable {
+        public var members: [[UInt8]]
+        public var epoch: UInt64
+        public var convHome: String
+        public var groupInfo: [UInt8]
+    }
+
+    /// The conversation as `userID` may see it, or nil when `userID` is not a member.
+    public func conversation(convID: [UInt8], asker userID: [UInt8]) async throws -> ConversationView? {
         let rows = try await self.database.query(
             """
-            SELECT m.user_id, c.epoch FROM gw_members m JOIN gw_conversations c ON c.conv_id = m.conv_id
-            WHERE m.conv_id = \(convID) AND EXISTS (SELECT 1 FROM gw_members a WHERE a.conv_id = m.conv_id AND a.user_id = \(userID))
+            SELECT m.user_id, c.epoch, c.conv_home, c.group_info
+            FROM gw_members m JOIN gw_conversations c ON c.conv_id = m.conv_id
+            WHERE m.conv_id = \(convID) AND m.left_seq IS NULL
+              AND EXISTS (SELECT 1 FROM gw_members a WHERE a.conv_id = m.conv_id AND a.user_id = \(userID) AND a.left_seq IS NULL)
             ORDER BY m.user_id
             """,
             format: .binary
         )
         guard let first = rows.first else { return nil }
-        return (try rows.map { try $0[0].decode([UInt8].self) }, UInt64(try first[1].decode(Int64.self)))
+        let (epoch, home, groupInfo) = try (first[1].decode(Int64.self), first[2].decode(String.self), first[3].decode([UInt8].self))
+        return ConversationView(
+            members: try rows.map { try $0[0].decode([UInt8].self) },
+            epoch: UInt64(epoch),
+            convHome: home,
+            groupInfo: groupInfo
+        )
     }
 
-    /// Welcomes waiting for a device.
+    /// Welcomes waiting for a device (dropped once its cursor passes them).
     public func welcomes(deviceID: [UInt8]) async throws -> [(convID: [UInt8], seq: UInt64, welcome: [UInt8])] {
         let rows = try await self.database.query(
             "SELECT conv_id, seq, welcome FROM gw_welcomes WHERE device_id = \(deviceID) ORDER BY conv_id, seq",
@@ -252,5 +390,11 @@ extension DeliveryRepository {
             let (conv, seq, welcome) = try row.decode(([UInt8], Int64, [UInt8]).self)
             return (conv, UInt64(seq), welcome)
         }
+    }
+
+    /// Deletes log entries accepted before `cutoffMs` (retention); returns how many.
+    @discardableResult
+    public func prune(acceptedBefore cutoffMs: UInt64) async throws -> Int {
+        try await self.database.query("DELETE FROM gw_log WHERE accepted_at_ms < \(Int64(clamping: cutoffMs))").affectedRows ?? 0
     }
 }

@@ -1,4 +1,5 @@
 public import GatewayWire
+import Primitives
 public import Store
 import SwiftProtobuf
 
@@ -33,23 +34,47 @@ public struct DeliveryRepository: Sendable {
         return revoked ? .revoked : .active(userID: user)
     }
 
-    /// Registers a device from its verified certificate; true when it was new.
+    /// The stored device, with the certificate it registered with; nil when unknown.
+    public func deviceRecord(_ deviceID: [UInt8]) async throws -> DeviceRecord? {
+        let rows = try await self.database.query(
+            "SELECT user_id, certificate, revoked_at IS NOT NULL FROM gw_devices WHERE device_id = \(deviceID)",
+            format: .binary
+        )
+        guard let row = rows.first else { return nil }
+        let (user, certificate, revoked) = try row.decode(([UInt8], [UInt8], Bool).self)
+        return DeviceRecord(deviceID: deviceID, userID: user, certificate: certificate, revoked: revoked)
+    }
+
+    /// Registers a device from its verified certificate; true when it was new. A new device is
+    /// recorded in the audit ledger (`device.registered`) in the same statement.
     @discardableResult
     public func register(_ certificate: VerifiedDeviceCertificate) async throws -> Bool {
+        let details = JSONText.object(["name": certificate.deviceName])
         let result = try await self.database.query(
             """
-            INSERT INTO gw_devices (device_id, user_id, certificate, name)
-            VALUES (\(certificate.deviceID), \(certificate.userID), \(try certificate.signed.serializedBytes() as [UInt8]), \(certificate.deviceName))
-            ON CONFLICT (device_id) DO NOTHING
+            WITH registered AS (
+                INSERT INTO gw_devices (device_id, user_id, certificate, name)
+                VALUES (\(certificate.deviceID), \(certificate.userID), \(try certificate.signed.serializedBytes() as [UInt8]), \(certificate.deviceName))
+                ON CONFLICT (device_id) DO NOTHING RETURNING device_id
+            )
+            INSERT INTO audit_ledger (gateway_id, event, actor, subject, details)
+            SELECT \(self.gatewayID), 'device.registered', \(Hex.encode(certificate.userID)), \(Hex.encode(certificate.deviceID)), \(details)::jsonb
+            FROM registered
             """
         )
         return result.affectedRows == 1
     }
 
-    public func revoke(_ deviceID: [UInt8]) async throws {
-        try await self.database.query(
-            "UPDATE gw_devices SET revoked_at = now() WHERE device_id = \(deviceID) AND revoked_at IS NULL"
-        )
+    /// Revokes a device: it can no longer authenticate, and its connections on every daemon close
+    /// with 4003. True when it was active.
+    @discardableResult
+    public func revoke(_ deviceID: [UInt8], by actor: String = "admin") async throws -> Bool {
+        let results = try await self.database.pipeline([
+            "UPDATE gw_devices SET revoked_at = now() WHERE device_id = \(deviceID) AND revoked_at IS NULL",
+            "SELECT pg_notify(\(SessionSignal.channel), \(SessionSignal.revoked(deviceID: deviceID).payload))",
+            AuditLedger.insert(gatewayID: self.gatewayID, "device.revoked", actor: actor, subject: Hex.encode(deviceID)),
+        ])
+        return results[0].affectedRows == 1
     }
 
     // MARK: KeyPackages
@@ -139,6 +164,72 @@ public struct DeliveryRepository: Sendable {
             let (device, bytes, lastResort) = try row.decode(([UInt8], [UInt8], Bool).self)
             return ClaimedKeyPackage(deviceID: device, keyPackage: bytes, lastResort: lastResort)
         }
+    }
+
+    /// Every stored one-time KeyPackage of a device for a suite, expired or not (the per-device cap).
+    public func storedKeyPackages(deviceID: [UInt8], cipherSuite: Int32) async throws -> Int {
+        let rows = try await self.database.query(
+            "SELECT count(*) FROM gw_key_packages WHERE device_id = \(deviceID) AND cipher_suite = \(cipherSuite) AND NOT last_resort",
+            format: .binary
+        )
+        return Int(try rows[0][0].decode(Int64.self))
+    }
+
+    /// After a claim: the devices whose unexpired one-time packages for the suite are now below
+    /// `threshold` are told so (``SessionSignal/keyPackagesLow(deviceID:cipherSuite:count:)``),
+    /// and the claim is recorded in the audit ledger.
+    public func afterClaim(
+        _ claimed: [ClaimedKeyPackage],
+        claimer: [UInt8],
+        target: [UInt8],
+        cipherSuite: Int32,
+        threshold: Int,
+        nowMs: Int64
+    ) async throws {
+        guard !claimed.isEmpty else { return }
+        let devices = claimed.map(\.deviceID)
+        let low = try await self.database.query(
+            """
+            SELECT d.device_id, count(k.id) FROM unnest(\(PostgresArray(devices))) AS d(device_id)
+            LEFT JOIN gw_key_packages k ON k.device_id = d.device_id AND k.cipher_suite = \(cipherSuite) AND NOT k.last_resort
+                 AND (k.expires_at_ms IS NULL OR k.expires_at_ms > \(nowMs))
+            GROUP BY d.device_id HAVING count(k.id) < \(Int64(threshold))
+            """,
+            format: .binary
+        )
+        var statements: [PostgresQuery] = try low.map { row in
+            let (device, count) = try row.decode(([UInt8], Int64).self)
+            let signal = SessionSignal.keyPackagesLow(deviceID: device, cipherSuite: UInt32(cipherSuite), count: UInt32(count))
+            return "SELECT pg_notify(\(SessionSignal.channel), \(signal.payload))"
+        }
+        statements.append(
+            AuditLedger.insert(
+                gatewayID: self.gatewayID,
+                "keypackage.claimed",
+                actor: Hex.encode(claimer),
+                subject: Hex.encode(target),
+                details: [
+                    "cipher_suite": "\(cipherSuite)",
+                    "devices": claimed.map { Hex.encode($0.deviceID) + ($0.lastResort ? "(last_resort)" : "") }.joined(separator: ","),
+                ]
+            )
+        )
+        _ = try await self.database.pipeline(statements)
+    }
+
+    // MARK: Shared secrets
+
+    /// A secret every daemon on this database shares (e.g. the resume-token key): the stored one,
+    /// or `candidate` when there was none yet (two daemons racing agree on the first stored).
+    public func sharedSecret(named name: String, candidate: [UInt8]) async throws -> [UInt8] {
+        let rows = try await self.database.pipeline(
+            [
+                "INSERT INTO gw_secrets (name, value) VALUES (\(name), \(candidate)) ON CONFLICT (name) DO NOTHING",
+                "SELECT value FROM gw_secrets WHERE name = \(name)",
+            ],
+            format: .binary
+        )
+        return try rows[1][0][0].decode([UInt8].self)
     }
 
     // MARK: Blocks

@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 public import SwiftProtobuf
 
 /// The request paths (with query strings) of the Polycentric v1 HTTP API, encoded as upstream's

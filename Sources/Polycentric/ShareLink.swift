@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import SwiftProtobuf
 
 /// Share links: URL-safe base64 of a serialized `URLInfo` whose body is a system link

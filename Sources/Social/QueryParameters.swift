@@ -1,5 +1,6 @@
 import Hummingbird
 public import Polycentric
+import Primitives
 import SwiftProtobuf
 
 /// A request's query parameters, decoded as upstream encodes them; every failure is a

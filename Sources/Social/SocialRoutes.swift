@@ -23,7 +23,7 @@ public struct SocialRoutes: Sendable {
     }
 
     /// Upstream's CORS policy: any origin, GET and POST, its two request headers, 300 s.
-    public static var cors: CORSMiddleware<BasicRequestContext> {
+    public static func cors<Context: RequestContext>(_: Context.Type = Context.self) -> CORSMiddleware<Context> {
         CORSMiddleware(
             allowOrigin: .all,
             allowHeaders: [.contentType, HTTPField.Name("x-polycentric-user-agent")!],
@@ -33,7 +33,7 @@ public struct SocialRoutes: Sendable {
     }
 
     /// Adds the routes to `router`.
-    public func register(on router: Router<BasicRequestContext>) {
+    public func register<Context: RequestContext>(on router: Router<Context>) {
         router.post("/events") { request, _ in await self.handle { try await self.postEvents(request) } }
         router.get("/events") { request, _ in await self.handle { try await self.getEvents(request) } }
         router.get("/ranges") { request, _ in await self.handle { try await self.getRanges(request) } }

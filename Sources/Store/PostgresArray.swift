@@ -71,3 +71,42 @@ extension String: PostgresArrayElement {
     public static var postgresElementType: PostgresDataType { .text }
     public static var postgresArrayType: PostgresDataType { PostgresDataType(1009) }
 }
+
+// MARK: - Decoding
+
+extension PostgresArray: PostgresDecodable where Element: PostgresDecodable {
+    /// A one-dimensional array in binary format (`SELECT ... ` with `format: .binary`); an empty
+    /// array has zero dimensions.
+    public static func decode(from bytes: ArraySlice<UInt8>, column: PostgresColumn) throws(PostgresError) -> Self {
+        guard column.format == .binary else { throw decodingMismatch(Self.self, column, "arrays decode from binary format only") }
+        var reader = bytes
+        func int32() throws(PostgresError) -> Int32 {
+            guard reader.count >= 4 else { throw decodingMismatch(Self.self, column, "truncated array") }
+            let value = UInt32(bigEndianBytes: reader.prefix(4))
+            reader = reader.dropFirst(4)
+            return Int32(bitPattern: value)
+        }
+        let dimensions = try int32()
+        _ = try int32()  // has nulls
+        let elementType = PostgresDataType(UInt32(bitPattern: try int32()))
+        guard dimensions != 0 else { return Self([Element?]()) }
+        guard dimensions == 1 else { throw decodingMismatch(Self.self, column, "\(dimensions)-dimensional array") }
+        let count = try int32()
+        _ = try int32()  // lower bound
+        guard count >= 0 else { throw decodingMismatch(Self.self, column, "negative length") }
+        let elementColumn = PostgresColumn(name: column.name, dataType: elementType, format: .binary)
+        var elements: [Element?] = []
+        elements.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let length = try int32()
+            if length < 0 {
+                elements.append(nil)
+                continue
+            }
+            guard reader.count >= Int(length) else { throw decodingMismatch(Self.self, column, "truncated element") }
+            elements.append(try Element.decode(from: reader.prefix(Int(length)), column: elementColumn))
+            reader = reader.dropFirst(Int(length))
+        }
+        return Self(elements)
+    }
+}

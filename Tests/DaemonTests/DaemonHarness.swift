@@ -11,7 +11,7 @@ struct DaemonHarness {
     let configPath: String
 
     /// Writes a configuration for `databaseURL` with the HTTP listener on a free port.
-    init(databaseURL: String, extra: String = "", port: Int? = nil) throws {
+    init(databaseURL: String, extra: String = "", port: Int? = nil, gatewayID: String = "gw_test") throws {
         self.directory = TestEnvironment.makeDirectory("daemon")
         self.port = port ?? TestEnvironment.freePort()
         self.configPath = "\(self.directory)/polygated.conf"
@@ -19,7 +19,7 @@ struct DaemonHarness {
             self.configPath,
             """
             [daemon]
-            gateway_id = "gw_test"
+            gateway_id = "\(gatewayID)"
             log_level = "debug"
             drain_timeout = "5s"
 

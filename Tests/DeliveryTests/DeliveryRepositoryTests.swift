@@ -160,7 +160,7 @@ import Testing
             add.welcomeDevices = [bob.id]
             add.welcome = Array("welcome".utf8)
             add.groupInfo = [1]
-            #expect(try await repository.append(add, nowMs: 1) == Appended(seq: 1, epoch: 1, duplicate: false))
+            #expect(try await repository.append(add, nowMs: 1) == Appended(seq: 1, epoch: 1, duplicate: false, convHome: "gw_test"))
             #expect(try await repository.members(convID: conv, asker: bob.user)?.users.count == 2)
             #expect(try await repository.welcomes(deviceID: bob.id).map(\.seq) == [1])
 
@@ -183,7 +183,7 @@ import Testing
                 return all
             }
             let winners = outcomes.compactMap { try? $0.get() }
-            #expect(winners == [Appended(seq: 2, epoch: 2, duplicate: false)])
+            #expect(winners == [Appended(seq: 2, epoch: 2, duplicate: false, convHome: "gw_test")])
             for case .failure(let error) in outcomes {
                 #expect((error as? GatewayWireError)?.code == .staleEpoch)
                 #expect((error as? GatewayWireError)?.currentEpoch == 2)

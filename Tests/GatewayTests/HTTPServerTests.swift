@@ -9,8 +9,8 @@ import Testing
 /// `HTTPServer` in this process on real sockets.
 @Suite struct HTTPServerTests {
     /// A router with one fast route.
-    static func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    static func router() -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
         router.get("/fast") { _, _ in "fast\n" }
         return router
     }
@@ -74,7 +74,7 @@ import Testing
         // events does not depend on how busy the machine is.
         let started = Collector<Void>()
         let (gate, open) = AsyncStream<Void>.makeStream()
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: GatewayRequestContext.self)
         router.get("/slow") { _, _ -> String in
             started.append(())
             for await _ in gate { break }

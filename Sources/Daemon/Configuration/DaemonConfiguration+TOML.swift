@@ -130,6 +130,9 @@ extension DaemonConfiguration {
             KeySpec(name: "drain_timeout") { value, configuration throws(Problem) in
                 configuration.daemon.drainTimeout = try duration(value, maximum: .seconds(3600))
             },
+            KeySpec(name: "audit_to_log") { value, configuration throws(Problem) in
+                configuration.daemon.auditToLog = try boolean(value)
+            },
         ],
         "http": [
             KeySpec(name: "listen") { value, configuration throws(Problem) in

@@ -13,6 +13,8 @@ public struct DaemonConfiguration: Sendable, Hashable {
         public var logLevel = Logger.Level.info
         /// `drain_timeout`: how long a graceful shutdown waits for requests in flight.
         public var drainTimeout = Duration.seconds(10)
+        /// `audit_to_log`: also log every audit ledger event (at `notice`; under systemd, to the journal).
+        public var auditToLog = true
         public init() {}
     }
 
@@ -71,6 +73,7 @@ extension DaemonConfiguration: CustomStringConvertible {
         gateway_id = "\(self.daemon.gatewayID)"
         log_level = "\(self.daemon.logLevel)"
         drain_timeout = "\(formatDuration(self.daemon.drainTimeout))"
+        audit_to_log = \(self.daemon.auditToLog)
 
         [http]
         listen = "\(self.http.listen)"

@@ -1,9 +1,10 @@
 import GatewayWire
 
 /// One gateway connection's life as a value (docs/GATEWAY_SPEC.md §3, §7): which frames are
-/// allowed when, the authentication deadline, the ping deadline, per-device send buckets and
-/// the penalty for repeated rate limiting. The transport feeds it events and carries out the
-/// actions; it does no I/O and reads no clock.
+/// allowed when, the authentication deadline, the ping deadline and the penalty for repeated
+/// rate limiting. The session feeds it events and carries out the actions; it does no I/O and
+/// reads no clock. The token buckets themselves are per device across connections
+/// (``RateLimiter``); the machine only counts the refusals.
 public struct ConnectionStateMachine: Sendable {
     public enum State: Sendable, Hashable {
         case awaitingAuthentication
@@ -35,16 +36,18 @@ public struct ConnectionStateMachine: Sendable {
     let limits: GatewayLimits
     let opened: Duration
     var lastHeard: Duration
-    var sendBucket: TokenBucket
-    var claimBucket: TokenBucket
     var penalties: [Duration] = []
 
     public init(limits: GatewayLimits, now: Duration) {
         self.limits = limits
         self.opened = now
         self.lastHeard = now
-        self.sendBucket = TokenBucket(limits.sendPerDevice, now: now)
-        self.claimBucket = TokenBucket(limits.claimPerDevice, now: now)
+    }
+
+    /// Whether the connection is closed (or closing).
+    public var isClosed: Bool {
+        if case .closed = self.state { return true }
+        return false
     }
 
     /// A frame arrived at `now`.
@@ -62,15 +65,7 @@ public struct ConnectionStateMachine: Sendable {
             return self.close(CloseCode.protocolError, "request before authentication", after: .seconds(5))
         case (.authenticated, .authenticate), (.authenticated, .resume):
             return self.close(CloseCode.protocolError, "already authenticated", after: .seconds(5))
-        case (.authenticated, .send):
-            var bucket = self.sendBucket
-            defer { self.sendBucket = bucket }
-            return self.limit(&bucket, now: now)
-        case (.authenticated, .claim):
-            var bucket = self.claimBucket
-            defer { self.claimBucket = bucket }
-            return self.limit(&bucket, now: now)
-        case (.authenticated, .request):
+        case (.authenticated, .send), (.authenticated, .claim), (.authenticated, .request):
             return .process
         case (.closed, _):
             return .close(code: CloseCode.protocolError, reason: "closed", reconnectAfter: .seconds(5))
@@ -87,6 +82,12 @@ public struct ConnectionStateMachine: Sendable {
         revoked
             ? self.close(CloseCode.deviceRevoked, "device revoked", after: .zero)
             : self.close(CloseCode.authenticationFailed, "authentication failed", after: .seconds(5))
+    }
+
+    /// The server closes the connection for another reason (drain, revocation, a protocol
+    /// error the transport found).
+    public mutating func close(code: UInt16, reason: String, reconnectAfter: Duration) -> Action {
+        self.close(code, reason, after: reconnectAfter)
     }
 
     /// The send queue overflowed.
@@ -106,8 +107,10 @@ public struct ConnectionStateMachine: Sendable {
         }
     }
 
-    private mutating func limit(_ bucket: inout TokenBucket, now: Duration) -> Action {
-        guard let wait = bucket.take(now: now) else { return .process }
+    /// A request was refused by a token bucket (`wait` until the next token): `rate_limited`,
+    /// or — the ``GatewayLimits/penaltyAfterLimits``-th refusal within a minute — close 4029.
+    public mutating func limited(retryAfter wait: Duration, now: Duration) -> Action {
+        guard !self.isClosed else { return .close(code: CloseCode.protocolError, reason: "closed", reconnectAfter: .seconds(5)) }
         self.penalties = self.penalties.filter { now - $0 < .seconds(60) } + [now]
         if self.penalties.count >= self.limits.penaltyAfterLimits {
             return self.close(CloseCode.rateLimited, "repeatedly rate limited", after: .seconds(60))

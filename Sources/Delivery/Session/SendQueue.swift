@@ -21,11 +21,23 @@ public struct SendQueue<Frame: Sendable>: Sendable {
 
     public var count: Int { self.frames.count - self.head }
 
+    /// Whether a frame of `bytes` fits now. An empty queue takes any frame, so that one message
+    /// larger than the byte bound still goes out.
+    public func hasRoom(for bytes: Int) -> Bool {
+        self.count == 0 || (self.count + 1 <= self.maxFrames && self.queuedBytes + bytes <= self.maxBytes)
+    }
+
     public mutating func enqueue(_ frame: Frame, bytes: Int) -> Outcome {
-        guard self.count + 1 <= self.maxFrames, self.queuedBytes + bytes <= self.maxBytes else { return .overflow }
+        guard self.hasRoom(for: bytes) else { return .overflow }
         self.frames.append((frame, bytes))
         self.queuedBytes += bytes
         return .queued
+    }
+
+    /// Queues a frame past the bounds (a connection's last `GoAway`).
+    public mutating func appendUnbounded(_ frame: Frame, bytes: Int) {
+        self.frames.append((frame, bytes))
+        self.queuedBytes += bytes
     }
 
     /// The oldest frame, removed.

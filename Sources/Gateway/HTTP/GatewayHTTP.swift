@@ -9,22 +9,27 @@ public import Social
 public enum GatewayHTTP {
     /// A router with the operational routes and, when given, the Polycentric social API
     /// (with upstream's CORS policy, which must wrap every route including not-found).
-    public static func makeRouter(health: HealthRoutes, social: SocialRoutes? = nil) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public static func makeRouter(
+        health: HealthRoutes,
+        social: SocialRoutes? = nil,
+        sse: SSERoutes? = nil
+    ) -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: MetricsMiddleware())
-        if social != nil { router.add(middleware: SocialRoutes.cors) }
+        if social != nil { router.add(middleware: SocialRoutes.cors(GatewayRequestContext.self)) }
         health.register(on: router)
         social?.register(on: router)
+        sse?.register(on: router)
         return router
     }
 
     /// The per-request function: routes the request, adds `Date` and `Server`, turns an
     /// unexpected error into a 500 (logged, never shown to the client).
-    public static func makeResponder(router: Router<BasicRequestContext>, logger: Logger) -> HTTPChannelHandler.Responder {
+    public static func makeResponder(router: Router<GatewayRequestContext>, logger: Logger) -> HTTPChannelHandler.Responder {
         let responder = router.buildResponder()
         let serverName = "polygated/\(PolygateVersion.string)"
         return { request, writer, channel in
-            let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+            let context = GatewayRequestContext(source: .init(channel: channel, logger: logger))
             var response: Response
             do {
                 response = try await responder.respond(to: request, context: context)

@@ -1,3 +1,4 @@
+public import Delivery
 public import HummingbirdCore
 public import Logging
 public import NIOCore
@@ -22,10 +23,10 @@ public final class HTTPServer: Sendable {
         case address(ListenAddress)
     }
 
-    typealias ServerChannel = NIOAsyncChannel<HTTP1Channel.Value, Never>
+    typealias ServerChannel = NIOAsyncChannel<GatewayChildChannel.Value, Never>
 
     private let listeners: [Listener]
-    private let channel: HTTP1Channel
+    private let channel: GatewayChildChannel
     private let logger: Logger
     private let quiescing: ServerQuiescingHelper
     private let bound = Mutex<[ServerChannel]?>(nil)
@@ -33,18 +34,17 @@ public final class HTTPServer: Sendable {
     /// - Parameters:
     ///   - listeners: the sockets to serve.
     ///   - responder: answers one request (see ``GatewayHTTP/makeResponder(router:logger:)``).
+    ///   - realtime: the gateway behind `GET /v1/gateway` WebSocket upgrades (none: 404).
     ///   - idleTimeout: closes keep-alive connections idle this long.
     public init(
         listeners: [Listener],
         responder: @escaping HTTPChannelHandler.Responder,
+        realtime: RealtimeGateway? = nil,
         idleTimeout: Duration? = .seconds(60),
         logger: Logger
     ) {
         self.listeners = listeners
-        self.channel = HTTP1Channel(
-            responder: responder,
-            configuration: .init(idleTimeout: idleTimeout.map { TimeAmount($0) })
-        )
+        self.channel = GatewayChildChannel(responder: responder, realtime: realtime, idleTimeout: idleTimeout)
         self.logger = logger
         self.quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
     }

@@ -205,6 +205,15 @@ public final class PostgresListener: Sendable {
 extension PostgresListener: Service {
     /// Connects, listens, and reconnects after losses until shutdown or cancellation.
     public func run() async throws {
+        // Cancellation (a failing sibling service) ends the listener as a graceful shutdown does.
+        try await withTaskCancellationHandler {
+            try await self.listen()
+        } onCancel: {
+            self.shutdown()
+        }
+    }
+
+    private func listen() async throws {
         try await withGracefulShutdownHandler {
             var delay = self.configuration.minimumReconnectDelay
             while !self.state.withLock({ $0.isShutdown }) {

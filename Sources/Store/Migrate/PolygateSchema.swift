@@ -8,6 +8,7 @@ public enum PolygateSchema {
             ("0001_audit_ledger.sql", PackageResources._001_audit_ledger_sql),
             ("0002_social.sql", PackageResources._002_social_sql),
             ("0003_delivery.sql", PackageResources._003_delivery_sql),
+            ("0004_gateway_sessions.sql", PackageResources._004_gateway_sessions_sql),
         ]
         return files.map { file in
             do {

@@ -1,5 +1,6 @@
-/// Base64 (RFC 4648) in the two alphabets Polycentric uses: standard with `=` padding for
-/// canonical ids and cache tags, URL-safe without padding in query parameters.
+/// Base64 (RFC 4648) in the two alphabets polygate uses: standard with `=` padding (Polycentric's
+/// canonical ids and cache tags, the gateway's SSE frames), URL-safe without padding in
+/// Polycentric query parameters.
 public enum Base64 {
     public enum Alphabet: Sendable {
         /// `+/`, padded with `=`.

@@ -1,0 +1,77 @@
+import GatewayClient
+import GatewayWire
+import Primitives
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `gateway-benchmark HOST PORT [CONNECTIONS] [GROUP] [SECONDS] [DAEMON_PID]`: load on a running
+/// polygated's realtime gateway over real WebSockets.
+///
+/// 1. CONNECTIONS devices (one user each) connect and authenticate, 200 at a time; the daemon's
+///    RSS is read before and after (with DAEMON_PID) for the memory per connection.
+/// 2. They form CONNECTIONS / GROUP conversations of GROUP members (a Commit adds them).
+/// 3. For SECONDS, the first member of every conversation sends as fast as its `SendResult`s
+///    come back; every member (the sender too: its echo) receives every message. Each message
+///    carries its send time, so every delivery gives a send→receive latency.
+@main
+enum GatewayBenchmark {
+    static let clock = ContinuousClock()
+
+    static func main() async throws {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        guard arguments.count >= 2, let port = Int(arguments[1]) else {
+            print("usage: gateway-benchmark HOST PORT [CONNECTIONS=10000] [GROUP=10] [SECONDS=10] [DAEMON_PID]")
+            exit(64)
+        }
+        let host = arguments[0]
+        let connections = arguments.count > 2 ? Int(arguments[2]) ?? 10_000 : 10_000
+        let groupSize = max(2, arguments.count > 3 ? Int(arguments[3]) ?? 10 : 10)
+        let seconds = arguments.count > 4 ? Int(arguments[4]) ?? 10 : 10
+        let daemon = arguments.count > 5 ? Int32(arguments[5]) : nil
+        let run = Run(host: host, port: port, connections: connections, groupSize: groupSize, seconds: seconds, daemon: daemon)
+        try await run.start()
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+
+    /// Resident and peak memory of a process, in KiB, from /proc.
+    static func memory(of pid: Int32) -> (rss: Int, peak: Int)? {
+        let text = readText("/proc/\(pid)/status")
+        func field(_ name: String) -> Int? {
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return nil }
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        guard let rss = field("VmRSS:"), let peak = field("VmHWM:") else { return nil }
+        return (rss, peak)
+    }
+
+    static func readText(_ path: String) -> String {
+        guard let file = fopen(path, "r") else { return "" }
+        defer { fclose(file) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, file)
+            if n <= 0 { break }
+            out += buffer[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+    }
+
+    static func format(_ value: Double, _ digits: Int = 1) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        return "\(rounded)"
+    }
+}

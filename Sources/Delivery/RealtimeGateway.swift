@@ -1,0 +1,264 @@
+public import GatewayWire
+public import Logging
+import Primitives
+public import ServiceLifecycle
+public import Store
+import Synchronization
+
+/// The realtime gateway of one daemon: it opens sessions for the transports, keeps the
+/// fan-out (``DeliveryHub``) fed from `LISTEN`, runs the sessions' deadlines, prunes the logs
+/// past retention, and closes every session with `GoAway` 1001 on graceful shutdown.
+///
+/// ``prepare()`` must run once the schema is migrated (the daemon's start-up does it before
+/// `READY=1`); until then ``open(_:peer:)`` returns nil and transports answer 503.
+public final class RealtimeGateway: Sendable {
+    /// What the gateway needs to know.
+    public struct Configuration: Sendable {
+        /// `daemon.gateway_id`.
+        public var gatewayID: String
+        /// The `[gateway]` section.
+        public var limits: GatewayLimits
+
+        public init(gatewayID: String, limits: GatewayLimits = GatewayLimits()) {
+            self.gatewayID = gatewayID
+            self.limits = limits
+        }
+    }
+
+    private struct State {
+        var tokens: ResumeToken?
+        var sessions: [UInt64: GatewaySession] = [:]
+        var streams: [[UInt8]: GatewaySession] = [:]
+        var nextID: UInt64 = 0
+        var accepting = false
+        var stopped = false
+        var subscriptions: (appends: AsyncStream<PostgresListener.Event>, signals: AsyncStream<PostgresListener.Event>)?
+    }
+
+    public let configuration: Configuration
+    public let limiter: RateLimiter
+    let repository: DeliveryRepository
+    let listener: PostgresListener
+    let ledger: AuditLedger
+    let hub: DeliveryHub
+    let clock = GatewayClock()
+    let logger: Logger
+    private let state = Mutex(State())
+    private let prepared: AsyncStream<Void>
+    private let preparedContinuation: AsyncStream<Void>.Continuation
+    private let events: AsyncStream<[UInt8]>
+    private let eventsContinuation: AsyncStream<[UInt8]>.Continuation
+
+    public init(
+        configuration: Configuration,
+        database: PostgresClient,
+        listener: PostgresListener,
+        ledger: AuditLedger,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.limiter = RateLimiter(limits: configuration.limits)
+        self.repository = DeliveryRepository(
+            database: database,
+            gatewayID: configuration.gatewayID,
+            pastEpochs: configuration.limits.pastEpochs
+        )
+        self.listener = listener
+        self.ledger = ledger
+        self.logger = logger
+        self.hub = DeliveryHub(repository: self.repository, logger: logger)
+        (self.prepared, self.preparedContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (self.events, self.eventsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    var gatewayID: String { self.configuration.gatewayID }
+    var limits: GatewayLimits { self.configuration.limits }
+    var resumeTokens: ResumeToken? { self.state.withLock { $0.tokens } }
+
+    /// Loads the shared resume key and starts listening. Call after migrations.
+    ///
+    /// - Throws: when the database fails.
+    public func prepare() async throws {
+        let key = try await self.repository.sharedSecret(named: "resume_token_key", candidate: SecureRandom.bytes(count: 32))
+        let appends = try await self.listener.subscribe(to: AppendSignal.channel)
+        let signals = try await self.listener.subscribe(to: SessionSignal.channel)
+        let first = self.state.withLock { state -> Bool in
+            guard state.subscriptions == nil, !state.stopped else { return false }
+            state.tokens = ResumeToken(key: SecretBytes(key))
+            state.subscriptions = (appends, signals)
+            state.accepting = true
+            return true
+        }
+        if first { self.preparedContinuation.yield() }
+    }
+
+    // MARK: Sessions
+
+    /// A new connection's session, with its `Challenge` queued; nil while the gateway is not
+    /// ready or shutting down (answer 503).
+    public func open(_ transport: GatewaySession.Transport, peer: String) -> GatewaySession? {
+        let session = self.state.withLock { state -> GatewaySession? in
+            guard state.accepting else { return nil }
+            state.nextID += 1
+            let session = GatewaySession(id: state.nextID, transport: transport, peer: peer, gateway: self)
+            state.sessions[session.id] = session
+            if let stream = session.streamID { state.streams[stream] = session }
+            return session
+        }
+        session?.start()
+        if let session { self.logger.debug("session opened", metadata: ["gw.session": "\(session.id)", "gw.transport": "\(transport.rawValue)", "gw.peer": "\(peer)"]) }
+        return session
+    }
+
+    /// Whether a new connection from `peer` is admitted: nil, or how long it must wait
+    /// (HTTP 429 with `Retry-After`).
+    public func admit(peer: String) -> Duration? {
+        self.limiter.admit(ip: peer, now: self.clock.now)
+    }
+
+    /// The open SSE stream with this id.
+    public func stream(id: [UInt8]) -> GatewaySession? {
+        self.state.withLock { $0.streams[id] }
+    }
+
+    /// Open sessions (authenticated or not).
+    public var sessionCount: Int { self.state.withLock { $0.sessions.count } }
+
+    /// Every open session.
+    public var sessions: [GatewaySession] { self.state.withLock { Array($0.sessions.values) } }
+
+    /// Whether new sessions are accepted.
+    public var isAccepting: Bool { self.state.withLock { $0.accepting } }
+
+    func attach(_ session: GatewaySession, identity: GatewaySession.Identity) {
+        self.hub.attach(session, identity: identity)
+    }
+
+    func detach(_ session: GatewaySession) {
+        self.state.withLock { state in
+            state.sessions[session.id] = nil
+            if let stream = session.streamID { state.streams[stream] = nil }
+        }
+        self.hub.detach(session)
+    }
+}
+
+// MARK: - Service
+
+extension RealtimeGateway: Service {
+    /// Feeds the fan-out and runs the timers until graceful shutdown.
+    public func run() async throws {
+        let prepared = self.prepared
+        let started = try? await cancelWhenGracefulShutdown { () async -> Bool in
+            for await _ in prepared { return true }
+            return false
+        }
+        guard started == true else {
+            self.stop()
+            return
+        }
+        guard let (appends, signals) = self.state.withLock({ $0.subscriptions }) else { return }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.forwardAppends(appends) }
+                group.addTask { await self.dispatchSignals(signals) }
+                group.addTask { await self.runTimers() }
+                // Fetches are children of this group: at most one per conversation at a time.
+                for await conv in self.events {
+                    group.addTask { await self.hub.fetch(conv) }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.stop()
+        }
+        await self.drain()
+    }
+
+    /// Stops accepting, closes every session with `GoAway` 1001, ends the event loop.
+    private func stop() {
+        let sessions = self.state.withLock { state -> [GatewaySession] in
+            state.accepting = false
+            state.stopped = true
+            return Array(state.sessions.values)
+        }
+        for session in sessions {
+            session.close(code: CloseCode.goingAway, reason: "server shutting down", after: .seconds(1))
+        }
+        self.eventsContinuation.finish()
+        self.preparedContinuation.finish()
+    }
+
+    /// Waits (at most 3 s) for the transports to write their last frames.
+    private func drain() async {
+        let deadline = ContinuousClock.now + .seconds(3)
+        while self.sessionCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        self.logger.info("realtime gateway stopped", metadata: ["gw.sessions.left": "\(self.sessionCount)"])
+    }
+
+    private func forwardAppends(_ stream: AsyncStream<PostgresListener.Event>) async {
+        for await event in stream {
+            switch event {
+            case .notification(let notification):
+                guard let signal = AppendSignal(payload: notification.payload) else { continue }
+                if self.hub.announce(signal.convID, seq: signal.seq) { self.eventsContinuation.yield(signal.convID) }
+            case .reconnected:
+                await self.reconcile()
+            }
+            if Task.isCancelled { return }
+        }
+    }
+
+    private func dispatchSignals(_ stream: AsyncStream<PostgresListener.Event>) async {
+        for await event in stream {
+            switch event {
+            case .notification(let notification):
+                if let signal = SessionSignal(payload: notification.payload) { self.hub.dispatch(signal) }
+            case .reconnected:
+                // Membership changes may have been missed: every session reads its list again.
+                for session in self.sessions { session.signal(.membership(userID: [])) }
+            }
+            if Task.isCancelled { return }
+        }
+    }
+
+    /// Announces every local conversation whose log moved past what the hub offered.
+    private func reconcile() async {
+        let convs = self.hub.conversations
+        guard !convs.isEmpty else { return }
+        do {
+            let newest = try await self.repository.newest(of: convs)
+            for conv in self.hub.behind(newest: newest) { self.eventsContinuation.yield(conv) }
+        } catch {
+            self.logger.debug("reconciliation failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Deadlines twice a second, reconciliation every 2 s, bucket sweeps every 30 s, retention.
+    private func runTimers() async {
+        let retention = self.limits.retention
+        let pruneEvery = max(.seconds(1), min(.seconds(600), retention / 4))
+        var ticks = 0
+        var lastPrune = Duration.zero - pruneEvery
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(500))
+            let now = self.clock.now
+            for session in self.sessions { session.tick(now: now) }
+            ticks += 1
+            if ticks % 4 == 0 { await self.reconcile() }
+            if ticks % 60 == 0 { self.limiter.sweep(now: now) }
+            if now - lastPrune >= pruneEvery {
+                lastPrune = now
+                let cutoff = self.clock.wallMs - UInt64(retention.milliseconds)
+                do {
+                    let pruned = try await self.repository.prune(acceptedBefore: cutoff)
+                    if pruned > 0 { self.logger.info("pruned log entries past retention", metadata: ["gw.pruned": "\(pruned)"]) }
+                } catch {
+                    self.logger.debug("retention pruning failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}

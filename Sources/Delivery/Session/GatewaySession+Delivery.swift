@@ -1,0 +1,238 @@
+import GatewayWire
+import Logging
+import Primitives
+import Store
+import SwiftProtobuf
+import Synchronization
+
+/// Delivery (docs/GATEWAY_SPEC.md §5): Welcomes, the backlog of every conversation from the
+/// device's cursors, `CaughtUp`, then live entries — with no gap and no repeat.
+///
+/// One rule makes the hand-over safe: each conversation has a `lastSent` seq, and an entry goes
+/// out only when it is `lastSent + 1`. Live entries arrive from the fan-out (``offer(_:frame:)``);
+/// anything else — the backlog, a gap, entries offered while the backlog was read — is read from
+/// the database by the delivery task, which is the only reader.
+extension GatewaySession {
+    /// Page size of backlog reads.
+    static let pageSize = 500
+
+    /// The delivery task: runs until the session ends.
+    public func runDeliveries() async {
+        for await work in self.work {
+            guard let identity = self.identity else { continue }
+            do {
+                switch work {
+                case .catchUp:
+                    try await self.catchUp(identity)
+                case .refresh:
+                    try await self.refresh(identity)
+                case .pull(let conv):
+                    try await self.pull(conv, identity)
+                }
+            } catch {
+                if self.isClosed { return }
+                self.logger.warning("delivery read failed; the client must resume", metadata: ["error": "\(error)"])
+                self.close(code: CloseCode.overloaded, reason: "the database did not answer", after: .seconds(5))
+                return
+            }
+        }
+    }
+
+    /// After authentication: Welcomes, every backlog, `CaughtUp`; then the session is live.
+    private func catchUp(_ identity: Identity) async throws {
+        try await self.refresh(identity)
+        while true {
+            // Entries offered while the backlog was read may lie beyond what was read: read on
+            // until nothing is wanted, then go live and say so, atomically.
+            await self.outbox.waitForRoom(bytes: Self.caughtUp.count)
+            let pending = self.state.withLock { state -> [[UInt8]] in
+                let behind = state.readings.filter { $0.value.wanted > $0.value.lastSent }.map(\.key)
+                if behind.isEmpty {
+                    // CaughtUp goes out before any live entry can; like the backlog, it waited
+                    // for room rather than overflow.
+                    state.live = true
+                    for key in state.readings.keys { state.readings[key]?.pulling = false }
+                    _ = self.outbox.pushUnbounded(Self.caughtUp)
+                }
+                return behind
+            }
+            if pending.isEmpty { break }
+            for conv in pending { try await self.read(conv, identity) }
+        }
+        self.logger.debug("caught up")
+    }
+
+    static let caughtUp: [UInt8] = {
+        var frame = Polygate_Gateway_V1_ServerFrame()
+        frame.caughtUp = Polygate_Gateway_V1_CaughtUp()
+        return GatewaySession.serialize(frame)
+    }()
+
+    /// Reads the conversations and Welcomes of the device again: new Welcomes go out, new
+    /// conversations are subscribed to and read.
+    private func refresh(_ identity: Identity) async throws {
+        let repository = self.gateway.repository
+        let welcomes = try await repository.welcomes(deviceID: identity.deviceID)
+        let positions = try await repository.readPositions(deviceID: identity.deviceID, userID: identity.userID)
+        for welcome in welcomes {
+            let key = welcome.convID + Array("\(welcome.seq)".utf8)
+            let fresh = self.state.withLock { $0.welcomesSent.insert(key).inserted }
+            guard fresh else { continue }
+            var notice = Polygate_Gateway_V1_WelcomeNotice()
+            notice.convID = .init(welcome.convID)
+            notice.seq = welcome.seq
+            notice.welcome = .init(welcome.welcome)
+            var frame = Polygate_Gateway_V1_ServerFrame()
+            frame.welcome = notice
+            self.push(frame)
+        }
+        let added = self.state.withLock { state -> [[UInt8]] in
+            var added: [[UInt8]] = []
+            for position in positions where state.readings[position.convID] == nil {
+                state.readings[position.convID] = Reading(lastSent: position.after, until: position.until, pulling: true)
+                added.append(position.convID)
+            }
+            return added
+        }
+        guard !added.isEmpty else { return }
+        // Subscribe first, read after: an entry committed in between is offered and read.
+        self.gateway.hub.subscribe(self, to: added)
+        let live = self.state.withLock { $0.live }
+        for conv in added {
+            // Before the session is live, the catch-up loop reads what was offered meanwhile.
+            if live { try await self.pull(conv, identity) } else { try await self.read(conv, identity) }
+        }
+    }
+
+    /// A live gap (or an entry offered during a read): read until nothing is wanted.
+    private func pull(_ conv: [UInt8], _ identity: Identity) async throws {
+        while true {
+            try await self.read(conv, identity)
+            let again = self.state.withLock { state -> Bool in
+                guard var reading = state.readings[conv] else { return false }
+                if reading.wanted > reading.lastSent, reading.until.map({ reading.lastSent < $0 }) ?? true { return true }
+                reading.pulling = false
+                state.readings[conv] = reading
+                return false
+            }
+            if !again { return }
+        }
+    }
+
+    /// Reads a conversation's log from `lastSent` to its end (or to `until`) and queues it.
+    private func read(_ conv: [UInt8], _ identity: Identity) async throws {
+        while true {
+            guard let reading = self.state.withLock({ $0.readings[conv] }) else { return }
+            if let until = reading.until, reading.lastSent >= until {
+                self.finish(conv)
+                return
+            }
+            guard
+                let page = try await self.gateway.repository.page(
+                    convID: conv,
+                    after: reading.lastSent,
+                    until: reading.until,
+                    limit: Self.pageSize
+                )
+            else {
+                self.finish(conv)
+                return
+            }
+            let first = page.entries.first?.seq ?? page.oldest
+            if first > reading.lastSent + 1, page.newest > reading.lastSent {
+                // Entries the device never read were pruned: say so, then go on from the oldest.
+                var behind = Polygate_Gateway_V1_BehindRetention()
+                behind.convID = .init(conv)
+                behind.oldestSeq = page.oldest
+                var frame = Polygate_Gateway_V1_ServerFrame()
+                frame.behind = behind
+                self.push(frame)
+                self.state.withLock { state in
+                    if state.readings[conv]?.lastSent == reading.lastSent { state.readings[conv]?.lastSent = first - 1 }
+                }
+            }
+            var ended = false
+            for entry in page.entries {
+                let frame = Self.serialize(entry.frame)
+                // The backlog waits for the client to read; only live traffic overflows.
+                await self.outbox.waitForRoom(bytes: frame.count)
+                ended = self.deliver(entry, frame: frame, identity: identity, fromRead: true) == .ended
+                if ended || self.isClosed { break }
+            }
+            if ended {
+                self.finish(conv)
+                return
+            }
+            if page.entries.count < Self.pageSize || self.isClosed { return }
+        }
+    }
+
+    /// The fan-out offers a live entry (in seq order per conversation, from any thread).
+    public func offer(_ entry: LogEntry, frame: [UInt8]) {
+        guard let identity = self.identity else { return }
+        switch self.deliver(entry, frame: frame, identity: identity, fromRead: false) {
+        case .ended: self.finish(entry.convID)
+        case .gap: self.workContinuation.yield(.pull(entry.convID))
+        case .sent, .skipped: break
+        }
+    }
+
+    enum DeliveryOutcome { case sent, skipped, gap, ended }
+
+    /// Queues `entry` if it is the next one of its conversation. An overflowing queue closes the
+    /// connection as a slow consumer.
+    private func deliver(_ entry: LogEntry, frame: [UInt8], identity: Identity, fromRead: Bool) -> DeliveryOutcome {
+        var overflow = false
+        let outcome = self.state.withLock { state -> DeliveryOutcome in
+            guard var reading = state.readings[entry.convID] else { return .skipped }
+            defer { state.readings[entry.convID] = reading }
+            if entry.seq <= reading.lastSent { return .skipped }
+            if let until = reading.until, entry.seq > until { return .ended }
+            if !fromRead, reading.pulling || !state.live {
+                reading.wanted = max(reading.wanted, entry.seq)
+                return .skipped
+            }
+            guard entry.seq == reading.lastSent + 1 else {
+                reading.wanted = max(reading.wanted, entry.seq)
+                reading.pulling = true
+                return .gap
+            }
+            guard self.outbox.push(frame) else {
+                overflow = true
+                return .skipped
+            }
+            reading.lastSent = entry.seq
+            if entry.removedUsers.contains(identity.userID) {
+                // The Commit that removed this user is the last entry it reads.
+                reading.until = entry.seq
+                return .ended
+            }
+            return .sent
+        }
+        if overflow { self.closeSlowConsumer() }
+        return outcome
+    }
+
+    /// The user no longer reads `conv` (removed, or it is gone).
+    private func finish(_ conv: [UInt8]) {
+        self.state.withLock { _ = $0.readings.removeValue(forKey: conv) }
+        self.gateway.hub.unsubscribe(self, from: conv)
+    }
+
+    /// A signal from another daemon (or this one) about this device or user.
+    func signal(_ signal: SessionSignal) {
+        switch signal {
+        case .membership:
+            self.workContinuation.yield(.refresh)
+        case .revoked:
+            self.close(code: CloseCode.deviceRevoked, reason: "device revoked", after: .zero)
+        case .keyPackagesLow(_, let suite, let count):
+            var low = Polygate_Gateway_V1_KeyPackagesLow()
+            low.cipherSuite = suite
+            low.count = count
+            var frame = Polygate_Gateway_V1_ServerFrame()
+            frame.keyPackagesLow = low
+            self.push(frame)
+        }
+    }
+}

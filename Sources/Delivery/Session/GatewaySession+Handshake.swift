@@ -1,0 +1,183 @@
+import GatewayWire
+import Logging
+import Primitives
+import Store
+import SwiftProtobuf
+import Synchronization
+
+/// Authentication and resume (docs/GATEWAY_SPEC.md §3.2–3.3).
+extension GatewaySession {
+    func authenticate(_ request: Polygate_Gateway_V1_Authenticate, requestID: UInt64) async {
+        let nowMs = self.gateway.clock.wallMs
+        let certificate: VerifiedDeviceCertificate
+        do {
+            certificate = try VerifiedDeviceCertificate(request.certificate, nowMs: nowMs)
+            try Handshake.verify(
+                [UInt8](request.signature),
+                transcript: Handshake.authenticationTranscript(gatewayID: self.gateway.gatewayID, nonce: self.nonce),
+                deviceID: certificate.deviceID
+            )
+        } catch {
+            await self.authenticationFailed(requestID, error, device: nil, revoked: false)
+            return
+        }
+        if await self.refusePenalized(certificate.deviceID, requestID: requestID) { return }
+        do {
+            switch try await self.gateway.repository.deviceRecord(certificate.deviceID) {
+            case nil:
+                guard request.register else {
+                    await self.authenticationFailed(
+                        requestID,
+                        GatewayWireError(.unknownDevice, "this device is not registered; authenticate with register"),
+                        device: certificate.deviceID,
+                        revoked: false
+                    )
+                    return
+                }
+                if try await self.gateway.repository.register(certificate) {
+                    self.gateway.ledger.mirrored(
+                        "device.registered",
+                        actor: Hex.encode(certificate.userID),
+                        subject: Hex.encode(certificate.deviceID)
+                    )
+                }
+            case let record?:
+                if record.revoked {
+                    await self.authenticationFailed(
+                        requestID,
+                        GatewayWireError(.badCertificate, "this device was revoked"),
+                        device: certificate.deviceID,
+                        revoked: true
+                    )
+                    return
+                }
+                guard record.userID == certificate.userID else {
+                    await self.authenticationFailed(
+                        requestID,
+                        GatewayWireError(.badCertificate, "this device is registered to another user"),
+                        device: certificate.deviceID,
+                        revoked: false
+                    )
+                    return
+                }
+            }
+        } catch {
+            self.unavailable(requestID, error)
+            self.close(code: CloseCode.overloaded, reason: "the database did not answer", after: .seconds(5))
+            return
+        }
+        self.authenticated(Identity(userID: certificate.userID, deviceID: certificate.deviceID, certificate: certificate), requestID)
+    }
+
+    func resume(_ request: Polygate_Gateway_V1_Resume, requestID: UInt64) async {
+        let nowMs = self.gateway.clock.wallMs
+        let token = [UInt8](request.token)
+        guard let tokens = self.gateway.resumeTokens else {
+            self.respond(requestID, error: GatewayWireError(.unavailable, "the gateway is starting"))
+            return
+        }
+        let deviceID: [UInt8]
+        do {
+            deviceID = try tokens.check(token, nowMs: nowMs)
+        } catch {
+            self.resumeFailed(requestID, error)
+            return
+        }
+        do {
+            try Handshake.verify(
+                [UInt8](request.signature),
+                transcript: Handshake.resumeTranscript(gatewayID: self.gateway.gatewayID, nonce: self.nonce, token: token),
+                deviceID: deviceID
+            )
+        } catch {
+            await self.authenticationFailed(requestID, error, device: deviceID, revoked: false)
+            return
+        }
+        if await self.refusePenalized(deviceID, requestID: requestID) { return }
+        let record: DeviceRecord?
+        do {
+            record = try await self.gateway.repository.deviceRecord(deviceID)
+        } catch {
+            self.unavailable(requestID, error)
+            return
+        }
+        guard let record, !record.revoked else {
+            self.resumeFailed(requestID, GatewayWireError(.resumeFailed, "the device is unknown or revoked"))
+            return
+        }
+        do {
+            let signed = try Polygate_Gateway_V1_SignedDeviceCertificate(serializedBytes: record.certificate)
+            let certificate = try VerifiedDeviceCertificate(signed, nowMs: nowMs)
+            self.authenticated(Identity(userID: record.userID, deviceID: deviceID, certificate: certificate), requestID)
+        } catch {
+            self.resumeFailed(requestID, GatewayWireError(.resumeFailed, "the device's certificate is no longer valid"))
+        }
+    }
+
+    /// A failed resume keeps the connection: the client authenticates in full on it.
+    private func resumeFailed(_ requestID: UInt64, _ error: any Error) {
+        let wire = (error as? GatewayWireError) ?? GatewayWireError(.resumeFailed, "resume failed")
+        self.respond(requestID, error: GatewayWireError(.resumeFailed, wire.message))
+    }
+
+    /// A device closed with 4029 a moment ago is refused for the rest of its reconnect hint.
+    private func refusePenalized(_ deviceID: [UInt8], requestID: UInt64) async -> Bool {
+        guard let wait = self.gateway.limiter.penalty(device: deviceID, now: self.gateway.clock.now) else { return false }
+        self.respond(requestID, error: Self.rateLimited(wait))
+        self.close(code: CloseCode.rateLimited, reason: "penalised for repeated rate limiting", after: wait)
+        return true
+    }
+
+    private func authenticated(_ identity: Identity, _ requestID: UInt64) {
+        guard let tokens = self.gateway.resumeTokens else {
+            self.respond(requestID, error: GatewayWireError(.unavailable, "the gateway is starting"))
+            return
+        }
+        let ok = self.state.withLock { state -> Bool in
+            guard !state.machine.isClosed, state.identity == nil else { return false }
+            state.machine.authenticated(userID: identity.userID, deviceID: identity.deviceID)
+            state.identity = identity
+            return true
+        }
+        guard ok else { return }
+        let expires = self.gateway.clock.wallMs + UInt64(self.gateway.limits.resumeTTL.milliseconds)
+        var result = Polygate_Gateway_V1_AuthResult()
+        result.userID = .init(identity.userID)
+        result.deviceID = .init(identity.deviceID)
+        result.resumeToken = .init(tokens.issue(deviceID: identity.deviceID, expiresAtMs: expires))
+        result.resumeExpiresMs = expires
+        var response = self.response(requestID)
+        response.auth = result
+        self.respond(response)
+        self.logger.debug("authenticated", metadata: ["gw.device": "\(Hex.encode(identity.deviceID))"])
+        self.gateway.attach(self, identity: identity)
+        self.workContinuation.yield(.catchUp)
+    }
+
+    private func authenticationFailed(_ requestID: UInt64, _ error: any Error, device: [UInt8]?, revoked: Bool) async {
+        let wire = (error as? GatewayWireError) ?? GatewayWireError(.badRequest, "authentication failed")
+        self.respond(requestID, error: wire)
+        self.gateway.limiter.authenticationFailed(ip: self.peer, now: self.gateway.clock.now)
+        var details = ["reason": wire.code.rawValue, "ip": self.peer, "transport": self.transport.rawValue]
+        if revoked { details["revoked"] = "true" }
+        try? await self.gateway.ledger.record(
+            "auth.failed",
+            actor: device.map { Hex.encode($0) } ?? "unknown",
+            subject: self.peer,
+            details: details
+        )
+        let action = self.state.withLock { $0.machine.authenticationFailed(revoked: revoked) }
+        if case .close(let code, let reason, let after) = action {
+            self.perform(close: code, reason: reason, after: after)
+        }
+    }
+
+    func unavailable(_ requestID: UInt64, _ error: any Error) {
+        if let wire = error as? GatewayWireError {
+            self.respond(requestID, error: wire)
+            return
+        }
+        self.logger.warning("request failed", metadata: ["error": "\(error)"])
+        self.respond(requestID, error: GatewayWireError(.unavailable, "the database did not answer; nothing was stored"))
+    }
+}

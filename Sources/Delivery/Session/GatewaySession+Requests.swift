@@ -1,0 +1,273 @@
+import GatewayWire
+import Logging
+import Primitives
+import Store
+import SwiftProtobuf
+import Synchronization
+
+/// The requests of docs/GATEWAY_SPEC.md §4, after authentication.
+extension GatewaySession {
+    func handle(_ frame: Polygate_Gateway_V1_ClientFrame) async {
+        guard let identity = self.identity else { return }
+        let requestID = frame.requestID
+        do {
+            switch frame.body {
+            case .uploadKeyPackages(let upload):
+                try await self.upload(upload, identity)
+                self.respond(self.response(requestID))
+            case .countKeyPackages(let count):
+                let counted = try await self.gateway.repository.countKeyPackages(
+                    deviceID: identity.deviceID,
+                    cipherSuite: Int32(clamping: count.cipherSuite),
+                    nowMs: Int64(clamping: self.gateway.clock.wallMs)
+                )
+                var result = Polygate_Gateway_V1_KeyPackageCount()
+                result.count = UInt32(clamping: counted.count)
+                result.hasLastResort_p = counted.lastResort
+                var response = self.response(requestID)
+                response.count = result
+                self.respond(response)
+            case .claimKeyPackages(let claim):
+                guard try await self.limit(.claim, identity, requestID) else { return }
+                var response = self.response(requestID)
+                response.claim = try await self.claim(claim, identity)
+                self.respond(response)
+            case .createConversation(let create):
+                try Self.check(convID: create.convID)
+                try self.checkSize(create.groupInfo, "group_info")
+                try await self.gateway.repository.createConversation(
+                    convID: [UInt8](create.convID),
+                    creator: identity.userID,
+                    groupInfo: [UInt8](create.groupInfo)
+                )
+                self.gateway.ledger.mirrored(
+                    "conversation.created",
+                    actor: Hex.encode(identity.userID),
+                    subject: Hex.encode(create.convID)
+                )
+                // This device reads the new conversation at once (the others on a signal).
+                self.workContinuation.yield(.refresh)
+                self.respond(self.response(requestID))
+            case .send(let send):
+                guard try await self.limit(.send, identity, requestID) else { return }
+                let (appended, submission) = try await self.send(send, identity)
+                var result = Polygate_Gateway_V1_SendResult()
+                result.seq = appended.seq
+                result.epoch = appended.epoch
+                result.duplicate = appended.duplicate
+                var response = self.response(requestID, convHome: appended.convHome)
+                response.send = result
+                self.respond(response)
+                if !appended.duplicate, !submission.addedUsers.isEmpty || !submission.removedUsers.isEmpty {
+                    self.gateway.ledger.mirrored(
+                        "membership.changed",
+                        actor: Hex.encode(identity.deviceID),
+                        subject: Hex.encode(submission.convID),
+                        details: ["seq": "\(appended.seq)"]
+                    )
+                }
+            case .ack(let ack):
+                try Self.check(convID: ack.convID)
+                try await self.gateway.repository.ack(
+                    deviceID: identity.deviceID,
+                    userID: identity.userID,
+                    convID: [UInt8](ack.convID),
+                    seq: ack.seq
+                )
+                self.respond(self.response(requestID))
+            case .fetchGroupInfo(let fetch):
+                try Self.check(convID: fetch.convID)
+                guard let view = try await self.gateway.repository.conversation(convID: [UInt8](fetch.convID), asker: identity.userID)
+                else { throw GatewayWireError(.notMember, "not a member of that conversation") }
+                var result = Polygate_Gateway_V1_GroupInfoResult()
+                result.groupInfo = .init(view.groupInfo)
+                result.epoch = view.epoch
+                var response = self.response(requestID, convHome: view.convHome)
+                response.groupInfo = result
+                self.respond(response)
+            case .listMembers(let list):
+                try Self.check(convID: list.convID)
+                guard let view = try await self.gateway.repository.conversation(convID: [UInt8](list.convID), asker: identity.userID)
+                else { throw GatewayWireError(.notMember, "not a member of that conversation") }
+                var result = Polygate_Gateway_V1_MemberList()
+                result.userIds = view.members.map { .init($0) }
+                result.epoch = view.epoch
+                var response = self.response(requestID, convHome: view.convHome)
+                response.members = result
+                self.respond(response)
+            case .setBlocked(let block):
+                guard block.userID.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
+                guard [UInt8](block.userID) != identity.userID else { throw GatewayWireError(.badRequest, "you cannot block yourself") }
+                try await self.gateway.repository.setBlocked(user: identity.userID, blocked: [UInt8](block.userID), block.blocked)
+                self.respond(self.response(requestID))
+            default:
+                throw GatewayWireError(.badRequest, "unexpected frame")
+            }
+        } catch let error as GatewayWireError {
+            self.respond(requestID, error: error)
+        } catch {
+            self.unavailable(requestID, error)
+        }
+    }
+
+    /// Spends a token of the device's bucket; when it is empty, answers `rate_limited` (or closes
+    /// with 4029 on repeated refusals) and returns false.
+    private func limit(_ bucket: RateLimiter.DeviceBucket, _ identity: Identity, _ requestID: UInt64) async throws -> Bool {
+        let now = self.gateway.clock.now
+        guard let wait = self.gateway.limiter.take(bucket, device: identity.deviceID, now: now) else { return true }
+        let action = self.state.withLock { $0.machine.limited(retryAfter: wait, now: now) }
+        switch action {
+        case .rateLimited(let wait):
+            self.respond(requestID, error: Self.rateLimited(wait))
+        case .close(let code, let reason, let after):
+            self.respond(requestID, error: Self.rateLimited(wait))
+            self.gateway.limiter.penalize(device: identity.deviceID, until: now + after)
+            try? await self.gateway.ledger.record(
+                "ratelimit.penalty",
+                actor: Hex.encode(identity.deviceID),
+                subject: self.peer,
+                details: ["bucket": "\(bucket)", "close": "\(code)"]
+            )
+            self.perform(close: code, reason: reason, after: after)
+        case .process:
+            return true
+        }
+        return false
+    }
+
+    static func check(convID: some Collection<UInt8>) throws(GatewayWireError) {
+        guard (16...64).contains(convID.count) else { throw GatewayWireError(.badRequest, "conv_id is 16 to 64 bytes") }
+    }
+
+    func checkSize(_ bytes: some Collection<UInt8>, _ what: String) throws(GatewayWireError) {
+        let limit = self.gateway.limits.maxMessageBytes
+        guard bytes.count <= limit else { throw GatewayWireError(.tooLarge, "\(what) is over \(limit) bytes") }
+    }
+
+    private func send(_ send: Polygate_Gateway_V1_Send, _ identity: Identity) async throws -> (Appended, Submission) {
+        try Self.check(convID: send.convID)
+        guard send.msgID.count == 16 else { throw GatewayWireError(.badRequest, "msg_id is 16 bytes") }
+        try self.checkSize(send.message, "message")
+        guard [.application, .proposal, .commit].contains(send.kind) else {
+            throw GatewayWireError(.badRequest, "kind must be application, proposal or commit")
+        }
+        var submission = Submission(
+            convID: [UInt8](send.convID),
+            msgID: [UInt8](send.msgID),
+            senderUser: identity.userID,
+            senderDevice: identity.deviceID,
+            kind: send.kind,
+            epoch: send.epoch,
+            message: [UInt8](send.message)
+        )
+        if send.kind == .commit {
+            try self.checkSize(send.welcome, "welcome")
+            try self.checkSize(send.groupInfo, "group_info")
+            guard !send.groupInfo.isEmpty else { throw GatewayWireError(.badRequest, "a Commit carries the new epoch's group_info") }
+            let users = send.addedUsers + send.removedUsers
+            guard users.allSatisfy({ $0.count == 32 }), send.welcomeDevices.allSatisfy({ $0.count == 32 }) else {
+                throw GatewayWireError(.badRequest, "user and device ids are 32-byte keys")
+            }
+            guard send.welcomeDevices.isEmpty == send.welcome.isEmpty else {
+                throw GatewayWireError(.badWelcome, "welcome and welcome_devices come together")
+            }
+            guard Set(send.addedUsers).isDisjoint(with: Set(send.removedUsers)) else {
+                throw GatewayWireError(.badRequest, "a user cannot be added and removed by one Commit")
+            }
+            submission.addedUsers = send.addedUsers.map { [UInt8]($0) }
+            submission.removedUsers = send.removedUsers.map { [UInt8]($0) }
+            submission.welcomeDevices = send.welcomeDevices.map { [UInt8]($0) }
+            submission.welcome = [UInt8](send.welcome)
+            submission.groupInfo = [UInt8](send.groupInfo)
+        } else {
+            guard send.addedUsers.isEmpty, send.removedUsers.isEmpty, send.welcomeDevices.isEmpty, send.welcome.isEmpty,
+                send.groupInfo.isEmpty
+            else { throw GatewayWireError(.badRequest, "membership fields belong to Commits") }
+        }
+        let appended = try await self.gateway.repository.append(submission, nowMs: self.gateway.clock.wallMs)
+        return (appended, submission)
+    }
+
+    private func upload(_ upload: Polygate_Gateway_V1_UploadKeyPackages, _ identity: Identity) async throws {
+        let limits = self.gateway.limits
+        guard upload.keyPackages.count <= limits.keyPackagesPerUpload else {
+            throw GatewayWireError(.tooManyKeyPackages, "at most \(limits.keyPackagesPerUpload) KeyPackages per upload")
+        }
+        let check = KeyPackageCheck(device: identity.certificate)
+        let nowMs = self.gateway.clock.wallMs
+        var bySuite: [Int32: [(bytes: [UInt8], expiresAtMs: Int64?)]] = [:]
+        for (index, bytes) in upload.keyPackages.enumerated() {
+            do {
+                let accepted = try check.check([UInt8](bytes), nowMs: nowMs)
+                bySuite[accepted.cipherSuite, default: []].append((accepted.bytes, accepted.expiresAtMs))
+            } catch {
+                throw GatewayWireError(error.code, "key_packages[\(index)]: \(error.message)")
+            }
+        }
+        var lastResort: KeyPackageCheck.Accepted?
+        if !upload.lastResort.isEmpty {
+            do {
+                lastResort = try check.check([UInt8](upload.lastResort), nowMs: nowMs)
+            } catch {
+                throw GatewayWireError(error.code, "last_resort: \(error.message)")
+            }
+        }
+        for suite in Set(bySuite.keys).union(lastResort.map { [$0.cipherSuite] } ?? []).sorted() {
+            let oneTime = bySuite[suite] ?? []
+            if !oneTime.isEmpty {
+                let stored = try await self.gateway.repository.storedKeyPackages(deviceID: identity.deviceID, cipherSuite: suite)
+                guard stored + oneTime.count <= limits.keyPackagesPerDevice else {
+                    throw GatewayWireError(
+                        .tooManyKeyPackages,
+                        "at most \(limits.keyPackagesPerDevice) KeyPackages per device and suite (\(stored) stored)"
+                    )
+                }
+            }
+            let last = lastResort.flatMap { $0.cipherSuite == suite ? (bytes: $0.bytes, expiresAtMs: Optional($0.expiresAtMs)) : nil }
+            try await self.gateway.repository.storeKeyPackages(
+                deviceID: identity.deviceID,
+                cipherSuite: suite,
+                oneTime: oneTime,
+                lastResort: last
+            )
+        }
+    }
+
+    private func claim(_ claim: Polygate_Gateway_V1_ClaimKeyPackages, _ identity: Identity) async throws -> Polygate_Gateway_V1_ClaimResult {
+        guard claim.userID.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
+        guard (1...7).contains(claim.cipherSuite) else { throw GatewayWireError(.badRequest, "cipher_suite is 1 to 7") }
+        let target = [UInt8](claim.userID)
+        let repository = self.gateway.repository
+        if try await repository.isBlocked(identity.userID, by: target) {
+            throw GatewayWireError(.blocked, "a block forbids this")
+        }
+        let nowMs = Int64(clamping: self.gateway.clock.wallMs)
+        let suite = Int32(claim.cipherSuite)
+        let claimed = try await repository.claimKeyPackages(
+            userID: target,
+            cipherSuite: suite,
+            claimerDevice: identity.deviceID,
+            nowMs: nowMs
+        )
+        try await repository.afterClaim(
+            claimed,
+            claimer: identity.deviceID,
+            target: target,
+            cipherSuite: suite,
+            threshold: self.gateway.limits.keyPackagesLow,
+            nowMs: nowMs
+        )
+        if !claimed.isEmpty {
+            self.gateway.ledger.mirrored("keypackage.claimed", actor: Hex.encode(identity.deviceID), subject: Hex.encode(target))
+        }
+        var result = Polygate_Gateway_V1_ClaimResult()
+        result.keyPackages = claimed.map { package in
+            var out = Polygate_Gateway_V1_ClaimedKeyPackage()
+            out.deviceID = .init(package.deviceID)
+            out.keyPackage = .init(package.keyPackage)
+            out.lastResort = package.lastResort
+            return out
+        }
+        return result
+    }
+}

@@ -1,0 +1,149 @@
+import Primitives
+import Synchronization
+
+/// The daemon's token buckets (docs/GATEWAY_SPEC.md §7): per device for `Send` and
+/// `ClaimKeyPackages` (shared by all of a device's connections, so reconnecting does not refill
+/// them), per client IP for new connections and failed authentications, and the reconnect
+/// penalty of devices closed with 4029. Buckets are per daemon, not shared between daemons.
+///
+/// Time is passed in (a duration since any fixed origin), so tests need no clock.
+public final class RateLimiter: Sendable {
+    /// The per-device buckets.
+    public enum DeviceBucket: Sendable, Hashable {
+        case send
+        case claim
+    }
+
+    private struct State {
+        var send: [[UInt8]: TokenBucket] = [:]
+        var claim: [[UInt8]: TokenBucket] = [:]
+        var connect: [String: TokenBucket] = [:]
+        var authFailures: [String: TokenBucket] = [:]
+        var penalties: [[UInt8]: Duration] = [:]
+    }
+
+    public let limits: GatewayLimits
+    private let state = Mutex(State())
+
+    public init(limits: GatewayLimits) {
+        self.limits = limits
+    }
+
+    /// Spends a token of `device`'s bucket: nil when allowed, else how long until one is back.
+    public func take(_ bucket: DeviceBucket, device: [UInt8], now: Duration) -> Duration? {
+        self.state.withLock { state in
+            switch bucket {
+            case .send:
+                var b = state.send[device] ?? TokenBucket(self.limits.sendPerDevice, now: now)
+                defer { state.send[device] = b }
+                return b.take(now: now)
+            case .claim:
+                var b = state.claim[device] ?? TokenBucket(self.limits.claimPerDevice, now: now)
+                defer { state.claim[device] = b }
+                return b.take(now: now)
+            }
+        }
+    }
+
+    /// A new connection from `ip`: nil when admitted (a connect token is spent), else how long the
+    /// IP must wait — because it connects too often, or failed to authenticate too often.
+    public func admit(ip: String, now: Duration) -> Duration? {
+        self.state.withLock { state in
+            if var failures = state.authFailures[ip] {
+                defer { state.authFailures[ip] = failures }
+                if let wait = failures.check(now: now) { return wait }
+            }
+            var connect = state.connect[ip] ?? TokenBucket(self.limits.connectPerIP, now: now)
+            defer { state.connect[ip] = connect }
+            return connect.take(now: now)
+        }
+    }
+
+    /// An authentication from `ip` failed.
+    public func authenticationFailed(ip: String, now: Duration) {
+        self.state.withLock { state in
+            var failures = state.authFailures[ip] ?? TokenBucket(self.limits.authFailuresPerIP, now: now)
+            failures.charge(now: now)
+            state.authFailures[ip] = failures
+        }
+    }
+
+    /// `device` was closed with 4029: it may not authenticate again before `until`.
+    public func penalize(device: [UInt8], until: Duration) {
+        self.state.withLock { $0.penalties[device] = until }
+    }
+
+    /// How long `device` must still wait after a 4029, or nil.
+    public func penalty(device: [UInt8], now: Duration) -> Duration? {
+        self.state.withLock { state in
+            guard let until = state.penalties[device] else { return nil }
+            guard until > now else {
+                state.penalties[device] = nil
+                return nil
+            }
+            return until - now
+        }
+    }
+
+    /// Forgets the state of a device or an IP (`gwctl ratelimit reset`); true when there was any.
+    @discardableResult
+    public func reset(device: [UInt8]) -> Bool {
+        self.state.withLock { state in
+            let had = state.send[device] != nil || state.claim[device] != nil || state.penalties[device] != nil
+            state.send[device] = nil
+            state.claim[device] = nil
+            state.penalties[device] = nil
+            return had
+        }
+    }
+
+    @discardableResult
+    public func reset(ip: String) -> Bool {
+        self.state.withLock { state in
+            let had = state.connect[ip] != nil || state.authFailures[ip] != nil
+            state.connect[ip] = nil
+            state.authFailures[ip] = nil
+            return had
+        }
+    }
+
+    /// One bucket's level, for inspection.
+    public struct Level: Sendable, Hashable {
+        /// `device <hex>` or `ip <address>`.
+        public var key: String
+        public var bucket: String
+        public var tokens: Double
+        public var burst: Double
+    }
+
+    /// Every bucket that is not full, and every penalty in force.
+    public func snapshot(now: Duration) -> [Level] {
+        self.state.withLock { state in
+            var levels: [Level] = []
+            func add(_ key: String, _ name: String, _ bucket: inout TokenBucket) {
+                let tokens = bucket.level(now: now)
+                if tokens < bucket.shape.burst { levels.append(Level(key: key, bucket: name, tokens: tokens, burst: bucket.shape.burst)) }
+            }
+            for key in Array(state.send.keys) { add("device \(Hex.encode(key))", "send", &state.send[key]!) }
+            for key in Array(state.claim.keys) { add("device \(Hex.encode(key))", "claim", &state.claim[key]!) }
+            for key in Array(state.connect.keys) { add("ip \(key)", "connect", &state.connect[key]!) }
+            for key in Array(state.authFailures.keys) { add("ip \(key)", "auth_failures", &state.authFailures[key]!) }
+            for (device, until) in state.penalties where until > now {
+                let seconds = Double((until - now).components.seconds)
+                levels.append(Level(key: "device \(Hex.encode(device))", bucket: "penalty_seconds", tokens: seconds, burst: 60))
+            }
+            return levels.sorted { ($0.key, $0.bucket) < ($1.key, $1.bucket) }
+        }
+    }
+
+    /// Drops full buckets and expired penalties, so that memory follows the active clients.
+    public func sweep(now: Duration) {
+        self.state.withLock { state in
+            state.send = state.send.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
+            state.claim = state.claim.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
+            state.connect = state.connect.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
+            state.authFailures = state.authFailures.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
+            state.penalties = state.penalties.filter { $0.value > now }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Primitives
+
+/// What one daemon tells the sessions of every daemon, as `NOTIFY polygate_session`
+/// (docs/GATEWAY_SPEC.md §5). Sent inside the transaction that causes it, so it arrives only
+/// when the change is committed.
+public enum SessionSignal: Sendable, Hashable {
+    /// The user's conversations or Welcomes changed (added to a conversation): `u:<user hex>`.
+    case membership(userID: [UInt8])
+    /// The device was revoked: its connections close with 4003. `r:<device hex>`.
+    case revoked(deviceID: [UInt8])
+    /// The device's one-time KeyPackages for a suite ran low. `k:<device hex>:<suite>:<count>`.
+    case keyPackagesLow(deviceID: [UInt8], cipherSuite: UInt32, count: UInt32)
+
+    /// The NOTIFY channel.
+    public static let channel = "polygate_session"
+
+    public var payload: String {
+        switch self {
+        case .membership(let user): "u:" + Hex.encode(user)
+        case .revoked(let device): "r:" + Hex.encode(device)
+        case .keyPackagesLow(let device, let suite, let count): "k:\(Hex.encode(device)):\(suite):\(count)"
+        }
+    }
+
+    /// Parses a payload; nil for anything malformed.
+    public init?(payload: String) {
+        let parts = payload.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 2, let id = Hex.decode(parts[1]), id.count == 32 else { return nil }
+        switch (parts[0], parts.count) {
+        case ("u", 2): self = .membership(userID: id)
+        case ("r", 2): self = .revoked(deviceID: id)
+        case ("k", 4):
+            guard let suite = UInt32(parts[2]), let count = UInt32(parts[3]) else { return nil }
+            self = .keyPackagesLow(deviceID: id, cipherSuite: suite, count: count)
+        default: return nil
+        }
+    }
+}
+
+/// `NOTIFY polygate_conv, '<conv_id hex>:<seq>'`: an append was committed.
+public struct AppendSignal: Sendable, Hashable {
+    public var convID: [UInt8]
+    public var seq: UInt64
+
+    public static let channel = "polygate_conv"
+
+    public init(convID: [UInt8], seq: UInt64) {
+        self.convID = convID
+        self.seq = seq
+    }
+
+    public var payload: String { Hex.encode(self.convID) + ":\(self.seq)" }
+
+    public init?(payload: String) {
+        guard let colon = payload.lastIndex(of: ":"), let conv = Hex.decode(String(payload[..<colon])),
+            !conv.isEmpty, let seq = UInt64(payload[payload.index(after: colon)...])
+        else { return nil }
+        self.init(convID: conv, seq: seq)
+    }
+}

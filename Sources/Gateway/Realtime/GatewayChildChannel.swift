@@ -1,0 +1,155 @@
+public import Delivery
+import HTTPTypes
+public import HummingbirdCore
+public import Logging
+public import NIOCore
+import NIOHTTP1
+public import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+public import NIOWebSocket
+
+/// One accepted TCP connection of polygated: HTTP/1.1 for the routes, or — for
+/// `GET /v1/gateway` with an upgrade — a WebSocket carrying the gateway protocol
+/// (docs/GATEWAY_SPEC.md §2.1). Built on NIO's typed upgrader so that a refused upgrade gets a
+/// real status: 404 for another path, 429 with `Retry-After` for an IP over its connect rate,
+/// 503 while the gateway is not ready.
+public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
+    /// Why an upgrade was refused.
+    public struct Refusal: Sendable {
+        var status: HTTPResponse.Status
+        var message: String
+        var retryAfter: Duration?
+    }
+
+    /// What the connection turned into.
+    public enum Negotiated: Sendable {
+        case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, GatewaySession?)
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, Refusal)
+    }
+
+    public struct Value: ServerChildChannelValue {
+        let negotiated: EventLoopFuture<Negotiated>
+        public let channel: any Channel
+    }
+
+    /// The WebSocket path.
+    public static let webSocketPath = "/v1/gateway"
+
+    public let responder: HTTPChannelHandler.Responder
+    let realtime: RealtimeGateway?
+    let idleTimeout: Duration?
+    let maxFrameBytes: Int
+
+    public init(responder: @escaping HTTPChannelHandler.Responder, realtime: RealtimeGateway?, idleTimeout: Duration?) {
+        self.responder = responder
+        self.realtime = realtime
+        self.idleTimeout = idleTimeout
+        self.maxFrameBytes = realtime?.configuration.limits.maxFrameBytes ?? (1 << 20)
+    }
+
+    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let refusal = NIOLoopBoundBox<Refusal?>(nil, eventLoop: channel.eventLoop)
+            let realtime = self.realtime
+            let peer = channel.remoteAddress?.ipAddress ?? "unknown"
+            let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
+                maxFrameSize: self.maxFrameBytes,
+                shouldUpgrade: { channel, head in
+                    let decision = Self.decide(head: head, realtime: realtime, peer: peer)
+                    refusal.value = decision
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Cache-Control", value: "no-store")
+                    return channel.eventLoop.makeSucceededFuture(decision == nil ? headers : nil)
+                },
+                upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        let frames = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: false)
+                        )
+                        return Negotiated.webSocket(frames, realtime?.open(.webSocket, peer: peer))
+                    }
+                }
+            )
+            let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(
+                            HTTPConnectionStateHandler(idleTimeout: self.idleTimeout, logger: logger)
+                        )
+                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: true)
+                        )
+                        if let refused = refusal.value { return Negotiated.refused(http, refused) }
+                        return Negotiated.http(http)
+                    }
+                }
+            )
+            var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Negotiated>(upgradeConfiguration: upgrades)
+            configuration.enablePipelining = false
+            configuration.enableErrorHandling = false
+            configuration.enableResponseHeaderValidation = false
+            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            return Value(negotiated: negotiated, channel: channel)
+        }
+    }
+
+    /// nil: upgrade. Else why not.
+    static func decide(head: HTTPRequestHead, realtime: RealtimeGateway?, peer: String) -> Refusal? {
+        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        guard path == Self.webSocketPath, let realtime else {
+            return Refusal(status: .notFound, message: "no WebSocket endpoint at \(path); use \(Self.webSocketPath)")
+        }
+        guard realtime.isAccepting else {
+            return Refusal(status: .serviceUnavailable, message: "the gateway is not ready", retryAfter: .seconds(1))
+        }
+        if let wait = realtime.admit(peer: peer) {
+            return Refusal(status: .tooManyRequests, message: "too many connections from this address", retryAfter: wait)
+        }
+        return nil
+    }
+
+    public func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.negotiated.get() {
+            case .http(let http):
+                await self.handleHTTP(asyncChannel: http, logger: logger)
+            case .refused(let http, let refusal):
+                await Self.refuse(http, refusal, logger: logger)
+            case .webSocket(let frames, let session):
+                guard let session else {
+                    // Accepted as the gateway began to shut down: close at once.
+                    try? await frames.channel.close()
+                    return
+                }
+                await WebSocketTransport(frames: frames, session: session, maxMessageBytes: self.maxFrameBytes, logger: logger).run()
+            }
+        } catch {
+            logger.debug("connection ended during negotiation", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func refuse(_ http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, _ refusal: Refusal, logger: Logger) async {
+        do {
+            try await http.executeThenClose { _, outbound in
+                let body = ByteBuffer(string: refusal.message + "\n")
+                var fields: HTTPFields = [
+                    .connection: "close", .contentType: "text/plain; charset=utf-8", .cacheControl: "no-store",
+                    .contentLength: "\(body.readableBytes)",
+                ]
+                if let wait = refusal.retryAfter {
+                    fields[.retryAfter] = "\(max(1, (wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0)))"
+                }
+                try await outbound.write(.head(HTTPResponse(status: refusal.status, headerFields: fields)))
+                try await outbound.write(.body(body))
+                try await outbound.write(.end(nil))
+            }
+        } catch {
+            logger.trace("refusal not written", metadata: ["error": "\(error)"])
+        }
+    }
+}

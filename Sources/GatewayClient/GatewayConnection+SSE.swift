@@ -1,0 +1,127 @@
+public import AsyncHTTPClient
+import GatewayWire
+import NIOCore
+import NIOHTTP1
+import Primitives
+import SwiftProtobuf
+import Synchronization
+
+extension GatewayConnection {
+    /// Opens the SSE fallback (docs/GATEWAY_SPEC.md §2.2): `GET /v1/stream` for the server's
+    /// frames, `POST /v1/send` for each of ours. Runs `body` with the connection, then drops
+    /// the stream.
+    ///
+    /// - Throws: ``GatewayClientError`` `.refused` with the HTTP status, `.unreachable`;
+    ///   whatever `body` throws.
+    public static func withSSE<T: Sendable>(
+        host: String,
+        port: Int,
+        client: HTTPClient = .shared,
+        _ body: (GatewayConnection) async throws -> T
+    ) async throws -> T {
+        let base = "http://\(host):\(port)"
+        var request = HTTPClientRequest(url: "\(base)/v1/stream")
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .distantFuture)
+        } catch {
+            throw GatewayClientError(.unreachable, "cannot open \(base)/v1/stream: \(error)")
+        }
+        guard response.status == .ok else {
+            var error = GatewayClientError(.refused, "GET /v1/stream answered \(response.status.code)")
+            error.httpStatus = Int(response.status.code)
+            throw error
+        }
+        let transport = SSEClientTransport(client: client, url: "\(base)/v1/send")
+        let connection = GatewayConnection(transport: transport)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await transport.read(response.body, into: connection) }
+            do {
+                let result = try await body(connection)
+                await transport.close(code: CloseCode.normal)
+                group.cancelAll()
+                return result
+            } catch {
+                await transport.close(code: CloseCode.normal)
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+}
+
+/// The client side of SSE: the event stream in, one POST per frame out.
+final class SSEClientTransport: FrameTransport {
+    private struct State {
+        var streamID: [UInt8]?
+        var stopped = false
+    }
+
+    let client: HTTPClient
+    let url: String
+    private let state = Mutex(State())
+    private let stop: AsyncStream<Void>
+    private let stopContinuation: AsyncStream<Void>.Continuation
+
+    init(client: HTTPClient, url: String) {
+        self.client = client
+        self.url = url
+        (self.stop, self.stopContinuation) = AsyncStream.makeStream()
+    }
+
+    func send(_ frame: [UInt8]) async throws {
+        guard let id = self.state.withLock({ $0.streamID }) else {
+            throw GatewayClientError(.protocolViolation, "no stream id yet (the Challenge has not arrived)")
+        }
+        var request = HTTPClientRequest(url: self.url)
+        request.method = .POST
+        request.headers.add(name: "X-Polygate-Stream", value: Hex.encode(id))
+        request.headers.add(name: "Content-Type", value: "application/x-protobuf")
+        request.body = .bytes(ByteBuffer(bytes: frame))
+        let response = try await self.client.execute(request, timeout: .seconds(30))
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        guard response.status == .accepted else {
+            var error = GatewayClientError(
+                response.status == .notFound ? .closed : .refused,
+                "POST /v1/send answered \(response.status.code)"
+            )
+            error.httpStatus = Int(response.status.code)
+            throw error
+        }
+    }
+
+    func close(code: UInt16) async {
+        self.state.withLock { $0.stopped = true }
+        self.stopContinuation.finish()
+    }
+
+    func read(_ body: HTTPClientResponse.Body, into connection: GatewayConnection) async {
+        let stop = self.stop
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var parser = ServerSentEvents.Parser()
+                do {
+                    for try await chunk in body {
+                        for event in parser.feed(chunk.readableBytesView) {
+                            guard let frame = ServerSentEvents.Parser.frame(of: event) else { continue }
+                            if let challenge = try? Polygate_Gateway_V1_ServerFrame(serializedBytes: frame), case .challenge(let c) = challenge.body {
+                                self.state.withLock { $0.streamID = [UInt8](c.streamID) }
+                            }
+                            connection.received(frame)
+                        }
+                    }
+                    connection.ended(GatewayClientError(.closed, "the server ended the stream"))
+                } catch {
+                    connection.ended(GatewayClientError(.closed, "the stream failed: \(error)"))
+                }
+            }
+            group.addTask {
+                for await _ in stop {}
+                connection.ended(GatewayClientError(.closed, "closed by the client"))
+            }
+            _ = await group.next()
+            group.cancelAll()
+        }
+    }
+}

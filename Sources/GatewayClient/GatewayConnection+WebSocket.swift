@@ -1,0 +1,281 @@
+import GatewayWire
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import Synchronization
+
+extension GatewayConnection {
+    /// Opens a WebSocket to `ws://host:port/path` (RFC 6455 over NIO), runs `body` with the
+    /// connection, then closes it (close frame 1000, waiting briefly for the server's).
+    ///
+    /// - Throws: ``GatewayClientError`` `.refused` with the HTTP status when the server does
+    ///   not upgrade (404, 429, 503 …), `.unreachable` when nothing listens; whatever `body`
+    ///   throws.
+    public static func withWebSocket<T: Sendable>(
+        host: String,
+        port: Int,
+        path: String = "/v1/gateway",
+        maxFrameBytes: Int = 16 << 20,
+        _ body: (GatewayConnection) async throws -> T
+    ) async throws -> T {
+        let status = StatusPeek.Box()
+        let upgraded: EventLoopFuture<ClientUpgrade>
+        do {
+            upgraded = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(StatusPeek(box: status))
+                        let upgrader = NIOTypedWebSocketClientUpgrader<ClientUpgrade>(
+                            maxFrameSize: maxFrameBytes,
+                            upgradePipelineHandler: { channel, _ in
+                                channel.eventLoop.makeCompletedFuture {
+                                    ClientUpgrade.webSocket(
+                                        try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
+                                    )
+                                }
+                            }
+                        )
+                        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+                        head.headers.add(name: "Host", value: "\(host):\(port)")
+                        head.headers.add(name: "Content-Length", value: "0")
+                        let configuration = NIOTypedHTTPClientUpgradeConfiguration<ClientUpgrade>(
+                            upgradeRequestHead: head,
+                            upgraders: [upgrader],
+                            notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(.refused(channel)) }
+                        )
+                        var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
+                        // The server's first frame (the Challenge) may share a TCP segment with the
+                        // 101 response: keep those bytes (NIO's default drops them).
+                        pipeline.leftOverBytesStrategy = .forwardBytes
+                        return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
+                    }
+                }
+        } catch {
+            throw GatewayClientError(.unreachable, "cannot connect to \(host):\(port): \(error)")
+        }
+        let frames: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
+        do {
+            switch try await upgraded.get() {
+            case .webSocket(let channel):
+                frames = channel
+            case .refused(let channel):
+                try? await channel.close()
+                var error = GatewayClientError(.refused, "the server did not upgrade to a WebSocket")
+                error.httpStatus = status.status
+                throw error
+            }
+        } catch let error as GatewayClientError {
+            throw error
+        } catch {
+            var refused = GatewayClientError(.refused, "the upgrade failed: \(error)")
+            refused.httpStatus = status.status
+            throw refused
+        }
+        return try await frames.executeThenClose { inbound, outbound in
+            let transport = WebSocketClientTransport(outbound: outbound)
+            let connection = GatewayConnection(transport: transport)
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await transport.read(inbound, into: connection) }
+                do {
+                    let result = try await body(connection)
+                    await transport.finish()
+                    group.cancelAll()
+                    return result
+                } catch {
+                    await transport.finish()
+                    group.cancelAll()
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// WebSocket only: stops reading from the socket (the server's send queue then fills, as
+    /// with a stuck client) until ``resumeReading()``.
+    public func pauseReading() {
+        (self.transport as? WebSocketClientTransport)?.gate.pause()
+    }
+
+    public func resumeReading() {
+        (self.transport as? WebSocketClientTransport)?.gate.resume()
+    }
+
+    /// WebSocket only: sends a text frame (which the protocol forbids; for tests).
+    public func sendText(_ text: String) async throws {
+        try await (self.transport as? WebSocketClientTransport)?.sendText(text)
+    }
+}
+
+enum ClientUpgrade: Sendable {
+    case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
+    case refused(any Channel)
+}
+
+/// Reads the status code of the HTTP response to the upgrade request, so that a refusal can be
+/// reported with it; passes every byte on and leaves after the status line.
+final class StatusPeek: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    final class Box: Sendable {
+        private let value = Mutex<Int?>(nil)
+        var status: Int? { self.value.withLock { $0 } }
+        func set(_ status: Int) { self.value.withLock { $0 = $0 ?? status } }
+    }
+
+    let box: Box
+    private var seen: [UInt8] = []
+
+    init(box: Box) { self.box = box }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = Self.unwrapInboundIn(data)
+        if self.seen.count < 16 {
+            self.seen += buffer.readableBytesView.prefix(16 - self.seen.count)
+            // "HTTP/1.1 429 …"
+            if self.seen.count >= 12, let code = Int(String(decoding: self.seen[9..<12], as: UTF8.self)) {
+                self.box.set(code)
+            }
+        }
+        context.fireChannelRead(data)
+        if self.seen.count >= 16 { context.pipeline.syncOperations.removeHandler(self, promise: nil) }
+    }
+}
+
+@available(*, unavailable)
+extension StatusPeek: Sendable {}
+
+/// Pauses a reader between frames.
+final class ReadGate: Sendable {
+    private struct State {
+        var paused = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func pause() { self.state.withLock { $0.paused = true } }
+
+    func resume() {
+        let waiters = self.state.withLock { state in
+            state.paused = false
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let open = self.state.withLock { state -> Bool in
+                if !state.paused { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if open { continuation.resume() }
+        }
+    }
+}
+
+/// The client side of the WebSocket: masked binary frames out, frames in, the close handshake.
+final class WebSocketClientTransport: FrameTransport {
+    private struct State {
+        var closeSent = false
+        var closeReceived = false
+    }
+
+    let outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>
+    let gate = ReadGate()
+    private let state = Mutex(State())
+    private let closed: AsyncStream<Void>
+    private let closedContinuation: AsyncStream<Void>.Continuation
+
+    init(outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>) {
+        self.outbound = outbound
+        (self.closed, self.closedContinuation) = AsyncStream.makeStream()
+    }
+
+    func send(_ frame: [UInt8]) async throws {
+        try await self.outbound.write(WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: ByteBuffer(bytes: frame)))
+    }
+
+    func sendText(_ text: String) async throws {
+        try await self.outbound.write(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(string: text)))
+    }
+
+    func close(code: UInt16) async {
+        let first = self.state.withLock { state -> Bool in
+            defer { state.closeSent = true }
+            return !state.closeSent && !state.closeReceived
+        }
+        guard first else { return }
+        var data = ByteBuffer()
+        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
+        try? await self.outbound.write(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data))
+    }
+
+    /// Ends the connection: our close frame, then (at most 2 s) the server's.
+    func finish() async {
+        await self.close(code: CloseCode.normal)
+        self.gate.resume()
+        _ = try? await withTimeout(.seconds(2), "close") { [closed] in
+            for await _ in closed {}
+            return true
+        }
+    }
+
+    func read(_ inbound: NIOAsyncChannelInboundStream<WebSocketFrame>, into connection: GatewayConnection) async {
+        var message: [UInt8]? = nil
+        var closeCode: UInt16?
+        do {
+            var iterator = inbound.makeAsyncIterator()
+            while true {
+                await self.gate.wait()
+                guard let frame = try await iterator.next() else { break }
+                switch frame.opcode {
+                case .binary:
+                    message = Array(frame.unmaskedData.readableBytesView)
+                case .continuation:
+                    message? += Array(frame.unmaskedData.readableBytesView)
+                case .ping:
+                    try? await self.outbound.write(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData))
+                    continue
+                case .connectionClose:
+                    var data = frame.unmaskedData
+                    closeCode = data.readInteger(as: UInt16.self)
+                    let reply = self.state.withLock { state -> Bool in
+                        state.closeReceived = true
+                        defer { state.closeSent = true }
+                        return !state.closeSent
+                    }
+                    if reply {
+                        var echo = ByteBuffer()
+                        echo.writeInteger(closeCode ?? CloseCode.normal)
+                        try? await self.outbound.write(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo))
+                    }
+                    var error = GatewayClientError(.closed, "the server closed the connection")
+                    error.closeCode = closeCode
+                    connection.ended(error)
+                    self.closedContinuation.finish()
+                    return
+                default:
+                    continue
+                }
+                if frame.fin, let complete = message {
+                    message = nil
+                    connection.received(complete)
+                }
+            }
+        } catch {
+            var ended = GatewayClientError(.closed, "the connection failed: \(error)")
+            ended.closeCode = closeCode
+            connection.ended(ended)
+            self.closedContinuation.finish()
+            return
+        }
+        connection.ended(GatewayClientError(.closed, "the server closed the socket without a close frame"))
+        self.closedContinuation.finish()
+    }
+}
