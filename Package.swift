@@ -198,7 +198,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "gateway-benchmark",
-            dependencies: ["GatewayClient", "GatewayWire", "Primitives"],
+            dependencies: ["GatewayClient", "GatewayWire", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Benchmarks/GatewayBenchmark"
         ),
         .executableTarget(

@@ -35,7 +35,7 @@ connect_burst_per_ip = 1000000
 send_rate_per_device = "1000000/1s"
 send_burst_per_device = 1000000
 CONF
-.build/release/polygated serve --config "$dir/polygated.conf" &
+"${BIN:-.build/release}"/polygated serve --config "$dir/polygated.conf" &
 daemon=$!
 for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$httpport/readyz" >/dev/null 2>&1 && break
@@ -44,4 +44,4 @@ done
 connections=${1:-10000}
 group=${2:-10}
 seconds=${3:-10}
-.build/release/gateway-benchmark 127.0.0.1 "$httpport" "$connections" "$group" "$seconds" "$daemon"
+"${BIN:-.build/release}"/gateway-benchmark 127.0.0.1 "$httpport" "$connections" "$group" "$seconds" "$daemon"

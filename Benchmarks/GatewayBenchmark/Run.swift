@@ -1,6 +1,8 @@
+import Foundation
 import GatewayClient
 import GatewayWire
 import Primitives
+import SwiftProtobuf
 import Synchronization
 
 #if canImport(Glibc)
@@ -46,6 +48,7 @@ final class Run: Sendable {
 
     func start() async throws {
         let clock = GatewayBenchmark.clock
+        _ = Run.origin  // send times count from here
         let users = (0..<self.connections).map { _ in SignatureAlgorithm.ed25519.generatePrivateKey() }
         let devices = try users.enumerated().map { index, key in
             try DeviceCredentials.make(systemKey: key, deviceName: "bench-\(index)", nowMs: Self.wallMs())
@@ -197,7 +200,7 @@ final class Run: Sendable {
 
     /// An application message: the tag, the send time (ns since `origin`), padding to 100 bytes.
     static func message(_ conv: [UInt8], tag: UInt8) -> Polygate_Gateway_V1_Send {
-        let nanos = UInt64(GatewayBenchmark.milliseconds(GatewayBenchmark.clock.now - Self.origin) * 1_000_000)
+        let nanos = UInt64(max(0, GatewayBenchmark.milliseconds(GatewayBenchmark.clock.now - Self.origin) * 1_000_000))
         var body = Polygate_Gateway_V1_Send()
         body.convID = .init(conv)
         body.msgID = .init(SecureRandom.bytes(count: 16))
