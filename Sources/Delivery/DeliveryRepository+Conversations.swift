@@ -37,165 +37,41 @@ extension DeliveryRepository {
 
     /// Appends a message (docs/GATEWAY_SPEC.md §4.2, Send). Durable when it returns.
     ///
-    /// - Throws: ``GatewayWireError`` with `not_member`, `stale_epoch` (with the current epoch in
-    ///   the message), `bad_welcome`, `blocked`, or `unavailable`.
-    public func append(_ submission: Submission, nowMs: UInt64) async throws -> Appended {
+    /// One statement, `gw_append` (migration 0004): the msg_id check, the seq and — for a
+    /// Commit — the compare-and-set on the epoch, the epoch windows, membership, blocks and
+    /// Welcome targets of the winner, the log entry, the audit row and the NOTIFYs, all in one
+    /// implicit transaction.
+    ///
+    /// - Throws: ``GatewayWireError`` with `not_member`, `stale_epoch` (with the current epoch),
+    ///   `bad_welcome`, `blocked`, `bad_request`; ``PostgresError`` when the database fails.
+    public func append(_ s: Submission, nowMs: UInt64) async throws -> Appended {
+        let commit = s.kind == .commit
+        let statement: PostgresQuery = """
+            SELECT out_seq, out_epoch, out_duplicate, out_conv_home FROM gw_append(
+                \(s.convID), \(s.msgID), \(s.senderUser), \(s.senderDevice), \(Int16(clamping: s.kind.rawValue)),
+                \(Int64(clamping: s.epoch)), \(s.message), \(Int64(clamping: nowMs)), \(self.gatewayID), \(Int64(clamping: self.pastEpochs)),
+                \(PostgresArray(commit ? s.addedUsers : [])), \(PostgresArray(commit ? s.removedUsers : [])),
+                \(PostgresArray(commit ? s.welcomeDevices : [])), \(commit ? s.welcome : []), \(commit ? s.groupInfo : []))
+            """
         for attempt in 1...3 {
             do {
-                return try await self.database.withTransaction { connection in
-                    try await self.append(submission, nowMs: nowMs, on: connection)
+                let rows = try await self.database.query(statement, format: .binary)
+                let (seq, epoch, duplicate, home) = try rows[0].decode((Int64, Int64, Bool, String).self)
+                return Appended(seq: UInt64(seq), epoch: UInt64(epoch), duplicate: duplicate, convHome: home)
+            } catch let error as PostgresError {
+                switch error.sqlState {
+                case "23505" where attempt < 3:
+                    continue  // a concurrent retry of the same msg_id won: it is a duplicate now
+                case "GW001": throw GatewayWireError(.notMember, "not a member of that conversation")
+                case "GW002": throw Self.stale(Int64(error.detail ?? "") ?? 0)
+                case "GW003": throw GatewayWireError(.badWelcome, "welcome_devices must be active devices of added_users")
+                case "GW004": throw GatewayWireError(.blocked, "a block forbids adding one of these users")
+                case "GW005": throw GatewayWireError(.badRequest, "kind must be application, proposal or commit")
+                default: throw error
                 }
-            } catch let error as PostgresError where error.sqlState == "23505" && attempt < 3 {
-                continue  // a concurrent retry of the same msg_id won: read its seq next time
             }
         }
         throw GatewayWireError(.internal, "append did not settle")
-    }
-
-    private func append(_ s: Submission, nowMs: UInt64, on connection: PostgresConnection) async throws -> Appended {
-        let conv = s.convID
-        let existing = try await connection.query(
-            """
-            SELECT l.seq, c.epoch, c.conv_home,
-                   EXISTS (SELECT 1 FROM gw_members m WHERE m.conv_id = c.conv_id AND m.user_id = \(s.senderUser) AND m.left_seq IS NULL)
-            FROM gw_conversations c LEFT JOIN gw_log l ON l.conv_id = c.conv_id AND l.msg_id = \(s.msgID)
-            WHERE c.conv_id = \(conv)
-            """,
-            format: .binary
-        )
-        guard let head = existing.first else { throw GatewayWireError(.notMember, "not a member of that conversation") }
-        let (duplicateSeq, currentEpoch, home, member) = try head.decode((Int64?, Int64, String, Bool).self)
-        guard member else { throw GatewayWireError(.notMember, "not a member of that conversation") }
-        if let duplicateSeq {
-            return Appended(seq: UInt64(duplicateSeq), epoch: UInt64(currentEpoch), duplicate: true, convHome: home)
-        }
-
-        let epoch = Int64(clamping: s.epoch)
-        let slot: PostgresQueryResult
-        switch s.kind {
-        case .commit:
-            // The compare-and-set: only a Commit built on the current epoch moves it on.
-            slot = try await connection.query(
-                """
-                UPDATE gw_conversations SET epoch = epoch + 1, next_seq = next_seq + 1, group_info = \(s.groupInfo)
-                WHERE conv_id = \(conv) AND epoch = \(epoch) RETURNING next_seq - 1, epoch
-                """,
-                format: .binary
-            )
-        default:
-            slot = try await connection.query(
-                "UPDATE gw_conversations SET next_seq = next_seq + 1 WHERE conv_id = \(conv) RETURNING next_seq - 1, epoch",
-                format: .binary
-            )
-        }
-        guard let assigned = slot.first else {
-            // Lost the compare-and-set: report the epoch as it is now, not as first read.
-            let now = try await connection.query("SELECT epoch FROM gw_conversations WHERE conv_id = \(conv)", format: .binary)
-            throw Self.stale(try now.first?[0].decode(Int64.self) ?? currentEpoch)
-        }
-        let (seq, newEpoch) = try assigned.decode((Int64, Int64).self)
-        var statements: [PostgresQuery] = []
-        switch s.kind {
-        case .application:
-            guard epoch <= newEpoch, epoch + Int64(self.pastEpochs) >= newEpoch else { throw Self.stale(newEpoch) }
-        case .proposal:
-            guard epoch == newEpoch else { throw Self.stale(newEpoch) }
-        case .commit:
-            statements += try await self.applyMembership(s, seq: seq, on: connection)
-        default:
-            throw GatewayWireError(.badRequest, "kind must be application, proposal or commit")
-        }
-        let commit = s.kind == .commit
-        statements += [
-            """
-            INSERT INTO gw_log (conv_id, seq, msg_id, sender_device, kind, epoch, message, accepted_at_ms, origin_gateway,
-                                added_users, removed_users)
-            VALUES (\(conv), \(seq), \(s.msgID), \(s.senderDevice), \(Int16(s.kind.rawValue)), \(epoch), \(s.message),
-                    \(Int64(clamping: nowMs)), \(self.gatewayID),
-                    \(PostgresArray(commit ? s.addedUsers : [])), \(PostgresArray(commit ? s.removedUsers : [])))
-            """,
-            "SELECT pg_notify(\(AppendSignal.channel), \(AppendSignal(convID: conv, seq: UInt64(seq)).payload))",
-        ]
-        if commit, !s.welcomeDevices.isEmpty {
-            statements.append(
-                """
-                INSERT INTO gw_welcomes (device_id, conv_id, seq, welcome)
-                SELECT d, \(conv), \(seq), \(s.welcome) FROM unnest(\(PostgresArray(s.welcomeDevices))) AS u(d)
-                """
-            )
-        }
-        _ = try await connection.pipeline(statements)
-        return Appended(seq: UInt64(seq), epoch: UInt64(newEpoch), duplicate: false, convHome: home)
-    }
-
-    /// Membership follows a winning Commit; Welcome targets must be active devices of the added
-    /// users. Returns the statements that record the change (run with the log insert).
-    private func applyMembership(_ s: Submission, seq: Int64, on connection: PostgresConnection) async throws -> [PostgresQuery] {
-        let conv = s.convID
-        if !s.addedUsers.isEmpty {
-            let blockers = try await connection.query(
-                """
-                WITH members AS (SELECT user_id FROM gw_members WHERE conv_id = \(conv) AND left_seq IS NULL)
-                SELECT 1 FROM gw_blocks b
-                WHERE (b.user_id IN (SELECT user_id FROM members) AND b.blocked_user = ANY(\(PostgresArray(s.addedUsers))))
-                   OR (b.user_id = ANY(\(PostgresArray(s.addedUsers))) AND b.blocked_user IN (SELECT user_id FROM members))
-                """
-            )
-            guard blockers.isEmpty else { throw GatewayWireError(.blocked, "a block forbids adding one of these users") }
-        }
-        if !s.welcomeDevices.isEmpty {
-            let valid = try await connection.query(
-                """
-                SELECT count(*) FROM gw_devices
-                WHERE device_id = ANY(\(PostgresArray(s.welcomeDevices))) AND user_id = ANY(\(PostgresArray(s.addedUsers))) AND revoked_at IS NULL
-                """,
-                format: .binary
-            )
-            guard try valid[0][0].decode(Int64.self) == Int64(Set(s.welcomeDevices).count),
-                Set(s.welcomeDevices).count == s.welcomeDevices.count
-            else {
-                throw GatewayWireError(.badWelcome, "welcome_devices must be active devices of added_users")
-            }
-        }
-        var statements: [PostgresQuery] = []
-        if !s.removedUsers.isEmpty {
-            statements.append(
-                """
-                UPDATE gw_members SET left_seq = \(seq)
-                WHERE conv_id = \(conv) AND user_id = ANY(\(PostgresArray(s.removedUsers))) AND left_seq IS NULL
-                """
-            )
-        }
-        if !s.addedUsers.isEmpty {
-            // A user removed earlier comes back: it reads from this Commit on, like a new member.
-            statements.append(
-                """
-                INSERT INTO gw_members (conv_id, user_id, joined_seq)
-                SELECT \(conv), u, \(seq) FROM unnest(\(PostgresArray(s.addedUsers))) AS a(u)
-                ON CONFLICT (conv_id, user_id) DO UPDATE SET joined_seq = excluded.joined_seq, left_seq = NULL
-                WHERE gw_members.left_seq IS NOT NULL
-                """
-            )
-            for user in Set(s.addedUsers) {
-                statements.append("SELECT pg_notify(\(SessionSignal.channel), \(SessionSignal.membership(userID: user).payload))")
-            }
-        }
-        if !s.addedUsers.isEmpty || !s.removedUsers.isEmpty {
-            statements.append(
-                AuditLedger.insert(
-                    gatewayID: self.gatewayID,
-                    "membership.changed",
-                    actor: Hex.encode(s.senderDevice),
-                    subject: Hex.encode(conv),
-                    details: [
-                        "seq": "\(seq)",
-                        "added": s.addedUsers.map { Hex.encode($0) }.joined(separator: ","),
-                        "removed": s.removedUsers.map { Hex.encode($0) }.joined(separator: ","),
-                    ]
-                )
-            )
-        }
-        return statements
     }
 
     static func stale(_ epoch: Int64) -> GatewayWireError {

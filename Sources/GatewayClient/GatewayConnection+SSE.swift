@@ -34,7 +34,7 @@ extension GatewayConnection {
             throw error
         }
         let transport = SSEClientTransport(client: client, url: "\(base)/v1/send")
-        let connection = GatewayConnection(transport: transport)
+        let connection = GatewayConnection(transport: transport, httpHeaders: response.headers.map { ($0.name.lowercased(), $0.value) })
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await transport.read(response.body, into: connection) }
             do {

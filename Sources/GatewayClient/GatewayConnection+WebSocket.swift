@@ -29,10 +29,11 @@ extension GatewayConnection {
                         try channel.pipeline.syncOperations.addHandler(StatusPeek(box: status))
                         let upgrader = NIOTypedWebSocketClientUpgrader<ClientUpgrade>(
                             maxFrameSize: maxFrameBytes,
-                            upgradePipelineHandler: { channel, _ in
+                            upgradePipelineHandler: { channel, response in
                                 channel.eventLoop.makeCompletedFuture {
                                     ClientUpgrade.webSocket(
-                                        try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel)
+                                        try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel),
+                                        response.headers.map { ($0.name.lowercased(), $0.value) }
                                     )
                                 }
                             }
@@ -56,10 +57,12 @@ extension GatewayConnection {
             throw GatewayClientError(.unreachable, "cannot connect to \(host):\(port): \(error)")
         }
         let frames: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
+        let upgradeHeaders: [(String, String)]
         do {
             switch try await upgraded.get() {
-            case .webSocket(let channel):
+            case .webSocket(let channel, let headers):
                 frames = channel
+                upgradeHeaders = headers
             case .refused(let channel):
                 try? await channel.close()
                 var error = GatewayClientError(.refused, "the server did not upgrade to a WebSocket")
@@ -75,7 +78,7 @@ extension GatewayConnection {
         }
         return try await frames.executeThenClose { inbound, outbound in
             let transport = WebSocketClientTransport(outbound: outbound)
-            let connection = GatewayConnection(transport: transport)
+            let connection = GatewayConnection(transport: transport, httpHeaders: upgradeHeaders)
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await transport.read(inbound, into: connection) }
                 do {
@@ -109,7 +112,7 @@ extension GatewayConnection {
 }
 
 enum ClientUpgrade: Sendable {
-    case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
+    case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, [(String, String)])
     case refused(any Channel)
 }
 

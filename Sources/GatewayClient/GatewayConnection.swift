@@ -34,9 +34,18 @@ public final class GatewayConnection: Sendable {
 
     let transport: any FrameTransport
     private let state = Mutex(State())
+    /// The headers of the server's HTTP response that opened the connection (the 101 of the
+    /// WebSocket upgrade, or the SSE stream's 200), names in lower case.
+    public let httpHeaders: [(name: String, value: String)]
 
-    init(transport: any FrameTransport) {
+    init(transport: any FrameTransport, httpHeaders: [(String, String)] = []) {
         self.transport = transport
+        self.httpHeaders = httpHeaders.map { (name: $0.0, value: $0.1) }
+    }
+
+    /// The value of an HTTP response header (see ``httpHeaders``).
+    public func httpHeader(_ name: String) -> String? {
+        self.httpHeaders.first { $0.name == name.lowercased() }?.value
     }
 
     private func enqueue(_ frame: ServerFrame) {

@@ -28,6 +28,9 @@ import Glibc
 
             // Registering works and says who we are; the Challenge names the gateway.
             let token = try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { connection in
+                // Nothing realtime may be cached, the upgrade included.
+                #expect(connection.httpHeader("Cache-Control") == "no-store")
+                #expect(connection.httpHeader("Upgrade")?.lowercased() == "websocket")
                 let challenge = try await connection.challenge()
                 #expect(challenge.gatewayID == "gw_test")
                 #expect(challenge.nonce.count == 32)

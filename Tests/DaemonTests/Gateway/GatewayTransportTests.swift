@@ -47,6 +47,7 @@ import Testing
             try await GatewayConnection.withSSE(host: "127.0.0.1", port: gateway.port) { sse in
                 let challenge = try await sse.challenge()
                 #expect(challenge.streamID.count == 16)
+                #expect(sse.httpHeader("cache-control") == "no-store, no-transform")
                 try await sse.authenticate(b, register: false)
                 try await gateway.connected(c) { ws in
                     // The same Welcome and backlog on both transports.
