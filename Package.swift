@@ -76,6 +76,7 @@ let package = Package(
             dependencies: [
                 "GatewayWire", "MLS", "Primitives", "Store",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -227,6 +228,7 @@ let package = Package(
             name: "DeliveryTests",
             dependencies: [
                 "Delivery", "GatewayWire", "MLS", "Primitives", "Store", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

@@ -2,7 +2,8 @@
 # `make bench-gateway`: a release polygated on a throwaway PostgreSQL (loopback, fsync off, as for
 # tests) with limits raised for one client address, then gateway-benchmark holding many
 # WebSocket connections and loading them. Arguments go to gateway-benchmark
-# (CONNECTIONS GROUP SECONDS); the daemon's pid is passed for its memory.
+# (CONNECTIONS GROUP SECONDS RATE; RATE 0 = as fast as acknowledged); the daemon's pid is passed
+# for its memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Two sockets per connection on this machine (client and server), plus PostgreSQL's.
@@ -44,4 +45,5 @@ done
 connections=${1:-10000}
 group=${2:-10}
 seconds=${3:-10}
-"${BIN:-.build/release}"/gateway-benchmark 127.0.0.1 "$httpport" "$connections" "$group" "$seconds" "$daemon"
+rate=${4:-0}
+"${BIN:-.build/release}"/gateway-benchmark 127.0.0.1 "$httpport" "$connections" "$group" "$seconds" "$rate" "$daemon"

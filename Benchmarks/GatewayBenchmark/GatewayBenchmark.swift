@@ -7,15 +7,17 @@ import Synchronization
 import Glibc
 #endif
 
-/// `gateway-benchmark HOST PORT [CONNECTIONS] [GROUP] [SECONDS] [DAEMON_PID]`: load on a running
-/// polygated's realtime gateway over real WebSockets.
+/// `gateway-benchmark HOST PORT [CONNECTIONS] [GROUP] [SECONDS] [RATE] [DAEMON_PID]`: load on a
+/// running polygated's realtime gateway over real WebSockets.
 ///
 /// 1. CONNECTIONS devices (one user each) connect and authenticate, 200 at a time; the daemon's
 ///    RSS is read before and after (with DAEMON_PID) for the memory per connection.
 /// 2. They form CONNECTIONS / GROUP conversations of GROUP members (a Commit adds them).
-/// 3. For SECONDS, the first member of every conversation sends as fast as its `SendResult`s
-///    come back; every member (the sender too: its echo) receives every message. Each message
-///    carries its send time, so every delivery gives a send→receive latency.
+/// 3. For SECONDS, the first member of every conversation sends — as fast as its `SendResult`s
+///    come back (RATE 0), or RATE messages a second in all, spread evenly over the
+///    conversations (an open loop, for latency below saturation). Every member (the sender too:
+///    its echo) receives every message. Each message carries its send time, so every delivery
+///    gives a send→receive latency.
 @main
 enum GatewayBenchmark {
     static let clock = ContinuousClock()
@@ -23,15 +25,16 @@ enum GatewayBenchmark {
     static func main() async throws {
         let arguments = Array(CommandLine.arguments.dropFirst())
         guard arguments.count >= 2, let port = Int(arguments[1]) else {
-            print("usage: gateway-benchmark HOST PORT [CONNECTIONS=10000] [GROUP=10] [SECONDS=10] [DAEMON_PID]")
+            print("usage: gateway-benchmark HOST PORT [CONNECTIONS=10000] [GROUP=10] [SECONDS=10] [RATE=0] [DAEMON_PID]")
             exit(64)
         }
         let host = arguments[0]
         let connections = arguments.count > 2 ? Int(arguments[2]) ?? 10_000 : 10_000
         let groupSize = max(2, arguments.count > 3 ? Int(arguments[3]) ?? 10 : 10)
         let seconds = arguments.count > 4 ? Int(arguments[4]) ?? 10 : 10
-        let daemon = arguments.count > 5 ? Int32(arguments[5]) : nil
-        let run = Run(host: host, port: port, connections: connections, groupSize: groupSize, seconds: seconds, daemon: daemon)
+        let rate = arguments.count > 5 ? Double(arguments[5]) ?? 0 : 0
+        let daemon = arguments.count > 6 ? Int32(arguments[6]) : nil
+        let run = Run(host: host, port: port, connections: connections, groupSize: groupSize, seconds: seconds, rate: rate, daemon: daemon)
         try await run.start()
     }
 
@@ -48,6 +51,16 @@ enum GatewayBenchmark {
         }
         guard let rss = field("VmRSS:"), let peak = field("VmHWM:") else { return nil }
         return (rss, peak)
+    }
+
+    /// CPU seconds (user + system) a process has used, from /proc.
+    static func cpuSeconds(of pid: Int32) -> Double? {
+        let text = readText("/proc/\(pid)/stat")
+        // Fields after the command name (which is in parentheses and may hold spaces).
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     static func readText(_ path: String) -> String {

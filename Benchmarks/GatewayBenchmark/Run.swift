@@ -16,6 +16,8 @@ final class Run: Sendable {
     let connections: Int
     let groupSize: Int
     let seconds: Int
+    /// Messages a second in all (0: as fast as acknowledged).
+    let rate: Double
     let daemon: Int32?
 
     /// Message tags (first byte): set-up traffic, or measured (then 8 bytes of send time follow).
@@ -29,7 +31,6 @@ final class Run: Sendable {
         var failures: [String] = []
         var measuring = false
         var window: (start: ContinuousClock.Instant, end: ContinuousClock.Instant)?
-        var stop = false
         var latencies: [[Double]] = []
         var inWindow = 0
         var total = 0
@@ -37,12 +38,13 @@ final class Run: Sendable {
 
     private let state = Mutex(State())
 
-    init(host: String, port: Int, connections: Int, groupSize: Int, seconds: Int, daemon: Int32?) {
+    init(host: String, port: Int, connections: Int, groupSize: Int, seconds: Int, rate: Double, daemon: Int32?) {
         self.host = host
         self.port = port
         self.connections = connections
         self.groupSize = groupSize
         self.seconds = seconds
+        self.rate = rate
         self.daemon = daemon
     }
 
@@ -54,7 +56,8 @@ final class Run: Sendable {
             try DeviceCredentials.make(systemKey: key, deviceName: "bench-\(index)", nowMs: Self.wallMs())
         }
         let before = self.daemon.flatMap(GatewayBenchmark.memory(of:))
-        print("gateway-benchmark: \(self.connections) connections, groups of \(self.groupSize), \(self.seconds) s of load")
+        let pace = self.rate > 0 ? "\(Int(self.rate)) messages/s" : "as fast as acknowledged"
+        print("gateway-benchmark: \(self.connections) connections, groups of \(self.groupSize), \(self.seconds) s of load, \(pace)")
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             // 1. Connect and authenticate, 200 at a time.
@@ -103,6 +106,7 @@ final class Run: Sendable {
             try await self.wait("every member's first message", timeout: .seconds(120)) { $0.warm >= conversations * self.groupSize }
 
             // 3. Load: each conversation's first member sends as fast as its sends are acknowledged.
+            let cpuBefore = (daemon: self.daemon.flatMap(GatewayBenchmark.cpuSeconds(of:)), own: GatewayBenchmark.cpuSeconds(of: getpid()))
             let start = clock.now
             let end = start + .seconds(self.seconds)
             self.state.withLock {
@@ -114,7 +118,15 @@ final class Run: Sendable {
                     senders.addTask {
                         let sender = try self.connection(n * self.groupSize)
                         var sent = 0
+                        // Open loop: this conversation's share of the rate, phases spread out.
+                        let interval: Duration? = self.rate > 0 ? .nanoseconds(Int64(Double(conversations) / self.rate * 1e9)) : nil
+                        var next = start + (interval.map { $0 * Double(n) / Double(conversations) } ?? .zero)
                         while clock.now < end {
+                            if let interval {
+                                if next > clock.now { try await Task.sleep(until: next, clock: clock) }
+                                next += interval
+                                if next > end { break }
+                            }
                             try await sender.call(.send(Self.message(convs[n], tag: Self.measured)))
                             sent += 1
                         }
@@ -125,9 +137,11 @@ final class Run: Sendable {
                 for try await sent in senders { total += sent }
                 return total
             }
-            // Let the last deliveries arrive, then stop the readers.
+            let cpuAfter = (daemon: self.daemon.flatMap(GatewayBenchmark.cpuSeconds(of:)), own: GatewayBenchmark.cpuSeconds(of: getpid()))
+            // Let the last deliveries arrive, then close every connection (which ends its reader).
             try await Task.sleep(for: .seconds(2))
-            self.state.withLock { $0.stop = true }
+            let open = self.state.withLock { Array($0.connections.values) }
+            try await self.forEach(0..<open.count, concurrency: 500) { await open[$0].close() }
             try await group.waitForAll()
 
             let (latencies, inWindow, total) = self.state.withLock { ($0.latencies.flatMap { $0 }.sorted(), $0.inWindow, $0.total) }
@@ -141,6 +155,16 @@ final class Run: Sendable {
                     + "p99 \(GatewayBenchmark.format(GatewayBenchmark.percentile(latencies, 0.99), 2)) ms, "
                     + "max \(GatewayBenchmark.format(latencies.last ?? 0, 2)) ms over \(latencies.count) deliveries"
             )
+            if let before = cpuBefore.daemon, let after = cpuAfter.daemon, inWindow > 0 {
+                let used = after - before
+                print(
+                    "polygated CPU over the window: \(GatewayBenchmark.format(used / window, 2)) cores, "
+                        + "\(GatewayBenchmark.format(used / Double(inWindow) * 1e6)) µs per delivery (appends included)"
+                )
+            }
+            if let before = cpuBefore.own, let after = cpuAfter.own, inWindow > 0 {
+                print("benchmark client CPU over the window: \(GatewayBenchmark.format((after - before) / window, 2)) cores")
+            }
             if let pid = self.daemon, let memory = GatewayBenchmark.memory(of: pid) {
                 print("polygated RSS at the end \(memory.rss / 1024) MiB, peak \(memory.peak / 1024) MiB")
             }
@@ -164,14 +188,8 @@ final class Run: Sendable {
                 var warm = false
                 var inWindow = 0
                 var total = 0
-                while !self.state.withLock({ $0.stop }) {
-                    let frame: GatewayConnection.ServerFrame?
-                    do {
-                        frame = try await connection.nextEvent(timeout: .milliseconds(500))
-                    } catch {
-                        continue  // a timeout: look at the stop flag
-                    }
-                    guard let frame else { break }
+                // Until the run closes the connection.
+                while let frame = await connection.nextEvent() {
                     guard case .delivery(let delivery) = frame.body, let tag = delivery.message.first else { continue }
                     if tag == Self.warmUp, delivery.kind == .application, !warm {
                         warm = true

@@ -15,6 +15,8 @@ public struct Submission: Sendable {
     public var welcomeDevices: [[UInt8]] = []
     public var welcome: [UInt8] = []
     public var groupInfo: [UInt8] = []
+    /// When the gateway accepted it (the entry's `accepted_ms`).
+    public var acceptedAtMs: UInt64 = 0
 
     public init(
         convID: [UInt8],

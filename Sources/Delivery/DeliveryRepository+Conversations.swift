@@ -107,17 +107,7 @@ extension DeliveryRepository {
     public func page(convID: [UInt8], after seq: UInt64, until: UInt64? = nil, limit: Int = 500) async throws -> LogPage? {
         let last = Int64(clamping: until ?? UInt64(Int64.max))
         let rows = try await self.database.query(
-            """
-            SELECT c.next_seq - 1, coalesce((SELECT min(seq) FROM gw_log WHERE conv_id = c.conv_id), c.next_seq), c.conv_home,
-                   l.seq, l.msg_id, l.sender_device, l.kind, l.epoch, l.message, l.accepted_at_ms, l.origin_gateway,
-                   l.added_users, l.removed_users
-            FROM gw_conversations c
-            LEFT JOIN LATERAL (
-                SELECT * FROM gw_log WHERE conv_id = c.conv_id AND seq > \(Int64(clamping: seq)) AND seq <= \(last)
-                ORDER BY seq LIMIT \(Int64(limit))
-            ) l ON true
-            WHERE c.conv_id = \(convID) ORDER BY l.seq
-            """,
+            "SELECT * FROM gw_page(\(convID), \(Int64(clamping: seq)), \(last), \(Int64(limit)))",
             format: .binary
         )
         guard let first = rows.first else { return nil }

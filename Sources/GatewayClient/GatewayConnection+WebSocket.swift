@@ -171,6 +171,8 @@ final class ReadGate: Sendable {
     }
 
     func wait() async {
+        // Not paused (nearly always): no suspension at all.
+        guard self.state.withLock({ $0.paused }) else { return }
         await withCheckedContinuation { continuation in
             let open = self.state.withLock { state -> Bool in
                 if !state.paused { return true }

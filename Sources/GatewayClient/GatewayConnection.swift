@@ -62,28 +62,44 @@ public final class GatewayConnection: Sendable {
     /// connection ended and every frame was taken.
     ///
     /// - Throws: ``GatewayClientError`` `.timeout`.
-    public func nextEvent(timeout: Duration = .seconds(15)) async throws -> ServerFrame? {
+    public func nextEvent(timeout: Duration) async throws -> ServerFrame? {
         while true {
             let (stream, continuation) = AsyncStream<Void>.makeStream()
-            let taken = self.state.withLock { state -> ServerFrame?? in
-                if state.eventsHead < state.events.count {
-                    defer {
-                        state.eventsHead += 1
-                        if state.eventsHead > 256, state.eventsHead * 2 > state.events.count {
-                            state.events.removeFirst(state.eventsHead)
-                            state.eventsHead = 0
-                        }
-                    }
-                    return .some(state.events[state.eventsHead])
-                }
-                if state.ended != nil { return .some(nil) }
-                state.eventWaiter = continuation
-                return .none
-            }
-            if let taken { return taken }
+            if let taken = self.take(orWaitWith: continuation) { return taken }
             try await withTimeout(timeout, "no server frame within \(timeout)") {
                 for await _ in stream { return }
             }
+        }
+    }
+
+    /// The next server frame that is not a response, however long it takes; nil once the
+    /// connection ended and every frame was taken, or when the task is cancelled.
+    public func nextEvent() async -> ServerFrame? {
+        while !Task.isCancelled {
+            let (stream, continuation) = AsyncStream<Void>.makeStream()
+            if let taken = self.take(orWaitWith: continuation) { return taken }
+            for await _ in stream { break }
+        }
+        return nil
+    }
+
+    /// The next frame (`.some`), the end (`.some(nil)`), or nothing yet (nil: `waiter` is woken
+    /// when something comes).
+    private func take(orWaitWith waiter: AsyncStream<Void>.Continuation) -> ServerFrame?? {
+        self.state.withLock { state -> ServerFrame?? in
+            if state.eventsHead < state.events.count {
+                defer {
+                    state.eventsHead += 1
+                    if state.eventsHead > 256, state.eventsHead * 2 > state.events.count {
+                        state.events.removeFirst(state.eventsHead)
+                        state.eventsHead = 0
+                    }
+                }
+                return .some(state.events[state.eventsHead])
+            }
+            if state.ended != nil { return .some(nil) }
+            state.eventWaiter = waiter
+            return .none
         }
     }
 

@@ -1,5 +1,6 @@
 import Delivery
 import GatewayWire
+import NIOCore
 import TestSupport
 import Testing
 
@@ -47,9 +48,9 @@ import Testing
 
     @Test func outboxWaitsForRoomForTheBacklogAndClosesLast() async {
         let outbox = Outbox(maxFrames: 2, maxBytes: 1000)
-        #expect(outbox.push([1]))
-        #expect(outbox.push([2]))
-        #expect(!outbox.push([3]))  // full: a live frame overflows
+        #expect(outbox.push(ByteBuffer(bytes: [1])))
+        #expect(outbox.push(ByteBuffer(bytes: [2])))
+        #expect(!outbox.push(ByteBuffer(bytes: [3])))  // full: a live frame overflows
         let resumed = Collector<Int>()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -58,20 +59,20 @@ import Testing
             }
             try? await Task.sleep(for: .milliseconds(50))
             #expect(resumed.all.isEmpty)  // still full
-            #expect(await outbox.next(limit: 1) == [.frame([1])])
+            #expect(await outbox.next(limit: 1) == [.frame(ByteBuffer(bytes: [1]))])
             await group.waitForAll()
         }
         #expect(resumed.all == [1])
         // The close comes after what is queued, with the GoAway; then nothing.
-        outbox.close(code: 4008, reason: "slow", finalFrame: [9], discardQueued: false)
-        #expect(!outbox.push([4]))
-        #expect(await outbox.next() == [.frame([2]), .frame([9]), .close(code: 4008, reason: "slow")])
+        outbox.close(code: 4008, reason: "slow", finalFrame: ByteBuffer(bytes: [9]), discardQueued: false)
+        #expect(!outbox.push(ByteBuffer(bytes: [4])))
+        #expect(await outbox.next() == [.frame(ByteBuffer(bytes: [2])), .frame(ByteBuffer(bytes: [9])), .close(code: 4008, reason: "slow")])
         #expect(await outbox.next() == nil)
         // A slow consumer's queue is dropped: only the GoAway and the close are left.
         let slow = Outbox(maxFrames: 4, maxBytes: 1000)
-        for n in 0..<4 { #expect(slow.push([UInt8(n)])) }
-        slow.close(code: 4008, reason: "slow", finalFrame: [9], discardQueued: true)
-        #expect(await slow.next() == [.frame([9]), .close(code: 4008, reason: "slow")])
+        for n in 0..<4 { #expect(slow.push(ByteBuffer(bytes: [UInt8(n)]))) }
+        slow.close(code: 4008, reason: "slow", finalFrame: ByteBuffer(bytes: [9]), discardQueued: true)
+        #expect(await slow.next() == [.frame(ByteBuffer(bytes: [9])), .close(code: 4008, reason: "slow")])
     }
 
     @Test func onlyHandshakeAndPingBeforeAuthentication() {

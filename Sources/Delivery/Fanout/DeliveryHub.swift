@@ -8,6 +8,8 @@ import Synchronization
 /// Every append — from this daemon or another — is announced by `NOTIFY polygate_conv`. For a
 /// conversation with local readers the hub reads the new entries once (one query for all
 /// readers), serializes each `Delivery` frame once, and offers it to every reader in seq order.
+/// An append made on this daemon that is the next entry of its conversation is offered at once,
+/// without the read (``publish(_:)``).
 /// Lost or merged notifications lose nothing: the next announcement, or the periodic
 /// reconciliation, reads from the last entry the hub offered; and each session reads any gap it
 /// sees from the database itself.
@@ -128,6 +130,23 @@ final class DeliveryHub: Sendable {
             topic.fetching = true
             return true
         }
+    }
+
+    /// An append this daemon just committed: offered to the readers at once when it is the next
+    /// entry of its conversation and no read of the conversation runs — the common case, which
+    /// then costs no query. Anything else is left to the announcement (NOTIFY) path.
+    func publish(_ entry: LogEntry) {
+        let readers = self.state.withLock { state -> [GatewaySession]? in
+            guard var topic = state.topics[entry.convID], !topic.fetching, let last = topic.lastSeq, entry.seq == last + 1 else {
+                return nil
+            }
+            topic.lastSeq = entry.seq
+            state.topics[entry.convID] = topic
+            return Array(topic.sessions.values)
+        }
+        guard let readers else { return }
+        let frame = GatewaySession.serialize(entry.frame)
+        for reader in readers { reader.offer(entry, frame: frame) }
     }
 
     /// Reads the announced entries of a conversation and offers them to its readers, in order,

@@ -1,5 +1,6 @@
 import GatewayWire
 import Logging
+public import NIOCore
 import Primitives
 import Store
 import SwiftProtobuf
@@ -44,7 +45,7 @@ extension GatewaySession {
         while true {
             // Entries offered while the backlog was read may lie beyond what was read: read on
             // until nothing is wanted, then go live and say so, atomically.
-            await self.outbox.waitForRoom(bytes: Self.caughtUp.count)
+            await self.outbox.waitForRoom(bytes: Self.caughtUp.readableBytes)
             let pending = self.state.withLock { state -> [[UInt8]] in
                 let behind = state.readings.filter { $0.value.wanted > $0.value.lastSent }.map(\.key)
                 if behind.isEmpty {
@@ -62,7 +63,7 @@ extension GatewaySession {
         self.logger.debug("caught up")
     }
 
-    static let caughtUp: [UInt8] = {
+    static let caughtUp: ByteBuffer = {
         var frame = Polygate_Gateway_V1_ServerFrame()
         frame.caughtUp = Polygate_Gateway_V1_CaughtUp()
         return GatewaySession.serialize(frame)
@@ -155,7 +156,7 @@ extension GatewaySession {
             for entry in page.entries {
                 let frame = Self.serialize(entry.frame)
                 // The backlog waits for the client to read; only live traffic overflows.
-                await self.outbox.waitForRoom(bytes: frame.count)
+                await self.outbox.waitForRoom(bytes: frame.readableBytes)
                 ended = self.deliver(entry, frame: frame, identity: identity, fromRead: true) == .ended
                 if ended || self.isClosed { break }
             }
@@ -168,7 +169,7 @@ extension GatewaySession {
     }
 
     /// The fan-out offers a live entry (in seq order per conversation, from any thread).
-    public func offer(_ entry: LogEntry, frame: [UInt8]) {
+    public func offer(_ entry: LogEntry, frame: ByteBuffer) {
         guard let identity = self.identity else { return }
         switch self.deliver(entry, frame: frame, identity: identity, fromRead: false) {
         case .ended: self.finish(entry.convID)
@@ -181,7 +182,7 @@ extension GatewaySession {
 
     /// Queues `entry` if it is the next one of its conversation. An overflowing queue closes the
     /// connection as a slow consumer.
-    private func deliver(_ entry: LogEntry, frame: [UInt8], identity: Identity, fromRead: Bool) -> DeliveryOutcome {
+    private func deliver(_ entry: LogEntry, frame: ByteBuffer, identity: Identity, fromRead: Bool) -> DeliveryOutcome {
         var overflow = false
         let outcome = self.state.withLock { state -> DeliveryOutcome in
             guard var reading = state.readings[entry.convID] else { return .skipped }

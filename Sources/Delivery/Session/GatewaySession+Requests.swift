@@ -58,6 +58,7 @@ extension GatewaySession {
                 var response = self.response(requestID, convHome: appended.convHome)
                 response.send = result
                 self.respond(response)
+                if !appended.duplicate { self.gateway.hub.publish(Self.entry(submission, appended, gatewayID: self.gateway.gatewayID)) }
                 if !appended.duplicate, !submission.addedUsers.isEmpty || !submission.removedUsers.isEmpty {
                     self.gateway.ledger.mirrored(
                         "membership.changed",
@@ -135,6 +136,25 @@ extension GatewaySession {
         return false
     }
 
+    /// The log entry an append just committed, as the log holds it.
+    static func entry(_ s: Submission, _ appended: Appended, gatewayID: String) -> LogEntry {
+        let commit = s.kind == .commit
+        return LogEntry(
+            convID: s.convID,
+            seq: appended.seq,
+            msgID: s.msgID,
+            senderDevice: s.senderDevice,
+            kind: Int16(s.kind.rawValue),
+            epoch: s.epoch,
+            message: s.message,
+            acceptedAtMs: s.acceptedAtMs,
+            originGateway: gatewayID,
+            convHome: appended.convHome,
+            addedUsers: commit ? s.addedUsers : [],
+            removedUsers: commit ? s.removedUsers : []
+        )
+    }
+
     static func check(convID: some Collection<UInt8>) throws(GatewayWireError) {
         guard (16...64).contains(convID.count) else { throw GatewayWireError(.badRequest, "conv_id is 16 to 64 bytes") }
     }
@@ -184,7 +204,8 @@ extension GatewaySession {
                 send.groupInfo.isEmpty
             else { throw GatewayWireError(.badRequest, "membership fields belong to Commits") }
         }
-        let appended = try await self.gateway.repository.append(submission, nowMs: self.gateway.clock.wallMs)
+        submission.acceptedAtMs = self.gateway.clock.wallMs
+        let appended = try await self.gateway.repository.append(submission, nowMs: submission.acceptedAtMs)
         return (appended, submission)
     }
 

@@ -1,5 +1,6 @@
 public import GatewayWire
 import Logging
+public import NIOCore
 import Primitives
 import SwiftProtobuf
 import Synchronization
@@ -254,12 +255,12 @@ public final class GatewaySession: Sendable {
     /// Queues a frame; an overflow closes the connection as a slow consumer.
     @discardableResult
     func push(_ frame: Polygate_Gateway_V1_ServerFrame) -> Bool {
-        self.push(bytes: Self.serialize(frame))
+        self.push(buffer: Self.serialize(frame))
     }
 
     @discardableResult
-    func push(bytes: [UInt8]) -> Bool {
-        if self.outbox.push(bytes) { return true }
+    func push(buffer: ByteBuffer) -> Bool {
+        if self.outbox.push(buffer) { return true }
         self.closeSlowConsumer()
         return false
     }
@@ -273,9 +274,9 @@ public final class GatewaySession: Sendable {
         }
     }
 
-    static func serialize(_ frame: Polygate_Gateway_V1_ServerFrame) -> [UInt8] {
+    static func serialize(_ frame: Polygate_Gateway_V1_ServerFrame) -> ByteBuffer {
         // Serializing a message that holds only bytes, strings and integers cannot fail.
-        (try? frame.serializedBytes()) ?? []
+        ByteBuffer(bytes: (try? frame.serializedBytes() as [UInt8]) ?? [])
     }
 
     /// A `Response` carrying the gateway's names.

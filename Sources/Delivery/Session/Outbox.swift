@@ -1,3 +1,4 @@
+public import NIOCore
 import Synchronization
 
 /// A connection's outgoing frames between the session (and the fan-out, from any thread) and
@@ -6,8 +7,8 @@ import Synchronization
 public final class Outbox: Sendable {
     /// What the writer takes.
     public enum Item: Sendable, Hashable {
-        /// A serialized `ServerFrame`.
-        case frame([UInt8])
+        /// A serialized `ServerFrame` (shared by every connection it goes to).
+        case frame(ByteBuffer)
         /// SSE only: a comment line that keeps proxies from timing the stream out.
         case keepAlive
         /// The last item: close the transport with this code.
@@ -31,10 +32,10 @@ public final class Outbox: Sendable {
 
     /// Queues a frame; false when the bound is exceeded (nothing queued) or the outbox is
     /// closing.
-    public func push(_ frame: [UInt8]) -> Bool {
+    public func push(_ frame: ByteBuffer) -> Bool {
         let waiter = self.state.withLock { state -> CheckedContinuation<[Item]?, Never>?? in
             guard state.closing == nil, !state.finished else { return .none }
-            guard state.queue.enqueue(.frame(frame), bytes: frame.count) == .queued else { return .none }
+            guard state.queue.enqueue(.frame(frame), bytes: frame.readableBytes) == .queued else { return .none }
             defer { state.waiter = nil }
             return .some(state.waiter)
         }
@@ -45,10 +46,10 @@ public final class Outbox: Sendable {
 
     /// Queues a small control frame past the bounds (`CaughtUp`, once its producer waited for
     /// room); false only when closing.
-    public func pushUnbounded(_ frame: [UInt8]) -> Bool {
+    public func pushUnbounded(_ frame: ByteBuffer) -> Bool {
         let waiter = self.state.withLock { state -> CheckedContinuation<[Item]?, Never>?? in
             guard state.closing == nil, !state.finished else { return .none }
-            state.queue.appendUnbounded(.frame(frame), bytes: frame.count)
+            state.queue.appendUnbounded(.frame(frame), bytes: frame.readableBytes)
             defer { state.waiter = nil }
             return .some(state.waiter)
         }
@@ -71,14 +72,14 @@ public final class Outbox: Sendable {
     /// Queues the last frames (a `GoAway`) and the close. With `discardQueued` (a slow
     /// consumer) the frames still queued are dropped first: the client resumes from its cursors.
     /// Only the first close counts.
-    public func close(code: UInt16, reason: String, finalFrame: [UInt8]?, discardQueued: Bool) {
+    public func close(code: UInt16, reason: String, finalFrame: ByteBuffer?, discardQueued: Bool) {
         let waiter = self.state.withLock { state -> CheckedContinuation<[Item]?, Never>? in
             guard state.closing == nil, !state.finished else { return nil }
             if discardQueued {
                 state.queue = SendQueue(maxFrames: state.queue.maxFrames, maxBytes: state.queue.maxBytes)
             }
             state.closing = .close(code: code, reason: reason)
-            if let finalFrame { state.queue.appendUnbounded(.frame(finalFrame), bytes: finalFrame.count) }
+            if let finalFrame { state.queue.appendUnbounded(.frame(finalFrame), bytes: finalFrame.readableBytes) }
             defer { state.waiter = nil }
             return state.waiter
         }

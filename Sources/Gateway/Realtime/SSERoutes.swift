@@ -61,9 +61,9 @@ public struct SSERoutes: Sendable {
                         var ended = false
                         for item in items {
                             switch item {
-                            case .frame(let bytes):
+                            case .frame(let buffer):
                                 count += 1
-                                text += ServerSentEvents.event(id: count, frame: bytes)
+                                text += ServerSentEvents.event(id: count, frame: buffer.readableBytesView)
                             case .keepAlive:
                                 text += ServerSentEvents.keepAlive
                             case .close:

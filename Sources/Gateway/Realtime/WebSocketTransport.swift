@@ -100,8 +100,8 @@ struct WebSocketTransport {
             batch.reserveCapacity(items.count)
             for item in items {
                 switch item {
-                case .frame(let bytes):
-                    batch.append(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: bytes)))
+                case .frame(let buffer):
+                    batch.append(WebSocketFrame(fin: true, opcode: .binary, data: buffer))
                 case .keepAlive:
                     break
                 case .close(let code, let reason):
