@@ -72,7 +72,8 @@ public enum Daemon {
             registry: registry,
             database: database,
             readiness: readiness,
-            gatewayID: configuration.daemon.gatewayID
+            gatewayID: configuration.daemon.gatewayID,
+            realtime: realtime
         )
         let health = HealthRoutes(
             readiness: readiness,

@@ -65,6 +65,18 @@ public struct DeliveryRepository: Sendable {
         return result.affectedRows == 1
     }
 
+    /// Keeps a newer certificate a registered device presented (same user, still valid), so that
+    /// resumes and KeyPackage checks use the one the device uses now.
+    public func updateCertificate(_ certificate: VerifiedDeviceCertificate) async throws {
+        let bytes: [UInt8] = try certificate.signed.serializedBytes()
+        try await self.database.query(
+            """
+            UPDATE gw_devices SET certificate = \(bytes), name = \(certificate.deviceName)
+            WHERE device_id = \(certificate.deviceID) AND user_id = \(certificate.userID) AND certificate <> \(bytes)
+            """
+        )
+    }
+
     /// Revokes a device: it can no longer authenticate, and its connections on every daemon close
     /// with 4003. True when it was active.
     @discardableResult

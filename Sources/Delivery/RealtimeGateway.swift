@@ -37,6 +37,7 @@ public final class RealtimeGateway: Sendable {
 
     public let configuration: Configuration
     public let limiter: RateLimiter
+    let counters = GatewayCounters()
     let repository: DeliveryRepository
     let listener: PostgresListener
     let ledger: AuditLedger
@@ -126,6 +127,20 @@ public final class RealtimeGateway: Sendable {
 
     /// Every open session.
     public var sessions: [GatewaySession] { self.state.withLock { Array($0.sessions.values) } }
+
+    /// Sessions, conversations and counters now (`/metrics`).
+    public var statistics: GatewayCounters.Snapshot {
+        var snapshot = self.counters.snapshot
+        for session in self.sessions {
+            switch session.transport {
+            case .webSocket: snapshot.webSocketSessions += 1
+            case .sse: snapshot.sseSessions += 1
+            }
+            if session.identity != nil { snapshot.authenticatedSessions += 1 }
+        }
+        snapshot.conversations = self.hub.conversations.count
+        return snapshot
+    }
 
     /// Whether new sessions are accepted.
     public var isAccepting: Bool { self.state.withLock { $0.accepting } }

@@ -203,6 +203,7 @@ extension GatewaySession {
                 return .skipped
             }
             reading.lastSent = entry.seq
+            self.gateway.counters.add(.deliveries)
             if entry.removedUsers.contains(identity.userID) {
                 // The Commit that removed this user is the last entry it reads.
                 reading.until = entry.seq

@@ -60,6 +60,9 @@ extension GatewaySession {
                     )
                     return
                 }
+                if record.certificate != (try certificate.signed.serializedBytes() as [UInt8]) {
+                    try await self.gateway.repository.updateCertificate(certificate)
+                }
             }
         } catch {
             self.unavailable(requestID, error)
@@ -123,7 +126,7 @@ extension GatewaySession {
     /// A device closed with 4029 a moment ago is refused for the rest of its reconnect hint.
     private func refusePenalized(_ deviceID: [UInt8], requestID: UInt64) async -> Bool {
         guard let wait = self.gateway.limiter.penalty(device: deviceID, now: self.gateway.clock.now) else { return false }
-        self.respond(requestID, error: Self.rateLimited(wait))
+        self.refuseRateLimited(requestID, wait)
         self.close(code: CloseCode.rateLimited, reason: "penalised for repeated rate limiting", after: wait)
         return true
     }
@@ -157,6 +160,7 @@ extension GatewaySession {
     private func authenticationFailed(_ requestID: UInt64, _ error: any Error, device: [UInt8]?, revoked: Bool) async {
         let wire = (error as? GatewayWireError) ?? GatewayWireError(.badRequest, "authentication failed")
         self.respond(requestID, error: wire)
+        self.gateway.counters.add(.authenticationFailures)
         self.gateway.limiter.authenticationFailed(ip: self.peer, now: self.gateway.clock.now)
         var details = ["reason": wire.code.rawValue, "ip": self.peer, "transport": self.transport.rawValue]
         if revoked { details["revoked"] = "true" }

@@ -58,7 +58,10 @@ extension GatewaySession {
                 var response = self.response(requestID, convHome: appended.convHome)
                 response.send = result
                 self.respond(response)
-                if !appended.duplicate { self.gateway.hub.publish(Self.entry(submission, appended, gatewayID: self.gateway.gatewayID)) }
+                if !appended.duplicate {
+                    self.gateway.counters.add(.appends)
+                    self.gateway.hub.publish(Self.entry(submission, appended, gatewayID: self.gateway.gatewayID))
+                }
                 if !appended.duplicate, !submission.addedUsers.isEmpty || !submission.removedUsers.isEmpty {
                     self.gateway.ledger.mirrored(
                         "membership.changed",
@@ -119,9 +122,10 @@ extension GatewaySession {
         let action = self.state.withLock { $0.machine.limited(retryAfter: wait, now: now) }
         switch action {
         case .rateLimited(let wait):
-            self.respond(requestID, error: Self.rateLimited(wait))
+            self.refuseRateLimited(requestID, wait)
         case .close(let code, let reason, let after):
-            self.respond(requestID, error: Self.rateLimited(wait))
+            self.refuseRateLimited(requestID, wait)
+            self.gateway.counters.add(.penalties)
             self.gateway.limiter.penalize(device: identity.deviceID, until: now + after)
             try? await self.gateway.ledger.record(
                 "ratelimit.penalty",

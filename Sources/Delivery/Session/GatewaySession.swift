@@ -147,7 +147,7 @@ public final class GatewaySession: Sendable {
             self.perform(close: code, reason: reason, after: after)
             return
         case .rateLimited(let wait):
-            self.respond(frame.requestID, error: Self.rateLimited(wait))
+            self.refuseRateLimited(frame.requestID, wait)
             return
         case .process:
             break
@@ -268,6 +268,7 @@ public final class GatewaySession: Sendable {
     /// The outbox overflowed: drop what is queued, `GoAway` 4008, close.
     func closeSlowConsumer() {
         guard !self.outbox.isClosing else { return }
+        self.gateway.counters.add(.slowConsumers)
         let action = self.state.withLock { $0.machine.slowConsumer() }
         if case .close(let code, let reason, let after) = action {
             self.perform(close: code, reason: reason, after: after, discardQueued: true)
@@ -299,6 +300,11 @@ public final class GatewaySession: Sendable {
         var response = self.response(requestID, convHome: convHome)
         response.error = error.wire
         self.respond(response)
+    }
+
+    func refuseRateLimited(_ requestID: UInt64, _ wait: Duration) {
+        self.gateway.counters.add(.rateLimited)
+        self.respond(requestID, error: Self.rateLimited(wait))
     }
 
     static func rateLimited(_ wait: Duration) -> GatewayWireError {

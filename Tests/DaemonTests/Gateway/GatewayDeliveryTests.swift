@@ -80,6 +80,12 @@ import Testing
                                 #expect(members.epoch == 1)
                                 let info = try await cc.call(.fetchGroupInfo(.with { $0.convID = .init(conv) })).groupInfo
                                 #expect(info.epoch == 1)
+                                // /metrics sees the five connections and the traffic.
+                                let metrics = try await HTTPTestClient.get(port: gateway.port, "/metrics").body
+                                #expect(metrics.contains("polygate_gateway_sessions{transport=\"websocket\"} 5"))
+                                #expect(metrics.contains("polygate_gateway_authenticated_sessions 5"))
+                                #expect(metrics.contains("polygate_gateway_appends_total 32"))
+                                #expect(metrics.contains("polygate_gateway_deliveries_total 125"))
                                 #expect([UInt8](info.groupInfo) == [0xC1] + Array("1".utf8))
                             }
                         }

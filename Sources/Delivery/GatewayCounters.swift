@@ -1,0 +1,64 @@
+import Synchronization
+
+/// What the realtime gateway has done since it started, for `/metrics` (read at scrape time;
+/// the gateway does not import a metrics library).
+public final class GatewayCounters: Sendable {
+    /// A point-in-time reading.
+    public struct Snapshot: Sendable, Hashable {
+        /// Open sessions by transport, authenticated or not.
+        public var webSocketSessions = 0
+        public var sseSessions = 0
+        /// Of those, authenticated.
+        public var authenticatedSessions = 0
+        /// Conversations with readers on this daemon.
+        public var conversations = 0
+        /// Messages appended through this daemon (retries of a msg_id not counted).
+        public var appends = 0
+        /// `Delivery` frames queued to connections.
+        public var deliveries = 0
+        /// Failed authentications.
+        public var authenticationFailures = 0
+        /// Requests refused with `rate_limited`.
+        public var rateLimited = 0
+        /// Connections closed as slow consumers (4008).
+        public var slowConsumers = 0
+        /// Connections closed with 4029.
+        public var penalties = 0
+
+        public init() {}
+    }
+
+    let appends = Atomic<Int>(0)
+    let deliveries = Atomic<Int>(0)
+    let authenticationFailures = Atomic<Int>(0)
+    let rateLimited = Atomic<Int>(0)
+    let slowConsumers = Atomic<Int>(0)
+    let penalties = Atomic<Int>(0)
+
+    init() {}
+
+    enum Counter { case appends, deliveries, authenticationFailures, rateLimited, slowConsumers, penalties }
+
+    func add(_ counter: Counter, _ amount: Int = 1) {
+        switch counter {
+        case .appends: self.appends.wrappingAdd(amount, ordering: .relaxed)
+        case .deliveries: self.deliveries.wrappingAdd(amount, ordering: .relaxed)
+        case .authenticationFailures: self.authenticationFailures.wrappingAdd(amount, ordering: .relaxed)
+        case .rateLimited: self.rateLimited.wrappingAdd(amount, ordering: .relaxed)
+        case .slowConsumers: self.slowConsumers.wrappingAdd(amount, ordering: .relaxed)
+        case .penalties: self.penalties.wrappingAdd(amount, ordering: .relaxed)
+        }
+    }
+
+    /// The counters (sessions and conversations are filled in by ``RealtimeGateway/statistics``).
+    var snapshot: Snapshot {
+        var snapshot = Snapshot()
+        snapshot.appends = self.appends.load(ordering: .relaxed)
+        snapshot.deliveries = self.deliveries.load(ordering: .relaxed)
+        snapshot.authenticationFailures = self.authenticationFailures.load(ordering: .relaxed)
+        snapshot.rateLimited = self.rateLimited.load(ordering: .relaxed)
+        snapshot.slowConsumers = self.slowConsumers.load(ordering: .relaxed)
+        snapshot.penalties = self.penalties.load(ordering: .relaxed)
+        return snapshot
+    }
+}
