@@ -7,7 +7,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd
 
-.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway conformance proto format clean
+.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence conformance proto format clean
 
 all: build
 
@@ -44,6 +44,14 @@ bench-gateway: deps
 	$(SWIFT) build -c release --product polygated
 	$(SWIFT) build -c release --product gateway-benchmark
 	scripts/bench-gateway.sh $(ARGS)
+
+## bench-presence: 10k leases, 50 watchers each, 1,000 presence changes/s for 10 s (updates/s,
+## latency, memory per lease and per watch; docs/BENCHMARKS.md). ARGS="USERS WATCHERS SECONDS RATE".
+bench-presence: deps
+	@scripts/install-deps.sh curl
+	$(SWIFT) build -c release --product polygated
+	$(SWIFT) build -c release --product gateway-benchmark
+	MODE=presence scripts/bench-gateway.sh $(ARGS)
 
 ## proto: regenerate the generated protobuf Swift (Polycentric, GatewayWire) from proto/
 ## (needs Debian's protobuf-compiler; builds swift-protobuf's protoc-gen-swift, about 1.5 minutes).

@@ -70,11 +70,13 @@ let package = Package(
             name: "GatewayWire",
             dependencies: ["Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        // Presence as values: leases, other daemons' announcements, coalescing, last-seen buckets.
+        .target(name: "Presence", dependencies: ["Primitives"]),
         // The MLS Delivery Service's state in PostgreSQL.
         .target(
             name: "Delivery",
             dependencies: [
-                "GatewayWire", "MLS", "Primitives", "Store",
+                "GatewayWire", "MLS", "Presence", "Primitives", "Store",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -147,6 +149,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "Delivery",
+                "Presence",
                 "Gateway",
                 "Social",
                 "Store",
@@ -199,7 +202,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "gateway-benchmark",
-            dependencies: ["GatewayClient", "GatewayWire", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "GatewayClient", "GatewayWire", "Primitives", "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             path: "Benchmarks/GatewayBenchmark"
         ),
         .executableTarget(
@@ -221,6 +228,7 @@ let package = Package(
             dependencies: ["CLibPQ", "CSodium", "COpenSSL", "CSystemd", "CReadline"]
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "SocialTests", dependencies: ["Social", "Polycentric"]),

@@ -4,6 +4,8 @@
 # WebSocket connections and loading them. Arguments go to gateway-benchmark
 # (CONNECTIONS GROUP SECONDS RATE; RATE 0 = as fast as acknowledged); the daemon's pid is passed
 # for its memory.
+# With MODE=presence: the presence fan-out benchmark instead (arguments USERS WATCHERS SECONDS
+# RATE; the benchmark writes the contacts straight into the database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Two sockets per connection on this machine (client and server), plus PostgreSQL's.
@@ -35,6 +37,10 @@ connect_rate_per_ip = "1000000/1s"
 connect_burst_per_ip = 1000000
 send_rate_per_device = "1000000/1s"
 send_burst_per_device = 1000000
+[presence]
+coalesce = "${COALESCE:-100ms}"
+watch_rate = "1000000/1s"
+watch_burst = 1000000
 CONF
 "${BIN:-.build/release}"/polygated serve --config "$dir/polygated.conf" &
 daemon=$!
@@ -42,6 +48,11 @@ for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$httpport/readyz" >/dev/null 2>&1 && break
     sleep 0.1
 done
+if [ "${MODE:-delivery}" = presence ]; then
+    "${BIN:-.build/release}"/gateway-benchmark presence 127.0.0.1 "$httpport" "postgresql://postgres@127.0.0.1:$pgport/postgres" \
+        "${1:-10000}" "${2:-50}" "${3:-10}" "${4:-1000}" "$daemon"
+    exit
+fi
 connections=${1:-10000}
 group=${2:-10}
 seconds=${3:-10}

@@ -23,7 +23,26 @@ enum GatewayBenchmark {
     static let clock = ContinuousClock()
 
     static func main() async throws {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "presence" {
+            arguments.removeFirst()
+            guard arguments.count >= 3, let port = Int(arguments[1]) else {
+                print("usage: gateway-benchmark presence HOST PORT DATABASE_URL [USERS=10000] [WATCHERS=50] [SECONDS=10] [RATE=1000] [DAEMON_PID]")
+                exit(64)
+            }
+            let number = { (index: Int, fallback: Int) in arguments.count > index ? Int(arguments[index]) ?? fallback : fallback }
+            try await PresenceRun(
+                host: arguments[0],
+                port: port,
+                databaseURL: arguments[2],
+                users: number(3, 10_000),
+                watchers: number(4, 50),
+                seconds: number(5, 10),
+                rate: Double(number(6, 1000)),
+                daemon: arguments.count > 7 ? Int32(arguments[7]) : nil
+            ).start()
+            return
+        }
         guard arguments.count >= 2, let port = Int(arguments[1]) else {
             print("usage: gateway-benchmark HOST PORT [CONNECTIONS=10000] [GROUP=10] [SECONDS=10] [RATE=0] [DAEMON_PID]")
             exit(64)
@@ -74,6 +93,25 @@ enum GatewayBenchmark {
             out += buffer[0..<n]
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Runs `body` for every index of `range`, `concurrency` at a time.
+    static func forEach(_ range: Range<Int>, concurrency: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = range.lowerBound
+            for _ in 0..<min(concurrency, range.count) {
+                let n = next
+                next += 1
+                group.addTask { try await body(n) }
+            }
+            while try await group.next() != nil {
+                if next < range.upperBound {
+                    let n = next
+                    next += 1
+                    group.addTask { try await body(n) }
+                }
+            }
+        }
     }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {

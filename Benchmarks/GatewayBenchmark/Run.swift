@@ -244,21 +244,7 @@ final class Run: Sendable {
     }
 
     private func forEach(_ range: Range<Int>, concurrency: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = range.lowerBound
-            for _ in 0..<min(concurrency, range.count) {
-                let n = next
-                next += 1
-                group.addTask { try await body(n) }
-            }
-            while try await group.next() != nil {
-                if next < range.upperBound {
-                    let n = next
-                    next += 1
-                    group.addTask { try await body(n) }
-                }
-            }
-        }
+        try await GatewayBenchmark.forEach(range, concurrency: concurrency, body)
     }
 
     static func wallMs() -> UInt64 {

@@ -61,7 +61,7 @@ public enum Daemon {
             mirror: configuration.daemon.auditToLog ? logger : nil
         )
         let realtime = RealtimeGateway(
-            configuration: .init(gatewayID: configuration.daemon.gatewayID, limits: configuration.gateway),
+            configuration: .init(gatewayID: configuration.daemon.gatewayID, limits: configuration.gateway, presence: configuration.presence),
             database: database,
             listener: listener,
             ledger: ledger,

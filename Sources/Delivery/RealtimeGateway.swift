@@ -1,5 +1,6 @@
 public import GatewayWire
 public import Logging
+public import Presence
 import Primitives
 public import ServiceLifecycle
 public import Store
@@ -18,10 +19,13 @@ public final class RealtimeGateway: Sendable {
         public var gatewayID: String
         /// The `[gateway]` section.
         public var limits: GatewayLimits
+        /// The `[presence]` section.
+        public var presence: PresenceLimits
 
-        public init(gatewayID: String, limits: GatewayLimits = GatewayLimits()) {
+        public init(gatewayID: String, limits: GatewayLimits = GatewayLimits(), presence: PresenceLimits = PresenceLimits()) {
             self.gatewayID = gatewayID
             self.limits = limits
+            self.presence = presence
         }
     }
 
@@ -32,7 +36,11 @@ public final class RealtimeGateway: Sendable {
         var nextID: UInt64 = 0
         var accepting = false
         var stopped = false
-        var subscriptions: (appends: AsyncStream<PostgresListener.Event>, signals: AsyncStream<PostgresListener.Event>)?
+        var subscriptions: (
+            appends: AsyncStream<PostgresListener.Event>,
+            signals: AsyncStream<PostgresListener.Event>,
+            presence: AsyncStream<PostgresListener.Event>
+        )?
     }
 
     public let configuration: Configuration
@@ -42,7 +50,9 @@ public final class RealtimeGateway: Sendable {
     let listener: PostgresListener
     let ledger: AuditLedger
     let hub: DeliveryHub
-    let clock = GatewayClock()
+    /// Presence of this daemon's devices and their watchers.
+    public let presence: PresenceService
+    let clock: GatewayClock
     let logger: Logger
     private let state = Mutex(State())
     private let prepared: AsyncStream<Void>
@@ -58,7 +68,11 @@ public final class RealtimeGateway: Sendable {
         logger: Logger
     ) {
         self.configuration = configuration
-        self.limiter = RateLimiter(limits: configuration.limits)
+        let presence = configuration.presence
+        self.limiter = RateLimiter(
+            limits: configuration.limits,
+            watchRate: .init(presence.watchRate, per: presence.watchPeriod, burst: presence.watchBurst)
+        )
         self.repository = DeliveryRepository(
             database: database,
             gatewayID: configuration.gatewayID,
@@ -68,6 +82,9 @@ public final class RealtimeGateway: Sendable {
         self.ledger = ledger
         self.logger = logger
         self.hub = DeliveryHub(repository: self.repository, logger: logger)
+        let clock = GatewayClock()
+        self.clock = clock
+        self.presence = PresenceService(limits: configuration.presence, repository: self.repository, clock: clock, logger: logger)
         (self.prepared, self.preparedContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (self.events, self.eventsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
@@ -83,14 +100,18 @@ public final class RealtimeGateway: Sendable {
         let key = try await self.repository.sharedSecret(named: "resume_token_key", candidate: SecureRandom.bytes(count: 32))
         let appends = try await self.listener.subscribe(to: AppendSignal.channel)
         let signals = try await self.listener.subscribe(to: SessionSignal.channel)
+        let presence = try await self.listener.subscribe(to: PresenceSignal.channel)
         let first = self.state.withLock { state -> Bool in
             guard state.subscriptions == nil, !state.stopped else { return false }
             state.tokens = ResumeToken(key: SecretBytes(key))
-            state.subscriptions = (appends, signals)
+            state.subscriptions = (appends, signals, presence)
             state.accepting = true
             return true
         }
-        if first { self.preparedContinuation.yield() }
+        if first {
+            self.presence.start()
+            self.preparedContinuation.yield()
+        }
     }
 
     // MARK: Sessions
@@ -155,6 +176,7 @@ public final class RealtimeGateway: Sendable {
             if let stream = session.streamID { state.streams[stream] = nil }
         }
         self.hub.detach(session)
+        self.presence.ended(session, identity: session.identity)
     }
 }
 
@@ -172,11 +194,12 @@ extension RealtimeGateway: Service {
             self.stop()
             return
         }
-        guard let (appends, signals) = self.state.withLock({ $0.subscriptions }) else { return }
+        guard let (appends, signals, presence) = self.state.withLock({ $0.subscriptions }) else { return }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.forwardAppends(appends) }
                 group.addTask { await self.dispatchSignals(signals) }
+                group.addTask { await self.followPresence(presence) }
                 group.addTask { await self.runTimers() }
                 // Fetches are children of this group: at most one per conversation at a time.
                 for await conv in self.events {
@@ -213,29 +236,46 @@ extension RealtimeGateway: Service {
         self.logger.info("realtime gateway stopped", metadata: ["gw.sessions.left": "\(self.sessionCount)"])
     }
 
-    private func forwardAppends(_ stream: AsyncStream<PostgresListener.Event>) async {
+    /// Hands each notification's payload to `notified`; after a lost listener connection (when
+    /// notifications may have been missed) calls `reconnected`.
+    private func follow(
+        _ stream: AsyncStream<PostgresListener.Event>,
+        notified: (String) -> Void,
+        reconnected: () async -> Void
+    ) async {
         for await event in stream {
             switch event {
-            case .notification(let notification):
-                guard let signal = AppendSignal(payload: notification.payload) else { continue }
-                if self.hub.announce(signal.convID, seq: signal.seq) { self.eventsContinuation.yield(signal.convID) }
-            case .reconnected:
-                await self.reconcile()
+            case .notification(let notification): notified(notification.payload)
+            case .reconnected: await reconnected()
             }
             if Task.isCancelled { return }
         }
     }
 
+    private func forwardAppends(_ stream: AsyncStream<PostgresListener.Event>) async {
+        await self.follow(stream) { payload in
+            guard let signal = AppendSignal(payload: payload) else { return }
+            if self.hub.announce(signal.convID, seq: signal.seq) { self.eventsContinuation.yield(signal.convID) }
+        } reconnected: {
+            await self.reconcile()
+        }
+    }
+
     private func dispatchSignals(_ stream: AsyncStream<PostgresListener.Event>) async {
-        for await event in stream {
-            switch event {
-            case .notification(let notification):
-                if let signal = SessionSignal(payload: notification.payload) { self.hub.dispatch(signal) }
-            case .reconnected:
-                // Membership changes may have been missed: every session reads its list again.
-                for session in self.sessions { session.signal(.membership(userID: [])) }
-            }
-            if Task.isCancelled { return }
+        await self.follow(stream) { payload in
+            if let signal = SessionSignal(payload: payload) { self.hub.dispatch(signal) }
+        } reconnected: {
+            // Membership changes may have been missed: every session reads its list again.
+            for session in self.sessions { session.signal(.membership(userID: [])) }
+        }
+    }
+
+    private func followPresence(_ stream: AsyncStream<PostgresListener.Event>) async {
+        await self.follow(stream) { payload in
+            if let signal = PresenceSignal(payload: payload) { self.presence.handle(signal) }
+        } reconnected: {
+            // Announcements may have been missed both ways: start over with everyone.
+            self.presence.start()
         }
     }
 
@@ -258,12 +298,13 @@ extension RealtimeGateway: Service {
         var ticks = 0
         var lastPrune = Duration.zero - pruneEvery
         while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await Task.sleep(for: .milliseconds(250))
             let now = self.clock.now
-            for session in self.sessions { session.tick(now: now) }
             ticks += 1
-            if ticks % 4 == 0 { await self.reconcile() }
-            if ticks % 60 == 0 { self.limiter.sweep(now: now) }
+            await self.presence.tick()
+            if ticks % 2 == 0 { for session in self.sessions { session.tick(now: now) } }
+            if ticks % 8 == 0 { await self.reconcile() }
+            if ticks % 120 == 0 { self.limiter.sweep(now: now) }
             if now - lastPrune >= pruneEvery {
                 lastPrune = now
                 let cutoff = self.clock.wallMs - UInt64(retention.milliseconds)

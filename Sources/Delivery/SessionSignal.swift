@@ -10,6 +10,9 @@ public enum SessionSignal: Sendable, Hashable {
     case revoked(deviceID: [UInt8])
     /// The device's one-time KeyPackages for a suite ran low. `k:<device hex>:<suite>:<count>`.
     case keyPackagesLow(deviceID: [UInt8], cipherSuite: UInt32, count: UInt32)
+    /// The user's contact relation with `other` changed to `state` (a `ContactState` value):
+    /// `c:<user hex>:<other hex>:<state>`. Sent by `gw_contact` (migration 0005).
+    case contact(userID: [UInt8], other: [UInt8], state: Int)
 
     /// The NOTIFY channel.
     public static let channel = "polygate_session"
@@ -19,6 +22,7 @@ public enum SessionSignal: Sendable, Hashable {
         case .membership(let user): "u:" + Hex.encode(user)
         case .revoked(let device): "r:" + Hex.encode(device)
         case .keyPackagesLow(let device, let suite, let count): "k:\(Hex.encode(device)):\(suite):\(count)"
+        case .contact(let user, let other, let state): "c:\(Hex.encode(user)):\(Hex.encode(other)):\(state)"
         }
     }
 
@@ -32,6 +36,9 @@ public enum SessionSignal: Sendable, Hashable {
         case ("k", 4):
             guard let suite = UInt32(parts[2]), let count = UInt32(parts[3]) else { return nil }
             self = .keyPackagesLow(deviceID: id, cipherSuite: suite, count: count)
+        case ("c", 4):
+            guard let other = Hex.decode(parts[2]), other.count == 32, let state = Int(parts[3]), (1...4).contains(state) else { return nil }
+            self = .contact(userID: id, other: other, state: state)
         default: return nil
         }
     }

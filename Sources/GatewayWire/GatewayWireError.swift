@@ -47,6 +47,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let tooLarge = ErrorCode(rawValue: "too_large")
     public static let rateLimited = ErrorCode(rawValue: "rate_limited")
     public static let unavailable = ErrorCode(rawValue: "unavailable")
+    public static let watchLimit = ErrorCode(rawValue: "watch_limit")
+    public static let noRequest = ErrorCode(rawValue: "no_request")
     public static let `internal` = ErrorCode(rawValue: "internal")
 
     public var description: String { self.rawValue }

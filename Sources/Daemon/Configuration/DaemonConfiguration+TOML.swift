@@ -1,6 +1,7 @@
 import Delivery
 import Gateway
 import Logging
+import Presence
 import TOMLKit
 
 #if canImport(Glibc)
@@ -247,6 +248,28 @@ extension DaemonConfiguration {
             },
             KeySpec(name: "retention") { value, configuration throws(Problem) in
                 configuration.gateway.retention = try duration(value, maximum: .seconds(10 * 365 * 86400))
+            },
+        ],
+        "presence": [
+            KeySpec(name: "lease_ttl") { value, configuration throws(Problem) in
+                let ttl = try duration(value, maximum: .seconds(3600))
+                guard ttl >= .seconds(1) else { throw Problem(code: .invalidValue, message: "must be at least 1s") }
+                configuration.presence.leaseTTL = ttl
+            },
+            KeySpec(name: "coalesce") { value, configuration throws(Problem) in
+                configuration.presence.coalesce = try duration(value, maximum: .seconds(60))
+            },
+            KeySpec(name: "max_watched") { value, configuration throws(Problem) in
+                configuration.presence.maxWatched = try integer(value, in: 1...10_000)
+            },
+            KeySpec(name: "watch_rate") { value, configuration throws(Problem) in
+                var shape = GatewayLimits.Rate(configuration.presence.watchRate, per: configuration.presence.watchPeriod, burst: 0)
+                try rate(value, into: &shape)
+                configuration.presence.watchRate = shape.rate
+                configuration.presence.watchPeriod = shape.per
+            },
+            KeySpec(name: "watch_burst") { value, configuration throws(Problem) in
+                configuration.presence.watchBurst = Double(try integer(value, in: 1...1_000_000))
             },
         ],
     ]

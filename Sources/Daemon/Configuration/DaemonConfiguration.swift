@@ -1,6 +1,7 @@
 public import Delivery
 public import Gateway
 public import Logging
+public import Presence
 
 /// Everything `polygated` reads from its configuration file, with the defaults that apply when a
 /// key is absent. Every key is documented in `etc/polygate/polygated.conf` and polygated.conf(5).
@@ -56,6 +57,8 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public var metrics = Metrics()
     /// `[gateway]`: the realtime gateway's limits (docs/GATEWAY_SPEC.md §7).
     public var gateway = GatewayLimits()
+    /// `[presence]`: leases, coalescing and watchlists (docs/GATEWAY_SPEC.md §10).
+    public var presence = PresenceLimits()
 
     /// The defaults.
     public init() {}
@@ -110,6 +113,13 @@ extension DaemonConfiguration: CustomStringConvertible {
         key_packages_low = \(self.gateway.keyPackagesLow)
         past_epochs = \(self.gateway.pastEpochs)
         retention = "\(formatDuration(self.gateway.retention))"
+
+        [presence]
+        lease_ttl = "\(formatDuration(self.presence.leaseTTL))"
+        coalesce = "\(formatDuration(self.presence.coalesce))"
+        max_watched = \(self.presence.maxWatched)
+        watch_rate = "\(formatRate(GatewayLimits.Rate(self.presence.watchRate, per: self.presence.watchPeriod, burst: self.presence.watchBurst)))"
+        watch_burst = \(Int(self.presence.watchBurst))
 
         """
     }

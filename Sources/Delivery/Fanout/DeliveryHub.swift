@@ -108,7 +108,7 @@ final class DeliveryHub: Sendable {
     func dispatch(_ signal: SessionSignal) {
         let targets: [GatewaySession]
         switch signal {
-        case .membership(let user): targets = self.sessions(ofUser: user)
+        case .membership(let user), .contact(let user, _, _): targets = self.sessions(ofUser: user)
         case .revoked(let device), .keyPackagesLow(let device, _, _): targets = self.sessions(ofDevice: device)
         }
         for session in targets { session.signal(signal) }

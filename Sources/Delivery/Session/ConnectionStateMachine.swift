@@ -19,6 +19,8 @@ public struct ConnectionStateMachine: Sendable {
         case ping
         case send
         case claim
+        /// A presence `Watch`.
+        case watch
         /// Any other request.
         case request
     }
@@ -65,7 +67,7 @@ public struct ConnectionStateMachine: Sendable {
             return self.close(CloseCode.protocolError, "request before authentication", after: .seconds(5))
         case (.authenticated, .authenticate), (.authenticated, .resume):
             return self.close(CloseCode.protocolError, "already authenticated", after: .seconds(5))
-        case (.authenticated, .send), (.authenticated, .claim), (.authenticated, .request):
+        case (.authenticated, .send), (.authenticated, .claim), (.authenticated, .watch), (.authenticated, .request):
             return .process
         case (.closed, _):
             return .close(code: CloseCode.protocolError, reason: "closed", reconnectAfter: .seconds(5))

@@ -41,6 +41,7 @@ extension GatewaySession {
 
     /// After authentication: Welcomes, every backlog, `CaughtUp`; then the session is live.
     private func catchUp(_ identity: Identity) async throws {
+        await self.gateway.presence.authenticated(identity)
         try await self.refresh(identity)
         while true {
             // Entries offered while the backlog was read may lie beyond what was read: read on
@@ -235,6 +236,14 @@ extension GatewaySession {
             var frame = Polygate_Gateway_V1_ServerFrame()
             frame.keyPackagesLow = low
             self.push(frame)
+        case .contact(_, let other, let state):
+            var event = Polygate_Gateway_V1_ContactEvent()
+            event.userID = .init(other)
+            event.state = Polygate_Gateway_V1_ContactState(rawValue: state) ?? .unspecified
+            var frame = Polygate_Gateway_V1_ServerFrame()
+            frame.contact = event
+            self.push(frame)
+            if event.state == .none { self.gateway.presence.contactEnded(self, user: other) }
         }
     }
 }

@@ -103,6 +103,47 @@ extension GatewaySession {
                 guard block.userID.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
                 guard [UInt8](block.userID) != identity.userID else { throw GatewayWireError(.badRequest, "you cannot block yourself") }
                 try await self.gateway.repository.setBlocked(user: identity.userID, blocked: [UInt8](block.userID), block.blocked)
+                if block.blocked {
+                    // A block ends a contact at once, in both directions.
+                    _ = try await self.gateway.repository.contact("revoke", user: identity.userID, other: [UInt8](block.userID))
+                }
+                self.respond(self.response(requestID))
+            case .renewLease(let renew):
+                self.gateway.presence.renew(identity, ttl: renew.ttlMs == 0 ? nil : .milliseconds(Int64(renew.ttlMs)))
+                self.respond(self.response(requestID))
+            case .setPresence(let set):
+                try await self.gateway.presence.setInvisible(identity, set.invisible)
+                self.respond(self.response(requestID))
+            case .contactRequest(let request):
+                try await self.contact("request", request.userID, identity)
+                self.respond(self.response(requestID))
+            case .contactAccept(let accept):
+                try await self.contact("accept", accept.userID, identity)
+                self.respond(self.response(requestID))
+            case .contactRevoke(let revoke):
+                try await self.contact("revoke", revoke.userID, identity)
+                self.respond(self.response(requestID))
+            case .listContacts:
+                var list = Polygate_Gateway_V1_ContactList()
+                list.contacts = try await self.gateway.repository.contacts(of: identity.userID).map { entry in
+                    var contact = Polygate_Gateway_V1_Contact()
+                    contact.userID = .init(entry.user)
+                    contact.state = entry.mine && entry.theirs ? .mutual : entry.mine ? .outgoing : .incoming
+                    return contact
+                }
+                var response = self.response(requestID)
+                response.contacts = list
+                self.respond(response)
+            case .watch(let watch):
+                guard try await self.limit(.watch, identity, requestID) else { return }
+                guard watch.userIds.allSatisfy({ $0.count == 32 }) else { throw GatewayWireError(.badRequest, "user_ids are 32-byte keys") }
+                var result = Polygate_Gateway_V1_WatchResult()
+                result.presences = try await self.gateway.presence.watch(self, identity, watch.userIds.map { [UInt8]($0) })
+                var response = self.response(requestID)
+                response.watch = result
+                self.respond(response)
+            case .unwatch(let unwatch):
+                self.gateway.presence.unwatch(self, unwatch.userIds.map { [UInt8]($0) })
                 self.respond(self.response(requestID))
             default:
                 throw GatewayWireError(.badRequest, "unexpected frame")
@@ -157,6 +198,18 @@ extension GatewaySession {
             addedUsers: commit ? s.addedUsers : [],
             removedUsers: commit ? s.removedUsers : []
         )
+    }
+
+    /// A contact action. A user who blocked the caller is answered as if the request were
+    /// pending, so that nobody learns they are blocked.
+    private func contact(_ action: String, _ other: some Collection<UInt8>, _ identity: Identity) async throws {
+        guard other.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
+        guard [UInt8](other) != identity.userID else { throw GatewayWireError(.badRequest, "you are not your own contact") }
+        switch try await self.gateway.repository.contact(action, user: identity.userID, other: [UInt8](other)) {
+        case .blockedByMe: throw GatewayWireError(.blocked, "you blocked this user; unblock first")
+        case .noRequest: throw GatewayWireError(.noRequest, "this user has not asked to be your contact")
+        case .mutual, .outgoing, .none, .blockedByThem: return
+        }
     }
 
     static func check(convID: some Collection<UInt8>) throws(GatewayWireError) {

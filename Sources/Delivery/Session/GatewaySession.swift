@@ -135,6 +135,7 @@ public final class GatewaySession: Sendable {
         case .ping: incoming = .ping
         case .send: incoming = .send
         case .claimKeyPackages: incoming = .claim
+        case .watch: incoming = .watch
         case .none:
             self.close(code: CloseCode.protocolError, reason: "a frame without a body", after: .seconds(5))
             return
@@ -154,6 +155,7 @@ public final class GatewaySession: Sendable {
         }
         switch frame.body {
         case .ping(let ping):
+            if let identity = self.identity { self.gateway.presence.renew(identity) }
             var pong = Polygate_Gateway_V1_Pong()
             pong.clientTimeMs = ping.clientTimeMs
             pong.serverTimeMs = self.gateway.clock.wallMs

@@ -12,21 +12,27 @@ public final class RateLimiter: Sendable {
     public enum DeviceBucket: Sendable, Hashable {
         case send
         case claim
+        /// Presence `Watch` requests.
+        case watch
     }
 
     private struct State {
         var send: [[UInt8]: TokenBucket] = [:]
         var claim: [[UInt8]: TokenBucket] = [:]
+        var watch: [[UInt8]: TokenBucket] = [:]
         var connect: [String: TokenBucket] = [:]
         var authFailures: [String: TokenBucket] = [:]
         var penalties: [[UInt8]: Duration] = [:]
     }
 
     public let limits: GatewayLimits
+    /// The shape of the presence `Watch` bucket.
+    public let watchRate: GatewayLimits.Rate
     private let state = Mutex(State())
 
-    public init(limits: GatewayLimits) {
+    public init(limits: GatewayLimits, watchRate: GatewayLimits.Rate = GatewayLimits.Rate(10, per: .seconds(60), burst: 20)) {
         self.limits = limits
+        self.watchRate = watchRate
     }
 
     /// Spends a token of `device`'s bucket: nil when allowed, else how long until one is back.
@@ -40,6 +46,10 @@ public final class RateLimiter: Sendable {
             case .claim:
                 var b = state.claim[device] ?? TokenBucket(self.limits.claimPerDevice, now: now)
                 defer { state.claim[device] = b }
+                return b.take(now: now)
+            case .watch:
+                var b = state.watch[device] ?? TokenBucket(self.watchRate, now: now)
+                defer { state.watch[device] = b }
                 return b.take(now: now)
             }
         }
@@ -89,9 +99,10 @@ public final class RateLimiter: Sendable {
     @discardableResult
     public func reset(device: [UInt8]) -> Bool {
         self.state.withLock { state in
-            let had = state.send[device] != nil || state.claim[device] != nil || state.penalties[device] != nil
+            let had = state.send[device] != nil || state.claim[device] != nil || state.watch[device] != nil || state.penalties[device] != nil
             state.send[device] = nil
             state.claim[device] = nil
+            state.watch[device] = nil
             state.penalties[device] = nil
             return had
         }
@@ -126,6 +137,7 @@ public final class RateLimiter: Sendable {
             }
             for key in Array(state.send.keys) { add("device \(Hex.encode(key))", "send", &state.send[key]!) }
             for key in Array(state.claim.keys) { add("device \(Hex.encode(key))", "claim", &state.claim[key]!) }
+            for key in Array(state.watch.keys) { add("device \(Hex.encode(key))", "watch", &state.watch[key]!) }
             for key in Array(state.connect.keys) { add("ip \(key)", "connect", &state.connect[key]!) }
             for key in Array(state.authFailures.keys) { add("ip \(key)", "auth_failures", &state.authFailures[key]!) }
             for (device, until) in state.penalties where until > now {
@@ -141,6 +153,7 @@ public final class RateLimiter: Sendable {
         self.state.withLock { state in
             state.send = state.send.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
             state.claim = state.claim.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
+            state.watch = state.watch.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
             state.connect = state.connect.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
             state.authFailures = state.authFailures.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
             state.penalties = state.penalties.filter { $0.value > now }

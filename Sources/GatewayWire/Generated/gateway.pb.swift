@@ -72,6 +72,165 @@ public nonisolated enum Polygate_Gateway_V1_MessageKind: SwiftProtobuf.Enum, Swi
 
 }
 
+public nonisolated enum Polygate_Gateway_V1_PresenceStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case online // = 1
+  case offline // = 2
+
+  /// Not a mutual contact — or no such user: the two are never told apart.
+  case unavailable // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .online
+    case 2: self = .offline
+    case 3: self = .unavailable
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .online: return 1
+    case .offline: return 2
+    case .unavailable: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Polygate_Gateway_V1_PresenceStatus] = [
+    .unspecified,
+    .online,
+    .offline,
+    .unavailable,
+  ]
+
+}
+
+/// Coarse last-seen: never a timestamp.
+public nonisolated enum Polygate_Gateway_V1_LastSeen: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// online
+  case now // = 1
+
+  /// within the last hour
+  case hour // = 2
+
+  /// within the last 24 hours
+  case day // = 3
+
+  /// within the last 7 days
+  case week // = 4
+
+  /// longer ago, or never seen
+  case longer // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .now
+    case 2: self = .hour
+    case 3: self = .day
+    case 4: self = .week
+    case 5: self = .longer
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .now: return 1
+    case .hour: return 2
+    case .day: return 3
+    case .week: return 4
+    case .longer: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Polygate_Gateway_V1_LastSeen] = [
+    .unspecified,
+    .now,
+    .hour,
+    .day,
+    .week,
+    .longer,
+  ]
+
+}
+
+public nonisolated enum Polygate_Gateway_V1_ContactState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// both see each other
+  case mutual // = 1
+
+  /// you asked, they have not accepted
+  case outgoing // = 2
+
+  /// they asked you
+  case incoming // = 3
+
+  /// revoked (in a ContactEvent)
+  case none // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .mutual
+    case 2: self = .outgoing
+    case 3: self = .incoming
+    case 4: self = .none
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .mutual: return 1
+    case .outgoing: return 2
+    case .incoming: return 3
+    case .none: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Polygate_Gateway_V1_ContactState] = [
+    .unspecified,
+    .mutual,
+    .outgoing,
+    .incoming,
+    .none,
+  ]
+
+}
+
 /// A device certificate: the user's Polycentric system key vouches for one device key.
 /// Signed as Ed25519(system key, "polygate device certificate v1\0" || certificate bytes).
 public nonisolated struct Polygate_Gateway_V1_DeviceCertificate: Sendable {
@@ -220,6 +379,71 @@ public nonisolated struct Polygate_Gateway_V1_ClientFrame: Sendable {
     set {body = .setBlocked(newValue)}
   }
 
+  /// Presence (GATEWAY_SPEC.md §10)
+  public var renewLease: Polygate_Gateway_V1_RenewLease {
+    get {
+      if case .renewLease(let v)? = body {return v}
+      return Polygate_Gateway_V1_RenewLease()
+    }
+    set {body = .renewLease(newValue)}
+  }
+
+  public var setPresence: Polygate_Gateway_V1_SetPresence {
+    get {
+      if case .setPresence(let v)? = body {return v}
+      return Polygate_Gateway_V1_SetPresence()
+    }
+    set {body = .setPresence(newValue)}
+  }
+
+  public var contactRequest: Polygate_Gateway_V1_ContactRequest {
+    get {
+      if case .contactRequest(let v)? = body {return v}
+      return Polygate_Gateway_V1_ContactRequest()
+    }
+    set {body = .contactRequest(newValue)}
+  }
+
+  public var contactAccept: Polygate_Gateway_V1_ContactAccept {
+    get {
+      if case .contactAccept(let v)? = body {return v}
+      return Polygate_Gateway_V1_ContactAccept()
+    }
+    set {body = .contactAccept(newValue)}
+  }
+
+  public var contactRevoke: Polygate_Gateway_V1_ContactRevoke {
+    get {
+      if case .contactRevoke(let v)? = body {return v}
+      return Polygate_Gateway_V1_ContactRevoke()
+    }
+    set {body = .contactRevoke(newValue)}
+  }
+
+  public var listContacts: Polygate_Gateway_V1_ListContacts {
+    get {
+      if case .listContacts(let v)? = body {return v}
+      return Polygate_Gateway_V1_ListContacts()
+    }
+    set {body = .listContacts(newValue)}
+  }
+
+  public var watch: Polygate_Gateway_V1_Watch {
+    get {
+      if case .watch(let v)? = body {return v}
+      return Polygate_Gateway_V1_Watch()
+    }
+    set {body = .watch(newValue)}
+  }
+
+  public var unwatch: Polygate_Gateway_V1_Unwatch {
+    get {
+      if case .unwatch(let v)? = body {return v}
+      return Polygate_Gateway_V1_Unwatch()
+    }
+    set {body = .unwatch(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -235,6 +459,15 @@ public nonisolated struct Polygate_Gateway_V1_ClientFrame: Sendable {
     case fetchGroupInfo(Polygate_Gateway_V1_FetchGroupInfo)
     case listMembers(Polygate_Gateway_V1_ListMembers)
     case setBlocked(Polygate_Gateway_V1_SetBlocked)
+    /// Presence (GATEWAY_SPEC.md §10)
+    case renewLease(Polygate_Gateway_V1_RenewLease)
+    case setPresence(Polygate_Gateway_V1_SetPresence)
+    case contactRequest(Polygate_Gateway_V1_ContactRequest)
+    case contactAccept(Polygate_Gateway_V1_ContactAccept)
+    case contactRevoke(Polygate_Gateway_V1_ContactRevoke)
+    case listContacts(Polygate_Gateway_V1_ListContacts)
+    case watch(Polygate_Gateway_V1_Watch)
+    case unwatch(Polygate_Gateway_V1_Unwatch)
 
   }
 
@@ -327,6 +560,24 @@ public nonisolated struct Polygate_Gateway_V1_ServerFrame: Sendable {
     set {body = .goAway(newValue)}
   }
 
+  /// a watched contact's presence changed
+  public var presence: Polygate_Gateway_V1_Presence {
+    get {
+      if case .presence(let v)? = body {return v}
+      return Polygate_Gateway_V1_Presence()
+    }
+    set {body = .presence(newValue)}
+  }
+
+  /// a contact request, acceptance or revocation concerning you
+  public var contact: Polygate_Gateway_V1_ContactEvent {
+    get {
+      if case .contact(let v)? = body {return v}
+      return Polygate_Gateway_V1_ContactEvent()
+    }
+    set {body = .contact(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -346,6 +597,10 @@ public nonisolated struct Polygate_Gateway_V1_ServerFrame: Sendable {
     case pong(Polygate_Gateway_V1_Pong)
     /// the server is closing this connection
     case goAway(Polygate_Gateway_V1_GoAway)
+    /// a watched contact's presence changed
+    case presence(Polygate_Gateway_V1_Presence)
+    /// a contact request, acceptance or revocation concerning you
+    case contact(Polygate_Gateway_V1_ContactEvent)
 
   }
 
@@ -685,6 +940,22 @@ public nonisolated struct Polygate_Gateway_V1_Response: Sendable {
     set {result = .members(newValue)}
   }
 
+  public var contacts: Polygate_Gateway_V1_ContactList {
+    get {
+      if case .contacts(let v)? = result {return v}
+      return Polygate_Gateway_V1_ContactList()
+    }
+    set {result = .contacts(newValue)}
+  }
+
+  public var watch: Polygate_Gateway_V1_WatchResult {
+    get {
+      if case .watch(let v)? = result {return v}
+      return Polygate_Gateway_V1_WatchResult()
+    }
+    set {result = .watch(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Result: Equatable, Sendable {
@@ -694,6 +965,8 @@ public nonisolated struct Polygate_Gateway_V1_Response: Sendable {
     case claim(Polygate_Gateway_V1_ClaimResult)
     case groupInfo(Polygate_Gateway_V1_GroupInfoResult)
     case members(Polygate_Gateway_V1_MemberList)
+    case contacts(Polygate_Gateway_V1_ContactList)
+    case watch(Polygate_Gateway_V1_WatchResult)
 
   }
 
@@ -919,12 +1192,195 @@ public nonisolated struct Polygate_Gateway_V1_GoAway: Sendable {
   public init() {}
 }
 
+/// Renews this device's presence lease (a Ping renews it too).
+public nonisolated struct Polygate_Gateway_V1_RenewLease: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0: the server's lease TTL; at most that
+  public var ttlMs: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The user's presence mode, for all of its devices.
+public nonisolated struct Polygate_Gateway_V1_SetPresence: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// appear offline to everyone; last-seen stops advancing
+  public var invisible: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Grants `user_id` the sight of your presence and asks for theirs.
+public nonisolated struct Polygate_Gateway_V1_ContactRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Grants the sight of your presence to a user who asked for it.
+public nonisolated struct Polygate_Gateway_V1_ContactAccept: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Ends a contact (or a request) in both directions.
+public nonisolated struct Polygate_Gateway_V1_ContactRevoke: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_ListContacts: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Watch the presence of contacts: the current state now (in WatchResult), changes after.
+public nonisolated struct Polygate_Gateway_V1_Watch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userIds: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_Unwatch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userIds: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_Presence: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: Data = Data()
+
+  public var status: Polygate_Gateway_V1_PresenceStatus = .unspecified
+
+  public var lastSeen: Polygate_Gateway_V1_LastSeen = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_WatchResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var presences: [Polygate_Gateway_V1_Presence] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_Contact: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: Data = Data()
+
+  public var state: Polygate_Gateway_V1_ContactState = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_ContactList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var contacts: [Polygate_Gateway_V1_Contact] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Pushed to your devices when a contact relation with `user_id` changes.
+public nonisolated struct Polygate_Gateway_V1_ContactEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: Data = Data()
+
+  public var state: Polygate_Gateway_V1_ContactState = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "polygate.gateway.v1"
 
 nonisolated extension Polygate_Gateway_V1_MessageKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_KIND_UNSPECIFIED\0\u{1}MESSAGE_KIND_APPLICATION\0\u{1}MESSAGE_KIND_PROPOSAL\0\u{1}MESSAGE_KIND_COMMIT\0")
+}
+
+nonisolated extension Polygate_Gateway_V1_PresenceStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRESENCE_STATUS_UNSPECIFIED\0\u{1}PRESENCE_STATUS_ONLINE\0\u{1}PRESENCE_STATUS_OFFLINE\0\u{1}PRESENCE_STATUS_UNAVAILABLE\0")
+}
+
+nonisolated extension Polygate_Gateway_V1_LastSeen: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LAST_SEEN_UNSPECIFIED\0\u{1}LAST_SEEN_NOW\0\u{1}LAST_SEEN_HOUR\0\u{1}LAST_SEEN_DAY\0\u{1}LAST_SEEN_WEEK\0\u{1}LAST_SEEN_LONGER\0")
+}
+
+nonisolated extension Polygate_Gateway_V1_ContactState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONTACT_STATE_UNSPECIFIED\0\u{1}CONTACT_STATE_MUTUAL\0\u{1}CONTACT_STATE_OUTGOING\0\u{1}CONTACT_STATE_INCOMING\0\u{1}CONTACT_STATE_NONE\0")
 }
 
 nonisolated extension Polygate_Gateway_V1_DeviceCertificate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1014,7 +1470,7 @@ nonisolated extension Polygate_Gateway_V1_SignedDeviceCertificate: SwiftProtobuf
 
 nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClientFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}authenticate\0\u{1}resume\0\u{1}ping\0\u{4}\u{6}upload_key_packages\0\u{3}count_key_packages\0\u{3}claim_key_packages\0\u{4}\u{8}create_conversation\0\u{1}send\0\u{1}ack\0\u{3}fetch_group_info\0\u{3}list_members\0\u{4}\u{6}set_blocked\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}authenticate\0\u{1}resume\0\u{1}ping\0\u{4}\u{6}upload_key_packages\0\u{3}count_key_packages\0\u{3}claim_key_packages\0\u{4}\u{8}create_conversation\0\u{1}send\0\u{1}ack\0\u{3}fetch_group_info\0\u{3}list_members\0\u{4}\u{6}set_blocked\0\u{4}\u{a}renew_lease\0\u{3}set_presence\0\u{3}contact_request\0\u{3}contact_accept\0\u{3}contact_revoke\0\u{3}list_contacts\0\u{1}watch\0\u{1}unwatch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1179,6 +1635,110 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
           self.body = .setBlocked(v)
         }
       }()
+      case 40: try {
+        var v: Polygate_Gateway_V1_RenewLease?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .renewLease(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .renewLease(v)
+        }
+      }()
+      case 41: try {
+        var v: Polygate_Gateway_V1_SetPresence?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .setPresence(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .setPresence(v)
+        }
+      }()
+      case 42: try {
+        var v: Polygate_Gateway_V1_ContactRequest?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .contactRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .contactRequest(v)
+        }
+      }()
+      case 43: try {
+        var v: Polygate_Gateway_V1_ContactAccept?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .contactAccept(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .contactAccept(v)
+        }
+      }()
+      case 44: try {
+        var v: Polygate_Gateway_V1_ContactRevoke?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .contactRevoke(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .contactRevoke(v)
+        }
+      }()
+      case 45: try {
+        var v: Polygate_Gateway_V1_ListContacts?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .listContacts(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .listContacts(v)
+        }
+      }()
+      case 46: try {
+        var v: Polygate_Gateway_V1_Watch?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .watch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .watch(v)
+        }
+      }()
+      case 47: try {
+        var v: Polygate_Gateway_V1_Unwatch?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .unwatch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .unwatch(v)
+        }
+      }()
       default: break
       }
     }
@@ -1241,6 +1801,38 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
       guard case .setBlocked(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
     }()
+    case .renewLease?: try {
+      guard case .renewLease(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+    }()
+    case .setPresence?: try {
+      guard case .setPresence(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+    }()
+    case .contactRequest?: try {
+      guard case .contactRequest(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
+    }()
+    case .contactAccept?: try {
+      guard case .contactAccept(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
+    }()
+    case .contactRevoke?: try {
+      guard case .contactRevoke(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 44)
+    }()
+    case .listContacts?: try {
+      guard case .listContacts(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 45)
+    }()
+    case .watch?: try {
+      guard case .watch(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 46)
+    }()
+    case .unwatch?: try {
+      guard case .unwatch(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 47)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1256,7 +1848,7 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
 
 nonisolated extension Polygate_Gateway_V1_ServerFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServerFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}challenge\0\u{1}response\0\u{1}delivery\0\u{1}welcome\0\u{3}caught_up\0\u{1}behind\0\u{3}key_packages_low\0\u{1}pong\0\u{3}go_away\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}challenge\0\u{1}response\0\u{1}delivery\0\u{1}welcome\0\u{3}caught_up\0\u{1}behind\0\u{3}key_packages_low\0\u{1}pong\0\u{3}go_away\0\u{1}presence\0\u{1}contact\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1381,6 +1973,32 @@ nonisolated extension Polygate_Gateway_V1_ServerFrame: SwiftProtobuf.Message, Sw
           self.body = .goAway(v)
         }
       }()
+      case 10: try {
+        var v: Polygate_Gateway_V1_Presence?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .presence(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .presence(v)
+        }
+      }()
+      case 11: try {
+        var v: Polygate_Gateway_V1_ContactEvent?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .contact(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .contact(v)
+        }
+      }()
       default: break
       }
     }
@@ -1427,6 +2045,14 @@ nonisolated extension Polygate_Gateway_V1_ServerFrame: SwiftProtobuf.Message, Sw
     case .goAway?: try {
       guard case .goAway(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    }()
+    case .presence?: try {
+      guard case .presence(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .contact?: try {
+      guard case .contact(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
     }()
     case nil: break
     }
@@ -2016,7 +2642,7 @@ nonisolated extension Polygate_Gateway_V1_SetBlocked: SwiftProtobuf.Message, Swi
 
 nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Response"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{3}gateway_id\0\u{3}conv_home\0\u{3}origin_gateway\0\u{2}\u{5}auth\0\u{1}send\0\u{1}count\0\u{1}claim\0\u{3}group_info\0\u{1}members\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{3}gateway_id\0\u{3}conv_home\0\u{3}origin_gateway\0\u{2}\u{5}auth\0\u{1}send\0\u{1}count\0\u{1}claim\0\u{3}group_info\0\u{1}members\0\u{1}contacts\0\u{1}watch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2107,6 +2733,32 @@ nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, Swift
           self.result = .members(v)
         }
       }()
+      case 16: try {
+        var v: Polygate_Gateway_V1_ContactList?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .contacts(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .contacts(v)
+        }
+      }()
+      case 17: try {
+        var v: Polygate_Gateway_V1_WatchResult?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .watch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .watch(v)
+        }
+      }()
       default: break
       }
     }
@@ -2156,6 +2808,14 @@ nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, Swift
     case .members?: try {
       guard case .members(let v)? = self.result else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case .contacts?: try {
+      guard case .contacts(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+    }()
+    case .watch?: try {
+      guard case .watch(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
     }()
     case nil: break
     }
@@ -2678,6 +3338,405 @@ nonisolated extension Polygate_Gateway_V1_GoAway: SwiftProtobuf.Message, SwiftPr
     if lhs.code != rhs.code {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.reconnectAfterMs != rhs.reconnectAfterMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_RenewLease: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RenewLease"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ttl_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.ttlMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.ttlMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.ttlMs, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_RenewLease, rhs: Polygate_Gateway_V1_RenewLease) -> Bool {
+    if lhs.ttlMs != rhs.ttlMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_SetPresence: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetPresence"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}invisible\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.invisible) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.invisible != false {
+      try visitor.visitSingularBoolField(value: self.invisible, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_SetPresence, rhs: Polygate_Gateway_V1_SetPresence) -> Bool {
+    if lhs.invisible != rhs.invisible {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_ContactRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContactRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.userID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.userID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_ContactRequest, rhs: Polygate_Gateway_V1_ContactRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_ContactAccept: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContactAccept"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.userID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.userID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_ContactAccept, rhs: Polygate_Gateway_V1_ContactAccept) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_ContactRevoke: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContactRevoke"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.userID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.userID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_ContactRevoke, rhs: Polygate_Gateway_V1_ContactRevoke) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_ListContacts: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListContacts"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_ListContacts, rhs: Polygate_Gateway_V1_ListContacts) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_Watch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Watch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedBytesField(value: &self.userIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userIds.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.userIds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_Watch, rhs: Polygate_Gateway_V1_Watch) -> Bool {
+    if lhs.userIds != rhs.userIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_Unwatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Unwatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedBytesField(value: &self.userIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userIds.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.userIds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_Unwatch, rhs: Polygate_Gateway_V1_Unwatch) -> Bool {
+    if lhs.userIds != rhs.userIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_Presence: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Presence"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}status\0\u{3}last_seen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.lastSeen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.userID, fieldNumber: 1)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 2)
+    }
+    if self.lastSeen != .unspecified {
+      try visitor.visitSingularEnumField(value: self.lastSeen, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_Presence, rhs: Polygate_Gateway_V1_Presence) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.lastSeen != rhs.lastSeen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_WatchResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}presences\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.presences) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.presences.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.presences, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_WatchResult, rhs: Polygate_Gateway_V1_WatchResult) -> Bool {
+    if lhs.presences != rhs.presences {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_Contact: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Contact"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}state\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.userID, fieldNumber: 1)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_Contact, rhs: Polygate_Gateway_V1_Contact) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_ContactList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContactList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}contacts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.contacts) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.contacts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.contacts, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_ContactList, rhs: Polygate_Gateway_V1_ContactList) -> Bool {
+    if lhs.contacts != rhs.contacts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_ContactEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContactEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}state\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.userID, fieldNumber: 1)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_ContactEvent, rhs: Polygate_Gateway_V1_ContactEvent) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.state != rhs.state {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -9,6 +9,7 @@ public enum PolygateSchema {
             ("0002_social.sql", PackageResources._002_social_sql),
             ("0003_delivery.sql", PackageResources._003_delivery_sql),
             ("0004_gateway_sessions.sql", PackageResources._004_gateway_sessions_sql),
+            ("0005_presence.sql", PackageResources._005_presence_sql),
         ]
         return files.map { file in
             do {

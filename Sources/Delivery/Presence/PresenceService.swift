@@ -1,0 +1,349 @@
+public import GatewayWire
+import Logging
+public import Presence
+import Primitives
+import Synchronization
+
+/// Presence on one daemon (docs/GATEWAY_SPEC.md §10): leases of its connected devices, what the
+/// other daemons announce, watchers and their coalesced notifications. The decisions are
+/// ``PresenceState``'s; this class does the I/O (announcements, last-seen, consent checks) and
+/// pushes `Presence` frames to watching sessions.
+public final class PresenceService: Sendable {
+    typealias User = [UInt8]
+
+    /// This daemon's name in announcements: new at every start, so a restarted daemon never
+    /// inherits what its previous run announced.
+    public let instance: String
+    let limits: PresenceLimits
+    let repository: DeliveryRepository
+    let clock: GatewayClock
+    let logger: Logger
+
+    private struct Index {
+        /// Local sessions watching each user.
+        var watchers: [User: [UInt64: GatewaySession]] = [:]
+        /// What each session watches: for a mutual contact, the state it was last told (online or
+        /// not); for anyone else nil (the id still takes a slot, so the cap reveals nothing).
+        var watching: [UInt64: [User: Bool?]] = [:]
+        /// Users whose mode this daemon loaded (or was told).
+        var knownModes: Set<User> = []
+        /// Announcements not sent yet.
+        var outgoing: [PresenceSignal] = []
+        /// The next flush announces every local lease from a clean slate (which supersedes the
+        /// queued acquisitions and releases).
+        var announceAll = false
+        /// Users to record as last seen now.
+        var seen: [User] = []
+        var lastHeartbeat: Duration = .zero
+    }
+
+    private let state: Mutex<PresenceState>
+    private let index = Mutex(Index())
+
+    init(limits: PresenceLimits, repository: DeliveryRepository, clock: GatewayClock, logger: Logger) {
+        self.instance = Hex.encode(SecureRandom.bytes(count: 8))
+        self.limits = limits
+        self.repository = repository
+        self.clock = clock
+        self.logger = logger
+        self.state = Mutex(PresenceState(remoteTTL: limits.leaseTTL, coalesce: limits.coalesce))
+    }
+
+    // MARK: Reading (gwctl, tests)
+
+    /// Whether a user is online as this daemon sees it.
+    public func isOnline(_ user: [UInt8]) -> Bool { self.state.withLock { $0.isOnline(user) } }
+
+    /// This daemon's leases with their time left.
+    public var leases: [(device: [UInt8], user: [UInt8], left: Duration)] {
+        let now = self.clock.now
+        return self.state.withLock { $0.leases(now: now) }
+    }
+
+    /// How many local sessions watch `user`.
+    public func watcherCount(of user: [UInt8]) -> Int { self.index.withLock { $0.watchers[user]?.count ?? 0 } }
+
+    // MARK: Sessions
+
+    /// A device authenticated: it holds a lease from now on.
+    func authenticated(_ identity: GatewaySession.Identity) async {
+        await self.learnModes([identity.userID])
+        let now = self.clock.now
+        let change = self.state.withLock { $0.acquire(device: identity.deviceID, user: identity.userID, ttl: self.limits.leaseTTL, now: now) }
+        self.record(change)
+    }
+
+    /// The device showed it is alive (a Ping, or `RenewLease`): its lease runs `ttl` from now.
+    func renew(_ identity: GatewaySession.Identity, ttl: Duration? = nil) {
+        let now = self.clock.now
+        let ttl = min(ttl ?? self.limits.leaseTTL, self.limits.leaseTTL)
+        let change = self.state.withLock { state -> PresenceState.LocalChange? in
+            if state.renew(device: identity.deviceID, ttl: ttl, now: now) { return nil }
+            // The lease had expired (a silent client came back): a new one.
+            return state.acquire(device: identity.deviceID, user: identity.userID, ttl: ttl, now: now)
+        }
+        self.record(change)
+    }
+
+    /// The session ended: its lease and watches go.
+    func ended(_ session: GatewaySession, identity: GatewaySession.Identity?) {
+        self.index.withLock { index in
+            for user in (index.watching.removeValue(forKey: session.id) ?? [:]).keys {
+                index.watchers[user]?[session.id] = nil
+                if index.watchers[user]?.isEmpty == true { index.watchers[user] = nil }
+            }
+        }
+        guard let identity else { return }
+        // Another connection of the same device keeps the lease.
+        guard !session.gateway.hub.sessions(ofDevice: identity.deviceID).contains(where: { $0.id != session.id }) else { return }
+        let now = self.clock.now
+        let change = self.state.withLock { $0.release(device: identity.deviceID, now: now) }
+        self.record(change)
+    }
+
+    private func record(_ change: PresenceState.LocalChange?) {
+        guard let change else { return }
+        self.index.withLock { index in
+            switch change {
+            case .acquired(let user):
+                index.outgoing.append(.acquired(instance: self.instance, users: [user]))
+            case .released(let user):
+                index.outgoing.append(.released(instance: self.instance, users: [user]))
+                index.seen.append(user)
+            }
+        }
+    }
+
+    /// Loads the modes of users this daemon has not seen yet.
+    private func learnModes(_ users: [User]) async {
+        let unknown = self.index.withLock { index in users.filter { !index.knownModes.contains($0) } }
+        guard !unknown.isEmpty else { return }
+        do {
+            let settings = try await self.repository.presenceSettings(of: unknown)
+            let now = self.clock.now
+            self.state.withLock { state in
+                for user in unknown { state.setInvisible(user, settings[user]?.invisible ?? false, now: now) }
+            }
+            self.index.withLock { $0.knownModes.formUnion(unknown) }
+        } catch {
+            self.logger.debug("presence modes not loaded", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Requests
+
+    /// Sets the user's mode (all its devices, every daemon).
+    func setInvisible(_ identity: GatewaySession.Identity, _ invisible: Bool) async throws {
+        let now = self.clock.now
+        let hasLease = self.state.withLock { $0.hasLease(identity.userID) }
+        try await self.repository.setInvisible(identity.userID, invisible, seenNowMs: invisible && hasLease ? self.clock.wallMs : nil)
+        self.state.withLock { $0.setInvisible(identity.userID, invisible, now: now) }
+        self.index.withLock { _ = $0.knownModes.insert(identity.userID) }
+    }
+
+    /// Starts watching `users` for `session`: the current presence of each (mutual contacts
+    /// only; for anyone else `UNAVAILABLE`, exactly as for a user that does not exist).
+    ///
+    /// - Throws: ``GatewayWireError`` `watch_limit` when the connection would watch more than
+    ///   `max_watched` users (counting every id asked for, contact or not).
+    func watch(_ session: GatewaySession, _ identity: GatewaySession.Identity, _ users: [[UInt8]]) async throws -> [Polygate_Gateway_V1_Presence] {
+        var distinct: [User] = []
+        for user in users where !distinct.contains(user) { distinct.append(user) }
+        let already = Set(self.index.withLock { $0.watching[session.id] ?? [:] }.keys)
+        guard already.union(distinct).count <= self.limits.maxWatched else {
+            throw GatewayWireError(.watchLimit, "a connection watches at most \(self.limits.maxWatched) users")
+        }
+        let mutual = try await self.repository.mutualContacts(of: identity.userID, among: distinct)
+        let visible = distinct.filter { mutual.contains($0) }
+        await self.learnModes(visible)
+        let settings = try await self.repository.presenceSettings(of: visible)
+        // The states told now, recorded with the watch in one step, so that a change due a moment
+        // later is compared with what this watcher was actually told.
+        let told = self.index.withLock { index -> [User: Bool] in
+            let online = self.state.withLock { state in Dictionary(uniqueKeysWithValues: visible.map { ($0, state.isOnline($0)) }) }
+            for user in distinct {
+                let slot: Bool? = online[user]  // nil: not a contact, but the slot counts
+                if online[user] != nil { index.watchers[user, default: [:]][session.id] = session }
+                index.watching[session.id, default: [:]].updateValue(slot, forKey: user)
+            }
+            return online
+        }
+        let nowMs = self.clock.wallMs
+        return users.map { user in
+            guard let online = told[user] else { return Self.unavailable(user) }
+            return Self.presence(user, online: online, lastSeenMs: settings[user]?.lastSeenMs, nowMs: nowMs)
+        }
+    }
+
+    func unwatch(_ session: GatewaySession, _ users: [[UInt8]]) {
+        self.index.withLock { index in
+            for user in users {
+                index.watching[session.id]?[user] = nil
+                index.watchers[user]?[session.id] = nil
+                if index.watchers[user]?.isEmpty == true { index.watchers[user] = nil }
+            }
+        }
+    }
+
+    /// A contact ended (revoked or blocked): the session stops watching `user` and is told at once.
+    func contactEnded(_ session: GatewaySession, user: [UInt8]) {
+        let watched = self.index.withLock { index -> Bool in
+            guard index.watchers[user]?[session.id] != nil else { return false }
+            index.watching[session.id]?.updateValue(nil, forKey: user)  // the slot stays until Unwatch
+            index.watchers[user]?[session.id] = nil
+            if index.watchers[user]?.isEmpty == true { index.watchers[user] = nil }
+            return true
+        }
+        if watched { session.push(Self.frame(Self.unavailable(user))) }
+    }
+
+    // MARK: Frames
+
+    static func presence(_ user: [UInt8], online: Bool, lastSeenMs: UInt64?, nowMs: UInt64) -> Polygate_Gateway_V1_Presence {
+        var presence = Polygate_Gateway_V1_Presence()
+        presence.userID = .init(user)
+        presence.status = online ? .online : .offline
+        presence.lastSeen = Polygate_Gateway_V1_LastSeen(rawValue: LastSeenBucket.of(online: online, lastSeenMs: lastSeenMs, nowMs: nowMs).rawValue) ?? .longer
+        return presence
+    }
+
+    static func unavailable(_ user: [UInt8]) -> Polygate_Gateway_V1_Presence {
+        var presence = Polygate_Gateway_V1_Presence()
+        presence.userID = .init(user)
+        presence.status = .unavailable
+        presence.lastSeen = .unspecified
+        return presence
+    }
+
+    static func frame(_ presence: Polygate_Gateway_V1_Presence) -> Polygate_Gateway_V1_ServerFrame {
+        var frame = Polygate_Gateway_V1_ServerFrame()
+        frame.presence = presence
+        return frame
+    }
+
+    // MARK: Other daemons
+
+    /// A `polygate_presence` notification (this daemon's own are skipped).
+    func handle(_ signal: PresenceSignal) {
+        let now = self.clock.now
+        switch signal {
+        case .acquired(let instance, let users) where instance != self.instance:
+            self.state.withLock { $0.remoteAcquired(users, instance: instance, now: now) }
+        case .released(let instance, let users) where instance != self.instance:
+            self.state.withLock { $0.remoteReleased(users, instance: instance, now: now) }
+        case .heartbeat(let instance) where instance != self.instance:
+            self.state.withLock { $0.heard(from: instance, now: now) }
+        case .reset(let instance) where instance != self.instance:
+            self.state.withLock { $0.remoteReset(instance: instance, now: now) }
+        case .resync(let instance) where instance != self.instance:
+            self.announceEverything()
+        case .invisible(let user, let flag):
+            self.state.withLock { $0.setInvisible(user, flag, now: now) }
+            self.index.withLock { _ = $0.knownModes.insert(user) }
+        default:
+            break
+        }
+    }
+
+    /// Every local lease again, from a clean slate (at start, on request, after a lost listener),
+    /// as they are when the next flush sends them.
+    func announceEverything() {
+        self.index.withLock { $0.announceAll = true }
+    }
+
+    /// At start: ask the other daemons for their leases.
+    func start() {
+        self.index.withLock { $0.outgoing.append(.resync(instance: self.instance)) }
+        self.announceEverything()
+    }
+
+    // MARK: Time
+
+    /// Called a few times a second: expired leases and daemons, heartbeats, announcements,
+    /// last-seen, and the coalesced notifications to watchers.
+    func tick() async {
+        let now = self.clock.now
+        let (expired, due) = self.state.withLock { state -> ([PresenceState.LocalChange], [(user: User, online: Bool)]) in
+            let expired = state.expire(now: now)
+            state.expireRemotes(now: now)
+            return (expired, state.due(now: now))
+        }
+        for change in expired { self.record(change) }
+        let (outgoing, seen) = self.index.withLock { index -> ([PresenceSignal], [User]) in
+            if now - index.lastHeartbeat >= self.limits.leaseTTL / 3 {
+                index.lastHeartbeat = now
+                index.outgoing.append(.heartbeat(instance: self.instance))
+            }
+            if index.announceAll {
+                // The full state now, after any resync requests queued before it.
+                index.announceAll = false
+                let users = self.state.withLock { $0.localUsers }
+                index.outgoing = index.outgoing.filter {
+                    switch $0 {
+                    case .acquired, .released: false
+                    default: true
+                    }
+                }
+                index.outgoing.append(.reset(instance: self.instance))
+                if !users.isEmpty { index.outgoing.append(.acquired(instance: self.instance, users: users)) }
+            }
+            defer {
+                index.outgoing = []
+                index.seen = []
+            }
+            return (index.outgoing, index.seen)
+        }
+        do {
+            if !seen.isEmpty { try await self.repository.recordLastSeen(seen, nowMs: self.clock.wallMs) }
+            try await self.repository.announce(Self.merged(outgoing))
+        } catch {
+            self.logger.warning("presence announcements failed; they are repeated with the next resync", metadata: ["error": "\(error)"])
+        }
+        await self.notify(due)
+    }
+
+    /// Consecutive acquisitions and releases merged into few payloads (order kept).
+    static func merged(_ signals: [PresenceSignal]) -> [PresenceSignal] {
+        var out: [PresenceSignal] = []
+        for signal in signals {
+            switch (out.last, signal) {
+            case (.acquired(let a, let before)?, .acquired(let b, let users)) where a == b:
+                out[out.count - 1] = .acquired(instance: a, users: before + users)
+            case (.released(let a, let before)?, .released(let b, let users)) where a == b:
+                out[out.count - 1] = .released(instance: a, users: before + users)
+            default:
+                out.append(signal)
+            }
+        }
+        return out
+    }
+
+    private func notify(_ due: [(user: User, online: Bool)]) async {
+        if !due.isEmpty {
+            self.logger.debug("presence changes", metadata: ["presence.changes": "\(due.map { "\(Hex.encode($0.user.prefix(4)))=\($0.online)" })"])
+        }
+        // Each watcher that was told otherwise hears of it (and is recorded as told).
+        let targets = self.index.withLock { index -> [((user: User, online: Bool), [GatewaySession])] in
+            due.compactMap { change in
+                guard let watchers = index.watchers[change.user] else { return nil }
+                var sessions: [GatewaySession] = []
+                for (id, session) in watchers {
+                    let told: Bool? = index.watching[id]?[change.user] ?? nil
+                    guard told != change.online else { continue }
+                    index.watching[id]?.updateValue(change.online, forKey: change.user)
+                    sessions.append(session)
+                }
+                return sessions.isEmpty ? nil : (change, sessions)
+            }
+        }
+        guard !targets.isEmpty else { return }
+        let offline = targets.filter { !$0.0.online }.map(\.0.user)
+        let settings = (try? await self.repository.presenceSettings(of: offline)) ?? [:]
+        let nowMs = self.clock.wallMs
+        for (change, sessions) in targets {
+            let frame = Self.frame(Self.presence(change.user, online: change.online, lastSeenMs: settings[change.user]?.lastSeenMs ?? nowMs, nowMs: nowMs))
+            let bytes = GatewaySession.serialize(frame)
+            for session in sessions { session.push(buffer: bytes) }
+        }
+    }
+}

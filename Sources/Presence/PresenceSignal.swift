@@ -1,0 +1,61 @@
+import Primitives
+
+/// What daemons tell each other about presence, as `NOTIFY polygate_presence`
+/// (docs/GATEWAY_SPEC.md §10). Leases are soft state: each daemon announces its own, and
+/// forgets another's when its heartbeats stop.
+public enum PresenceSignal: Sendable, Hashable {
+    /// Users with a first live lease on `instance`: `a:<instance>:<user hex>,…`.
+    case acquired(instance: String, users: [[UInt8]])
+    /// Users whose last lease on `instance` ended: `d:<instance>:<user hex>,…`.
+    case released(instance: String, users: [[UInt8]])
+    /// `instance` is alive: `h:<instance>`.
+    case heartbeat(instance: String)
+    /// `instance` (re)starts its announcements from nothing: `z:<instance>`.
+    case reset(instance: String)
+    /// `instance` asks every daemon to announce all its leases: `q:<instance>`.
+    case resync(instance: String)
+    /// A user's mode changed: `i:<user hex>:<0|1>`.
+    case invisible(user: [UInt8], Bool)
+
+    public static let channel = "polygate_presence"
+
+    /// NOTIFY payloads are limited to 8000 bytes: at most this many users in one.
+    static let usersPerPayload = 100
+
+    /// The payloads of this signal (several when it names many users).
+    public var payloads: [String] {
+        switch self {
+        case .acquired(let instance, let users): Self.batched("a", instance, users)
+        case .released(let instance, let users): Self.batched("d", instance, users)
+        case .heartbeat(let instance): ["h:\(instance)"]
+        case .reset(let instance): ["z:\(instance)"]
+        case .resync(let instance): ["q:\(instance)"]
+        case .invisible(let user, let flag): ["i:\(Hex.encode(user)):\(flag ? 1 : 0)"]
+        }
+    }
+
+    private static func batched(_ tag: String, _ instance: String, _ users: [[UInt8]]) -> [String] {
+        stride(from: 0, to: users.count, by: Self.usersPerPayload).map { start in
+            "\(tag):\(instance):" + users[start..<min(start + Self.usersPerPayload, users.count)].map { Hex.encode($0) }.joined(separator: ",")
+        }
+    }
+
+    /// Parses one payload; nil for anything malformed.
+    public init?(payload: String) {
+        let parts = payload.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 2, !parts[1].isEmpty else { return nil }
+        switch (parts[0], parts.count) {
+        case ("a", 3), ("d", 3):
+            let users = parts[2].split(separator: ",").map { Hex.decode(String($0)) }
+            guard !users.isEmpty, users.allSatisfy({ $0?.count == 32 }) else { return nil }
+            self = parts[0] == "a" ? .acquired(instance: parts[1], users: users.compactMap { $0 }) : .released(instance: parts[1], users: users.compactMap { $0 })
+        case ("h", 2): self = .heartbeat(instance: parts[1])
+        case ("z", 2): self = .reset(instance: parts[1])
+        case ("q", 2): self = .resync(instance: parts[1])
+        case ("i", 3):
+            guard let user = Hex.decode(parts[1]), user.count == 32, parts[2] == "0" || parts[2] == "1" else { return nil }
+            self = .invisible(user: user, parts[2] == "1")
+        default: return nil
+        }
+    }
+}
