@@ -34,6 +34,10 @@ public final class PresenceService: Sendable {
         var announceAll = false
         /// Users to record as last seen now.
         var seen: [User] = []
+        /// Mode changes waiting for their user's window (at most one write per user per
+        /// coalescing window; later requests replace the waiting one).
+        var pendingModes: [User: Bool] = [:]
+        var lastModeWrite: [User: Duration] = [:]
         var lastHeartbeat: Duration = .zero
     }
 
@@ -132,13 +136,51 @@ public final class PresenceService: Sendable {
 
     // MARK: Requests
 
-    /// Sets the user's mode (all its devices, every daemon).
+    /// Sets the user's mode (all its devices, every daemon). Rate-limited and silently
+    /// coalesced: this daemon applies it at once, but it is stored and told to the other daemons
+    /// at most once per user per coalescing window — a request inside the window replaces the
+    /// one waiting, and the tick writes the last.
     func setInvisible(_ identity: GatewaySession.Identity, _ invisible: Bool) async throws {
         let now = self.clock.now
-        let hasLease = self.state.withLock { $0.hasLease(identity.userID) }
-        try await self.repository.setInvisible(identity.userID, invisible, seenNowMs: invisible && hasLease ? self.clock.wallMs : nil)
-        self.state.withLock { $0.setInvisible(identity.userID, invisible, now: now) }
-        self.index.withLock { _ = $0.knownModes.insert(identity.userID) }
+        let user = identity.userID
+        self.state.withLock { $0.setInvisible(user, invisible, now: now) }
+        let writeNow = self.index.withLock { index -> Bool in
+            index.knownModes.insert(user)
+            if let last = index.lastModeWrite[user], now - last < self.limits.coalesce {
+                index.pendingModes[user] = invisible
+                return false
+            }
+            index.lastModeWrite[user] = now
+            index.pendingModes[user] = nil
+            return true
+        }
+        if writeNow { try await self.storeMode(user, invisible) }
+    }
+
+    private func storeMode(_ user: User, _ invisible: Bool) async throws {
+        let hasLease = self.state.withLock { $0.hasLease(user) }
+        try await self.repository.setInvisible(user, invisible, seenNowMs: invisible && hasLease ? self.clock.wallMs : nil)
+    }
+
+    /// Mode changes whose window passed.
+    private func storeWaitingModes(now: Duration) async {
+        let due = self.index.withLock { index -> [(User, Bool)] in
+            let due = index.pendingModes.filter { user, _ in now - (index.lastModeWrite[user] ?? .zero) >= self.limits.coalesce }
+            for (user, _) in due {
+                index.pendingModes[user] = nil
+                index.lastModeWrite[user] = now
+            }
+            // Forget windows long past, so the table follows the active users.
+            index.lastModeWrite = index.lastModeWrite.filter { now - $0.value < self.limits.coalesce * 2 || index.pendingModes[$0.key] != nil }
+            return Array(due)
+        }
+        for (user, invisible) in due {
+            do {
+                try await self.storeMode(user, invisible)
+            } catch {
+                self.logger.warning("presence mode not stored", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Starts watching `users` for `session`: the current presence of each (mutual contacts
@@ -299,6 +341,7 @@ public final class PresenceService: Sendable {
         } catch {
             self.logger.warning("presence announcements failed; they are repeated with the next resync", metadata: ["error": "\(error)"])
         }
+        await self.storeWaitingModes(now: now)
         await self.notify(due)
     }
 

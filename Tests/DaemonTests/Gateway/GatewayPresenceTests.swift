@@ -237,6 +237,20 @@ import Glibc
                 try await gateway.connected(a) { ca in
                     try await ca.call(.setPresence(.with { $0.invisible = false }))
                     #expect(try await Self.presence(cb, of: alice.id).status == .online)
+                    // Toggling fast is silently coalesced: no error, at most one frame per
+                    // window for Bob, and the last request is what is stored.
+                    for n in 0..<10 { try await ca.call(.setPresence(.with { $0.invisible = n % 2 == 0 })) }
+                    var frames = 0
+                    let deadline = ContinuousClock.now + .milliseconds(700)
+                    while ContinuousClock.now < deadline {
+                        guard let frame = try? await cb.nextEvent(timeout: deadline - ContinuousClock.now) else { break }
+                        if case .presence = frame.body { frames += 1 }
+                    }
+                    #expect(frames <= 2)
+                    let stored = try await withDatabase(gateway.databaseURL) { database in
+                        try await database.query("SELECT invisible FROM gw_presence_settings WHERE user_id = \(alice.id)")[0][0].decode(Bool.self)
+                    }
+                    #expect(stored == false)  // the tenth request (n = 9) made her visible
                 }
             }
         }
