@@ -16,6 +16,7 @@ deps:
 
 build: deps
 	$(SWIFT) build --product polygated
+	$(SWIFT) build --product polychat
 
 build-tests: deps
 	$(SWIFT) build --build-tests

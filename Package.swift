@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "polygated", targets: ["polygated"]),
+        .executable(name: "polychat", targets: ["polychat"]),
         .executable(name: "mls-conformance", targets: ["mls-conformance"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Systemd", targets: ["Systemd"]),
@@ -97,6 +98,18 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // polychat's engine: identity and state encrypted at rest, MLS groups, the gateway session.
+        .target(
+            name: "ChatClient",
+            dependencies: [
+                "GatewayClient", "GatewayWire", "MLS", "Polycentric", "PolycentricClient", "Primitives",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // polychat's terminal: the screen as a value, keys, raw mode, the UI and the line mode.
+        .target(name: "ChatTerminal", dependencies: ["ChatClient"]),
         .target(
             name: "PolycentricClient",
             dependencies: [
@@ -175,6 +188,11 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "polychat",
+            dependencies: ["ChatClient", "ChatTerminal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        .executableTarget(
             name: "mls-conformance",
             dependencies: ["MLSConformance", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
@@ -229,6 +247,7 @@ let package = Package(
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
+        .testTarget(name: "ChatTests", dependencies: ["ChatClient", "ChatTerminal"]),
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "SocialTests", dependencies: ["Social", "Polycentric"]),

@@ -64,7 +64,7 @@ extension DeliveryRepository {
                     continue  // a concurrent retry of the same msg_id won: it is a duplicate now
                 case "GW001": throw GatewayWireError(.notMember, "not a member of that conversation")
                 case "GW002": throw Self.stale(Int64(error.detail ?? "") ?? 0)
-                case "GW003": throw GatewayWireError(.badWelcome, "welcome_devices must be active devices of added_users")
+                case "GW003": throw GatewayWireError(.badWelcome, "welcome_devices must be active devices of added_users or of members")
                 case "GW004": throw GatewayWireError(.blocked, "a block forbids adding one of these users")
                 case "GW005": throw GatewayWireError(.badRequest, "kind must be application, proposal or commit")
                 default: throw error

@@ -23,6 +23,24 @@ public struct ProcessLog: Sendable {
         self.indices = []
     }
 
+    /// The log as its events leave it: the next clock after the newest of `process`'s events
+    /// and the back-chain of each content type, in the order the types were first used (a
+    /// client that keeps its events restores its process log from them).
+    public init(key: SystemKeyPair, process: Userpackage_Process, events: some Sequence<VerifiedEvent>) {
+        self.init(key: key, process: process)
+        let own = events.filter { $0.process == [UInt8](process.process) && $0.systemKey == key.publicKey }
+            .sorted { $0.logicalClock < $1.logicalClock }
+        for event in own {
+            self.logicalClock = max(self.logicalClock, event.logicalClock)
+            let type = event.contentType.rawValue
+            if let position = self.indices.firstIndex(where: { $0.contentType == type }) {
+                self.indices[position].logicalClock = event.logicalClock
+            } else {
+                self.indices.append((type, event.logicalClock))
+            }
+        }
+    }
+
     /// The current wall-clock time in milliseconds.
     public static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 

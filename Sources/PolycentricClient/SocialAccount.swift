@@ -27,6 +27,20 @@ public struct SocialAccount: Sendable {
         self.log = ProcessLog(key: key, process: process)
     }
 
+    /// An identity as a client stored it: the key, this device's process and the events known
+    /// (the process log continues after its newest event).
+    public init(key: SystemKeyPair, process: Userpackage_Process, events: [VerifiedEvent]) {
+        self.log = ProcessLog(key: key, process: process, events: events)
+        for event in events { _ = self.record(event) }
+    }
+
+    /// Every event known here (to store them).
+    public var knownEvents: [VerifiedEvent] {
+        self.events.sorted { a, b in
+            a.key.process != b.key.process ? a.key.process.lexicographicallyPrecedes(b.key.process) : a.key.clock < b.key.clock
+        }.map(\.value)
+    }
+
     public var key: SystemKeyPair { self.log.key }
     public var system: Userpackage_PublicKey { self.log.key.system }
 

@@ -16,12 +16,14 @@ public final class TestProcess: @unchecked Sendable {
     /// - Parameters:
     ///   - environment: the complete environment (nothing is inherited unless passed).
     ///   - passing: descriptors that appear in the child as fd 3, 4, … in this order.
+    ///   - standardInput: the file read as standard input.
     ///   - outputDirectory: where `stdout`/`stderr` files are written.
     public init(
         executable: String,
         arguments: [String],
         environment: [String: String],
         passing descriptors: [Int32] = [],
+        standardInput: String = "/dev/null",
         outputDirectory: String
     ) throws {
         self.executable = executable
@@ -32,7 +34,7 @@ public final class TestProcess: @unchecked Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, standardInput, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, self.stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, self.stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         // Move the passed descriptors out of the way first, then to 3, 4, …
@@ -52,30 +54,8 @@ public final class TestProcess: @unchecked Sendable {
             posix_spawn_file_actions_addclose(&actions, fd)  // EBADF at spawn time is ignored by glibc
         }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
         // Own process group, so that a test's Ctrl-C does not reach it and kill(-pgid) can.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-
-        let argv = [executable] + arguments
-        let envp = environment.map { "\($0.key)=\($0.value)" }
-        var pid: pid_t = 0
-        let rc = withCStrings(argv) { argvPointers in
-            withCStrings(envp) { envPointers in
-                posix_spawn(&pid, executable, &actions, &attributes, argvPointers, envPointers)
-            }
-        }
-        guard rc == 0 else { throw TestFailure("posix_spawn \(executable) failed: \(rc)") }
-        self.pid = pid
+        self.pid = try spawn(executable, arguments, environment, &actions, flags: POSIX_SPAWN_SETPGROUP)
     }
 
     /// Sends `signal` to the process.
@@ -189,6 +169,40 @@ public func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) thro
         guard n > 0 else { throw TestFailure("write to \(path) failed: errno \(errno)") }
         written += n
     }
+}
+
+/// `posix_spawn` with a clean signal state: nothing blocked, the usual signals at their defaults,
+/// `flags` (a new process group or session) on top. A new process group is process group 0.
+func spawn(
+    _ executable: String,
+    _ arguments: [String],
+    _ environment: [String: String],
+    _ actions: inout posix_spawn_file_actions_t,
+    flags: Int32
+) throws -> pid_t {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawnattr_setflags(&attributes, Int16(flags | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    posix_spawnattr_setpgroup(&attributes, 0)
+    var emptyMask = sigset_t()
+    sigemptyset(&emptyMask)
+    posix_spawnattr_setsigmask(&attributes, &emptyMask)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+
+    let argv = [executable] + arguments
+    let envp = environment.map { "\($0.key)=\($0.value)" }
+    var pid: pid_t = 0
+    let rc = withCStrings(argv) { argvPointers in
+        withCStrings(envp) { envPointers in
+            posix_spawn(&pid, executable, &actions, &attributes, argvPointers, envPointers)
+        }
+    }
+    guard rc == 0 else { throw TestFailure("posix_spawn \(executable) failed: \(rc)") }
+    return pid
 }
 
 func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {

@@ -140,7 +140,8 @@ import Testing
     @Test func oneCommitWinsEachEpochAndMembershipFollowsIt() async throws {
         try await Self.withRepository { repository, _ in
             let alice = try await Self.device(repository)
-            let bob = try await Self.device(repository)
+            let bobKey = SignatureAlgorithm.ed25519.generatePrivateKey()
+            let bob = try await Self.device(repository, user: bobKey)
             let carol = try await Self.device(repository)
             let conv = SecureRandom.bytes(count: 32)
             try await repository.createConversation(convID: conv, creator: alice.user, groupInfo: [0])
@@ -200,10 +201,12 @@ import Testing
                 _ = try await repository.append(Self.submission(conv, bob, .proposal, epoch: 1, "old proposal"), nowMs: 3)
             }
 
-            // A Welcome for a device that is not an added user's is refused, and nothing changes.
+            // A Welcome for a device of neither an added user nor a member is refused, and
+            // nothing changes.
+            let dave = try await Self.device(repository)
             var bad = Self.submission(conv, alice, .commit, epoch: 2, "commit add carol")
             bad.addedUsers = [carol.user]
-            bad.welcomeDevices = [bob.id]
+            bad.welcomeDevices = [dave.id]
             await Self.expectCode(.badWelcome) { _ = try await repository.append(bad, nowMs: 4) }
             // Carol blocked Alice: Alice cannot add her.
             try await repository.setBlocked(user: carol.user, blocked: alice.user, true)
@@ -225,6 +228,20 @@ import Testing
             await Self.expectCode(.notMember) {
                 _ = try await repository.append(Self.submission(conv, alice, .application, epoch: 3, "?"), nowMs: 6)
             }
+
+            // A member's other device may be Welcomed (no user is added): Bob's laptop joins.
+            let laptop = try await Self.device(repository, user: bobKey)
+            var own = Self.submission(conv, bob, .commit, epoch: 3, "add bob's laptop")
+            own.welcomeDevices = [laptop.id]
+            own.welcome = Array("welcome laptop".utf8)
+            own.groupInfo = [4]
+            #expect(try await repository.append(own, nowMs: 7).seq == 6)
+            #expect(try await repository.welcomes(deviceID: laptop.id).map(\.seq) == [6])
+            // A removed member's devices may not.
+            let alicePhone = try await Self.device(repository)
+            var stale = Self.submission(conv, bob, .commit, epoch: 4, "welcome a stranger")
+            stale.welcomeDevices = [alicePhone.id, alice.id]
+            await Self.expectCode(.badWelcome) { _ = try await repository.append(stale, nowMs: 8) }
         }
     }
 

@@ -120,3 +120,42 @@ import Testing
         #expect(throws: PolycentricError.self) { try ShareLink(text) }
     }
 }
+
+@Suite struct ProcessLogRestoreTests {
+    /// A client that stored its events continues its log exactly where it stopped: the next
+    /// event restored is byte for byte the next event the original would have written.
+    @Test func aLogRestoredFromItsEventsContinuesIdentically() throws {
+        let key = SystemKeyPair.generate()
+        var original = ProcessLog(key: key)
+        var written: [VerifiedEvent] = []
+        written.append(try original.post("one", at: 1_000))
+        written.append(try original.set(.username, value: Array("alice".utf8), at: 2_000))
+        written.append(try original.post("two", at: 3_000))
+        written.append(try original.follow(SystemKeyPair.generate().system, at: 4_000))
+        // Another process of the same system, and another system: ignored.
+        var other = ProcessLog(key: key)
+        let foreign = [try other.post("elsewhere", at: 5_000), try other.post("again", at: 6_000)]
+        var stranger = ProcessLog(key: SystemKeyPair.generate(), process: original.process)
+        let strangers = [try stranger.post("not mine", at: 7_000)]
+
+        let restored = ProcessLog(key: key, process: original.process, events: (written + foreign + strangers).shuffled())
+        #expect(restored.logicalClock == original.logicalClock)
+        #expect(restored.logicalClock == 4)
+        #expect(restored.indices.map(\.contentType) == original.indices.map(\.contentType))
+        #expect(restored.indices.map(\.logicalClock) == original.indices.map(\.logicalClock))
+
+        var next = restored
+        let fromRestored = try next.post("three", at: 8_000)
+        let fromOriginal = try original.post("three", at: 8_000)
+        #expect(fromRestored.eventBytes == fromOriginal.eventBytes)
+        #expect(fromRestored.logicalClock == 5)
+    }
+
+    @Test func aLogWithNoEventsOfItsOwnStartsAtZero() throws {
+        let key = SystemKeyPair.generate()
+        var other = ProcessLog(key: key)
+        let restored = ProcessLog(key: key, process: .random(), events: [try other.post("x", at: 1)])
+        #expect(restored.logicalClock == 0)
+        #expect(restored.indices.isEmpty)
+    }
+}

@@ -227,3 +227,15 @@ func hex(_ text: String) -> [UInt8] { Hex.decode(text)! }
         #expect(Hex.decode("ABcd") == [0xab, 0xcd])
     }
 }
+
+/// Argon2id against an independent implementation (argon2-cffi, `hash_secret_raw`, type ID,
+/// version 19, t = 2, m = 65536 KiB, p = 1, 32 bytes).
+@Suite struct PasswordHashTests {
+    @Test func matchesAnIndependentImplementation() throws {
+        let key = try PasswordHash.argon2id(passphrase: Array("correct horse battery staple".utf8), salt: Array(0..<16))
+        #expect(Hex.encode(key.bytes) == "c05ce4c4dd7e0e45ee6011cc59d068ade47df1b01fc0cf9cd4678bdf68a5b7b0")
+        let empty = try PasswordHash.argon2id(passphrase: [UInt8](), salt: [UInt8](repeating: 0xFF, count: 16))
+        #expect(Hex.encode(empty.bytes) == "7bebb6247b68d41bbe661ad3124c5082bebe7d5657179612fc37e5362cb6a230")
+        #expect(throws: PrimitivesError.self) { try PasswordHash.argon2id(passphrase: [1], salt: [1, 2, 3]) }
+    }
+}

@@ -98,6 +98,9 @@ public struct MLSGroup: Sendable {
 
     /// The group id.
     public var groupID: [UInt8] { self.context.groupID }
+
+    /// Proposals received in this epoch and not committed yet.
+    public var cachedProposalCount: Int { self.proposals.count }
     /// The current epoch.
     public var epoch: UInt64 { self.context.epoch }
     /// The epoch authenticator (compare out of band to detect impersonation).

@@ -1,0 +1,110 @@
+import Foundation
+import GatewayClient
+import GatewayWire
+import Primitives
+import SwiftProtobuf
+
+/// Contacts by mutual consent and presence (docs/GATEWAY_SPEC.md §10).
+extension ChatEngine {
+    /// A contact as listed.
+    public struct Contact: Sendable, Codable, Hashable {
+        public var user: String
+        /// `mutual`, `outgoing` (you asked) or `incoming` (they asked).
+        public var state: String
+        /// `online`, `offline`, or nil when not known (only mutual contacts have one).
+        public var presence: String?
+        /// `now`, `hour`, `day`, `week`, `longer`.
+        public var lastSeen: String?
+    }
+
+    public enum ContactAction: String, Sendable, CaseIterable {
+        case request, accept, revoke, block, unblock
+    }
+
+    /// The contacts, with the presence of mutual ones (watched on this connection).
+    public func contacts(session: ChatSession) async throws -> [Contact] {
+        let list = try await session.call(.listContacts(.init())).contacts.contacts
+        let mutual = list.filter { $0.state == .mutual }.map { [UInt8]($0.userID) }
+        if !mutual.isEmpty { _ = try await self.watch(mutual, session: session) }
+        return list.map { contact in
+            let user = Hex.encode(contact.userID)
+            let state: String =
+                switch contact.state {
+                case .mutual: "mutual"
+                case .outgoing: "outgoing"
+                default: "incoming"
+                }
+            let presence = contact.state == .mutual ? self.presence[user] : nil
+            return Contact(user: user, state: state, presence: presence.map(Self.status), lastSeen: presence.map(Self.lastSeen))
+        }
+    }
+
+    public func contact(_ action: ContactAction, _ user: [UInt8], session: ChatSession) async throws {
+        switch action {
+        case .request: try await session.call(.contactRequest(.with { $0.userID = .init(user) }))
+        case .accept: try await session.call(.contactAccept(.with { $0.userID = .init(user) }))
+        case .revoke: try await session.call(.contactRevoke(.with { $0.userID = .init(user) }))
+        case .block, .unblock:
+            try await session.call(
+                .setBlocked(
+                    .with {
+                        $0.userID = .init(user)
+                        $0.blocked = action == .block
+                    }
+                )
+            )
+        }
+    }
+
+    public func setInvisible(_ invisible: Bool, session: ChatSession) async throws {
+        try await session.call(.setPresence(.with { $0.invisible = invisible }))
+        self.setInvisibleRecord(invisible)
+        try self.saveNow()
+    }
+
+    /// Watches users (mutual contacts answer; anyone else is `unavailable`).
+    public func watch(_ users: [[UInt8]], session: ChatSession) async throws -> [Contact] {
+        let presences = try await session.call(.watch(.with { $0.userIds = users.map { .init($0) } })).watch.presences
+        for presence in presences where presence.status != .unavailable { self.presence[Hex.encode(presence.userID)] = presence }
+        return presences.map { presence in
+            Contact(
+                user: Hex.encode(presence.userID),
+                state: presence.status == .unavailable ? "none" : "mutual",
+                presence: Self.status(presence),
+                lastSeen: Self.lastSeen(presence)
+            )
+        }
+    }
+
+    /// The last known presence of watched users: user id (hex) → `online` / `offline`.
+    public var presenceByUser: [String: String] { self.presence.mapValues(Self.status) }
+
+    /// Watches the peers of this device's DMs (mutual contacts among them answer), so lists
+    /// can show them; errors are ignored (presence is a nicety).
+    public func watchPeers(session: ChatSession) async {
+        let peers = Set(self.state.conversations.compactMap { $0.kind == .dm && !$0.left ? $0.peer : nil }).compactMap {
+            Hex.decode($0)
+        }
+        guard !peers.isEmpty else { return }
+        _ = try? await self.watch(Array(peers.prefix(50)), session: session)
+    }
+
+    static func status(_ presence: Polygate_Gateway_V1_Presence) -> String {
+        switch presence.status {
+        case .online: "online"
+        case .offline: "offline"
+        default: "unavailable"
+        }
+    }
+
+    static func lastSeen(_ presence: Polygate_Gateway_V1_Presence) -> String {
+        switch presence.lastSeen {
+        case .now: "now"
+        case .hour: "within the hour"
+        case .day: "today"
+        case .week: "this week"
+        case .longer: "longer ago"
+        default: "unknown"
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayClient
+import NIOCore
+import Polycentric
+import PolycentricClient
+import Primitives
+import SwiftProtobuf
+
+/// The Polycentric feed: this user's events are signed here and synced to the social server;
+/// others are read from it.
+extension ChatEngine {
+    /// A post as the feed shows it.
+    public struct Post: Sendable, Codable, Hashable {
+        /// The post's share link (reply to it with this).
+        public var id: String
+        /// The author's user id, hex.
+        public var author: String
+        public var authorName: String?
+        public var text: String
+        public var postedAtMs: UInt64
+        /// For replies: the share link of the post replied to.
+        public var replyTo: String?
+    }
+
+    /// A user's profile.
+    public struct Profile: Sendable, Codable, Hashable {
+        public var user: String
+        public var name: String?
+        public var description: String?
+    }
+
+    /// polychat's HTTP client: a refused connection fails at once (the shared client retries
+    /// until the request's deadline), and connecting gives up after 5 s.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    func server() throws(ChatError) -> PolycentricServer {
+        do {
+            return try PolycentricServer(baseURL: self.identity.socialURL, client: Self.http, userAgent: "polychat/1")
+        } catch {
+            throw ChatError(.badArgument, "the social server URL '\(self.identity.socialURL)' is not usable: \(error)")
+        }
+    }
+
+    /// Runs a request to the social server; its errors become ``ChatError``s.
+    func remote<T: Sendable>(_ body: (PolycentricServer) async throws(ServerError) -> T) async throws(ChatError) -> T {
+        let server = try self.server()
+        do {
+            return try await body(server)
+        } catch {
+            throw Self.translate(error, self.identity.socialURL)
+        }
+    }
+
+    /// Uploads what the server lacks of this user's events.
+    @discardableResult
+    public func sync() async throws -> Int {
+        var account = self.social
+        let sent = try await self.remote { server throws(ServerError) in
+            try await account.download(from: server)
+            return try await account.sync(to: server)
+        }
+        self.social = account
+        try self.saveNow()
+        return sent
+    }
+
+    /// Posts (or replies to the post `replyTo`, a share link), then syncs.
+    @discardableResult
+    public func post(_ text: String, replyTo: String? = nil) async throws -> Post {
+        var parent: VerifiedEvent?
+        if let replyTo { parent = try await self.event(replyTo) }
+        let event: VerifiedEvent
+        do {
+            event = try self.social.post(text, replyTo: parent)
+        } catch {
+            throw ChatError(.badArgument, "cannot sign the post: \(error)")
+        }
+        try self.saveNow()
+        try await self.sync()
+        return self.post(of: event, name: self.social.username)
+    }
+
+    public func follow(_ user: [UInt8], _ follow: Bool = true) async throws {
+        do {
+            if follow { try self.social.follow(.ed25519(user)) } else { try self.social.unfollow(.ed25519(user)) }
+        } catch {
+            throw ChatError(.badArgument, "cannot sign the follow: \(error)")
+        }
+        try self.saveNow()
+        try await self.sync()
+    }
+
+    public func setProfile(name: String?, description: String?) async throws {
+        do {
+            if let name { try self.social.setUsername(name) }
+            if let description { try self.social.setDescription(description) }
+        } catch {
+            throw ChatError(.badArgument, "cannot sign the profile: \(error)")
+        }
+        try self.saveNow()
+        try await self.sync()
+    }
+
+    /// The users this user follows (hex).
+    public var following: [String] { self.social.following.map { Hex.encode($0.key) } }
+
+    /// Posts of followed users, newest first.
+    public func feed(limit: Int = 20) async throws -> [Post] {
+        let systems = self.social.following
+        let events = try await self.remote { server throws(ServerError) in
+            try await SocialAccount.feed(of: systems, from: server, limit: limit)
+        }
+        var names: [[UInt8]: String] = [:]
+        for system in Set(events.map(\.systemKey)) {
+            names[system] = (try? await self.profile(of: system))?.name
+        }
+        return events.map { self.post(of: $0, name: names[$0.systemKey]) }
+    }
+
+    public func profile(of user: [UInt8]) async throws -> Profile {
+        if user == self.device.userID {
+            return Profile(user: Hex.encode(user), name: self.social.username, description: self.social.profileDescription)
+        }
+        let profile = try await self.remote { server throws(ServerError) in
+            try await SocialAccount.profile(of: .ed25519(user), from: server)
+        }
+        return Profile(user: Hex.encode(user), name: profile.username, description: profile.description)
+    }
+
+    /// The event a share link names, from the server.
+    func event(_ link: String) async throws -> VerifiedEvent {
+        guard case .event(let system, let process, let clock, _) = try? ShareLink(link) else {
+            throw ChatError(.badArgument, "'\(link)' is not a post id (the feed prints them)")
+        }
+        let found = try await self.remote { server throws(ServerError) in
+            try await server.events(of: system, [(process, ClockRanges(clocks: [clock]))])
+        }
+        guard let event = found.first(where: { $0.logicalClock == clock }) else {
+            throw ChatError(.notFound, "the social server does not have that post")
+        }
+        return event
+    }
+
+    func post(of event: VerifiedEvent, name: String?) -> Post {
+        let content = (try? Userpackage_Post(serializedBytes: event.event.content))?.content ?? ""
+        let parent = event.event.references.first { $0.referenceType == 2 }.flatMap { reference -> String? in
+            guard let pointer = try? Userpackage_Pointer(serializedBytes: reference.reference) else { return nil }
+            return ShareLink.event(
+                pointer.system,
+                process: pointer.process,
+                logicalClock: pointer.logicalClock,
+                servers: [self.identity.socialURL]
+            ).encoded
+        }
+        return Post(
+            id: ShareLink.event(
+                event.event.system,
+                process: event.event.process,
+                logicalClock: event.logicalClock,
+                servers: [self.identity.socialURL]
+            ).encoded,
+            author: Hex.encode(event.systemKey),
+            authorName: name,
+            text: content,
+            postedAtMs: event.unixMilliseconds ?? 0,
+            replyTo: parent
+        )
+    }
+
+    static func translate(_ error: ServerError, _ url: String) -> ChatError {
+        if error.status == nil { return ChatError(.unreachable, "cannot reach the social server at \(url): \(error.message)") }
+        return ChatError(.refused, "the social server refused: \(error.message)")
+    }
+}

@@ -1,0 +1,307 @@
+import Foundation
+import GatewayClient
+public import GatewayWire
+import MLS
+import Polycentric
+import PolycentricClient
+import Primitives
+import SwiftProtobuf
+
+/// polychat's engine: the local identity and state (encrypted at rest), the Polycentric
+/// account, and the MLS groups of this device. An actor: the command line and the terminal UI
+/// call it from several tasks; one ``ChatSession`` at a time talks to the gateway.
+public actor ChatEngine {
+    static let suite = CipherSuite.mls128DHKEMX25519AES128GCMSHA256Ed25519
+
+    let directory: StateDirectory
+    /// The directory's lock; nil for a read-only engine (``open(directory:environment:readOnly:passphrase:)``).
+    let lock: StateLock?
+    let vault: Vault
+    public private(set) var identity: IdentityRecord
+    let device: DeviceCredentials
+    var social: SocialAccount
+    var state: ChatState
+    /// Loaded MLS groups, by conversation id (hex).
+    var groups: [String: MLSGroup] = [:]
+    /// Things worth telling the user that happened while processing (joins, removals …).
+    var notices: [String] = []
+    /// The session saw `CaughtUp`.
+    var caughtUp = false
+    /// Conversations being joined by external commit (a new device of a member).
+    var joining: Set<String> = []
+    /// Conversations whose name and kind this device should send (a device joined by itself).
+    var metaDue: Set<String> = []
+    /// The highest seq processed per conversation and not acked yet.
+    var unacked: [String: UInt64] = [:]
+    /// Presence of watched contacts (user hex → status), as last told.
+    public internal(set) var presence: [String: Polygate_Gateway_V1_Presence] = [:]
+    /// Messages that arrived in this process, oldest first (bounded; ``takeArrivals()``).
+    var arrivals: [(conv: String, message: ChatMessage)] = []
+    /// Whether this session is connected (for the terminal UI).
+    public internal(set) var connected = false
+
+    init(
+        directory: StateDirectory,
+        lock: StateLock?,
+        vault: Vault,
+        identity: IdentityRecord,
+        device: DeviceCredentials,
+        social: SocialAccount,
+        state: ChatState
+    ) {
+        self.directory = directory
+        self.lock = lock
+        self.vault = vault
+        self.identity = identity
+        self.device = device
+        self.social = social
+        self.state = state
+    }
+
+    // MARK: Identity
+
+    /// This user's id (the Polycentric system key), hex.
+    public nonisolated var userID: String { Hex.encode(self.device.userID) }
+    /// This device's id, hex.
+    public nonisolated var deviceID: String { Hex.encode(self.device.deviceID) }
+    /// The state directory.
+    public nonisolated var statePath: String { self.directory.path }
+    /// How the state is encrypted at rest.
+    public nonisolated var vaultMode: Vault.Mode { self.vault.mode }
+    /// This user's Polycentric username, if set.
+    public var username: String? { self.social.username }
+
+    /// Creates an identity (a new one, or the one in `bundle`, an export of another device) and
+    /// this device in `directory`.
+    ///
+    /// - Throws: ``ChatError`` `identity_exists` when there is one.
+    public static func initialize(
+        directory: StateDirectory,
+        deviceName: String,
+        socialURL: String,
+        gatewayURL: String,
+        passphrase: String?,
+        history: Int = 1000,
+        importing bundle: [UInt8]? = nil,
+        environment: [String: String]
+    ) async throws(ChatError) -> ChatEngine {
+        guard socialURL.hasPrefix("http://") || socialURL.hasPrefix("https://") else {
+            throw ChatError(.badArgument, "'\(socialURL)' is not a social server URL (http://host:port)")
+        }
+        _ = try Self.endpoint(gatewayURL)
+        try directory.create()
+        let lock = try directory.lock()
+        guard !directory.exists("identity.json") else {
+            throw ChatError(.identityExists, "\(directory.path) already holds an identity (polychat whoami shows it)")
+        }
+        let social: SocialAccount
+        if let bundle {
+            do {
+                social = try SocialAccount(importing: bundle)
+            } catch {
+                throw ChatError(.badArgument, "the identity export does not read: \(error)")
+            }
+        } else {
+            social = SocialAccount.create()
+        }
+        let device: DeviceCredentials
+        do {
+            device = try DeviceCredentials.make(
+                systemKey: social.key.seed,
+                deviceName: String(deviceName.utf8.prefix(64)) ?? "device",
+                nowMs: Self.nowMs()
+            )
+        } catch {
+            throw ChatError(.badArgument, "cannot certify this device: \(error)")
+        }
+        let identity = IdentityRecord(
+            systemKey: Hex.encode(social.key.seed.bytes),
+            process: Hex.encode(social.log.process.process),
+            deviceKey: Hex.encode(device.deviceKey.bytes),
+            certificate: Hex.encode((try? device.certificate.serializedBytes() as [UInt8]) ?? []),
+            deviceName: deviceName,
+            socialURL: socialURL,
+            gatewayURL: gatewayURL,
+            history: history
+        )
+        let vault = try Vault.create(in: directory, passphrase: passphrase, environment: environment)
+        let engine = ChatEngine(
+            directory: directory,
+            lock: lock,
+            vault: vault,
+            identity: identity,
+            device: device,
+            social: social,
+            state: ChatState()
+        )
+        try await engine.save()
+        return engine
+    }
+
+    /// Opens the identity and state in `directory`.
+    ///
+    /// - Parameter readOnly: do not take the directory's lock (for `whoami` while the terminal UI
+    ///   runs); such an engine refuses to save.
+    public static func open(
+        directory: StateDirectory,
+        environment: [String: String],
+        readOnly: Bool = false,
+        passphrase: () throws(ChatError) -> String
+    ) throws(ChatError) -> ChatEngine {
+        guard directory.exists("vault.json") else {
+            throw ChatError(.noIdentity, "no polychat identity in \(directory.path); run 'polychat init' first")
+        }
+        let lock = readOnly ? nil : try directory.lock()
+        let vault = try Vault.open(directory, environment: environment, passphrase: passphrase)
+        guard let identity = try vault.load(IdentityRecord.self, "identity.json", from: directory) else {
+            throw ChatError(.noIdentity, "no polychat identity in \(directory.path); run 'polychat init' first")
+        }
+        guard identity.version == 1, let systemSeed = Hex.decode(identity.systemKey), let process = Hex.decode(identity.process),
+            let deviceSeed = Hex.decode(identity.deviceKey), let certificateBytes = Hex.decode(identity.certificate),
+            let certificate = try? Polygate_Gateway_V1_SignedDeviceCertificate(serializedBytes: certificateBytes),
+            let key = try? SystemKeyPair(seed: SecretBytes(systemSeed))
+        else {
+            throw ChatError(.badState, "identity.json is damaged or from a newer polychat")
+        }
+        let device: DeviceCredentials
+        do {
+            device = try DeviceCredentials(deviceKey: SecretBytes(deviceSeed), certificate: certificate, nowMs: Self.nowMs())
+        } catch {
+            throw ChatError(.badState, "this device's certificate no longer verifies: \(error)")
+        }
+        let events = (try vault.load([String].self, "social.json", from: directory) ?? []).compactMap { hex -> VerifiedEvent? in
+            guard let bytes = Hex.decode(hex), let signed = try? Userpackage_SignedEvent(serializedBytes: bytes) else {
+                return nil
+            }
+            return try? VerifiedEvent(signed)
+        }
+        var processID = Userpackage_Process()
+        processID.process = Data(process)
+        let social = SocialAccount(key: key, process: processID, events: events)
+        let state = try vault.load(ChatState.self, "chat.json", from: directory) ?? ChatState()
+        return ChatEngine(
+            directory: directory,
+            lock: lock,
+            vault: vault,
+            identity: identity,
+            device: device,
+            social: social,
+            state: state
+        )
+    }
+
+    /// The identity for another device: the system key and the Polycentric events, sealed with
+    /// `passphrase` (Argon2id + ChaCha20-Poly1305).
+    public func exportIdentity(passphrase: String) throws(ChatError) -> [UInt8] {
+        let salt = SecureRandom.bytes(count: PasswordHash.saltSize)
+        let key = try Vault.derive(passphrase, salt)
+        let vault = Vault(key: key, mode: .passphrase)
+        return Array("PCX1".utf8) + salt + (try vault.seal(self.social.exportBundle(), name: "identity-export"))
+    }
+
+    /// Opens an export made by ``exportIdentity(passphrase:)``.
+    public static func readExport(_ bytes: [UInt8], passphrase: String) throws(ChatError) -> [UInt8] {
+        guard bytes.count > 4 + 16, Array(bytes.prefix(4)) == Array("PCX1".utf8) else {
+            throw ChatError(.badArgument, "not a polychat identity export")
+        }
+        let vault = Vault(key: try Vault.derive(passphrase, Array(bytes[4..<20])), mode: .passphrase)
+        do {
+            return try vault.open(Array(bytes[20...]), name: "identity-export")
+        } catch {
+            throw ChatError(.badArgument, "wrong passphrase, or the export is damaged")
+        }
+    }
+
+    /// Changes the servers.
+    public func setServers(social: String?, gateway: String?) throws(ChatError) {
+        if let social {
+            guard social.hasPrefix("http://") || social.hasPrefix("https://") else {
+                throw ChatError(.badArgument, "'\(social)' is not a social server URL (http://host:port)")
+            }
+            self.identity.socialURL = social
+        }
+        if let gateway {
+            _ = try Self.endpoint(gateway)
+            self.identity.gatewayURL = gateway
+        }
+        try self.saveNow()
+    }
+
+    func setInvisibleRecord(_ invisible: Bool) { self.identity.invisible = invisible }
+
+    // MARK: Saving
+
+    /// Writes the state (identity, chat, social), each file atomically.
+    public func save() throws(ChatError) { try self.saveNow() }
+
+    func saveNow() throws(ChatError) {
+        guard self.lock != nil else { throw ChatError(.busy, "this polychat opened the state read-only") }
+        for (conv, group) in self.groups {
+            if let index = self.state.conversations.firstIndex(where: { $0.id == conv }) {
+                self.state.conversations[index].group = group.isActive ? Hex.encode(group.serialized()) : nil
+            }
+        }
+        try self.vault.store(self.identity, "identity.json", in: self.directory)
+        try self.vault.store(self.state, "chat.json", in: self.directory)
+        try self.vault.store(
+            self.social.knownEvents.compactMap { try? $0.signedEvent.serializedBytes() as [UInt8] }.map { Hex.encode($0) },
+            "social.json",
+            in: self.directory
+        )
+    }
+
+    // MARK: Reading the state
+
+    /// The conversations, newest activity first.
+    public var conversations: [ConversationRecord] {
+        self.state.conversations.sorted { ($0.messages.last?.sentAtMs ?? 0) > ($1.messages.last?.sentAtMs ?? 0) }
+    }
+
+    /// What happened since the last call (joins, removals, failures), for the user.
+    public func takeNotices() -> [String] {
+        defer { self.notices = [] }
+        return self.notices
+    }
+
+    /// The messages that arrived since the last call, with their conversation ids.
+    public func takeArrivals() -> [(conv: String, message: ChatMessage)] {
+        defer { self.arrivals = [] }
+        return self.arrivals
+    }
+
+    /// The conversation a hex prefix (or a name) names.
+    ///
+    /// - Throws: ``ChatError`` `not_found` or `ambiguous`.
+    public func conversation(named text: String) throws(ChatError) -> ConversationRecord {
+        let lowered = text.lowercased()
+        let byID = self.state.conversations.filter { $0.id.hasPrefix(lowered) }
+        let matches = byID.isEmpty ? self.state.conversations.filter { $0.name == text } : byID
+        guard let first = matches.first else {
+            throw ChatError(.notFound, "no conversation '\(text)' here (polychat rooms lists them)")
+        }
+        guard matches.count == 1 else {
+            throw ChatError(
+                .ambiguous,
+                "'\(text)' names \(matches.count) conversations: \(matches.map { String($0.id.prefix(12)) }.joined(separator: ", "))"
+            )
+        }
+        return first
+    }
+
+    /// Marks a conversation read; its messages.
+    public func markRead(_ conv: String) -> [ChatMessage] {
+        guard let index = self.state.conversations.firstIndex(where: { $0.id == conv }) else { return [] }
+        self.state.conversations[index].unread = 0
+        return self.state.conversations[index].messages
+    }
+
+    static func nowMs() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    /// A user id from hex (64 characters).
+    public static func user(_ text: String) throws(ChatError) -> [UInt8] {
+        guard let bytes = Hex.decode(text.lowercased()), bytes.count == 32 else {
+            throw ChatError(.badArgument, "'\(text)' is not a user id (64 hex characters, as 'polychat whoami' prints)")
+        }
+        return bytes
+    }
+}

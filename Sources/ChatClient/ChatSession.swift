@@ -1,0 +1,162 @@
+public import GatewayClient
+import GatewayWire
+import MLS
+import Primitives
+
+/// One connection of the engine to the gateway: authenticated, caught up, KeyPackages topped
+/// up. Server frames are processed in order by ``pump(timeout:until:)`` (the command line) or
+/// ``step(timeout:)`` (the terminal UI).
+public struct ChatSession: Sendable {
+    public let connection: GatewayConnection
+    public let engine: ChatEngine
+
+    /// Processes server frames until `done` holds (checked after each frame).
+    ///
+    /// - Throws: ``ChatError`` `unreachable` when the connection ends first, or after `timeout`.
+    public func pump(timeout: Duration = .seconds(20), until done: @Sendable (ChatEngine) async -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !(await done(self.engine)) {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { throw ChatError(.unreachable, "the gateway did not answer in time") }
+            let frame: GatewayConnection.ServerFrame?
+            do {
+                frame = try await self.connection.nextEvent(timeout: left)
+            } catch {
+                throw ChatError(.unreachable, "the gateway did not answer in time")
+            }
+            guard let frame else {
+                throw ChatError(
+                    .unreachable,
+                    "the gateway closed the connection (\(self.connection.endReason?.description ?? "no reason"))"
+                )
+            }
+            await self.engine.handle(frame, session: self)
+        }
+    }
+
+    /// Processes the next server frame if one comes within `timeout`, then (when nothing else
+    /// is queued) saves and acks.
+    ///
+    /// - Returns: whether a frame was processed.
+    /// - Throws: ``ChatError`` `unreachable` once the connection has ended.
+    public func step(timeout: Duration) async throws(ChatError) -> Bool {
+        let frame: GatewayConnection.ServerFrame?
+        do {
+            frame = try await self.connection.nextEvent(timeout: timeout)
+        } catch {
+            return false
+        }
+        guard let frame else {
+            throw ChatError(
+                .unreachable,
+                "the gateway closed the connection (\(self.connection.endReason?.description ?? "no reason"))"
+            )
+        }
+        await self.engine.handle(frame, session: self)
+        if self.connection.pendingEvents == 0 { await self.engine.flushAcks(self) }
+        return true
+    }
+
+    /// A request; a server error becomes a ``ChatError`` with its message.
+    @discardableResult
+    func call(_ body: GatewayConnection.ClientBody) async throws(ChatError) -> Polygate_Gateway_V1_Response {
+        do {
+            return try await self.connection.call(body)
+        } catch let error as GatewayClientError {
+            throw ChatSession.translate(error)
+        } catch {
+            throw ChatError(.unreachable, "the gateway request failed: \(error)")
+        }
+    }
+
+    static func translate(_ error: GatewayClientError) -> ChatError {
+        switch error.serverCode {
+        case .some(.notMember): ChatError(.notMember, "not a member of that conversation")
+        case .some(let code): ChatError(.refused, "the gateway refused: \(code): \(error.message)")
+        case .none: ChatError(.unreachable, "the gateway: \(error)")
+        }
+    }
+}
+
+extension ChatEngine {
+    /// Connects to the gateway, authenticates this device (registering it the first time),
+    /// processes everything that arrived while it was away, tops up its KeyPackages, runs
+    /// `body`, and saves the state.
+    ///
+    /// - Throws: ``ChatError`` `unreachable` when the gateway cannot be reached.
+    public nonisolated func withSession<T: Sendable>(_ body: (ChatSession) async throws -> T) async throws -> T {
+        let url = await self.identity.gatewayURL
+        let (host, port, path) = try Self.endpoint(url)
+        do {
+            return try await GatewayConnection.withWebSocket(host: host, port: port, path: path) { connection in
+                do {
+                    try await connection.authenticate(self.device, register: true)
+                } catch let error as GatewayClientError {
+                    throw ChatSession.translate(error)
+                }
+                let session = ChatSession(connection: connection, engine: self)
+                await self.setConnected(true)
+                defer { Task { await self.setConnected(false) } }
+                // The app-level ping the gateway wants at least every ping interval (§3).
+                let interval = max(1000, Int((try? await connection.challenge().pingIntervalMs) ?? 20_000) / 2)
+                let keepalive = Task {
+                    var ping = Polygate_Gateway_V1_ClientFrame()
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(interval))
+                        ping.ping.clientTimeMs = ChatEngine.nowMs()
+                        try? await connection.send(ping)
+                    }
+                }
+                defer { keepalive.cancel() }
+                await self.startCatchUp()
+                try await session.pump(timeout: .seconds(60)) { await $0.caughtUp }
+                try await self.replenishKeyPackages(session)
+                await self.afterCatchUp(session)
+                let result = try await body(session)
+                await self.flushAcks(session)
+                try await self.save()
+                return result
+            }
+        } catch let error as ChatError {
+            try? await self.save()
+            throw error
+        } catch let error as GatewayClientError {
+            try? await self.save()
+            switch error.code {
+            case .unreachable: throw ChatError(.unreachable, "cannot reach the gateway at \(url): is polygated running?")
+            case .refused:
+                throw ChatError(.unreachable, "the gateway at \(url) refused the connection (HTTP \(error.httpStatus ?? 0))")
+            default: throw ChatSession.translate(error)
+            }
+        }
+    }
+
+    /// `ws://host:port/path` or `http://host:port` (then `/v1/gateway`).
+    static func endpoint(_ url: String) throws(ChatError) -> (host: String, port: Int, path: String) {
+        var rest = Substring(url)
+        var defaultPort = 80
+        if url.hasPrefix("wss://") || url.hasPrefix("https://") {
+            throw ChatError(
+                .badArgument,
+                "TLS gateways (wss://, https://) are not supported by this polychat yet; use a ws:// or http:// URL"
+            )
+        }
+        guard let scheme = ["ws://", "http://"].first(where: { url.hasPrefix($0) }) else {
+            throw ChatError(.badArgument, "'\(url)' is not a gateway URL (ws://host:port/v1/gateway or http://host:port)")
+        }
+        rest = rest.dropFirst(scheme.count)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
+        var path = String(rest[slash...])
+        if path.isEmpty || path == "/" { path = "/v1/gateway" }
+        let host: Substring
+        if let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]) {
+            host = authority[..<colon]
+            defaultPort = port
+        } else {
+            host = authority
+        }
+        guard !host.isEmpty else { throw ChatError(.badArgument, "'\(url)' is not a gateway URL (ws://host:port)") }
+        return (String(host), defaultPort, path)
+    }
+}

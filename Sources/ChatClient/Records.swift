@@ -1,0 +1,91 @@
+/// What polychat keeps in its state directory (each file encrypted by the ``Vault``).
+
+/// `identity.json`: who this is and where it talks to.
+public struct IdentityRecord: Codable, Sendable {
+    public var version = 1
+    /// The Polycentric system key (Ed25519 seed), hex.
+    var systemKey: String
+    /// This device's Polycentric process id, hex.
+    var process: String
+    /// The device key (Ed25519 seed), hex.
+    var deviceKey: String
+    /// The serialized `SignedDeviceCertificate`, hex.
+    var certificate: String
+    public var deviceName: String
+    /// The Polycentric server (`http://host:port`).
+    public var socialURL: String
+    /// The gateway (`ws://host:port/v1/gateway` or `http://host:port`).
+    public var gatewayURL: String
+    /// Messages kept per conversation (0: none are stored; `read` then shows only what arrives
+    /// while it runs).
+    public var history: Int
+    /// The presence setting last made from this device (nil: never set, visible).
+    public var invisible: Bool?
+}
+
+/// `chat.json`: conversations, their MLS state and messages, and this device's KeyPackages.
+struct ChatState: Codable, Sendable {
+    var version = 1
+    var conversations: [ConversationRecord] = []
+    /// Secrets of the KeyPackages this device uploaded and nobody used yet.
+    var keyPackages: [StoredKeyPackage] = []
+}
+
+/// One conversation as this device knows it.
+public struct ConversationRecord: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable { case room, dm }
+
+    /// The MLS group id, hex.
+    public var id: String
+    public var name: String
+    public var kind: Kind
+    /// For a DM: the other user, hex.
+    public var peer: String?
+    /// The serialized `MLSGroup`, hex; nil once this device left or was removed.
+    var group: String?
+    /// The last seq this device processed.
+    public var lastSeq: UInt64
+    public var messages: [ChatMessage]
+    public var unread: Int
+    /// Removed or left: no new messages can be read or sent.
+    public var left: Bool
+    /// Members' user ids, hex (as of the last processed epoch).
+    public var members: [String]
+}
+
+/// A message as shown to the user (stored only in the encrypted state).
+public struct ChatMessage: Codable, Sendable, Hashable {
+    public var seq: UInt64
+    /// The sender's user id, hex.
+    public var sender: String
+    /// The name the sender goes by (its own claim, from its Polycentric profile).
+    public var senderName: String?
+    public var text: String
+    public var sentAtMs: UInt64
+    public var own: Bool
+    /// Not a message but an event ("alice joined"): shown differently.
+    public var notice: Bool
+}
+
+/// A KeyPackage this device uploaded, with the private keys a Welcome to it needs.
+struct StoredKeyPackage: Codable, Sendable {
+    /// The serialized KeyPackage, hex.
+    var keyPackage: String
+    var initPrivateKey: String
+    var encryptionPrivateKey: String
+    var lastResort: Bool
+}
+
+/// The plaintext of an MLS application message between polychat clients.
+struct AppMessage: Codable, Sendable {
+    enum Kind: String, Codable { case text, meta }
+    var v = 1
+    var kind: Kind
+    var text: String?
+    /// The sender's Polycentric username (self-asserted; shown next to its id).
+    var from: String?
+    /// `meta`: the conversation's name and kind, sent by whoever adds members.
+    var name: String?
+    var conversation: ConversationRecord.Kind?
+    var sentAtMs: UInt64
+}

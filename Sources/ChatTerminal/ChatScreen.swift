@@ -1,0 +1,175 @@
+public import ChatClient
+
+/// What the terminal UI shows, as a value: conversations with unread counts and presence, the
+/// selected conversation's messages, the input line and a status line. ``render()`` lays it
+/// out for a terminal of `width` × `height` cells (one cell per character: wide East Asian
+/// characters are counted as one). No I/O here, so every layout is tested as a value.
+public struct ChatScreen: Sendable {
+    public enum Connection: Sendable, Hashable {
+        case connecting
+        case connected
+        /// Disconnected; the next try is in this many seconds.
+        case waiting(seconds: Int, reason: String)
+    }
+
+    public var width = 80
+    public var height = 24
+    /// Who this is ("name (abcdef012345)").
+    public var me = ""
+    public var connection = Connection.connecting
+    public var conversations: [ConversationRecord] = []
+    /// Presence by user id (hex): "online" / "offline".
+    public var presence: [String: String] = [:]
+    /// The selected conversation's id.
+    public var selected: String?
+    public var input = ""
+    /// The last thing worth telling (a join, an error), shown above the input line.
+    public var notice = ""
+    /// Lines scrolled back from the newest message.
+    public var scroll = 0
+
+    public init() {}
+
+    /// The smallest terminal the layout fits.
+    public static let minimumWidth = 40
+    public static let minimumHeight = 8
+
+    // MARK: Selection
+
+    public var selectedRecord: ConversationRecord? { self.conversations.first { $0.id == self.selected } }
+
+    /// Moves the selection by `delta` (wrapping) and resets the scroll.
+    public mutating func move(_ delta: Int) {
+        guard !self.conversations.isEmpty else { return }
+        let current = self.conversations.firstIndex { $0.id == self.selected } ?? 0
+        let count = self.conversations.count
+        self.selected = self.conversations[((current + delta) % count + count) % count].id
+        self.scroll = 0
+    }
+
+    /// Replaces the conversations (keeping the selection when it still exists).
+    public mutating func update(_ conversations: [ConversationRecord]) {
+        self.conversations = conversations
+        if self.selected == nil || !conversations.contains(where: { $0.id == self.selected }) {
+            self.selected = conversations.first?.id
+        }
+    }
+
+    // MARK: Layout
+
+    /// The screen's lines (each exactly `width` cells) and where the cursor goes (0-based).
+    public func render() -> (lines: [String], cursorRow: Int, cursorColumn: Int) {
+        guard self.width >= Self.minimumWidth, self.height >= Self.minimumHeight else {
+            let line = Self.fit(
+                "polychat: the terminal is too small (needs \(Self.minimumWidth)x\(Self.minimumHeight))",
+                self.width
+            )
+            return ([line] + Array(repeating: Self.fit("", self.width), count: max(0, self.height - 1)), 0, 0)
+        }
+        var lines: [String] = [self.header()]
+        let bodyHeight = self.height - 3
+        let listWidth = min(26, self.width / 3)
+        let viewWidth = self.width - listWidth - 1
+        let list = self.listLines(width: listWidth, height: bodyHeight)
+        let view = self.messageLines(width: viewWidth, height: bodyHeight)
+        for row in 0..<bodyHeight { lines.append(list[row] + "│" + view[row]) }
+        lines.append(Self.fit(self.notice.isEmpty ? "" : "─ " + self.notice + " ", self.width, pad: "─"))
+        let (inputLine, column) = self.inputLine()
+        lines.append(inputLine)
+        return (lines, self.height - 1, column)
+    }
+
+    func header() -> String {
+        let status: String =
+            switch self.connection {
+            case .connecting: "connecting…"
+            case .connected: "● connected"
+            case .waiting(let seconds, let reason): "○ offline (\(reason)), retrying in \(seconds)s"
+            }
+        let left = " polychat  \(self.me)"
+        let room = max(1, self.width - Self.cells(status) - 1)
+        return Self.fit(Self.fit(left, room) + status + " ", self.width)
+    }
+
+    func listLines(width: Int, height: Int) -> [String] {
+        var lines: [String] = []
+        if self.conversations.isEmpty {
+            lines = ["", " no conversations", " yet: polychat dm USER", " or room create NAME"]
+        }
+        // Keep the selection visible.
+        let selectedIndex = self.conversations.firstIndex { $0.id == self.selected } ?? 0
+        let first = max(0, selectedIndex - height + 1)
+        for record in self.conversations.dropFirst(first).prefix(height) {
+            let marker = record.id == self.selected ? ">" : " "
+            var glyph = " "
+            if record.kind == .dm, let peer = record.peer {
+                glyph = self.presence[peer] == "online" ? "●" : (self.presence[peer] == "offline" ? "○" : "·")
+            }
+            let unread = record.unread > 0 ? " (\(record.unread))" : ""
+            let name = Self.fit(Self.title(record), max(1, width - 3 - Self.cells(unread)), pad: " ")
+            lines.append(Self.fit("\(marker)\(glyph) \(name)\(unread)", width))
+        }
+        return (lines + Array(repeating: "", count: height)).prefix(height).map { Self.fit($0, width) }
+    }
+
+    func messageLines(width: Int, height: Int) -> [String] {
+        guard let record = self.selectedRecord else {
+            return Array(repeating: Self.fit("", width), count: height)
+        }
+        var wrapped: [String] = []
+        for message in record.messages {
+            wrapped += Self.wrap(" " + Listing.message(message, withDate: false), width)
+        }
+        if record.left { wrapped.append(" [you are no longer in this conversation]") }
+        if wrapped.isEmpty { wrapped = [" no messages yet in \(Self.title(record))"] }
+        // Scrolling stops with the oldest line at the top.
+        let end = max(min(height, wrapped.count), wrapped.count - self.scroll)
+        let visible = Array(wrapped[max(0, end - height)..<end])
+        let padded = Array(repeating: "", count: max(0, height - visible.count)) + visible
+        return padded.map { Self.fit($0, width) }
+    }
+
+    func inputLine() -> (String, Int) {
+        let prompt = self.selectedRecord.map { "\(Self.title($0))> " } ?? "> "
+        let promptCells = min(Self.cells(prompt), self.width / 3)
+        let shownPrompt = Self.fit(prompt, promptCells)
+        let room = self.width - promptCells - 1
+        let characters = Array(self.input)
+        let tail = String(characters.suffix(room))
+        return (Self.fit(shownPrompt + tail, self.width), promptCells + tail.count)
+    }
+
+    /// A conversation's title: its name, or for a DM the peer's name (as its messages say) or id.
+    public static func title(_ record: ConversationRecord) -> String {
+        guard record.kind == .dm else { return Listing.clean(record.name) }
+        let peer = record.peer ?? ""
+        let name = record.messages.last { $0.sender == peer && $0.senderName != nil }?.senderName
+        return "@" + (name.map(Listing.clean) ?? Listing.short(peer))
+    }
+
+    // MARK: Cells
+
+    static func cells(_ text: String) -> Int { text.count }
+
+    /// `text` cut or padded to exactly `width` cells; newlines become spaces.
+    static func fit(_ text: String, _ width: Int, pad: Character = " ") -> String {
+        let flat = text.map { $0 == "\n" ? " " : $0 }
+        if flat.count >= width { return String(flat.prefix(width)) }
+        return String(flat) + String(repeating: pad, count: width - flat.count)
+    }
+
+    /// `text` wrapped at `width` cells (at spaces when there is one), continuation lines indented.
+    static func wrap(_ text: String, _ width: Int) -> [String] {
+        guard width > 8 else { return [Self.fit(text, max(0, width))] }
+        var lines: [String] = []
+        var rest = Substring(text.map { $0 == "\n" ? " " : $0 })
+        while rest.count > width {
+            let window = rest.prefix(width)
+            let cut = window.lastIndex(of: " ").flatMap { $0 > window.startIndex ? $0 : nil } ?? window.endIndex
+            lines.append(String(rest[..<cut]))
+            rest = "   " + rest[cut...].drop { $0 == " " }
+        }
+        lines.append(String(rest))
+        return lines
+    }
+}

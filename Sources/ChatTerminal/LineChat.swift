@@ -1,0 +1,78 @@
+public import ChatClient
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `polychat chat` when standard output is not a terminal: one line per message that arrives
+/// ("[room] 08:05 alice (abcdef012345): text"), each line of standard input sent to the
+/// conversation; it ends with its input (or, with `listen`, only when interrupted).
+/// Disconnections are reported on standard error and retried with backoff.
+public struct LineChat {
+    let engine: ChatEngine
+    let conversation: String?
+    let listen: Bool
+
+    public init(engine: ChatEngine, conversation: String?, listen: Bool) {
+        self.engine = engine
+        self.conversation = conversation
+        self.listen = listen
+    }
+
+    public func run() async throws {
+        var pending: [UInt8] = []
+        var inputEnded = self.listen
+        var outbox: [String] = []
+        var backoff = Backoff()
+        while true {
+            do {
+                try await self.engine.withSession { session in
+                    backoff.reset()
+                    await self.printArrivals()
+                    while true {
+                        if !inputEnded {
+                            if let bytes = Terminal.readAvailable(0) {
+                                pending += bytes
+                            } else {
+                                inputEnded = true
+                            }
+                            while let newline = pending.firstIndex(of: 0x0a) {
+                                outbox.append(String(decoding: pending[..<newline], as: UTF8.self))
+                                pending.removeSubrange(...newline)
+                            }
+                            if inputEnded, !pending.isEmpty {
+                                outbox.append(String(decoding: pending, as: UTF8.self))
+                                pending = []
+                            }
+                        }
+                        while let line = outbox.first {
+                            guard let conv = self.conversation else {
+                                throw ChatError(.badArgument, "name a conversation to send to: polychat chat CONV")
+                            }
+                            if !line.isEmpty { try await self.engine.send(line, to: conv, session: session) }
+                            outbox.removeFirst()
+                        }
+                        if inputEnded, !self.listen { return }
+                        if try await session.step(timeout: .milliseconds(40)) { await self.printArrivals() }
+                    }
+                }
+                return
+            } catch let error as ChatError where error.code == .unreachable {
+                let delay = backoff.next()
+                Terminal.write("polychat: \(error); retrying in \(Int((delay / .seconds(1)).rounded(.up)))s\n", to: 2)
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    func printArrivals() async {
+        var out = ""
+        for notice in await self.engine.takeNotices() { out += "* \(notice)\n" }
+        let conversations = await self.engine.conversations
+        for (conv, message) in await self.engine.takeArrivals() {
+            let title = conversations.first { $0.id == conv }.map(ChatScreen.title) ?? Listing.short(conv)
+            out += "[\(title)] \(Listing.message(message))\n"
+        }
+        if !out.isEmpty { Terminal.write(out) }
+    }
+}

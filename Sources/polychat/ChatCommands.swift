@@ -1,0 +1,323 @@
+import ArgumentParser
+import ChatClient
+import ChatTerminal
+
+struct Rooms: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List conversations (rooms and DMs), newest activity first, after fetching what is new."
+    )
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    @Flag(help: "Do not connect: list what this device knows.")
+    var offline = false
+
+    struct Shown: Encodable {
+        var id, name, kind: String
+        var peer: String?
+        var members: [String]
+        var unread: Int
+        var left: Bool
+        var lastMessageMs: UInt64?
+    }
+
+    func run() async throws {
+        try await perform {
+            let engine = try self.state.open()
+            if !self.offline { try await engine.withSession { _ in } }
+            let conversations = await engine.conversations
+            if self.output.json {
+                print(
+                    Listing.json(
+                        conversations.map {
+                            Shown(
+                                id: $0.id,
+                                name: $0.name,
+                                kind: $0.kind.rawValue,
+                                peer: $0.peer,
+                                members: $0.members,
+                                unread: $0.unread,
+                                left: $0.left,
+                                lastMessageMs: $0.messages.last?.sentAtMs
+                            )
+                        }
+                    )
+                )
+            } else if conversations.isEmpty {
+                print("no conversations yet: polychat room create NAME, or polychat dm USER TEXT")
+            } else {
+                for record in conversations { print(Listing.conversation(record)) }
+            }
+            for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
+        }
+    }
+}
+
+struct Room: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create rooms and change who is in them (each change is an MLS Commit).",
+        subcommands: [Create.self, Invite.self, Remove.self, Leave.self, Members.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a room with you (and your other devices) in it.")
+
+        @OptionGroup var state: StateOptions
+
+        @Argument(help: "The room's name (members see it).")
+        var name: String
+
+        func validate() throws {
+            guard !self.name.isEmpty, self.name.count <= 100 else { throw ValidationError("a room name is 1…100 characters") }
+        }
+
+        func run() async throws {
+            try await perform {
+                let engine = try self.state.open()
+                let record = try await engine.withSession { session in try await engine.createRoom(self.name, session: session) }
+                print("created \(Listing.short(record.id)) \(record.name)")
+            }
+        }
+    }
+
+    struct Invite: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a user (every device of theirs) to a room.")
+
+        @OptionGroup var member: MemberArguments
+
+        func run() async throws {
+            try await self.member.change("added") { engine, user, conv, session in
+                try await engine.invite(user, to: conv, session: session)
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a user (all their devices) from a room: they cannot read anything sent after."
+        )
+
+        @OptionGroup var member: MemberArguments
+
+        func run() async throws {
+            try await self.member.change("removed") { engine, user, conv, session in
+                try await engine.remove(user, from: conv, session: session)
+            }
+        }
+    }
+
+    /// A conversation and a user, for `room invite` and `room remove`.
+    struct MemberArguments: ParsableArguments {
+        @OptionGroup var state: StateOptions
+
+        @Argument(help: ArgumentHelp("The conversation (an id prefix or its name).", valueName: "conv"))
+        var conversation: String
+
+        @Argument(help: ArgumentHelp("The user's id.", valueName: "user"))
+        var user: String
+
+        /// Runs `action` (a Commit) in a session, then prints "`done` USER".
+        func change(_ done: String, _ action: (ChatEngine, [UInt8], String, ChatSession) async throws -> Void) async throws {
+            try await perform {
+                let id = try userID(self.user)
+                let engine = try self.state.open()
+                try await engine.withSession { session in
+                    try await action(engine, id, try await engine.conversation(named: self.conversation).id, session)
+                }
+                print("\(done) \(Listing.short(self.user.lowercased()))")
+            }
+        }
+    }
+
+    struct Leave: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Leave a conversation (the next member online completes it).",
+            discussion: "This device stops reading it at once; the other members commit your removal when they next connect."
+        )
+
+        @OptionGroup var state: StateOptions
+
+        @Argument(help: ArgumentHelp("The conversation.", valueName: "conv"))
+        var conversation: String
+
+        func run() async throws {
+            try await perform {
+                let engine = try self.state.open()
+                try await engine.withSession { session in
+                    let record = try await engine.conversation(named: self.conversation)
+                    try await engine.leave(record.id, session: session)
+                }
+                print("left \(self.conversation)")
+            }
+        }
+    }
+
+    struct Members: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List a conversation's members (as of the last epoch this device saw)."
+        )
+
+        @OptionGroup var state: StateOptions
+        @OptionGroup var output: OutputOptions
+
+        @Argument(help: ArgumentHelp("The conversation.", valueName: "conv"))
+        var conversation: String
+
+        func run() async throws {
+            try await perform {
+                let record = try await self.state.open().conversation(named: self.conversation)
+                if self.output.json {
+                    print(Listing.json(record.members))
+                } else {
+                    for member in record.members { print(member) }
+                }
+            }
+        }
+    }
+}
+
+struct DirectMessage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dm",
+        abstract: "Send a direct message (starts the DM the first time)."
+    )
+
+    @OptionGroup var state: StateOptions
+
+    @Argument(help: ArgumentHelp("The user's id.", valueName: "user"))
+    var user: String
+
+    @Argument(help: "The text.")
+    var text: String
+
+    func validate() throws {
+        guard !self.text.isEmpty else { throw ValidationError("the message is empty") }
+    }
+
+    func run() async throws {
+        try await perform {
+            let id = try userID(self.user)
+            let engine = try self.state.open()
+            let conv = try await engine.withSession { session in
+                let record = try await engine.dm(id, session: session)
+                try await engine.send(self.text, to: record.id, session: session)
+                return record.id
+            }
+            print("sent to \(Listing.short(conv))")
+        }
+    }
+}
+
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send a message to a conversation.")
+
+    @OptionGroup var state: StateOptions
+
+    @Argument(help: ArgumentHelp("The conversation (an id prefix or its name).", valueName: "conv"))
+    var conversation: String
+
+    @Argument(help: "The text.")
+    var text: String
+
+    func validate() throws {
+        guard !self.text.isEmpty else { throw ValidationError("the message is empty") }
+    }
+
+    func run() async throws {
+        try await perform {
+            let engine = try self.state.open()
+            let seq = try await engine.withSession { session in
+                let record = try await engine.conversation(named: self.conversation)
+                return try await engine.send(self.text, to: record.id, session: session).seq
+            }
+            print("sent (#\(seq))")
+        }
+    }
+}
+
+struct Read: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fetch and show a conversation's messages, and mark them read."
+    )
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: ArgumentHelp("The conversation (an id prefix or its name).", valueName: "conv"))
+    var conversation: String
+
+    @Option(help: ArgumentHelp("Show at most the last N messages.", valueName: "n"))
+    var limit = 50
+
+    @Flag(help: "Do not connect: show what this device has.")
+    var offline = false
+
+    struct Shown: Encodable {
+        var id, name: String
+        var left: Bool
+        var messages: [ChatMessage]
+    }
+
+    func run() async throws {
+        try await perform {
+            let engine = try self.state.open()
+            if !self.offline { try await engine.withSession { _ in } }
+            let record = try await engine.conversation(named: self.conversation)
+            let arrived = await engine.takeArrivals().filter { $0.conv == record.id }.map(\.message)
+            var messages = await engine.markRead(record.id)
+            if (await engine.identity.history) == 0 { messages = arrived }
+            try await engine.save()
+            let shown = Array(messages.suffix(max(0, self.limit)))
+            if self.output.json {
+                print(Listing.json(Shown(id: record.id, name: record.name, left: record.left, messages: shown)))
+            } else {
+                if shown.isEmpty { print("no messages in \(ChatScreen.title(record))") }
+                for message in shown { print(Listing.message(message)) }
+                if record.left { print("[you are no longer in this conversation]") }
+            }
+        }
+    }
+}
+
+struct Chat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The terminal UI (the default), or the line mode when output is not a terminal.",
+        discussion: """
+            On a terminal: conversations on the left (unread counts, ● online / ○ offline for \
+            DM contacts), messages on the right, the input line at the bottom. Enter sends; \
+            Up/Down (Ctrl-P/Ctrl-N) or Tab pick the conversation; PgUp/PgDn scroll; Ctrl-L \
+            repaints; Ctrl-C, Ctrl-D on an empty line or /quit quit. Reconnects by itself and \
+            says so in the top line. Needs 40x8 cells; made for 80x24 and up.
+
+            When standard output is not a terminal: prints one line per arriving message \
+            ("[room] time who: text") and sends each line of standard input to CONV, until the \
+            input ends (--listen: until interrupted).
+            """
+    )
+
+    @OptionGroup var state: StateOptions
+
+    @Argument(help: ArgumentHelp("The conversation to open (an id prefix or its name).", valueName: "conv"))
+    var conversation: String?
+
+    @Flag(help: "Line mode: do not read standard input; print messages until interrupted.")
+    var listen = false
+
+    func run() async throws {
+        try await perform {
+            let engine = try self.state.open()
+            var conv: String?
+            if let conversation {
+                // Not known here yet (added while away): fetch, then look again.
+                if (try? await engine.conversation(named: conversation)) == nil { try await engine.withSession { _ in } }
+                conv = try await engine.conversation(named: conversation).id
+            }
+            if Terminal.isTerminal(1), Terminal.isTerminal(0), !self.listen {
+                try await TerminalChat(engine: engine, conversation: conv).run()
+            } else {
+                try await LineChat(engine: engine, conversation: conv, listen: self.listen).run()
+            }
+        }
+    }
+}

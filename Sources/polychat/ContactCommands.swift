@@ -1,0 +1,156 @@
+import ArgumentParser
+import ChatClient
+
+struct Contacts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Contacts by mutual consent: only mutual contacts see each other's presence.",
+        subcommands: [List.self, Change.self, Change.Accept.self, Change.Revoke.self, Change.Block.self, Change.Unblock.self],
+        defaultSubcommand: List.self
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List contacts and requests, with presence of mutual contacts.")
+
+        @OptionGroup var state: StateOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            try await perform {
+                let engine = try self.state.open()
+                let contacts = try await engine.withSession { session in try await engine.contacts(session: session) }
+                if self.output.json {
+                    print(Listing.json(contacts))
+                } else if contacts.isEmpty {
+                    print("no contacts yet: polychat contacts request USER")
+                } else {
+                    for contact in contacts { print(Self.line(contact)) }
+                }
+            }
+        }
+
+        static func line(_ contact: ChatEngine.Contact) -> String {
+            switch contact.state {
+            case "mutual":
+                let presence = contact.presence == "online" ? "online" : "offline, last seen \(contact.lastSeen ?? "unknown")"
+                return "\(contact.user)  contact  \(presence)"
+            case "outgoing": return "\(contact.user)  requested by you"
+            default: return "\(contact.user)  asks to be your contact (polychat contacts accept \(Listing.short(contact.user)))"
+            }
+        }
+    }
+
+    /// `request` and its siblings: one user, one action.
+    struct Change: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "request", abstract: "Ask a user to be mutual contacts.")
+
+        @OptionGroup var state: StateOptions
+
+        @Argument(help: ArgumentHelp("The user's id.", valueName: "user"))
+        var user: String
+
+        func run() async throws { try await Self.apply(.request, self.user, self.state) }
+
+        static func apply(_ action: ChatEngine.ContactAction, _ user: String, _ state: StateOptions) async throws {
+            try await perform {
+                let id = try userID(user)
+                let engine = try state.open()
+                try await engine.withSession { session in try await engine.contact(action, id, session: session) }
+                let done: String =
+                    switch action {
+                    case .request: "asked"
+                    case .accept: "accepted"
+                    case .revoke: "revoked"
+                    case .block: "blocked"
+                    case .unblock: "unblocked"
+                    }
+                print("\(done) \(Listing.short(user.lowercased()))")
+            }
+        }
+
+        struct Accept: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Accept a contact request (or make one that they accept).")
+            @OptionGroup var state: StateOptions
+            @Argument(help: ArgumentHelp("The user's id.", valueName: "user")) var user: String
+            func run() async throws { try await Change.apply(.accept, self.user, self.state) }
+        }
+
+        struct Revoke: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "End a contact (or withdraw a request): presence stops at once, both ways."
+            )
+            @OptionGroup var state: StateOptions
+            @Argument(help: ArgumentHelp("The user's id.", valueName: "user")) var user: String
+            func run() async throws { try await Change.apply(.revoke, self.user, self.state) }
+        }
+
+        struct Block: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Block a user: revokes the contact, and they cannot DM you, add you or see you."
+            )
+            @OptionGroup var state: StateOptions
+            @Argument(help: ArgumentHelp("The user's id.", valueName: "user")) var user: String
+            func run() async throws { try await Change.apply(.block, self.user, self.state) }
+        }
+
+        struct Unblock: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Unblock a user (the contact is not restored).")
+            @OptionGroup var state: StateOptions
+            @Argument(help: ArgumentHelp("The user's id.", valueName: "user")) var user: String
+            func run() async throws { try await Change.apply(.unblock, self.user, self.state) }
+        }
+    }
+}
+
+struct Presence: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Your presence: visible to mutual contacts, or invisible (you look offline, last seen frozen).",
+        subcommands: [Show.self, Invisible.self, Visible.self],
+        defaultSubcommand: Show.self
+    )
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show your setting and your contacts' presence.")
+
+        @OptionGroup var state: StateOptions
+        @OptionGroup var output: OutputOptions
+
+        struct Shown: Encodable {
+            var invisible: Bool
+            var contacts: [ChatEngine.Contact]
+        }
+
+        func run() async throws {
+            try await perform {
+                let engine = try self.state.open()
+                let contacts = try await engine.withSession { session in try await engine.contacts(session: session) }
+                let invisible = await engine.identity.invisible ?? false
+                if self.output.json {
+                    print(Listing.json(Shown(invisible: invisible, contacts: contacts.filter { $0.state == "mutual" })))
+                } else {
+                    print("you are \(invisible ? "invisible (you look offline to everyone)" : "visible to your contacts")")
+                    for contact in contacts where contact.state == "mutual" { print(Contacts.List.line(contact)) }
+                }
+            }
+        }
+    }
+
+    struct Invisible: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Look offline to everyone while staying connected.")
+        @OptionGroup var state: StateOptions
+        func run() async throws { try await Self.set(true, self.state) }
+
+        static func set(_ invisible: Bool, _ state: StateOptions) async throws {
+            try await perform {
+                let engine = try state.open()
+                try await engine.withSession { session in try await engine.setInvisible(invisible, session: session) }
+                print(invisible ? "you are invisible" : "you are visible to your contacts")
+            }
+        }
+    }
+
+    struct Visible: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Be seen by your mutual contacts again.")
+        @OptionGroup var state: StateOptions
+        func run() async throws { try await Invisible.set(false, self.state) }
+    }
+}

@@ -1,0 +1,183 @@
+import ArgumentParser
+import ChatClient
+
+struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exchange this identity's events with the social server (the other commands sync too)."
+    )
+
+    @OptionGroup var state: StateOptions
+
+    func run() async throws {
+        try await perform {
+            let sent = try await self.state.open().sync()
+            print("synced: \(sent) event\(sent == 1 ? "" : "s") uploaded")
+        }
+    }
+}
+
+struct Post: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Post to your feed (public, signed, synced to the social server).")
+
+    @OptionGroup var state: StateOptions
+
+    @Argument(help: "The text.")
+    var text: String
+
+    func validate() throws {
+        guard !self.text.isEmpty else { throw ValidationError("the post is empty") }
+    }
+
+    func run() async throws {
+        try await perform {
+            let post = try await self.state.open().post(self.text)
+            print("posted \(post.id)")
+        }
+    }
+}
+
+struct Reply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Reply to a post (its id as 'polychat feed' prints it).")
+
+    @OptionGroup var state: StateOptions
+
+    @Argument(help: ArgumentHelp("The post's id.", valueName: "post"))
+    var post: String
+
+    @Argument(help: "The text.")
+    var text: String
+
+    func validate() throws {
+        guard !self.text.isEmpty else { throw ValidationError("the reply is empty") }
+    }
+
+    func run() async throws {
+        try await perform {
+            let reply = try await self.state.open().post(self.text, replyTo: self.post)
+            print("replied \(reply.id)")
+        }
+    }
+}
+
+struct Follow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Follow a user: their posts appear in 'polychat feed'.")
+
+    @OptionGroup var target: UserArguments
+
+    func run() async throws { try await self.target.follow(true, "following") }
+}
+
+struct Unfollow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop following a user.")
+
+    @OptionGroup var target: UserArguments
+
+    func run() async throws { try await self.target.follow(false, "no longer following") }
+}
+
+/// One user, for `follow` and `unfollow`.
+struct UserArguments: ParsableArguments {
+    @OptionGroup var state: StateOptions
+
+    @Argument(help: ArgumentHelp("The user's id.", valueName: "user"))
+    var user: String
+
+    func follow(_ follow: Bool, _ done: String) async throws {
+        try await perform {
+            let id = try userID(self.user)
+            try await self.state.open().follow(id, follow)
+            print("\(done) \(Listing.short(self.user.lowercased()))")
+        }
+    }
+}
+
+struct Feed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Posts of the users you follow, newest first.")
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: ArgumentHelp("At most this many posts.", valueName: "n"))
+    var limit = 20
+
+    func validate() throws {
+        guard (1...500).contains(self.limit) else { throw ValidationError("--limit must be 1…500") }
+    }
+
+    func run() async throws {
+        try await perform {
+            let engine = try self.state.open()
+            let posts = try await engine.feed(limit: self.limit)
+            if self.output.json {
+                print(Listing.json(posts))
+            } else if posts.isEmpty {
+                let following = await engine.following.count
+                print(
+                    following == 0
+                        ? "nothing yet: follow someone (polychat follow USER)" : "no posts yet from the \(following) you follow"
+                )
+            } else {
+                print(posts.map(Listing.post).joined(separator: "\n"), terminator: "")
+            }
+        }
+    }
+}
+
+struct Profile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show or set a profile.",
+        subcommands: [Show.self, Change.self],
+        defaultSubcommand: Show.self
+    )
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a user's profile (yours without USER).")
+
+        @OptionGroup var state: StateOptions
+        @OptionGroup var output: OutputOptions
+
+        @Argument(help: ArgumentHelp("The user's id.", valueName: "user"))
+        var user: String?
+
+        func run() async throws {
+            try await perform {
+                let id = try self.user.map(userID)
+                let engine = try self.state.open()
+                let profile = try await engine.profile(of: id ?? ChatEngine.user(engine.userID))
+                if self.output.json {
+                    print(Listing.json(profile))
+                } else {
+                    print("user        \(profile.user)")
+                    print("name        \(profile.name.map(Listing.clean) ?? "(none)")")
+                    print("description \(profile.description.map(Listing.clean) ?? "(none)")")
+                }
+            }
+        }
+    }
+
+    struct Change: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Set your name and description (signed, synced)."
+        )
+
+        @OptionGroup var state: StateOptions
+
+        @Option(help: "Your name.")
+        var name: String?
+
+        @Option(help: "A line or two about you.")
+        var description: String?
+
+        func validate() throws {
+            guard self.name != nil || self.description != nil else { throw ValidationError("give --name, --description or both") }
+        }
+
+        func run() async throws {
+            try await perform {
+                try await self.state.open().setProfile(name: self.name, description: self.description)
+                print("profile updated")
+            }
+        }
+    }
+}

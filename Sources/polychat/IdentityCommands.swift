@@ -1,0 +1,223 @@
+import ArgumentParser
+import ChatClient
+import ChatTerminal
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Initialize: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create an identity and this device (or import an identity for a second device).",
+        discussion: """
+            Creates the state directory (mode 0700) with a new Polycentric identity, a device key \
+            and its certificate, then registers the device with the gateway and uploads its \
+            KeyPackages (so others can add it to conversations). The state is encrypted with a \
+            key file kept outside the state directory, or with --passphrase a key derived from a \
+            passphrase ($POLYCHAT_PASSPHRASE, else asked). --import reads an export made by \
+            'polychat identity export' on another device ($POLYCHAT_EXPORT_PASSPHRASE, else asked).
+            """
+    )
+
+    @OptionGroup var state: StateOptions
+
+    @Option(help: ArgumentHelp("The Polycentric (social) server.", valueName: "url"))
+    var server = "http://127.0.0.1:8080"
+
+    @Option(
+        help: ArgumentHelp(
+            "The gateway, when it is not the social server (ws://host:port/v1/gateway or http://host:port).",
+            valueName: "url"
+        )
+    )
+    var gateway: String?
+
+    @Option(help: ArgumentHelp("Your name on the feed and in chats (a new identity only).", valueName: "name"))
+    var name: String?
+
+    @Option(
+        name: .customLong("device-name"),
+        help: ArgumentHelp("This device's name (default: the host name).", valueName: "name")
+    )
+    var deviceName: String?
+
+    @Flag(help: "Encrypt the state with a passphrase instead of a key file.")
+    var passphrase = false
+
+    @Option(
+        name: .customLong("import"),
+        help: ArgumentHelp("An identity export to use instead of a new identity.", valueName: "file")
+    )
+    var importFile: String?
+
+    @Option(help: ArgumentHelp("Messages kept per conversation (0: none are stored).", valueName: "n"))
+    var history = 1000
+
+    func validate() throws {
+        guard self.history >= 0 else { throw ValidationError("--history cannot be negative") }
+        if self.importFile != nil, self.name != nil {
+            throw ValidationError("--name is for a new identity; an imported one keeps its name")
+        }
+    }
+
+    func run() async throws {
+        try await perform {
+            let environment = self.state.environment
+            var bundle: [UInt8]?
+            if let importFile {
+                guard let bytes = try StateDirectory.readFile(importFile) else {
+                    throw ChatError(.badArgument, "\(importFile) does not exist")
+                }
+                let secret = try Secrets.passphrase(environment, "POLYCHAT_EXPORT_PASSPHRASE", prompt: "export passphrase: ")
+                bundle = try ChatEngine.readExport(bytes, passphrase: secret)
+            }
+            let secret =
+                self.passphrase
+                ? try Secrets.passphrase(environment, "POLYCHAT_PASSPHRASE", prompt: "new polychat passphrase: ", confirm: true)
+                : nil
+            let engine = try await ChatEngine.initialize(
+                directory: self.state.directory,
+                deviceName: self.deviceName ?? Self.hostName(),
+                socialURL: self.server,
+                gatewayURL: self.gateway ?? self.server,
+                passphrase: secret,
+                history: self.history,
+                importing: bundle,
+                environment: environment
+            )
+            print("user   \(engine.userID)")
+            print("device \(engine.deviceID)")
+            do {
+                if let name { try await engine.setProfile(name: name, description: nil) } else { try await engine.sync() }
+                try await engine.withSession { _ in }
+                print("registered with \(await engine.identity.gatewayURL)")
+            } catch let error as ChatError where error.code == .unreachable {
+                printError("polychat: created, but \(error); it registers the next time it connects")
+            }
+        }
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "device" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+struct Whoami: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show this identity, device and servers.")
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    struct Shown: Encodable {
+        var user, device, deviceName, social, gateway, stateDirectory, encryption: String
+        var name: String?
+    }
+
+    func run() async throws {
+        try await perform {
+            let engine = try self.state.open(readOnly: true)
+            let identity = await engine.identity
+            let shown = Shown(
+                user: engine.userID,
+                device: engine.deviceID,
+                deviceName: identity.deviceName,
+                social: identity.socialURL,
+                gateway: identity.gatewayURL,
+                stateDirectory: engine.statePath,
+                encryption: engine.vaultMode == .passphrase ? "passphrase" : "key file",
+                name: await engine.username
+            )
+            if self.output.json {
+                print(Listing.json(shown))
+            } else {
+                print(
+                    """
+                    user        \(shown.user)
+                    name        \(shown.name ?? "(none; polychat profile set --name NAME)")
+                    device      \(shown.device) (\(shown.deviceName))
+                    social      \(shown.social)
+                    gateway     \(shown.gateway)
+                    state       \(shown.stateDirectory) (encrypted with a \(shown.encryption))
+                    """
+                )
+            }
+        }
+    }
+}
+
+struct Identity: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move the identity to another device.",
+        subcommands: [Export.self]
+    )
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the identity, sealed with a passphrase, for 'polychat init --import' on another device.",
+            discussion: """
+                The file holds the identity's secret key: anyone with it and the passphrase \
+                ($POLYCHAT_EXPORT_PASSPHRASE, else asked twice) is you. Conversations are not in it: \
+                the new device joins them itself. The file is created with mode 0600 and is never \
+                overwritten.
+                """
+        )
+
+        @OptionGroup var state: StateOptions
+
+        @Argument(help: ArgumentHelp("Where to write the export.", valueName: "file"))
+        var file: String
+
+        func run() async throws {
+            try await perform {
+                let engine = try self.state.open()
+                let secret = try Secrets.passphrase(
+                    self.state.environment,
+                    "POLYCHAT_EXPORT_PASSPHRASE",
+                    prompt: "passphrase for the export: ",
+                    confirm: true
+                )
+                let bytes = try await engine.exportIdentity(passphrase: secret)
+                let fd = open(self.file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                guard fd >= 0 else {
+                    throw ChatError(.io, "cannot create \(self.file): \(String(cString: strerror(errno)))")
+                }
+                defer { close(fd) }
+                guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count, fsync(fd) == 0 else {
+                    throw ChatError(.io, "cannot write \(self.file): \(String(cString: strerror(errno)))")
+                }
+                print("wrote \(self.file); on the other device: polychat init --import \(self.file)")
+            }
+        }
+    }
+}
+
+struct Servers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show or change the social server and the gateway.")
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: ArgumentHelp("A new social server.", valueName: "url"))
+    var social: String?
+
+    @Option(help: ArgumentHelp("A new gateway.", valueName: "url"))
+    var gateway: String?
+
+    func run() async throws {
+        try await perform {
+            let engine = try self.state.open()
+            if self.social != nil || self.gateway != nil {
+                try await engine.setServers(social: self.social, gateway: self.gateway)
+            }
+            let identity = await engine.identity
+            if self.output.json {
+                print(Listing.json(["social": identity.socialURL, "gateway": identity.gatewayURL]))
+            } else {
+                print("social  \(identity.socialURL)\ngateway \(identity.gatewayURL)")
+            }
+        }
+    }
+}

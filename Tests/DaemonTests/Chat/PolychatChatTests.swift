@@ -1,0 +1,244 @@
+import Primitives
+import Store
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// End to end: real `polychat` processes (one state directory per user or device) against a
+/// real `polygated` and PostgreSQL; every message is MLS end to end.
+@Suite struct PolychatChatTests {
+    @Test func aDirectMessageGoesBothWays() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+
+            let sent = try await alice.ok(["dm", bob.id, "hello bob"])
+            #expect(sent.hasPrefix("sent to "))
+            let dm = try #require(try await bob.rooms().first)
+            #expect(dm.kind == "dm")
+            #expect(dm.peer == alice.id)
+            #expect(dm.members.sorted() == [alice.id, bob.id].sorted())
+            #expect(dm.unread == 1)
+            let received = try await bob.read(dm.id).messages.filter { !$0.notice }
+            #expect(received.map(\.text) == ["hello bob"])
+            #expect(received.first?.sender == alice.id)
+            #expect(received.first?.senderName == "alice")
+            // Reading marked it read.
+            #expect(try await bob.rooms().first?.unread == 0)
+
+            // Bob answers through the same DM (not a second one).
+            try await bob.ok(["dm", alice.id, "hi alice"])
+            #expect(try await bob.rooms().count == 1)
+            let aliceSide = try await alice.read(dm.id).messages.filter { !$0.notice }
+            #expect(aliceSide.map(\.text) == ["hello bob", "hi alice"])
+            #expect(aliceSide.map(\.own) == [true, false])
+            #expect(aliceSide.last?.sender == bob.id)
+            // And again by name ("dm") with send.
+            try await alice.ok(["send", "dm", "third"])
+            #expect(try await bob.texts("dm") == ["hello bob", "hi alice", "third"])
+        }
+    }
+
+    @Test func aRemovedMemberCannotReadWhatFollows() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            let carol = try await PolychatUser.create("carol", port: gateway.port)
+
+            #expect(try await alice.ok(["room", "create", "team"]).contains("team"))
+            try await alice.ok(["room", "invite", "team", bob.id])
+            try await alice.ok(["room", "invite", "team", carol.id])
+            try await alice.ok(["send", "team", "welcome, both"])
+            let room = try await bob.conversation(named: "team")
+            #expect(room.members.sorted() == [alice.id, bob.id, carol.id].sorted())
+            #expect(try await bob.texts("team") == ["welcome, both"])
+            #expect(try await carol.texts("team") == ["welcome, both"])
+            try await carol.ok(["send", "team", "carol says hi"])
+
+            try await alice.ok(["room", "remove", "team", carol.id])
+            try await alice.ok(["send", "team", "after carol left"])
+            #expect(try await bob.texts("team") == ["welcome, both", "carol says hi", "after carol left"])
+            #expect(try await bob.conversation(named: "team").members.sorted() == [alice.id, bob.id].sorted())
+
+            let carolSide = try await carol.read("team")
+            #expect(carolSide.left)
+            #expect(!carolSide.messages.map(\.text).contains("after carol left"))
+            #expect(carolSide.messages.filter { !$0.notice }.map(\.text) == ["welcome, both", "carol says hi"])
+            let refused = try await carol.fails(["send", "team", "still here?"], status: 1)
+            #expect(refused.contains("not in that conversation"))
+            // The gateway agrees: nothing carol could still fetch holds the later message.
+            #expect(try await bob.texts("team").last == "after carol left")
+        }
+    }
+
+    @Test func aMemberOfflineDuringSeveralCommitsCatchesUp() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            let carol = try await PolychatUser.create("carol", port: gateway.port)
+            let dave = try await PolychatUser.create("dave", port: gateway.port)
+
+            try await alice.ok(["room", "create", "club"])
+            try await alice.ok(["room", "invite", "club", bob.id])
+            // Bob is away for all of this: three commits and messages in three epochs.
+            try await alice.ok(["send", "club", "one"])
+            try await alice.ok(["room", "invite", "club", carol.id])
+            try await alice.ok(["send", "club", "two"])
+            try await alice.ok(["room", "invite", "club", dave.id])
+            try await dave.ok(["send", "club", "dave was here"])
+            try await alice.ok(["room", "remove", "club", dave.id])
+            try await alice.ok(["send", "club", "three"])
+
+            let caughtUp = try await bob.read("club")
+            #expect(caughtUp.messages.filter { !$0.notice }.map(\.text) == ["one", "two", "dave was here", "three"])
+            #expect(try await bob.conversation(named: "club").members.sorted() == [alice.id, bob.id, carol.id].sorted())
+            // Bob's group state is current: what he sends now everyone left can read.
+            try await bob.ok(["send", "club", "back"])
+            #expect(try await carol.texts("club") == ["two", "dave was here", "three", "back"])
+            #expect(try await alice.texts("club").last == "back")
+            #expect(!(try await dave.texts("club")).contains("back"))
+        }
+    }
+
+    @Test func leavingIsCompletedByTheNextMemberOnline() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            try await alice.ok(["room", "create", "book club"])
+            try await alice.ok(["room", "invite", "book club", bob.id])
+            try await bob.ok(["send", "book club", "bye all"])
+            try await bob.ok(["room", "leave", "book club"])
+            #expect(try await bob.read("book club").left)
+            // Alice, online next, commits bob's removal while catching up.
+            let members = try await alice.conversation(named: "book club").members
+            #expect(members == [alice.id])
+            try await alice.ok(["send", "book club", "after bob"])
+            #expect(!(try await bob.texts("book club")).contains("after bob"))
+            #expect(try await bob.fails(["send", "book club", "one more"], status: 1).contains("not in that conversation"))
+        }
+    }
+
+    @Test func twoMembersChangingTheRoomAtOnceBothSucceed() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            let carol = try await PolychatUser.create("carol", port: gateway.port)
+            let dave = try await PolychatUser.create("dave", port: gateway.port)
+            try await alice.ok(["room", "create", "busy"])
+            try await alice.ok(["room", "invite", "busy", bob.id])
+            _ = try await bob.rooms()
+            // Both commit in the same epoch: one wins, the other catches up and commits again.
+            async let byAlice = alice.run(["room", "invite", "busy", carol.id])
+            async let byBob = bob.run(["room", "invite", "busy", dave.id])
+            let (first, second) = try await (byAlice, byBob)
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(second.status == 0, "\(second.stderr)")
+            let everyone = [alice.id, bob.id, carol.id, dave.id].sorted()
+            #expect(try await alice.conversation(named: "busy").members.sorted() == everyone)
+            #expect(try await bob.conversation(named: "busy").members.sorted() == everyone)
+            try await dave.ok(["send", "busy", "hello from dave"])
+            #expect(try await carol.texts("busy") == ["hello from dave"])
+        }
+    }
+
+    @Test func aSecondDeviceJoinsAndReadsNewMessages() async throws {
+        try await GatewayHarness.run { gateway in
+            let phone = try await PolychatUser.create(
+                "alice",
+                port: gateway.port,
+                environment: ["POLYCHAT_EXPORT_PASSPHRASE": "correct horse"]
+            )
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            try await phone.ok(["room", "create", "pair"])
+            try await phone.ok(["room", "invite", "pair", bob.id])
+            try await bob.ok(["send", "pair", "before the laptop"])
+
+            let export = TestEnvironment.makeDirectory("export") + "/alice.identity"
+            try await phone.ok(["identity", "export", export])
+            let laptop = try await PolychatUser.create(
+                "laptop",
+                port: gateway.port,
+                importing: export,
+                environment: ["POLYCHAT_EXPORT_PASSPHRASE": "correct horse"]
+            )
+            #expect(laptop.id == phone.id)
+            // The laptop finds the conversation and joins it by itself (external commit) …
+            let joined = try #require(try await laptop.rooms().first)
+            // … and learns its name once the longest-standing member (the phone) has seen the join.
+            _ = try await phone.rooms()
+            #expect(try await laptop.conversation(named: "pair").id == joined.id)
+
+            try await bob.ok(["send", "pair", "for both devices"])
+            #expect(try await laptop.texts("pair") == ["for both devices"])
+            try await laptop.ok(["send", "pair", "from the laptop"])
+            let bobSide = try await bob.read("pair").messages.filter { !$0.notice }
+            #expect(bobSide.map(\.text) == ["before the laptop", "for both devices", "from the laptop"])
+            #expect(bobSide.last?.sender == phone.id)
+            // The phone reads its own user's other device as "own".
+            let phoneSide = try await phone.read("pair").messages.filter { !$0.notice }
+            #expect(phoneSide.map(\.text) == ["before the laptop", "for both devices", "from the laptop"])
+            #expect(phoneSide.last?.own == true)
+            // A wrong export passphrase is refused without creating anything.
+            let stranger = PolychatUser(
+                name: "wrong",
+                home: TestEnvironment.makeDirectory("wrong") + "/state",
+                server: phone.server,
+                extraEnvironment: ["POLYCHAT_EXPORT_PASSPHRASE": "wrong"]
+            )
+            let refused = try await stranger.fails(["init", "--import", export, "--server", phone.server], status: 64)
+            #expect(refused.contains("wrong passphrase"))
+            #expect(access(stranger.home + "/identity.json", F_OK) != 0)
+        }
+    }
+
+    @Test func theGatewayStoresOnlyCiphertext() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            let markers = [
+                "zebra-quartz-\(UInt32.random(in: 0...UInt32.max))", "walrus-opal-\(UInt32.random(in: 0...UInt32.max))",
+            ]
+            try await alice.ok(["dm", bob.id, "dm \(markers[0])"])
+            try await alice.ok(["room", "create", "room \(markers[1])"])
+            try await alice.ok(["room", "invite", "room \(markers[1])", bob.id])
+            try await bob.ok(["send", "room \(markers[1])", "reply \(markers[1])"])
+            #expect(try await alice.texts("room \(markers[1])") == ["reply \(markers[1])"])
+
+            // Every row of every table, as text (bytea as hex): neither the marker nor its bytes.
+            try await withDatabase(gateway.databaseURL) { database in
+                let tables = try await database.query(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'"
+                )
+                var rows = 0
+                for table in tables {
+                    let name = try table[0].decode(String.self)
+                    let dump = try await database.query(PostgresQuery(unsafeSQL: "SELECT t::text FROM \"\(name)\" t"))
+                    for row in dump {
+                        let text = try row[0].decode(String.self)
+                        rows += 1
+                        for marker in markers {
+                            #expect(!text.contains(marker), "\(name) holds '\(marker)' in plaintext")
+                            #expect(!text.contains(Hex.encode(Array(marker.utf8))), "\(name) holds the bytes of '\(marker)'")
+                        }
+                    }
+                }
+                // The scan saw the gateway's data (the log holds the messages).
+                #expect(rows > 10)
+                let log = try await database.query("SELECT count(*) FROM gw_log")
+                #expect(try log[0][0].decode(Int64.self) >= 5)
+            }
+            // Nor does polychat's own state on disk (encrypted at rest).
+            for user in [alice, bob] {
+                for file in ["chat.json", "identity.json", "social.json"] {
+                    let contents = readFile(user.home + "/" + file)
+                    #expect(!contents.isEmpty)
+                    for marker in markers { #expect(!contents.contains(marker), "\(user.name)'s \(file) holds '\(marker)'") }
+                    #expect(!contents.contains("systemKey"))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The terminal UI, driven through a real pseudo-terminal (80x24) like a user would.
+@Suite struct PolychatTerminalTests {
+    @Test func theTerminalUIShowsAnIncomingMessageLiveAndSendsWhatIsTyped() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            try await alice.ok(["dm", bob.id, "before the UI"])
+            try await alice.ok(["room", "create", "lobby"])
+            try await alice.ok(["room", "invite", "lobby", bob.id])
+
+            let terminal = try PseudoTerminalProcess(
+                executable: PolychatUser.binary,
+                arguments: ["chat", "dm"],
+                environment: bob.environment.merging(["TERM": "xterm"]) { _, new in new }
+            )
+            defer { terminal.kill9() }
+            try await terminal.waitFor("● connected")
+            try await terminal.waitFor("alice (\(alice.id.prefix(12))): before the UI")
+            // The list shows both conversations; the header names bob.
+            try await terminal.waitFor("@alice")
+            try await terminal.waitFor("lobby")
+            try await terminal.waitFor("bob (\(bob.id.prefix(12)))")
+
+            // A message arrives while it runs: it appears without a key pressed.
+            let mark = terminal.outputCount
+            try await alice.ok(["send", "dm", "live from alice"])
+            try await terminal.waitFor("live from alice", after: mark)
+
+            // Typing and Enter send to the open conversation.
+            terminal.type("typed in the terminal")
+            try await terminal.waitFor("typed in the terminal")
+            terminal.type("\r")
+            try await terminal.waitFor("you: typed in the terminal")
+            #expect(try await alice.texts("dm").suffix(2) == ["live from alice", "typed in the terminal"])
+
+            // A message to the other conversation counts as unread there.
+            let before = terminal.outputCount
+            try await alice.ok(["send", "lobby", "over here"])
+            try await terminal.waitFor("lobby", after: before)
+            try await terminal.waitFor("(1)", after: before)
+            // Down selects it, and its messages show.
+            terminal.type("\u{1b}[B")
+            try await terminal.waitFor("over here")
+
+            // Ctrl-C quits cleanly and gives the terminal back (leaves the alternate screen).
+            terminal.type("\u{3}")
+            #expect(try await terminal.waitForExit() == 0)
+            #expect(terminal.screen.hasSuffix("\u{1b}[?1049l"))
+            // It saved what it saw: reading offline shows the message without a connection.
+            #expect(try await bob.ok(["read", "lobby", "--offline"]).contains("over here"))
+        }
+    }
+
+    @Test func theTerminalUIReconnectsAfterTheGatewayGoesAway() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            try await alice.ok(["dm", bob.id, "hi"])
+            let terminal = try PseudoTerminalProcess(
+                executable: PolychatUser.binary,
+                arguments: ["chat", "dm"],
+                environment: bob.environment
+            )
+            defer { terminal.kill9() }
+            try await terminal.waitFor("● connected")
+            // The daemon restarts on the same port: the UI says it is offline, then reconnects.
+            let daemon = gateway.daemons[0]
+            let mark = terminal.outputCount
+            daemon.process.signal(SIGTERM)
+            _ = try await daemon.process.waitForExit()
+            try await terminal.waitFor("offline", after: mark)
+            let again = try daemon.harness.start()
+            defer { again.kill9() }
+            try await HTTPTestClient.waitFor(port: daemon.port, "/readyz") { $0.status == 200 }
+            try await terminal.waitFor("● connected", after: mark)
+            try await alice.ok(["send", "dm", "after the restart"])
+            try await terminal.waitFor("after the restart")
+            terminal.type("/quit\r")
+            #expect(try await terminal.waitForExit() == 0)
+        }
+    }
+}
