@@ -43,6 +43,7 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, slave, O_RDWR, 0)
         posix_spawn_file_actions_adddup2(&actions, 0, 1)
         posix_spawn_file_actions_adddup2(&actions, 0, 2)
+        closeInheritedDescriptors(&actions, from: 3)
         let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID (glibc 2.26+), not visible to Swift either
         do {
             self.pid = try spawn(executable, arguments, environment, &actions, flags: setsid)

@@ -48,11 +48,7 @@ public final class TestProcess: @unchecked Sendable {
         for (index, fd) in staged.enumerated() {
             posix_spawn_file_actions_adddup2(&actions, fd, Int32(3 + index))
         }
-        // Nothing else of this process leaks into the child: sockets of concurrent tests are not
-        // always close-on-exec, and a child holding a listener keeps it listening.
-        for fd in openDescriptors() where fd >= Int32(3 + staged.count) {
-            posix_spawn_file_actions_addclose(&actions, fd)  // EBADF at spawn time is ignored by glibc
-        }
+        closeInheritedDescriptors(&actions, from: Int32(3 + staged.count))
 
         // Own process group, so that a test's Ctrl-C does not reach it and kill(-pgid) can.
         self.pid = try spawn(executable, arguments, environment, &actions, flags: POSIX_SPAWN_SETPGROUP)
@@ -89,6 +85,16 @@ public final class TestProcess: @unchecked Sendable {
         }
     }
 
+    /// The exit status if the process has ended (without waiting), else nil.
+    public var exitedStatus: Int32? {
+        if let status = self.exitStatus { return status }
+        var status: Int32 = 0
+        guard waitpid(self.pid, &status, WNOHANG) == self.pid else { return nil }
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        self.exitStatus = code
+        return code
+    }
+
     /// Everything the process wrote to standard output so far.
     public var stdout: String { readFile(self.stdoutPath) }
     /// Everything the process wrote to standard error so far.
@@ -121,6 +127,14 @@ public final class TestProcess: @unchecked Sendable {
         unlink(process.stdoutPath)
         unlink(process.stderrPath)
         return (status, output)
+    }
+}
+
+/// Nothing else of this process leaks into a child: sockets of concurrent tests are not always
+/// close-on-exec, and a child holding a listener keeps it listening.
+func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t, from first: Int32) {
+    for fd in openDescriptors() where fd >= first {
+        posix_spawn_file_actions_addclose(&actions, fd)  // EBADF at spawn time is ignored by glibc
     }
 }
 

@@ -61,7 +61,13 @@ struct GatewayHarness {
     mutating func startDaemon(gateway: String, gatewayID: String) async throws {
         let config = try DaemonHarness(databaseURL: self.databaseURL, extra: "\n" + gateway, gatewayID: gatewayID)
         let process = try config.start()
-        try await HTTPTestClient.waitFor(port: config.port, "/readyz") { $0.status == 200 }
+        do {
+            try await HTTPTestClient.waitFor(port: config.port, "/readyz") { $0.status == 200 }
+        } catch {
+            let state = process.exitedStatus.map { "exited with \($0)" } ?? "still running"
+            process.kill9()
+            throw TestFailure("\(error)\n--- polygated (\(state)) stderr ---\n\(process.stderr.suffix(8000))")
+        }
         self.daemons.append(Daemon(harness: config, process: process))
     }
 
