@@ -3,9 +3,10 @@ SHELL := /bin/bash
 SWIFT ?= swift
 
 # Debian packages: the C libraries we link, PostgreSQL (server for run/test),
-# systemd (systemd-socket-activate and systemd-journald for tests).
+# systemd (systemd-socket-activate and systemd-journald for tests), man-db (man pages are
+# rendered by the tests).
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
-                postgresql systemd
+                postgresql systemd man-db
 
 .PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence conformance proto format clean
 
@@ -17,6 +18,7 @@ deps:
 build: deps
 	$(SWIFT) build --product polygated
 	$(SWIFT) build --product polychat
+	$(SWIFT) build --product gwctl
 
 build-tests: deps
 	$(SWIFT) build --build-tests

@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "polygated", targets: ["polygated"]),
         .executable(name: "polychat", targets: ["polychat"]),
+        .executable(name: "gwctl", targets: ["gwctl"]),
         .executable(name: "mls-conformance", targets: ["mls-conformance"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Systemd", targets: ["Systemd"]),
@@ -71,6 +72,23 @@ let package = Package(
             name: "GatewayWire",
             dependencies: ["Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        // The control protocol both sides speak: messages, the command registry, parsing,
+        // completion, tables (docs/CONTROL_PROTOCOL.md).
+        .target(name: "Control"),
+        // The daemon's side of the control protocol: sockets, connections, the commands.
+        .target(
+            name: "ControlService",
+            dependencies: [
+                "Control", "Delivery", "Primitives", "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // gwctl's console: the blocking control client, readline, output and exit statuses.
+        .target(name: "AdminConsole", dependencies: ["Control", "CReadline"]),
         // Presence as values: leases, other daemons' announcements, coalescing, last-seen buckets.
         .target(name: "Presence", dependencies: ["Primitives"]),
         // The MLS Delivery Service's state in PostgreSQL.
@@ -161,6 +179,8 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
+                "Control",
+                "ControlService",
                 "Delivery",
                 "Presence",
                 "Gateway",
@@ -191,6 +211,8 @@ let package = Package(
             name: "polychat",
             dependencies: ["ChatClient", "ChatTerminal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+
+        .executableTarget(name: "gwctl", dependencies: ["AdminConsole"]),
 
         .executableTarget(
             name: "mls-conformance",
@@ -248,6 +270,7 @@ let package = Package(
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
         .testTarget(name: "ChatTests", dependencies: ["ChatClient", "ChatTerminal"]),
+        .testTarget(name: "ControlTests", dependencies: ["AdminConsole", "Control"]),
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "SocialTests", dependencies: ["Social", "Polycentric"]),
@@ -282,7 +305,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Daemon", "Delivery", "Gateway", "GatewayClient", "GatewayWire", "MLS", "Polycentric", "PolycentricClient", "Primitives",
+                "Control", "Daemon", "Delivery", "Gateway", "GatewayClient", "GatewayWire", "MLS", "Polycentric", "PolycentricClient", "Primitives",
                 "Store", "Systemd", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -40,11 +40,16 @@ log_level = "${LOG_LEVEL:-info}"
 [http]
 listen = "${LISTEN:-127.0.0.1:8080}"
 
+[control]
+listen = "$PWD/.run/control.sock"
+group = ""
+
 [database]
 url = "$DATABASE_URL"
 CONF
 
 echo "polygated on http://${LISTEN:-127.0.0.1:8080}/ (config .run/polygated.conf); Ctrl-C stops it"
+echo "admin console: .build/debug/gwctl --socket .run/control.sock"
 # Not exec: the EXIT trap stops the cluster after polygated has drained.
 "$binary" serve --config .run/polygated.conf || status=$?
 exit "${status:-0}"

@@ -14,4 +14,8 @@ static inline void cshim_rl_set_completion_append_character(int c) { rl_completi
 static inline void cshim_rl_set_attempted_completion_over(int v) { rl_attempted_completion_over = v; }
 static inline const char *cshim_rl_line_buffer(void) { return rl_line_buffer; }
 static inline void cshim_rl_set_readline_name(const char *name) { rl_readline_name = name; }
+static inline int cshim_rl_point(void) { return rl_point; }
+// gwctl handles SIGINT and SIGWINCH itself (a self-pipe) and drives readline's callback interface.
+static inline void cshim_rl_set_catch_signals(int v) { rl_catch_signals = v; rl_catch_sigwinch = v; }
+static inline void cshim_rl_set_completer_word_break_characters(const char *s) { rl_completer_word_break_characters = (char *)s; }
 #endif

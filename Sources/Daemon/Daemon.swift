@@ -1,3 +1,5 @@
+import Control
+import ControlService
 import Delivery
 import Gateway
 public import Logging
@@ -41,7 +43,8 @@ public enum Daemon {
     ) async throws {
         let notifier = SystemdNotifier()
         notifier.notify(.status("starting"))
-        let listeners = try Self.httpListeners(configuration: configuration, logger: logger)
+        let started = ContinuousClock.now
+        let (listeners, controlEndpoints) = try Self.sockets(configuration: configuration, logger: logger)
 
         let database = PostgresClient(
             configuration: .init(
@@ -61,7 +64,11 @@ public enum Daemon {
             mirror: configuration.daemon.auditToLog ? logger : nil
         )
         let realtime = RealtimeGateway(
-            configuration: .init(gatewayID: configuration.daemon.gatewayID, limits: configuration.gateway, presence: configuration.presence),
+            configuration: .init(
+                gatewayID: configuration.daemon.gatewayID,
+                limits: configuration.gateway,
+                presence: configuration.presence
+            ),
             database: database,
             listener: listener,
             ledger: ledger,
@@ -96,6 +103,35 @@ public enum Daemon {
             logger: logger
         )
         let addresses = try await server.bind()
+        let control = ControlServer(
+            endpoints: controlEndpoints,
+            handler: ControlHandler(
+                context: ControlContext(
+                    version: PolygateVersion.string,
+                    gatewayID: configuration.daemon.gatewayID,
+                    started: started,
+                    realtime: realtime,
+                    ledger: ledger,
+                    listener: listener,
+                    configuration: configuration.controlValue,
+                    readiness: {
+                        switch readiness.current {
+                        case .ready: "ready"
+                        case .starting(let what): "starting: \(what)"
+                        case .draining: "draining"
+                        }
+                    },
+                    migrations: {
+                        let status = try await PolygateSchema.migrator.status(using: database)
+                        return (status.pending.count, status.unknownVersions.count)
+                    },
+                    keyPackagesLow: configuration.gateway.keyPackagesLow
+                )
+            ),
+            logger: logger
+        )
+        let controlSockets = try control.bind()
+        if !controlSockets.isEmpty { logger.info("control sockets", metadata: ["control.sockets": "\(controlSockets)"]) }
         let lifecycle = DaemonLifecycle(
             configuration: configuration,
             database: database,
@@ -117,6 +153,7 @@ public enum Daemon {
                 .init(service: watchdog),
                 .init(service: server),
                 .init(service: realtime),
+                .init(service: control),
                 .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -128,19 +165,23 @@ public enum Daemon {
         logger.notice("polygated stopped")
     }
 
-    /// The HTTP sockets: those systemd passed as `http` (or a single unnamed one), else a bind of
-    /// `http.listen`. A `control` socket is accepted and closed: the control protocol is not
-    /// served by this version.
-    static func httpListeners(configuration: DaemonConfiguration, logger: Logger) throws -> [HTTPServer.Listener] {
+    /// The sockets: those systemd passed — `http` (or a single unnamed one), `control` and
+    /// `control-readonly` — else a bind of `http.listen` and the `[control]` paths.
+    static func sockets(
+        configuration: DaemonConfiguration,
+        logger: Logger
+    ) throws -> (http: [HTTPServer.Listener], control: [ControlServer.Endpoint]) {
         let passed = try SystemdListenFDs.take()
         var listeners: [HTTPServer.Listener] = []
+        var control: [ControlServer.Endpoint] = []
         for socket in passed {
             switch socket.name {
             case "http":
                 listeners.append(.inherited(fd: socket.fd))
             case "control":
-                logger.warning("socket 'control' passed by systemd is not served by this version; closing it")
-                close(socket.fd)
+                control.append(.init(source: .inherited(fd: socket.fd), readOnly: false))
+            case "control-readonly":
+                control.append(.init(source: .inherited(fd: socket.fd), readOnly: true))
             default:
                 if passed.count == 1 {
                     listeners.append(.inherited(fd: socket.fd))
@@ -156,7 +197,17 @@ public enum Daemon {
         if !passed.isEmpty {
             logger.info("socket activation", metadata: ["systemd.fds": "\(passed.map { "\($0.name)=\($0.fd)" })"])
         }
-        return listeners.isEmpty ? [.address(configuration.http.listen)] : listeners
+        if control.isEmpty {
+            let settings = configuration.control
+            if !settings.listen.isEmpty {
+                control.append(.init(source: .path(settings.listen, group: settings.group), readOnly: false))
+            }
+            if !settings.readOnlyListen.isEmpty {
+                let group = settings.readOnlyGroup.isEmpty ? settings.group : settings.readOnlyGroup
+                control.append(.init(source: .path(settings.readOnlyListen, group: group), readOnly: true))
+            }
+        }
+        return (listeners.isEmpty ? [.address(configuration.http.listen)] : listeners, control)
     }
 
     /// `polygated migrate`: applies pending migrations (or, with `statusOnly`, lists them).

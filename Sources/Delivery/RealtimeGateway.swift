@@ -36,11 +36,12 @@ public final class RealtimeGateway: Sendable {
         var nextID: UInt64 = 0
         var accepting = false
         var stopped = false
-        var subscriptions: (
-            appends: AsyncStream<PostgresListener.Event>,
-            signals: AsyncStream<PostgresListener.Event>,
-            presence: AsyncStream<PostgresListener.Event>
-        )?
+        var subscriptions:
+            (
+                appends: AsyncStream<PostgresListener.Event>,
+                signals: AsyncStream<PostgresListener.Event>,
+                presence: AsyncStream<PostgresListener.Event>
+            )?
     }
 
     public let configuration: Configuration
@@ -128,7 +129,12 @@ public final class RealtimeGateway: Sendable {
             return session
         }
         session?.start()
-        if let session { self.logger.debug("session opened", metadata: ["gw.session": "\(session.id)", "gw.transport": "\(transport.rawValue)", "gw.peer": "\(peer)"]) }
+        if let session {
+            self.logger.debug(
+                "session opened",
+                metadata: ["gw.session": "\(session.id)", "gw.transport": "\(transport.rawValue)", "gw.peer": "\(peer)"]
+            )
+        }
         return session
     }
 
@@ -165,6 +171,24 @@ public final class RealtimeGateway: Sendable {
 
     /// Whether new sessions are accepted.
     public var isAccepting: Bool { self.state.withLock { $0.accepting } }
+
+    /// The gateway's monotonic clock now (sessions' `openedAt` is on it).
+    public var now: Duration { self.clock.now }
+
+    /// The repository the gateway uses (for the control socket).
+    public var deliveryRepository: DeliveryRepository { self.repository }
+
+    /// Closes this daemon's sessions of a device (or the one session `id`) with 4000; how many.
+    public func kick(session id: UInt64? = nil, device: [UInt8]? = nil) -> Int {
+        let targets = self.sessions.filter { session in
+            if let id { return session.id == id }
+            return device != nil && session.identity?.deviceID == device
+        }
+        for session in targets {
+            session.close(code: CloseCode.closedByAdmin, reason: "closed by an administrator", after: .seconds(5))
+        }
+        return targets.count
+    }
 
     func attach(_ session: GatewaySession, identity: GatewaySession.Identity) {
         self.hub.attach(session, identity: identity)

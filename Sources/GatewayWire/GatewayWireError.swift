@@ -60,6 +60,8 @@ public enum CloseCode {
     public static let goingAway: UInt16 = 1001
     public static let frameTooLarge: UInt16 = 1009
     public static let overloaded: UInt16 = 1013
+    /// An administrator closed the connection (`gwctl conn kick`).
+    public static let closedByAdmin: UInt16 = 4000
     public static let authenticationFailed: UInt16 = 4001
     public static let authenticationTimeout: UInt16 = 4002
     public static let deviceRevoked: UInt16 = 4003

@@ -59,6 +59,9 @@ public struct PresenceState: Sendable {
 
     public func isInvisible(_ user: User) -> Bool { self.invisible.contains(user) }
 
+    /// How many other daemons announce a lease of `user`.
+    public func remoteCount(of user: User) -> Int { self.remotes.values.filter { $0.users.contains(user) }.count }
+
     /// Users with live leases on this daemon (for announcements).
     public var localUsers: [User] { Array(self.localCounts.keys) }
 

@@ -9,12 +9,16 @@ struct DaemonHarness {
     let directory: String
     let port: Int
     let configPath: String
+    /// The read-write control socket (gwctl's).
+    let controlPath: String
 
-    /// Writes a configuration for `databaseURL` with the HTTP listener on a free port.
-    init(databaseURL: String, extra: String = "", port: Int? = nil, gatewayID: String = "gw_test") throws {
+    /// Writes a configuration for `databaseURL` with the HTTP listener on a free port and the
+    /// control socket in the harness's directory; `control` adds lines to `[control]`.
+    init(databaseURL: String, extra: String = "", control: String = "", port: Int? = nil, gatewayID: String = "gw_test") throws {
         self.directory = TestEnvironment.makeDirectory("daemon")
         self.port = port ?? TestEnvironment.freePort()
         self.configPath = "\(self.directory)/polygated.conf"
+        self.controlPath = "\(self.directory)/control.sock"
         try writeFile(
             self.configPath,
             """
@@ -25,6 +29,11 @@ struct DaemonHarness {
 
             [http]
             listen = "127.0.0.1:\(self.port)"
+
+            [control]
+            listen = "\(self.controlPath)"
+            \(control.split(separator: "\n").contains { $0.hasPrefix("group") } ? "" : "group = \"\"")
+            \(control)
 
             [database]
             url = "\(databaseURL)"

@@ -1,3 +1,4 @@
+import Control
 import TestSupport
 import Testing
 
@@ -37,11 +38,14 @@ import Glibc
         }
     }
 
-    @Test func servesNamedHTTPSocketAndSetsTheControlSocketAside() async throws {
+    /// The `http` and `control` sockets systemd passes are served (the configured control path
+    /// is not bound then).
+    @Test func servesTheNamedHTTPAndControlSockets() async throws {
         try await TestPostgres.withDatabase { url in
             let harness = try DaemonHarness(databaseURL: url)
             let (httpFD, httpPort) = try TestSockets.listeningTCP()
-            let controlFD = try TestSockets.listeningUnix(path: "\(harness.directory)/control.sock")
+            let passedPath = "\(harness.directory)/passed-control.sock"
+            let controlFD = try TestSockets.listeningUnix(path: passedPath)
             defer {
                 TestSockets.close(httpFD)
                 TestSockets.close(controlFD)
@@ -62,7 +66,10 @@ import Glibc
             defer { daemon.kill9() }
             try await HTTPTestClient.waitFor(port: httpPort, "/readyz") { $0.status == 200 }
             #expect(!HTTPTestClient.isListening(port: harness.port))
-            #expect(daemon.stderr.contains("socket 'control' passed by systemd is not served by this version"))
+            let status = try await Gwctl.run(["--json", "status"], socket: passedPath)
+            #expect(status.status == 0, "\(status.stderr)")
+            #expect(try status.json()["gateway_id"]?.string == "gw_test")
+            #expect(access(harness.controlPath, F_OK) != 0)
             #expect(try await DaemonHarness.stop(daemon) == 0)
         }
     }

@@ -263,7 +263,11 @@ extension DaemonConfiguration {
                 configuration.presence.maxWatched = try integer(value, in: 1...10_000)
             },
             KeySpec(name: "watch_rate") { value, configuration throws(Problem) in
-                var shape = GatewayLimits.Rate(configuration.presence.watchRate, per: configuration.presence.watchPeriod, burst: 0)
+                var shape = GatewayLimits.Rate(
+                    configuration.presence.watchRate,
+                    per: configuration.presence.watchPeriod,
+                    burst: 0
+                )
                 try rate(value, into: &shape)
                 configuration.presence.watchRate = shape.rate
                 configuration.presence.watchPeriod = shape.per
@@ -272,9 +276,42 @@ extension DaemonConfiguration {
                 configuration.presence.watchBurst = Double(try integer(value, in: 1...1_000_000))
             },
         ],
+        "control": [
+            KeySpec(name: "listen") { value, configuration throws(Problem) in
+                configuration.control.listen = try socketPath(value)
+            },
+            KeySpec(name: "group") { value, configuration throws(Problem) in
+                configuration.control.group = try groupName(value)
+            },
+            KeySpec(name: "readonly_listen") { value, configuration throws(Problem) in
+                configuration.control.readOnlyListen = try socketPath(value)
+            },
+            KeySpec(name: "readonly_group") { value, configuration throws(Problem) in
+                configuration.control.readOnlyGroup = try groupName(value)
+            },
+        ],
     ]
 
     // MARK: - Value parsers
+
+    /// A Unix socket path ("" disables the socket).
+    private static func socketPath(_ value: any TOMLValueConvertible) throws(Problem) -> String {
+        let path = try string(value)
+        guard path.utf8.count < 108 else {
+            throw Problem(code: .invalidValue, message: "must be shorter than 108 bytes (a socket path)")
+        }
+        guard !path.contains("\0") else { throw Problem(code: .invalidValue, message: "must not contain NUL") }
+        return path
+    }
+
+    /// A group name ("" keeps the daemon's own group).
+    private static func groupName(_ value: any TOMLValueConvertible) throws(Problem) -> String {
+        let name = try string(value)
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
+            throw Problem(code: .invalidValue, message: "must be a group name (letters, digits, '-', '_', '.')")
+        }
+        return name
+    }
 
     private static func string(_ value: any TOMLValueConvertible) throws(Problem) -> String {
         guard value.type == .string, let text = value.string else { throw wrongType("a string", value) }

@@ -1,3 +1,4 @@
+import Control
 public import Delivery
 public import Gateway
 public import Logging
@@ -51,6 +52,20 @@ public struct DaemonConfiguration: Sendable, Hashable {
         public init() {}
     }
 
+    /// `[control]`
+    public struct Control: Sendable, Hashable {
+        /// `listen`: the read-write control socket's path when systemd did not pass one named
+        /// `control` ("" disables it).
+        public var listen = "/run/polygate/control.sock"
+        /// `group`: the group that may use it (mode 0660).
+        public var group = "polygate-admin"
+        /// `readonly_listen`: an optional read-only control socket ("" for none).
+        public var readOnlyListen = ""
+        /// `readonly_group`: the group of the read-only socket ("": the same as `group`).
+        public var readOnlyGroup = ""
+        public init() {}
+    }
+
     public var daemon = Daemon()
     public var http = HTTP()
     public var database = Database()
@@ -59,6 +74,8 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public var gateway = GatewayLimits()
     /// `[presence]`: leases, coalescing and watchlists (docs/GATEWAY_SPEC.md §10).
     public var presence = PresenceLimits()
+    /// `[control]`: the control sockets gwctl uses (docs/CONTROL_PROTOCOL.md).
+    public var control = Control()
 
     /// The defaults.
     public init() {}
@@ -121,7 +138,41 @@ extension DaemonConfiguration: CustomStringConvertible {
         watch_rate = "\(formatRate(GatewayLimits.Rate(self.presence.watchRate, per: self.presence.watchPeriod, burst: self.presence.watchBurst)))"
         watch_burst = \(Int(self.presence.watchBurst))
 
+        [control]
+        listen = "\(self.control.listen)"
+        group = "\(self.control.group)"
+        readonly_listen = "\(self.control.readOnlyListen)"
+        readonly_group = "\(self.control.readOnlyGroup)"
+
         """
+    }
+}
+
+extension DaemonConfiguration {
+    /// The settings as `config show` returns them: sections of keys, secrets masked (read back
+    /// from ``description``, so the two cannot differ).
+    var controlValue: ControlValue {
+        var sections: [String: ControlValue] = [:]
+        var section = ""
+        var keys: [String: ControlValue] = [:]
+        for line in self.description.split(separator: "\n") {
+            if line.hasPrefix("[") {
+                if !section.isEmpty { sections[section] = .object(keys) }
+                section = String(line.dropFirst().dropLast())
+                keys = [:]
+            } else if let equals = line.firstRange(of: " = ") {
+                let key = String(line[..<equals.lowerBound])
+                let raw = String(line[equals.upperBound...])
+                keys[key] =
+                    if raw.hasPrefix("\""), raw.hasSuffix("\""), raw.count >= 2 {
+                        .string(String(raw.dropFirst().dropLast()))
+                    } else if raw == "true" || raw == "false" { .bool(raw == "true") } else if let number = Int64(raw) {
+                        .int(number)
+                    } else { .string(raw) }
+            }
+        }
+        if !section.isEmpty { sections[section] = .object(keys) }
+        return .object(sections)
     }
 }
 

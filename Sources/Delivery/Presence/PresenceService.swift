@@ -64,6 +64,11 @@ public final class PresenceService: Sendable {
         return self.state.withLock { $0.leases(now: now) }
     }
 
+    /// Whether `user` is invisible, and how many other daemons hold a lease of it.
+    public func inspect(_ user: [UInt8]) -> (online: Bool, invisible: Bool, otherDaemons: Int) {
+        self.state.withLock { ($0.isOnline(user), $0.isInvisible(user), $0.remoteCount(of: user)) }
+    }
+
     /// How many local sessions watch `user`.
     public func watcherCount(of user: [UInt8]) -> Int { self.index.withLock { $0.watchers[user]?.count ?? 0 } }
 
@@ -73,7 +78,9 @@ public final class PresenceService: Sendable {
     func authenticated(_ identity: GatewaySession.Identity) async {
         await self.learnModes([identity.userID])
         let now = self.clock.now
-        let change = self.state.withLock { $0.acquire(device: identity.deviceID, user: identity.userID, ttl: self.limits.leaseTTL, now: now) }
+        let change = self.state.withLock {
+            $0.acquire(device: identity.deviceID, user: identity.userID, ttl: self.limits.leaseTTL, now: now)
+        }
         self.record(change)
     }
 
@@ -171,7 +178,9 @@ public final class PresenceService: Sendable {
                 index.lastModeWrite[user] = now
             }
             // Forget windows long past, so the table follows the active users.
-            index.lastModeWrite = index.lastModeWrite.filter { now - $0.value < self.limits.coalesce * 2 || index.pendingModes[$0.key] != nil }
+            index.lastModeWrite = index.lastModeWrite.filter {
+                now - $0.value < self.limits.coalesce * 2 || index.pendingModes[$0.key] != nil
+            }
             return Array(due)
         }
         for (user, invisible) in due {
@@ -188,7 +197,11 @@ public final class PresenceService: Sendable {
     ///
     /// - Throws: ``GatewayWireError`` `watch_limit` when the connection would watch more than
     ///   `max_watched` users (counting every id asked for, contact or not).
-    func watch(_ session: GatewaySession, _ identity: GatewaySession.Identity, _ users: [[UInt8]]) async throws -> [Polygate_Gateway_V1_Presence] {
+    func watch(
+        _ session: GatewaySession,
+        _ identity: GatewaySession.Identity,
+        _ users: [[UInt8]]
+    ) async throws -> [Polygate_Gateway_V1_Presence] {
         var distinct: [User] = []
         for user in users where !distinct.contains(user) { distinct.append(user) }
         let already = Set(self.index.withLock { $0.watching[session.id] ?? [:] }.keys)
@@ -202,7 +215,8 @@ public final class PresenceService: Sendable {
         // The states told now, recorded with the watch in one step, so that a change due a moment
         // later is compared with what this watcher was actually told.
         let told = self.index.withLock { index -> [User: Bool] in
-            let online = self.state.withLock { state in Dictionary(uniqueKeysWithValues: visible.map { ($0, state.isOnline($0)) }) }
+            let online = self.state.withLock { state in Dictionary(uniqueKeysWithValues: visible.map { ($0, state.isOnline($0)) })
+            }
             for user in distinct {
                 let slot: Bool? = online[user]  // nil: not a contact, but the slot counts
                 if online[user] != nil { index.watchers[user, default: [:]][session.id] = session }
@@ -245,7 +259,10 @@ public final class PresenceService: Sendable {
         var presence = Polygate_Gateway_V1_Presence()
         presence.userID = .init(user)
         presence.status = online ? .online : .offline
-        presence.lastSeen = Polygate_Gateway_V1_LastSeen(rawValue: LastSeenBucket.of(online: online, lastSeenMs: lastSeenMs, nowMs: nowMs).rawValue) ?? .longer
+        presence.lastSeen =
+            Polygate_Gateway_V1_LastSeen(
+                rawValue: LastSeenBucket.of(online: online, lastSeenMs: lastSeenMs, nowMs: nowMs).rawValue
+            ) ?? .longer
         return presence
     }
 
@@ -339,7 +356,10 @@ public final class PresenceService: Sendable {
             if !seen.isEmpty { try await self.repository.recordLastSeen(seen, nowMs: self.clock.wallMs) }
             try await self.repository.announce(Self.merged(outgoing))
         } catch {
-            self.logger.warning("presence announcements failed; they are repeated with the next resync", metadata: ["error": "\(error)"])
+            self.logger.warning(
+                "presence announcements failed; they are repeated with the next resync",
+                metadata: ["error": "\(error)"]
+            )
         }
         await self.storeWaitingModes(now: now)
         await self.notify(due)
@@ -363,7 +383,10 @@ public final class PresenceService: Sendable {
 
     private func notify(_ due: [(user: User, online: Bool)]) async {
         if !due.isEmpty {
-            self.logger.debug("presence changes", metadata: ["presence.changes": "\(due.map { "\(Hex.encode($0.user.prefix(4)))=\($0.online)" })"])
+            self.logger.debug(
+                "presence changes",
+                metadata: ["presence.changes": "\(due.map { "\(Hex.encode($0.user.prefix(4)))=\($0.online)" })"]
+            )
         }
         // Each watcher that was told otherwise hears of it (and is recorded as told).
         let targets = self.index.withLock { index -> [((user: User, online: Bool), [GatewaySession])] in
@@ -384,7 +407,14 @@ public final class PresenceService: Sendable {
         let settings = (try? await self.repository.presenceSettings(of: offline)) ?? [:]
         let nowMs = self.clock.wallMs
         for (change, sessions) in targets {
-            let frame = Self.frame(Self.presence(change.user, online: change.online, lastSeenMs: settings[change.user]?.lastSeenMs ?? nowMs, nowMs: nowMs))
+            let frame = Self.frame(
+                Self.presence(
+                    change.user,
+                    online: change.online,
+                    lastSeenMs: settings[change.user]?.lastSeenMs ?? nowMs,
+                    nowMs: nowMs
+                )
+            )
             let bytes = GatewaySession.serialize(frame)
             for session in sessions { session.push(buffer: bytes) }
         }

@@ -60,6 +60,8 @@ public final class GatewaySession: Sendable {
     public let outbox: Outbox
     /// SSE only: the stream's bearer id (`Challenge.stream_id`).
     public let streamID: [UInt8]?
+    /// When the session opened (the gateway clock: monotonic).
+    public let openedAt: Duration
     let nonce: [UInt8]
     let gateway: RealtimeGateway
     let state: Mutex<State>
@@ -79,6 +81,7 @@ public final class GatewaySession: Sendable {
         let limits = gateway.limits
         self.outbox = Outbox(maxFrames: limits.sendQueueFrames, maxBytes: limits.sendQueueBytes)
         let now = gateway.clock.now
+        self.openedAt = now
         self.state = Mutex(State(machine: ConnectionStateMachine(limits: limits, now: now), lastKeepAlive: now))
         (self.work, self.workContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         (self.inbound, self.inboundContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(256))
@@ -118,7 +121,11 @@ public final class GatewaySession: Sendable {
     public func receive(_ bytes: [UInt8]) async {
         guard !self.isClosed else { return }
         guard bytes.count <= self.gateway.limits.maxFrameBytes else {
-            self.close(code: CloseCode.frameTooLarge, reason: "frame over \(self.gateway.limits.maxFrameBytes) bytes", after: .zero)
+            self.close(
+                code: CloseCode.frameTooLarge,
+                reason: "frame over \(self.gateway.limits.maxFrameBytes) bytes",
+                after: .zero
+            )
             return
         }
         let frame: Polygate_Gateway_V1_ClientFrame
@@ -244,7 +251,9 @@ public final class GatewaySession: Sendable {
     /// The transport is gone (the peer closed or the socket failed).
     public func transportEnded() {
         self.state.withLock { state in
-            if !state.machine.isClosed { _ = state.machine.close(code: CloseCode.normal, reason: "transport ended", reconnectAfter: .zero) }
+            if !state.machine.isClosed {
+                _ = state.machine.close(code: CloseCode.normal, reason: "transport ended", reconnectAfter: .zero)
+            }
         }
         self.outbox.finish()
         self.workContinuation.finish()

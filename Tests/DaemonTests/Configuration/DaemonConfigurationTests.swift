@@ -93,6 +93,36 @@ import Testing
         }
     }
 
+    @Test func controlSocketsAreReadAndChecked() throws {
+        #expect(DaemonConfiguration().control.listen == "/run/polygate/control.sock")
+        #expect(DaemonConfiguration().control.group == "polygate-admin")
+        let configuration = try DaemonConfiguration.parse(
+            """
+            [control]
+            listen = "/run/x/control.sock"
+            group = "wheel"
+            readonly_listen = "/run/x/ro.sock"
+            readonly_group = "adm"
+            """,
+            file: "c.conf"
+        )
+        #expect(configuration.control.listen == "/run/x/control.sock" && configuration.control.group == "wheel")
+        #expect(configuration.control.readOnlyListen == "/run/x/ro.sock" && configuration.control.readOnlyGroup == "adm")
+        #expect(try DaemonConfiguration.parse(configuration.description, file: "p.conf") == configuration)
+        for (line, fragment) in [
+            ("listen = \"/\(String(repeating: "x", count: 120))\"", "shorter than 108 bytes"),
+            ("group = \"no spaces\"", "must be a group name"),
+            ("readonly_group = \"a/b\"", "must be a group name"),
+        ] {
+            let error = #expect(throws: ConfigurationError.self) {
+                try DaemonConfiguration.parse("[control]\n\(line)\n", file: "c.conf")
+            }
+            #expect(error?.code == .invalidValue, "\(line)")
+            #expect(error?.line == 2)
+            #expect(error?.description.contains(fragment) == true, "\(error?.description ?? "")")
+        }
+    }
+
     @Test func syntaxErrorNamesTheLine() {
         let error = #expect(throws: ConfigurationError.self) {
             try DaemonConfiguration.parse("[http]\nlisten = \"127.0.0.1:80\"\nidle_timeout = = 3\n", file: "bad.conf")

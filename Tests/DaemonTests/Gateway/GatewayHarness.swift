@@ -2,8 +2,8 @@ import GatewayClient
 import GatewayWire
 import MLS
 import Primitives
-import SwiftProtobuf
 import Store
+import SwiftProtobuf
 import TestSupport
 import Testing
 
@@ -41,25 +41,33 @@ struct GatewayHarness {
         daemons count: Int = 1,
         gateway: String = Self.baseGatewayConfig,
         gatewayIDs: [String]? = nil,
+        control: String = "",
         _ body: (GatewayHarness) async throws -> Void
     ) async throws {
         try await TestPostgres.withDatabase { url in
             var harness = GatewayHarness(databaseURL: url)
             defer { for daemon in harness.daemons { daemon.process.kill9() } }
             for index in 0..<count {
-                try await harness.startDaemon(gateway: gateway, gatewayID: gatewayIDs?[index] ?? "gw_test")
+                try await harness.startDaemon(gateway: gateway, gatewayID: gatewayIDs?[index] ?? "gw_test", control: control)
             }
             do {
                 try await body(harness)
             } catch {
-                let logs = harness.daemons.enumerated().map { "--- polygated \($0.offset) stderr ---\n\($0.element.process.stderr.suffix(20_000))" }
+                let logs = harness.daemons.enumerated().map {
+                    "--- polygated \($0.offset) stderr ---\n\($0.element.process.stderr.suffix(20_000))"
+                }
                 throw TestFailure("\(error)\n\(logs.joined(separator: "\n"))")
             }
         }
     }
 
-    mutating func startDaemon(gateway: String, gatewayID: String) async throws {
-        let config = try DaemonHarness(databaseURL: self.databaseURL, extra: "\n" + gateway, gatewayID: gatewayID)
+    mutating func startDaemon(gateway: String, gatewayID: String, control: String = "") async throws {
+        let config = try DaemonHarness(
+            databaseURL: self.databaseURL,
+            extra: "\n" + gateway,
+            control: control,
+            gatewayID: gatewayID
+        )
         let process = try config.start()
         do {
             try await HTTPTestClient.waitFor(port: config.port, "/readyz") { $0.status == 200 }
@@ -72,6 +80,8 @@ struct GatewayHarness {
     }
 
     var port: Int { self.daemons[0].port }
+    /// The first daemon's read-write control socket (for gwctl).
+    var controlPath: String { self.daemons[0].harness.controlPath }
 
     // MARK: Users and devices
 
@@ -137,7 +147,11 @@ extension GatewayConnection {
         removed: [[UInt8]] = [],
         welcome: (devices: [[UInt8]], bytes: [UInt8])? = nil
     ) async throws -> Polygate_Gateway_V1_SendResult {
-        try await self.call(.send(Self.sendBody(conv, kind, epoch: epoch, message, msgID: msgID, added: added, removed: removed, welcome: welcome))).send
+        try await self.call(
+            .send(
+                Self.sendBody(conv, kind, epoch: epoch, message, msgID: msgID, added: added, removed: removed, welcome: welcome)
+            )
+        ).send
     }
 
     static func sendBody(
@@ -170,7 +184,8 @@ extension GatewayConnection {
 
     /// A Commit adding `users` (with a Welcome for `devices`) on `epoch`.
     @discardableResult
-    func add(_ conv: [UInt8], epoch: UInt64, users: [[UInt8]], devices: [[UInt8]]) async throws -> Polygate_Gateway_V1_SendResult {
+    func add(_ conv: [UInt8], epoch: UInt64, users: [[UInt8]], devices: [[UInt8]]) async throws -> Polygate_Gateway_V1_SendResult
+    {
         try await self.send(
             conv,
             .commit,
@@ -300,5 +315,9 @@ func expectClosed(
     sourceLocation: SourceLocation = #_sourceLocation
 ) async throws {
     let closed = try await connection.closed(timeout: timeout)
-    #expect(closed == code, "closed with \(closed.map(String.init) ?? "no code"): \(connection.endReason?.description ?? "")", sourceLocation: sourceLocation)
+    #expect(
+        closed == code,
+        "closed with \(closed.map(String.init) ?? "no code"): \(connection.endReason?.description ?? "")",
+        sourceLocation: sourceLocation
+    )
 }

@@ -1,0 +1,265 @@
+import Primitives
+public import Store
+
+/// What gwctl reads and changes (docs/CONTROL_PROTOCOL.md): metadata only — ids, counters,
+/// times — never message contents or keys. Ids come back as lowercase hex, times as ISO 8601
+/// UTC text.
+extension DeliveryRepository {
+    /// `to_char` pattern of every time shown to the admin.
+    static let iso = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
+
+    public struct ConversationSummary: Sendable, Hashable {
+        public var conv: String
+        public var home: String
+        public var epoch: Int64
+        public var seq: Int64
+        public var members: Int64
+        public var created: String
+        public var lastActivityMs: Int64?
+    }
+
+    /// Conversations, newest activity first (of `member`, when given).
+    public func conversations(member: [UInt8]?, limit: Int) async throws -> [ConversationSummary] {
+        let rows = try await self.database.query(
+            """
+            SELECT encode(c.conv_id, 'hex'), c.conv_home, c.epoch, c.next_seq - 1,
+                   (SELECT count(*) FROM gw_members m WHERE m.conv_id = c.conv_id AND m.left_seq IS NULL),
+                   to_char(c.created_at AT TIME ZONE 'UTC', \(unescaped: Self.iso)),
+                   (SELECT l.accepted_at_ms FROM gw_log l WHERE l.conv_id = c.conv_id ORDER BY l.seq DESC LIMIT 1)
+            FROM gw_conversations c
+            WHERE \(member)::bytea IS NULL
+               OR EXISTS (SELECT 1 FROM gw_members m WHERE m.conv_id = c.conv_id AND m.user_id = \(member) AND m.left_seq IS NULL)
+            ORDER BY 7 DESC NULLS LAST, c.created_at DESC
+            LIMIT \(Int64(limit))
+            """
+        )
+        return try rows.map { row in
+            let (conv, home, epoch, seq, members, created, last) = try row.decode(
+                (String, String, Int64, Int64, Int64, String, Int64?).self
+            )
+            return ConversationSummary(
+                conv: conv,
+                home: home,
+                epoch: epoch,
+                seq: seq,
+                members: members,
+                created: created,
+                lastActivityMs: last
+            )
+        }
+    }
+
+    public struct ConversationDetail: Sendable, Hashable {
+        public struct Member: Sendable, Hashable {
+            public var user: String
+            public var joinedSeq: Int64
+            public var leftSeq: Int64?
+        }
+
+        public struct Device: Sendable, Hashable {
+            public var device: String
+            public var user: String
+            public var name: String
+            public var ackedSeq: Int64?
+        }
+
+        public var summary: ConversationSummary
+        public var createdBy: String
+        public var pendingWelcomes: Int64
+        public var groupInfoBytes: Int64
+        public var members: [Member]
+        public var devices: [Device]
+    }
+
+    /// One conversation's metadata (nil when unknown).
+    public func conversation(hex conv: String) async throws -> ConversationDetail? {
+        guard let id = Hex.decode(conv) else { return nil }
+        let results = try await self.database.pipeline([
+            """
+            SELECT encode(c.conv_id, 'hex'), c.conv_home, c.epoch, c.next_seq - 1,
+                   (SELECT count(*) FROM gw_members m WHERE m.conv_id = c.conv_id AND m.left_seq IS NULL),
+                   to_char(c.created_at AT TIME ZONE 'UTC', \(unescaped: Self.iso)),
+                   (SELECT l.accepted_at_ms FROM gw_log l WHERE l.conv_id = c.conv_id ORDER BY l.seq DESC LIMIT 1),
+                   encode(c.created_by, 'hex'),
+                   (SELECT count(*) FROM gw_welcomes w WHERE w.conv_id = c.conv_id),
+                   octet_length(c.group_info)::int8
+            FROM gw_conversations c WHERE c.conv_id = \(id)
+            """,
+            "SELECT encode(user_id, 'hex'), joined_seq, left_seq FROM gw_members WHERE conv_id = \(id) ORDER BY joined_seq, user_id",
+            """
+            SELECT encode(d.device_id, 'hex'), encode(d.user_id, 'hex'), d.name, cu.acked_seq
+            FROM gw_members m JOIN gw_devices d ON d.user_id = m.user_id AND d.revoked_at IS NULL
+            LEFT JOIN gw_cursors cu ON cu.device_id = d.device_id AND cu.conv_id = m.conv_id
+            WHERE m.conv_id = \(id) AND m.left_seq IS NULL
+            ORDER BY d.user_id, d.registered_at
+            """,
+        ])
+        guard let row = results[0].first else { return nil }
+        let (conv, home, epoch, seq, members, created, last, creator, welcomes, infoBytes) = try row.decode(
+            (String, String, Int64, Int64, Int64, String, Int64?, String, Int64, Int64).self
+        )
+        return ConversationDetail(
+            summary: ConversationSummary(
+                conv: conv,
+                home: home,
+                epoch: epoch,
+                seq: seq,
+                members: members,
+                created: created,
+                lastActivityMs: last
+            ),
+            createdBy: creator,
+            pendingWelcomes: welcomes,
+            groupInfoBytes: infoBytes,
+            members: try results[1].map { row in
+                let (user, joined, left) = try row.decode((String, Int64, Int64?).self)
+                return .init(user: user, joinedSeq: joined, leftSeq: left)
+            },
+            devices: try results[2].map { row in
+                let (device, user, name, acked) = try row.decode((String, String, String, Int64?).self)
+                return .init(device: device, user: user, name: name, ackedSeq: acked)
+            }
+        )
+    }
+
+    public struct DeviceSummary: Sendable, Hashable {
+        public var device: String
+        public var user: String
+        public var name: String
+        public var registered: String
+        public var revoked: String?
+        public var keyPackages: Int64
+        public var lastResort: Bool
+    }
+
+    /// A user's devices, oldest first.
+    public func devices(of user: [UInt8]) async throws -> [DeviceSummary] {
+        let rows = try await self.database.query(
+            """
+            SELECT encode(d.device_id, 'hex'), encode(d.user_id, 'hex'), d.name,
+                   to_char(d.registered_at AT TIME ZONE 'UTC', \(unescaped: Self.iso)),
+                   to_char(d.revoked_at AT TIME ZONE 'UTC', \(unescaped: Self.iso)),
+                   (SELECT count(*) FROM gw_key_packages k WHERE k.device_id = d.device_id AND NOT k.last_resort),
+                   EXISTS (SELECT 1 FROM gw_key_packages k WHERE k.device_id = d.device_id AND k.last_resort)
+            FROM gw_devices d WHERE d.user_id = \(user) ORDER BY d.registered_at, d.device_id
+            """
+        )
+        return try rows.map { row in
+            let (device, user, name, registered, revoked, count, lastResort) = try row.decode(
+                (String, String, String, String, String?, Int64, Bool).self
+            )
+            return DeviceSummary(
+                device: device,
+                user: user,
+                name: name,
+                registered: registered,
+                revoked: revoked,
+                keyPackages: count,
+                lastResort: lastResort
+            )
+        }
+    }
+
+    public struct PoolLevel: Sendable, Hashable {
+        public var device: String
+        public var user: String
+        public var suite: Int64?
+        public var oneTime: Int64
+        public var lastResort: Bool
+    }
+
+    /// KeyPackage pools of active devices per cipher suite: of `user`, or (nil) every pool with
+    /// fewer than `below` one-time packages (devices with none at all included).
+    public func keyPackagePools(of user: [UInt8]?, below: Int) async throws -> [PoolLevel] {
+        let rows = try await self.database.query(
+            """
+            SELECT encode(d.device_id, 'hex'), encode(d.user_id, 'hex'), k.cipher_suite::int8,
+                   count(k.id) FILTER (WHERE NOT k.last_resort), coalesce(bool_or(k.last_resort), false)
+            FROM gw_devices d LEFT JOIN gw_key_packages k ON k.device_id = d.device_id
+            WHERE d.revoked_at IS NULL AND (\(user)::bytea IS NULL OR d.user_id = \(user))
+            GROUP BY d.device_id, d.user_id, k.cipher_suite
+            HAVING \(user)::bytea IS NOT NULL OR count(k.id) FILTER (WHERE NOT k.last_resort) < \(Int64(below))
+            ORDER BY 4, 1
+            LIMIT 1000
+            """
+        )
+        return try rows.map { row in
+            let (device, user, suite, count, lastResort) = try row.decode((String, String, Int64?, Int64, Bool).self)
+            return PoolLevel(device: device, user: user, suite: suite, oneTime: count, lastResort: lastResort)
+        }
+    }
+
+    /// The users `user` blocks (hex).
+    public func blocks(of user: [UInt8]) async throws -> [String] {
+        try await self.database.query("SELECT encode(blocked_user, 'hex') FROM gw_blocks WHERE user_id = \(user) ORDER BY 1").map
+        {
+            try $0.decode(String.self)
+        }
+    }
+
+    /// Ids of a kind that start with a hex prefix (at most `limit`): `conversation`, `user`
+    /// (users with a registered device) or `device`.
+    public func ids(_ kind: String, prefix: String, limit: Int) async throws -> [String] {
+        let pattern = prefix.lowercased().filter(\.isHexDigit) + "%"
+        let query: PostgresQuery =
+            switch kind {
+            case "conversation":
+                "SELECT encode(conv_id, 'hex') AS id FROM gw_conversations WHERE encode(conv_id, 'hex') LIKE \(pattern) ORDER BY 1 LIMIT \(Int64(limit))"
+            case "user":
+                "SELECT DISTINCT encode(user_id, 'hex') AS id FROM gw_devices WHERE encode(user_id, 'hex') LIKE \(pattern) ORDER BY 1 LIMIT \(Int64(limit))"
+            default:
+                "SELECT encode(device_id, 'hex') AS id FROM gw_devices WHERE encode(device_id, 'hex') LIKE \(pattern) ORDER BY 1 LIMIT \(Int64(limit))"
+            }
+        return try await self.database.query(query).map { try $0.decode(String.self) }
+    }
+
+    public struct LedgerEntry: Sendable, Hashable {
+        public var id: Int64
+        public var at: String
+        public var gateway: String
+        public var event: String
+        public var actor: String?
+        public var subject: String?
+        /// The details as JSON text.
+        public var details: String
+    }
+
+    /// Audit-ledger entries after `after` (oldest first, at most `limit`), or with `after` nil
+    /// the newest `limit` (still oldest first); of events starting with `prefix`.
+    public func ledger(after: Int64?, limit: Int, prefix: String?) async throws -> [LedgerEntry] {
+        let pattern = prefix.map { $0.replacing("%", with: "\\%").replacing("_", with: "\\_") + "%" }
+        let query: PostgresQuery =
+            if let after {
+                """
+                SELECT id, to_char(occurred_at AT TIME ZONE 'UTC', \(unescaped: Self.iso)), gateway_id, event, actor, subject, details::text
+                FROM audit_ledger WHERE id > \(after) AND (\(pattern)::text IS NULL OR event LIKE \(pattern))
+                ORDER BY id LIMIT \(Int64(limit))
+                """
+            } else {
+                """
+                SELECT * FROM (
+                    SELECT id, to_char(occurred_at AT TIME ZONE 'UTC', \(unescaped: Self.iso)), gateway_id, event, actor, subject, details::text
+                    FROM audit_ledger WHERE \(pattern)::text IS NULL OR event LIKE \(pattern)
+                    ORDER BY id DESC LIMIT \(Int64(limit))
+                ) AS newest ORDER BY 1
+                """
+            }
+        return try await self.database.query(query).map { row in
+            let (id, at, gateway, event, actor, subject, details) = try row.decode(
+                (Int64, String, String, String, String?, String?, String).self
+            )
+            return LedgerEntry(id: id, at: at, gateway: gateway, event: event, actor: actor, subject: subject, details: details)
+        }
+    }
+
+    /// The database's schema version and clock, and how long a round trip took.
+    public func probe() async throws -> (schemaVersion: Int64, nowMs: Int64, latency: Duration) {
+        let started = ContinuousClock.now
+        let rows = try await self.database.query(
+            "SELECT coalesce((SELECT max(version)::int8 FROM schema_migrations), 0), (extract(epoch FROM clock_timestamp()) * 1000)::int8"
+        )
+        let latency = ContinuousClock.now - started
+        let (version, now) = try rows[0].decode((Int64, Int64).self)
+        return (version, now, latency)
+    }
+}
