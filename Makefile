@@ -8,7 +8,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db
 
-.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence conformance proto format clean
+.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-control conformance proto format clean
 
 all: build
 
@@ -55,6 +55,15 @@ bench-presence: deps
 	$(SWIFT) build -c release --product polygated
 	$(SWIFT) build -c release --product gateway-benchmark
 	MODE=presence scripts/bench-gateway.sh $(ARGS)
+
+## bench-control: control-socket round trips of gwctl's commands on 10k conversations, and
+## one-shot gwctl runs, against a release polygated (docs/BENCHMARKS.md). ARGS="CONVERSATIONS ROUNDS".
+bench-control: deps
+	@scripts/install-deps.sh curl
+	$(SWIFT) build -c release --product polygated
+	$(SWIFT) build -c release --product gwctl
+	$(SWIFT) build -c release --product control-benchmark
+	scripts/bench-control.sh $(ARGS)
 
 ## proto: regenerate the generated protobuf Swift (Polycentric, GatewayWire) from proto/
 ## (needs Debian's protobuf-compiler; builds swift-protobuf's protoc-gen-swift, about 1.5 minutes).

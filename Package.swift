@@ -250,6 +250,11 @@ let package = Package(
             path: "Benchmarks/GatewayBenchmark"
         ),
         .executableTarget(
+            name: "control-benchmark",
+            dependencies: ["AdminConsole", "Control", "Store", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/ControlBenchmark"
+        ),
+        .executableTarget(
             name: "mls-benchmark",
             dependencies: ["MLS", "Primitives"],
             path: "Benchmarks/MLSBenchmark"

@@ -18,21 +18,37 @@ extension DeliveryRepository {
         public var lastActivityMs: Int64?
     }
 
-    /// Conversations, newest activity first (of `member`, when given).
+    /// Conversations, newest activity first (of `member`, when given). The newest `limit` are
+    /// picked first, on their last log entry alone; the rest of each row is read for those only.
+    /// Without a member this still reads every conversation's last entry (one index probe each).
     public func conversations(member: [UInt8]?, limit: Int) async throws -> [ConversationSummary] {
-        let rows = try await self.database.query(
-            """
+        let newest: PostgresQuery =
+            if let member {
+                """
+                SELECT c.conv_id, c.created_at,
+                       (SELECT l.accepted_at_ms FROM gw_log l WHERE l.conv_id = c.conv_id ORDER BY l.seq DESC LIMIT 1) AS last
+                FROM gw_members m JOIN gw_conversations c ON c.conv_id = m.conv_id
+                WHERE m.user_id = \(member) AND m.left_seq IS NULL
+                ORDER BY 3 DESC NULLS LAST, 2 DESC LIMIT \(Int64(limit))
+                """
+            } else {
+                """
+                SELECT c.conv_id, c.created_at,
+                       (SELECT l.accepted_at_ms FROM gw_log l WHERE l.conv_id = c.conv_id ORDER BY l.seq DESC LIMIT 1) AS last
+                FROM gw_conversations c
+                ORDER BY 3 DESC NULLS LAST, 2 DESC LIMIT \(Int64(limit))
+                """
+            }
+        // The same parameters, in a query around it.
+        var query = newest
+        query.sql = """
             SELECT encode(c.conv_id, 'hex'), c.conv_home, c.epoch, c.next_seq - 1,
                    (SELECT count(*) FROM gw_members m WHERE m.conv_id = c.conv_id AND m.left_seq IS NULL),
-                   to_char(c.created_at AT TIME ZONE 'UTC', \(unescaped: Self.iso)),
-                   (SELECT l.accepted_at_ms FROM gw_log l WHERE l.conv_id = c.conv_id ORDER BY l.seq DESC LIMIT 1)
-            FROM gw_conversations c
-            WHERE \(member)::bytea IS NULL
-               OR EXISTS (SELECT 1 FROM gw_members m WHERE m.conv_id = c.conv_id AND m.user_id = \(member) AND m.left_seq IS NULL)
-            ORDER BY 7 DESC NULLS LAST, c.created_at DESC
-            LIMIT \(Int64(limit))
+                   to_char(c.created_at AT TIME ZONE 'UTC', \(Self.iso)), t.last
+            FROM (\(newest.sql)) AS t JOIN gw_conversations c ON c.conv_id = t.conv_id
+            ORDER BY t.last DESC NULLS LAST, t.created_at DESC
             """
-        )
+        let rows = try await self.database.query(query)
         return try rows.map { row in
             let (conv, home, epoch, seq, members, created, last) = try row.decode(
                 (String, String, Int64, Int64, Int64, String, Int64?).self
@@ -200,15 +216,32 @@ extension DeliveryRepository {
     /// Ids of a kind that start with a hex prefix (at most `limit`): `conversation`, `user`
     /// (users with a registered device) or `device`.
     public func ids(_ kind: String, prefix: String, limit: Int) async throws -> [String] {
-        let pattern = prefix.lowercased().filter(\.isHexDigit) + "%"
+        let hex = String(prefix.lowercased().filter(\.isHexDigit).prefix(64))
+        // Every id starting with the hex prefix lies between prefix+0… and prefix+f…: a range
+        // the primary keys' (and gw_devices_user's) indexes answer without a scan.
+        let low = Hex.decode(hex.count % 2 == 0 ? hex : hex + "0") ?? []
+        let high = Hex.decode(hex + String(repeating: "f", count: 64 - hex.count)) ?? []
+        let pattern = hex + "%"
         let query: PostgresQuery =
             switch kind {
             case "conversation":
-                "SELECT encode(conv_id, 'hex') AS id FROM gw_conversations WHERE encode(conv_id, 'hex') LIKE \(pattern) ORDER BY 1 LIMIT \(Int64(limit))"
+                """
+                SELECT encode(conv_id, 'hex') FROM gw_conversations
+                WHERE conv_id BETWEEN \(low) AND \(high) AND encode(conv_id, 'hex') LIKE \(pattern)
+                ORDER BY conv_id LIMIT \(Int64(limit))
+                """
             case "user":
-                "SELECT DISTINCT encode(user_id, 'hex') AS id FROM gw_devices WHERE encode(user_id, 'hex') LIKE \(pattern) ORDER BY 1 LIMIT \(Int64(limit))"
+                """
+                SELECT DISTINCT encode(user_id, 'hex') FROM gw_devices
+                WHERE user_id BETWEEN \(low) AND \(high) AND encode(user_id, 'hex') LIKE \(pattern)
+                ORDER BY 1 LIMIT \(Int64(limit))
+                """
             default:
-                "SELECT encode(device_id, 'hex') AS id FROM gw_devices WHERE encode(device_id, 'hex') LIKE \(pattern) ORDER BY 1 LIMIT \(Int64(limit))"
+                """
+                SELECT encode(device_id, 'hex') FROM gw_devices
+                WHERE device_id BETWEEN \(low) AND \(high) AND encode(device_id, 'hex') LIKE \(pattern)
+                ORDER BY device_id LIMIT \(Int64(limit))
+                """
             }
         return try await self.database.query(query).map { try $0.decode(String.self) }
     }

@@ -192,6 +192,8 @@ public final class RealtimeGateway: Sendable {
 
     func attach(_ session: GatewaySession, identity: GatewaySession.Identity) {
         self.hub.attach(session, identity: identity)
+        // Closed meanwhile: its detach may have run before this attach; leave no trace.
+        if session.isClosed { self.hub.detach(session) }
     }
 
     func detach(_ session: GatewaySession) {

@@ -74,14 +74,17 @@ public final class PresenceService: Sendable {
 
     // MARK: Sessions
 
-    /// A device authenticated: it holds a lease from now on.
-    func authenticated(_ identity: GatewaySession.Identity) async {
+    /// A device authenticated: it holds a lease from now on, unless its session ended while the
+    /// user's modes were read (then ``ended(_:identity:)`` found no lease to release: this call
+    /// releases it; a session is closed before it is ended).
+    func authenticated(_ session: GatewaySession, _ identity: GatewaySession.Identity) async {
         await self.learnModes([identity.userID])
         let now = self.clock.now
         let change = self.state.withLock {
             $0.acquire(device: identity.deviceID, user: identity.userID, ttl: self.limits.leaseTTL, now: now)
         }
         self.record(change)
+        if session.isClosed { self.release(session, identity) }
     }
 
     /// The device showed it is alive (a Ping, or `RenewLease`): its lease runs `ttl` from now.
@@ -105,7 +108,11 @@ public final class PresenceService: Sendable {
             }
         }
         guard let identity else { return }
-        // Another connection of the same device keeps the lease.
+        self.release(session, identity)
+    }
+
+    /// Releases the device's lease unless another connection of it keeps it.
+    private func release(_ session: GatewaySession, _ identity: GatewaySession.Identity) {
         guard !session.gateway.hub.sessions(ofDevice: identity.deviceID).contains(where: { $0.id != session.id }) else { return }
         let now = self.clock.now
         let change = self.state.withLock { $0.release(device: identity.deviceID, now: now) }

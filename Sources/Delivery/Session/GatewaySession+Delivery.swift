@@ -41,7 +41,7 @@ extension GatewaySession {
 
     /// After authentication: Welcomes, every backlog, `CaughtUp`; then the session is live.
     private func catchUp(_ identity: Identity) async throws {
-        await self.gateway.presence.authenticated(identity)
+        await self.gateway.presence.authenticated(self, identity)
         try await self.refresh(identity)
         while true {
             // Entries offered while the backlog was read may lie beyond what was read: read on
@@ -99,6 +99,8 @@ extension GatewaySession {
         guard !added.isEmpty else { return }
         // Subscribe first, read after: an entry committed in between is offered and read.
         self.gateway.hub.subscribe(self, to: added)
+        // Closed meanwhile: the hub's detach may have run before this subscription.
+        if self.isClosed { self.gateway.hub.detach(self) }
         let live = self.state.withLock { $0.live }
         for conv in added {
             // Before the session is live, the catch-up loop reads what was offered meanwhile.

@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import GatewayClient
 import GatewayWire
@@ -104,6 +105,27 @@ import Glibc
         try await cb.call(.contactAccept(.with { $0.userID = .init(a) }))
         for (connection, other) in [(ca, b), (cb, a)] {
             while try await Self.contactEvent(connection, about: other) != .mutual {}
+        }
+    }
+
+    /// A device that leaves right after authenticating (while the daemon still reads its user's
+    /// presence modes) holds no lease: it is offline at once, not after the 60 s TTL.
+    @Test func aDeviceThatLeavesAtOnceHoldsNoLease() async throws {
+        try await GatewayHarness.run { gateway in
+            let devices = try (0..<40).map { _ in try User().device() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for device in devices { group.addTask { try await gateway.register(device) } }
+                try await group.waitForAll()
+            }
+            let deadline = ContinuousClock.now + .seconds(10)
+            var status = try await Gwctl.ok(["--json", "status"], socket: gateway.controlPath).json()
+            while status["connections"]?.int != 0 || status["leases"]?.int != 0 {
+                guard ContinuousClock.now < deadline else { break }
+                try await Task.sleep(for: .milliseconds(100))
+                status = try await Gwctl.ok(["--json", "status"], socket: gateway.controlPath).json()
+            }
+            #expect(status["connections"]?.int == 0)
+            #expect(status["leases"]?.int == 0, "leases without connections: \(status)")
         }
     }
 
