@@ -8,7 +8,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db
 
-.PHONY: all deps build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-control conformance proto format clean
+.PHONY: all deps deb deb-test install build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-control conformance proto format clean
 
 all: build
 
@@ -77,9 +77,38 @@ proto: deps
 	    --swift_opt=Visibility=Public --swift_opt=UseAccessLevelOnImports=true \
 	    --swift_out=Sources/GatewayWire/Generated -Iproto/polygate proto/polygate/gateway.proto
 
+## deb: the Debian package, from this tree, into dist/ (polygate_VERSION_ARCH.deb).
+deb: deps
+	@scripts/install-deps.sh debhelper lintian
+	scripts/deb.sh
+
+## deb-test: builds the package, lintian, installs it here (root), starts the installed daemon by
+## socket activation, gwctl status, purges it (scripts/deb-test.sh). CI runs it after make test.
+deb-test: deps
+	@scripts/install-deps.sh debhelper lintian curl adduser
+	scripts/deb-test.sh
+
+## install: for systems without dpkg — the release binaries, configuration (kept when present),
+## units and man pages under DESTDIR/PREFIX. Create the polygate user and groups and the
+## database yourself (see debian/polygate.postinst for what the package does).
+PREFIX ?= /usr
+DESTDIR ?=
+install: release
+	install -D -m 0755 .build/release/polygated $(DESTDIR)$(PREFIX)/sbin/polygated
+	install -D -m 0755 .build/release/gwctl $(DESTDIR)$(PREFIX)/sbin/gwctl
+	install -D -m 0755 .build/release/polychat $(DESTDIR)$(PREFIX)/bin/polychat
+	[ -e $(DESTDIR)/etc/polygate/polygated.conf ] || install -D -m 0640 etc/polygate/polygated.conf $(DESTDIR)/etc/polygate/polygated.conf
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	for unit in polygated.service polygated.socket polygated-control.socket; do \
+	    sed 's|/usr/sbin/|$(PREFIX)/sbin/|' systemd/$$unit > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit; done
+	for page in man/*.[1-8]; do \
+	    install -D -m 0644 $$page $(DESTDIR)$(PREFIX)/share/man/man$${page##*.}/$${page##*/}; done
+
 ## release: static-stdlib release binaries, as the .deb ships them.
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --product polygated
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --product gwctl
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --product polychat
 
 ## bench-store: Store throughput/latency against a private PostgreSQL (numbers in docs/BENCHMARKS.md).
 bench-store: deps

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster on loopback, for `make run` and `make test`.
 #   scripts/pg.sh start DIR PORT   initdb DIR/data if needed, start it, listen on 127.0.0.1:PORT only
+#                                  (its Unix socket in DIR, or in $PG_SOCKET_DIR when set)
 #   scripts/pg.sh stop DIR         stop it (fast)
 #   scripts/pg.sh stop-all ROOT    stop every cluster found under ROOT (immediate), for cleanup
 #   scripts/pg.sh free-port        print a TCP port on 127.0.0.1 that nothing listens on
@@ -27,7 +28,7 @@ start() {
     fi
     # setsid: a Ctrl-C meant for polygated must not reach the postmaster; we stop it ourselves.
     as_owner setsid -w "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k ${PG_SOCKET_DIR:-$dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
         start >/dev/null \
         || { tail -n 20 "$dir/server.log" >&2; exit 1; }
 }

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// gwctl(8) documents every command and option of the registry, and every option of
-/// `gwctl --help`; man renders it without a warning.
+/// `gwctl --help` (ManPagesTests renders it).
 @Suite struct GwctlManPageTests {
     static let path = "\(ShippedConfigurationTests.root)/man/gwctl.8"
 
@@ -33,19 +33,5 @@ import Testing
             #expect(page.contains(option.replacing("-", with: "\\-")), "gwctl(8) does not document \(option)")
         }
         for status in ["0", "1", "2", "3"] { #expect(page.contains(".TP\n.B \(status)\n")) }
-    }
-
-    @Test func manRendersItWithoutWarnings() async throws {
-        let (status, output) = try await TestProcess.run(
-            "/usr/bin/man",
-            ["--warnings", "-l", Self.path],
-            environment: TestEnvironment.baseEnvironment.merging(["MANWIDTH": "80", "MANPAGER": "cat", "PAGER": "cat"]) {
-                _,
-                new in new
-            }
-        )
-        #expect(status == 0)
-        #expect(output.contains("conv show conv"))
-        #expect(!output.contains("warning"), "\(output.prefix(2000))")
     }
 }
