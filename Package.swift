@@ -42,6 +42,8 @@ let package = Package(
         .systemLibrary(name: "CReadline", providers: [.apt(["libreadline-dev"])]),
 
         // MARK: Libraries
+        // The version of this build, for every binary (kept in step with debian/changelog).
+        .target(name: "BuildInfo"),
         .target(name: "Primitives", dependencies: ["CSodium", "COpenSSL"]),
         .target(name: "MLS", dependencies: ["Primitives"]),
         .target(name: "MLSConformance", dependencies: ["MLS", "Primitives"]),
@@ -88,7 +90,7 @@ let package = Package(
             ]
         ),
         // gwctl's console: the blocking control client, readline, output and exit statuses.
-        .target(name: "AdminConsole", dependencies: ["Control", "CReadline"]),
+        .target(name: "AdminConsole", dependencies: ["BuildInfo", "Control", "CReadline"]),
         // Presence as values: leases, other daemons' announcements, coalescing, last-seen buckets.
         .target(name: "Presence", dependencies: ["Primitives"]),
         // The MLS Delivery Service's state in PostgreSQL.
@@ -155,6 +157,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
+                "BuildInfo",
                 "Delivery",
                 "GatewayWire",
                 "Primitives",
@@ -179,6 +182,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
+                "BuildInfo",
                 "Control",
                 "ControlService",
                 "Delivery",
@@ -209,7 +213,7 @@ let package = Package(
 
         .executableTarget(
             name: "polychat",
-            dependencies: ["ChatClient", "ChatTerminal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BuildInfo", "ChatClient", "ChatTerminal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .executableTarget(name: "gwctl", dependencies: ["AdminConsole"]),

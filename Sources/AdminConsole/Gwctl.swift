@@ -1,3 +1,4 @@
+import BuildInfo
 import Control
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Glibc
 /// (docs/CONTROL_PROTOCOL.md, gwctl(8)). Exit statuses: 0 ok, 1 the command failed, 2 usage,
 /// 3 the daemon cannot be reached.
 public enum Gwctl {
-    public static let version = "gwctl 0.1.0 (control protocol \(ControlProtocol.version))"
+    public static let version = "gwctl \(PolygateVersion.string) (control protocol \(ControlProtocol.version))"
 
     /// Runs gwctl with the arguments after the program name; returns the exit status.
     public static func main(_ arguments: [String], environment: [String: String]) -> Int32 {

@@ -1,3 +1,4 @@
+import BuildInfo
 import Control
 import ControlService
 import Delivery

@@ -1,3 +1,4 @@
+import BuildInfo
 import Delivery
 import Gateway
 import Logging

@@ -1,3 +1,4 @@
+import BuildInfo
 import ArgumentParser
 
 /// `polychat`: the user's client for the Polycentric feed and end-to-end-encrypted chat.
@@ -14,7 +15,7 @@ struct Polychat: AsyncParsableCommand {
             Exit status: 0 done, 1 failed (the message says why), 3 a server cannot be reached, \
             4 no identity yet, 5 the state directory is in use, 64 bad usage. See polychat(1).
             """,
-        version: "polychat 0.1.0",
+        version: "polychat \(PolygateVersion.string)",
         subcommands: [
             Initialize.self, Whoami.self, Identity.self, Servers.self,
             Sync.self, Post.self, Reply.self, Follow.self, Unfollow.self, Feed.self, Profile.self,

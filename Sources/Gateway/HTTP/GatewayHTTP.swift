@@ -1,3 +1,4 @@
+import BuildInfo
 public import Hummingbird
 public import HummingbirdCore
 public import Logging

@@ -1,3 +1,4 @@
+import BuildInfo
 public import Hummingbird
 import NIOCore
 public import Store

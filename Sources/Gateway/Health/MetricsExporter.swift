@@ -1,3 +1,4 @@
+import BuildInfo
 public import Delivery
 public import Prometheus
 public import Store

@@ -57,4 +57,14 @@ extension Substring {
         let firstLine = changelog.split(separator: "\n").first ?? ""
         #expect(firstLine.hasPrefix("polygate (\(Daemon.version))"))
     }
+
+    /// Every binary of the package says the same version.
+    @Test func everyBinarySaysTheSameVersion() async throws {
+        let (chatStatus, chat) = try await TestProcess.run(TestEnvironment.product("polychat"), ["--version"])
+        #expect(chatStatus == 0 && chat.hasPrefix("polychat \(Daemon.version)"))
+        let (gwctlStatus, gwctl) = try await TestProcess.run(TestEnvironment.product("gwctl"), ["--version"])
+        #expect(gwctlStatus == 0 && gwctl.hasPrefix("gwctl \(Daemon.version) "))
+        let (daemonStatus, daemon) = try await TestProcess.run(TestEnvironment.product("polygated"), ["--version"])
+        #expect(daemonStatus == 0 && daemon.contains(Daemon.version))
+    }
 }
