@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make deb-test`: the package from build to purge, on this machine (root; CI's machine is
-# throwaway, and on a workstation everything is purged again at the end):
+# throwaway, and on a workstation the package is purged again at the end — but when a real
+# PostgreSQL already runs on port 5432, its new role and database "polygate" stay, as a purge
+# keeps them):
 #   1. make deb; lintian with no error and no warning (overrides: debian/polygate.lintian-overrides)
 #   2. a local PostgreSQL, as the package expects one (port 5432, socket /var/run/postgresql;
 #      a throwaway cluster when none runs)
