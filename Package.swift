@@ -138,6 +138,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
@@ -278,7 +279,7 @@ let package = Package(
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
-        .testTarget(name: "ChatTests", dependencies: ["ChatClient", "ChatTerminal"]),
+        .testTarget(name: "ChatTests", dependencies: ["ChatClient", "ChatTerminal", "MLS", "PolycentricClient", "Primitives"]),
         .testTarget(name: "ControlTests", dependencies: ["AdminConsole", "Control"]),
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),

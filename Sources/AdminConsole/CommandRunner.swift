@@ -45,7 +45,7 @@ final class CommandRunner {
         do throws(ControlError) {
             return self.execute(try ControlCommandLine.tokenize(line))
         } catch {
-            self.output.error(error.message)
+            self.output.failure(error.code.name, error.message)
             return Status.usage
         }
     }
@@ -65,14 +65,14 @@ final class CommandRunner {
         do throws(ControlError) {
             parsed = try ControlCommandLine.parse(words)
         } catch {
-            self.output.error(error.message)
+            self.output.failure(error.code.name, error.message)
             return Status.usage
         }
         let client: ControlClient
         do throws(ControlClient.Failure) {
             client = try self.connect()
         } catch {
-            self.output.error(error.message)
+            self.output.failure("unreachable", error.message)
             return Status.unreachable
         }
         let streamed = parsed.command.streams && parsed.flag("follow")
@@ -89,10 +89,10 @@ final class CommandRunner {
             self.client = nil
             switch error.code {
             case .interrupted:
-                self.output.error("interrupted (\(parsed.command.name) may still complete in the daemon)")
+                self.output.failure("interrupted", "interrupted (\(parsed.command.name) may still complete in the daemon)")
                 return Status.interrupted
             default:
-                self.output.error(error.message)
+                self.output.failure("unreachable", error.message)
                 return Status.unreachable
             }
         }
@@ -110,14 +110,18 @@ final class CommandRunner {
                     "mutating": .bool($0.mutating),
                 ]
             }
+            guard !items.isEmpty else {
+                self.output.failure("unknown_command", "no command \(words.joined(separator: " ")) (gwctl help lists them)")
+                return Status.usage
+            }
             ConsoleOutput.write(ControlProtocol.pretty(["items": .array(items)]) + "\n")
-            return items.isEmpty ? Status.usage : Status.ok
+            return Status.ok
         }
         do throws(ControlError) {
             ConsoleOutput.write(try ControlHelp.text(for: words, width: self.output.width) + "\n")
             return Status.ok
         } catch {
-            self.output.error(error.message)
+            self.output.failure(error.code.name, error.message)
             return Status.usage
         }
     }

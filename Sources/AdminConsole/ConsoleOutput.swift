@@ -34,17 +34,15 @@ public struct ConsoleOutput: Sendable {
         return 100_000
     }
 
-    /// Prints a command's final answer; returns the exit status it means.
+    /// Prints a command's final answer; returns the exit status it means: a refusal of the
+    /// arguments (`bad_arguments`, `unknown_command`) is a usage error (2), like one gwctl finds
+    /// itself; any other failure is 1.
     public func show(_ response: ControlProtocol.Response, of command: ControlCommand, streamed: Bool) -> Int32 {
         guard response.ok == true, let result = response.result else {
             let error = response.error ?? ControlProtocol.ErrorBody(code: "failed", message: "the daemon gave no result")
-            if self.json {
-                Self.write(
-                    ControlProtocol.pretty(["error": ["code": .string(error.code), "message": .string(error.message)]]) + "\n"
-                )
-            }
-            self.error(error.message)
-            return 1
+            self.failure(error.code, error.message)
+            let usage = error.code == ControlError.Code.badArguments.name || error.code == ControlError.Code.unknownCommand.name
+            return usage ? 2 : 1
         }
         if streamed {
             // Every entry went out as an event; the final line only counts them.
@@ -72,6 +70,17 @@ public struct ConsoleOutput: Sendable {
             Self.write((self.color ? "\u{1b}[1m\(header)\u{1b}[0m" : header) + "\n")
         }
         Self.write(ControlRendering.padded(cells, widths!) + "\n")
+    }
+
+    /// A failure: with `--json`, `{"error": {"code", "message"}}` on standard output (so that a
+    /// script reading it always gets an object); the message on standard error in any case.
+    /// Codes are the protocol's (`bad_arguments`, `not_found`, …) and gwctl's own
+    /// `unreachable` and `interrupted`.
+    public func failure(_ code: String, _ message: String) {
+        if self.json {
+            Self.write(ControlProtocol.pretty(["error": ["code": .string(code), "message": .string(message)]]) + "\n")
+        }
+        self.error(message)
     }
 
     /// "gwctl: message" on standard error, in red on a terminal.

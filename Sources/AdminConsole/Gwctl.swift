@@ -17,7 +17,9 @@ public enum Gwctl {
         do throws(GwctlArguments.Problem) {
             parsed = try GwctlArguments.parse(arguments, environment: environment)
         } catch {
-            ConsoleOutput.writeError("gwctl: \(error.description)\n")
+            // --json may be among the arguments that did not parse: a script still gets an object.
+            let json = arguments.prefix { $0 != "--" }.contains { $0 == "--json" || $0 == "-j" }
+            ConsoleOutput(json: json, color: .automatic, environment: environment).failure("bad_arguments", error.description)
             return CommandRunner.Status.usage
         }
         if parsed.version {
@@ -42,7 +44,7 @@ public enum Gwctl {
         do throws(ControlClient.Failure) {
             client = try runner.connect()
         } catch {
-            output.error(error.message)
+            output.failure("unreachable", error.message)
             return CommandRunner.Status.unreachable
         }
         let hello = client.hello

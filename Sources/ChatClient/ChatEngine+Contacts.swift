@@ -24,6 +24,7 @@ extension ChatEngine {
     /// The contacts, with the presence of mutual ones (watched on this connection).
     public func contacts(session: ChatSession) async throws -> [Contact] {
         let list = try await session.call(.listContacts(.init())).contacts.contacts
+        self.rememberContacts(list.map { Hex.encode($0.userID) })
         let mutual = list.filter { $0.state == .mutual }.map { [UInt8]($0.userID) }
         if !mutual.isEmpty { _ = try await self.watch(mutual, session: session) }
         return list.map { contact in
@@ -53,8 +54,15 @@ extension ChatEngine {
                     }
                 )
             )
+            var blocked = Set(self.state.blocked ?? [])
+            if action == .block { blocked.insert(Hex.encode(user)) } else { blocked.remove(Hex.encode(user)) }
+            self.state.blocked = blocked.sorted()
+            try self.saveNow()
         }
     }
+
+    /// The users this user blocks (hex), as last learned from the gateway.
+    public var blockedUsers: [String] { self.state.blocked ?? [] }
 
     public func setInvisible(_ invisible: Bool, session: ChatSession) async throws {
         try await session.call(.setPresence(.with { $0.invisible = invisible }))

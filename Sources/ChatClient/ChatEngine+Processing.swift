@@ -25,7 +25,11 @@ extension ChatEngine {
             if self.caughtUp { try? await self.replenishKeyPackages(session) }
         case .presence(let presence):
             self.presence[Hex.encode(presence.userID)] = presence
+        case .deviceRevoked(let revoked):
+            // Removed from every group it is in, by the next flush (the first member to commit wins).
+            self.revokedDue.insert(Hex.encode(revoked.deviceID))
         case .contact(let event):
+            self.rememberContacts([Hex.encode(event.userID)])
             let who = String(Hex.encode(event.userID).prefix(12))
             switch event.state {
             case .incoming:
@@ -44,41 +48,81 @@ extension ChatEngine {
     // MARK: Welcomes
 
     /// Joins a group from a Welcome with one of this device's stored KeyPackages.
+    ///
+    /// A Welcome for a conversation this device is in already, at or before what it has read,
+    /// is old news (the gateway repeats Welcomes until they are acked). A newer one — this user
+    /// was removed and added again while away — replaces the group state, which can no longer
+    /// follow the log. A Welcome this device cannot use is never passed over in silence: the
+    /// user is told, and the device joins by itself (external commit) after catching up.
     func join(_ notice: Polygate_Gateway_V1_WelcomeNotice) {
         let conv = Hex.encode(notice.convID)
-        if let existing = self.state.conversations.first(where: { $0.id == conv }), !existing.left { return }
+        let existing = self.state.conversations.first { $0.id == conv }
+        if let existing, !existing.left, existing.lastSeq >= notice.seq { return }
         guard case .welcome(let welcome)? = try? MLSMessage.decode([UInt8](notice.welcome)) else {
-            self.notices.append("a Welcome to \(conv.prefix(12)) does not decode")
+            self.cannotUse(notice, "it does not decode")
             return
         }
         for (index, stored) in self.state.keyPackages.enumerated() {
-            guard let secrets = self.secrets(stored), let group = try? MLSGroup(welcome: welcome, keyPackage: secrets) else {
+            guard let secrets = self.secrets(stored),
+                let group = try? MLSGroup(welcome: welcome, keyPackage: secrets, configuration: Self.groupConfiguration)
+            else {
                 continue
             }
             if !stored.lastResort { self.state.keyPackages.remove(at: index) }
-            self.state.conversations.removeAll { $0.id == conv }
-            self.state.conversations.append(Self.joined(conv, group, lastSeq: notice.seq))
-            self.groups[conv] = group
-            self.notices.append("you were added to \(conv.prefix(12))")
+            self.adopt(group, in: conv, at: notice.seq)
+            // Acking the Welcome's Commit drops the Welcome at the gateway.
+            self.unacked[conv] = max(self.unacked[conv] ?? 0, notice.seq)
+            self.notices.append(existing == nil ? "you were added to \(conv.prefix(12))" : "you were added again to \(existing!.name)")
             return
         }
-        self.notices.append("a Welcome to \(conv.prefix(12)) is for a KeyPackage this device no longer has")
+        self.cannotUse(notice, "it is for a KeyPackage this device no longer has")
     }
 
-    /// A conversation this device just joined (its name and kind come with the next `meta`).
-    static func joined(_ conv: String, _ group: MLSGroup, lastSeq: UInt64) -> ConversationRecord {
-        ConversationRecord(
+    /// A Welcome that cannot be used: say so, and join by external commit instead.
+    private func cannotUse(_ notice: Polygate_Gateway_V1_WelcomeNotice, _ why: String) {
+        let conv = Hex.encode(notice.convID)
+        self.notices.append("a Welcome to \(conv.prefix(12)) cannot be used (\(why)); this device joins by itself")
+        self.markRejoin(conv)
+    }
+
+    func markRejoin(_ conv: String) {
+        var rejoin = Set(self.state.rejoin ?? [])
+        rejoin.insert(conv)
+        self.state.rejoin = rejoin.sorted()
+    }
+
+    /// Makes `group` this device's state of `conv`, read up to `seq`: a new conversation (named
+    /// after its export hint if any, else by its id until a `meta` names it), or a known one
+    /// whose name, kind, peer and messages are kept.
+    func adopt(_ group: MLSGroup, in conv: String, at seq: UInt64) {
+        self.groups[conv] = group
+        var rejoin = Set(self.state.rejoin ?? [])
+        if rejoin.remove(conv) != nil { self.state.rejoin = rejoin.isEmpty ? nil : rejoin.sorted() }
+        if let index = self.state.conversations.firstIndex(where: { $0.id == conv }) {
+            self.state.conversations[index].group = Hex.encode(group.serialized())
+            self.state.conversations[index].lastSeq = seq
+            self.state.conversations[index].left = false
+            self.state.conversations[index].members = Self.users(of: group)
+            return
+        }
+        var record = ConversationRecord(
             id: conv,
             name: String(conv.prefix(12)),
             kind: .room,
             peer: nil,
             group: Hex.encode(group.serialized()),
-            lastSeq: lastSeq,
+            lastSeq: seq,
             messages: [],
             unread: 0,
             left: false,
             members: Self.users(of: group)
         )
+        if let hint = self.state.directory?.first(where: { $0.id == conv }) {
+            record.name = hint.name
+            record.kind = hint.kind
+            record.peer = hint.peer
+        }
+        self.state.conversations.append(record)
     }
 
     func secrets(_ stored: StoredKeyPackage) -> KeyPackageSecrets? {
@@ -102,7 +146,7 @@ extension ChatEngine {
             // A conversation of this user that this device is not in (a new device): join it.
             if !self.joining.contains(conv) {
                 self.joining.insert(conv)
-                await self.joinExternally(conv, session: session)
+                _ = await self.joinExternally(conv, session: session)
                 self.joining.remove(conv)
             }
             return
@@ -117,6 +161,15 @@ extension ChatEngine {
         // Our own application messages: stored when sent (and undecryptable by us anyway).
         if delivery.kind == .application, [UInt8](delivery.senderDevice) == self.device.deviceID { return }
         guard !self.state.conversations[index].left, var group = self.group(conv) else { return }
+        // Built in an epoch this device never reached: it missed Commits it can no longer get
+        // (removed and added again while away, say) and must join again to read on.
+        if delivery.epoch > group.epoch {
+            if !(self.state.rejoin ?? []).contains(conv) {
+                self.notices.append("this device fell behind in \(self.state.conversations[index].name) and joins it again")
+                self.markRejoin(conv)
+            }
+            return
+        }
         guard let message = try? MLSMessage.decode([UInt8](delivery.message)) else {
             self.notices.append("a message in \(self.state.conversations[index].name) does not decode")
             return
@@ -147,6 +200,8 @@ extension ChatEngine {
         }
         switch message.kind {
         case .text:
+            // Someone this user blocks is not heard in rooms (in a DM the gateway refuses them).
+            if (self.state.blocked ?? []).contains(sender) { return }
             self.append(
                 ChatMessage(
                     seq: seq,
@@ -256,7 +311,7 @@ extension ChatEngine {
         if let group = self.groups[conv] { return group }
         guard let record = self.state.conversations.first(where: { $0.id == conv }), let hex = record.group,
             let bytes = Hex.decode(hex),
-            let group = try? MLSGroup(serialized: bytes)
+            let group = try? MLSGroup(serialized: bytes, configuration: Self.groupConfiguration)
         else { return nil }
         self.groups[conv] = group
         return group
@@ -288,10 +343,17 @@ extension ChatEngine {
     // MARK: Acks and housekeeping
 
     /// Saves, then acks what was processed (saving first: a crash never loses an acked entry).
+    /// Before that: names sent to devices that joined by themselves, revoked devices removed
+    /// (told live by `DeviceRevoked`).
     func flushAcks(_ session: ChatSession) async {
         for conv in self.metaDue.sorted() {
             self.metaDue.remove(conv)
             try? await self.sendMeta(conv, session: session)
+        }
+        if !self.revokedDue.isEmpty {
+            let devices = self.revokedDue
+            self.revokedDue = []
+            await self.removeRevoked(devices, session: session)
         }
         guard !self.unacked.isEmpty else { return }
         try? self.saveNow()
@@ -310,12 +372,43 @@ extension ChatEngine {
         }
     }
 
-    /// After the backlog: commit the removals members asked for while away, ack.
+    /// After the backlog: learn the blocks; join what this device must join by itself (its
+    /// export's conversations, Welcomes it could not use, groups that fell behind); commit the
+    /// removals members asked for while away and those of revoked devices; ack.
     func afterCatchUp(_ session: ChatSession) async {
+        if let blocked = try? await session.call(.listBlocked(.init())).blocked.userIds {
+            self.state.blocked = blocked.map { Hex.encode($0) }.sorted()
+        }
+        await self.joinPending(session)
         for record in self.state.conversations where !record.left {
             guard let group = self.group(record.id), group.cachedProposalCount > 0 else { continue }
             try? await self.commit(record.id, session: session, added: [], removed: nil) { group in try group.commitPending() }
         }
+        await self.removeRevoked(nil, session: session)
         await self.flushAcks(session)
+    }
+
+    /// Joins by external commit the conversations of the export's directory this device is not
+    /// in yet, and those marked for rejoining.
+    func joinPending(_ session: ChatSession) async {
+        let known = Set(self.state.conversations.filter { !$0.left }.map(\.id))
+        var due = (self.state.directory ?? []).map(\.id).filter { !known.contains($0) }
+        due += (self.state.rejoin ?? []).filter { !due.contains($0) }
+        var gone: Set<String> = []
+        for conv in due where !self.joining.contains(conv) {
+            self.joining.insert(conv)
+            if await self.joinExternally(conv, session: session) == .notMember { gone.insert(conv) }
+            self.joining.remove(conv)
+        }
+        // A hint is dropped once its conversation is joined, or when this user is not in it.
+        if let directory = self.state.directory {
+            let joined = Set(self.state.conversations.map(\.id))
+            let left = directory.filter { !joined.contains($0.id) && !gone.contains($0.id) }
+            self.state.directory = left.isEmpty ? nil : left
+        }
+        if !gone.isEmpty, let rejoin = self.state.rejoin {
+            let left = rejoin.filter { !gone.contains($0) }
+            self.state.rejoin = left.isEmpty ? nil : left
+        }
     }
 }

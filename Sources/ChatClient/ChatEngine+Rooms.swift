@@ -22,7 +22,12 @@ extension ChatEngine {
         let leaf = try self.leafTemplate()
         var group: MLSGroup
         do {
-            group = try MLSGroup.create(cipherSuite: Self.suite, leafNode: leaf, signingKey: self.device.deviceKey)
+            group = try MLSGroup.create(
+                cipherSuite: Self.suite,
+                leafNode: leaf,
+                signingKey: self.device.deviceKey,
+                configuration: Self.groupConfiguration
+            )
         } catch {
             throw ChatError(.badState, "cannot create the group: \(error)")
         }
@@ -88,9 +93,53 @@ extension ChatEngine {
     public func remove(_ user: [UInt8], from conv: String, session: ChatSession) async throws {
         let hex = Hex.encode(user)
         guard let group = self.group(conv) else { throw ChatError(.notMember, "this device is not in that conversation") }
-        let leaves = group.members.filter { Self.user(of: $0.node) == hex }.map(\.leaf)
-        guard !leaves.isEmpty else { throw ChatError(.notFound, "\(hex.prefix(12)) is not a member") }
-        try await self.commit(conv, session: session, added: [], removed: [user]) { group in try group.removeMembers(leaves) }
+        guard group.members.contains(where: { Self.user(of: $0.node) == hex }) else {
+            throw ChatError(.notFound, "\(hex.prefix(12)) is not a member")
+        }
+        try await self.commit(conv, session: session, added: [], removed: [user]) { group in
+            // Again on every try: another member may have changed the group meanwhile.
+            let leaves = group.members.filter { Self.user(of: $0.node) == hex }.map(\.leaf)
+            return leaves.isEmpty ? nil : try group.removeMembers(leaves)
+        }
+    }
+
+    /// Removes the leaves of revoked devices from every group this device is in: `devices` (hex)
+    /// as the gateway pushed them, or (nil) whichever leaves the gateway says are revoked. The
+    /// first member online to commit wins; the others find nothing left to do.
+    func removeRevoked(_ devices: Set<String>?, session: ChatSession) async {
+        var revoked = devices ?? []
+        if devices == nil {
+            let own = Hex.encode(self.device.deviceID)
+            var asked: Set<String> = []
+            for record in self.state.conversations where !record.left {
+                guard let group = self.group(record.id) else { continue }
+                for member in group.members { asked.insert(Hex.encode(member.node.signatureKey)) }
+            }
+            asked.remove(own)
+            let ids = asked.sorted()
+            for start in stride(from: 0, to: ids.count, by: 1000) {
+                let chunk = ids[start..<min(start + 1000, ids.count)].compactMap { Hex.decode($0) }
+                guard
+                    let answer = try? await session.call(.checkDevices(.with { $0.deviceIds = chunk.map { .init($0) } }))
+                else { return }
+                revoked.formUnion(answer.devices.revokedDeviceIds.map { Hex.encode($0) })
+            }
+        }
+        guard !revoked.isEmpty else { return }
+        for record in self.state.conversations where !record.left {
+            guard let group = self.group(record.id),
+                group.members.contains(where: { revoked.contains(Hex.encode($0.node.signatureKey)) })
+            else { continue }
+            do {
+                try await self.commit(record.id, session: session, added: [], removed: nil) { group in
+                    let leaves = group.members.filter { revoked.contains(Hex.encode($0.node.signatureKey)) }.map(\.leaf)
+                    return leaves.isEmpty ? nil : try group.removeMembers(leaves)
+                }
+                self.notices.append("removed a revoked device from \(record.name)")
+            } catch {
+                self.notices.append("could not remove a revoked device from \(record.name): \(error)")
+            }
+        }
     }
 
     /// Leaves a conversation: asks the others (a Remove proposal for each of this user's
@@ -195,43 +244,57 @@ extension ChatEngine {
         to conv: String,
         session: ChatSession
     ) async throws {
-        let keyPackages = claimed.compactMap { claim -> KeyPackage? in
-            guard case .keyPackage(let keyPackage)? = try? MLSMessage.decode([UInt8](claim.keyPackage)) else { return nil }
-            return keyPackage
+        // A device whose KeyPackage does not decode or is out of its lifetime (or longer-lived
+        // than accepted) is left out, rather than failing the others.
+        let now = UInt64(Date().timeIntervalSince1970)
+        var usable: [(device: [UInt8], keyPackage: KeyPackage)] = []
+        for claim in claimed {
+            guard case .keyPackage(let keyPackage)? = try? MLSMessage.decode([UInt8](claim.keyPackage)),
+                case .keyPackage(let lifetime) = keyPackage.leafNode.source,
+                lifetime.notBefore <= now, now <= lifetime.notAfter,
+                lifetime.notAfter >= lifetime.notBefore, lifetime.notAfter - lifetime.notBefore <= Self.maxKeyPackageLifetime
+            else {
+                self.notices.append("left out device \(Hex.encode(claim.deviceID).prefix(12)): its KeyPackage is not valid now")
+                continue
+            }
+            usable.append(([UInt8](claim.deviceID), keyPackage))
         }
-        guard !keyPackages.isEmpty else { throw ChatError(.refused, "the claimed KeyPackages do not decode") }
+        guard !usable.isEmpty else { throw ChatError(.refused, "no claimed KeyPackage is valid now") }
         try await self.commit(
             conv,
             session: session,
             added: users,
             removed: [],
-            welcomeDevices: claimed.map { [UInt8]($0.deviceID) }
+            welcomeDevices: usable.map(\.device)
         ) { group in
-            try group.addMembers(keyPackages)
+            try group.addMembers(usable.map(\.keyPackage))
         }
     }
 
     /// Makes a Commit with `make`, sends it, and applies it when it comes back; when another
     /// Commit won the epoch, catches up and makes it again (three tries).
     ///
-    /// - Parameter removed: the users the Commit removes (nil: those left with no device).
+    /// - Parameters:
+    ///   - removed: the users the Commit removes (nil: those left with no device).
+    ///   - make: the Commit, or nil when there is nothing (left) to commit.
     func commit(
         _ conv: String,
         session: ChatSession,
         added: [[UInt8]],
         removed: [[UInt8]]?,
         welcomeDevices: [[UInt8]] = [],
-        _ make: (inout MLSGroup) throws -> CommitResult
+        _ make: (inout MLSGroup) throws -> CommitResult?
     ) async throws {
         for _ in 1...3 {
             guard var group = self.group(conv) else { throw ChatError(.notMember, "this device is not in that conversation") }
             let before = Set(Self.users(of: group))
-            let result: CommitResult
+            let made: CommitResult?
             do {
-                result = try make(&group)
+                made = try make(&group)
             } catch {
                 throw ChatError(.badState, "cannot make the commit: \(error)")
             }
+            guard let result = made else { return }
             self.groups[conv] = group
             // Users none of whose devices remain are removed at the gateway too.
             let remaining = group.members.filter { !result.outcome.removed.keys.contains($0.leaf) }.compactMap {
@@ -265,46 +328,59 @@ extension ChatEngine {
         throw ChatError(.refused, "other members kept changing the group; try again")
     }
 
-    /// Joins a conversation of this user by external commit (a device added to the user
-    /// after the conversation began).
-    func joinExternally(_ conv: String, session: ChatSession) async {
-        guard let id = Hex.decode(conv) else { return }
+    enum JoinOutcome { case joined, notMember, failed }
+
+    /// Joins a conversation of this user by external commit: as a device added to the user
+    /// after the conversation began, or again when its state can no longer follow the log (the
+    /// device's old leaf, if still in the tree, is replaced in the same commit).
+    @discardableResult
+    func joinExternally(_ conv: String, session: ChatSession) async -> JoinOutcome {
+        guard let id = Hex.decode(conv) else { return .failed }
+        let name = self.state.conversations.first { $0.id == conv }?.name ?? String(conv.prefix(12))
         for _ in 1...3 {
             do {
                 let info = try await session.connection.call(.fetchGroupInfo(.with { $0.convID = .init(id) })).groupInfo
-                guard case .groupInfo(let groupInfo) = try MLSMessage.decode([UInt8](info.groupInfo)) else { return }
+                guard case .groupInfo(let groupInfo) = try MLSMessage.decode([UInt8](info.groupInfo)) else { return .failed }
                 let (group, commit) = try MLSGroup.joinExternally(
                     groupInfo: groupInfo,
                     leafNode: try self.leafTemplate(),
-                    signingKey: self.device.deviceKey
+                    signingKey: self.device.deviceKey,
+                    resync: MLSGroup.leaf(withSignatureKey: self.device.deviceID, in: groupInfo),
+                    configuration: Self.groupConfiguration
                 )
                 var body = Self.send(conv, .commit, epoch: groupInfo.groupContext.epoch, commit.encoded)
                 body.groupInfo = .init(MLSMessage.groupInfo(try group.groupInfo()).encoded)
                 let seq = try await session.connection.call(.send(body)).send.seq
-                self.groups[conv] = group
-                self.state.conversations.append(Self.joined(conv, group, lastSeq: seq))
+                let known = self.state.conversations.contains { $0.id == conv }
+                self.adopt(group, in: conv, at: seq)
                 self.unacked[conv] = seq
                 try? self.saveNow()
-                self.notices.append("this device joined \(conv.prefix(12))")
-                return
+                self.notices.append(known ? "this device joined \(name) again" : "this device joined \(name)")
+                return .joined
             } catch let error as GatewayClientError where error.serverCode == .staleEpoch {
                 continue
+            } catch let error as GatewayClientError where error.serverCode == .notMember {
+                return .notMember
             } catch {
-                self.notices.append("this device could not join \(conv.prefix(12)): \(error)")
-                return
+                self.notices.append("this device could not join \(name): \(error)")
+                return .failed
             }
         }
+        return .failed
     }
 
     // MARK: Pieces
 
+    /// This device's leaf for a group it creates or joins, valid for ``keyPackageLifetime``.
     func leafTemplate() throws(ChatError) -> LeafNode {
         do {
-            return try LeafNode.template(
+            var leaf = try LeafNode.template(
                 credential: .basic(identity: try self.device.certificate.serializedBytes()),
                 signingKey: self.device.deviceKey,
                 cipherSuite: Self.suite
             )
+            leaf.source = .keyPackage(Self.lifetime())
+            return leaf
         } catch {
             throw ChatError(.badState, "cannot make this device's leaf: \(error)")
         }
@@ -339,28 +415,87 @@ extension ChatEngine {
 
     // MARK: KeyPackages
 
-    /// Keeps 20 one-time KeyPackages (and a last-resort one) on the gateway, with their
-    /// private keys here.
+    /// What to do about this device's KeyPackages (a value, decided without I/O).
+    struct KeyPackagePlan: Sendable, Hashable {
+        /// One-time KeyPackages to make and upload.
+        var upload: Int
+        /// Whether to make a new last-resort KeyPackage.
+        var lastResort: Bool
+        /// Stored secrets to forget (indexes): expired longer than ``keyPackageGrace`` ago.
+        var forget: [Int]
+    }
+
+    /// Keeps 20 one-time KeyPackages valid for at least ``keyPackageRenewal`` on the gateway,
+    /// and a last-resort one: a top-up when fewer than 11 remain (counting those about to
+    /// expire as gone), a new last resort when there is none or it is about to expire.
+    ///
+    /// - Parameters:
+    ///   - count: unexpired one-time KeyPackages on the gateway; `hasLastResort`: whether it
+    ///     holds a last-resort one.
+    ///   - stored: the KeyPackages whose secrets this device keeps (nil `notAfter`: unreadable).
+    static func keyPackagePlan(
+        count: Int,
+        hasLastResort: Bool,
+        stored: [(lastResort: Bool, notAfter: UInt64?)],
+        now: UInt64
+    ) -> KeyPackagePlan {
+        let soon = now + Self.keyPackageRenewal
+        let expiring = stored.filter { !$0.lastResort && ($0.notAfter ?? .max) > now && ($0.notAfter ?? .max) < soon }.count
+        let fresh = max(0, count - expiring)
+        let wanted = max(0, 20 - fresh)
+        let newestLastResort = stored.filter(\.lastResort).map { $0.notAfter ?? .max }.max()
+        let lastResort = !hasLastResort || newestLastResort.map { $0 < soon } ?? true
+        let forget = stored.indices.filter { index in
+            guard let notAfter = stored[index].notAfter else { return false }
+            return notAfter < UInt64.max - Self.keyPackageGrace && notAfter + Self.keyPackageGrace < now
+        }
+        return KeyPackagePlan(upload: wanted >= 10 ? wanted : 0, lastResort: lastResort, forget: forget)
+    }
+
+    /// The lifetime end of a stored KeyPackage (seconds), nil when it does not read.
+    static func notAfter(_ stored: StoredKeyPackage) -> UInt64? {
+        guard let bytes = Hex.decode(stored.keyPackage), case .keyPackage(let keyPackage)? = try? MLSMessage.decode(bytes),
+            case .keyPackage(let lifetime) = keyPackage.leafNode.source
+        else { return nil }
+        return lifetime.notAfter
+    }
+
+    /// Tops up this device's KeyPackages on the gateway (``keyPackagePlan(count:hasLastResort:stored:now:)``),
+    /// with their private keys here; each is valid for ``keyPackageLifetime``.
     func replenishKeyPackages(_ session: ChatSession) async throws {
         let count = try await session.call(.countKeyPackages(.with { $0.cipherSuite = UInt32(Self.suite.id) })).count
-        let wanted = max(0, 20 - Int(count.count))
-        let needLastResort = !count.hasLastResort_p || !self.state.keyPackages.contains(where: \.lastResort)
-        guard wanted >= 10 || needLastResort else { return }
+        let now = UInt64(Date().timeIntervalSince1970)
+        let plan = Self.keyPackagePlan(
+            count: Int(count.count),
+            hasLastResort: count.hasLastResort_p,
+            stored: self.state.keyPackages.map { ($0.lastResort, Self.notAfter($0)) },
+            now: now
+        )
+        if !plan.forget.isEmpty {
+            let forget = Set(plan.forget)
+            self.state.keyPackages = self.state.keyPackages.enumerated().filter { !forget.contains($0.offset) }.map(\.element)
+        }
+        guard plan.upload > 0 || plan.lastResort else {
+            if !plan.forget.isEmpty { try self.saveNow() }
+            return
+        }
         var fresh: [StoredKeyPackage] = []
         var upload = Polygate_Gateway_V1_UploadKeyPackages()
-        for n in 0..<(wanted + (needLastResort ? 1 : 0)) {
+        let lifetime = Self.lifetime(now: now)
+        for n in 0..<(plan.upload + (plan.lastResort ? 1 : 0)) {
             let made: KeyPackageSecrets
             do {
                 made = try KeyPackage.make(
                     cipherSuite: Self.suite,
                     credential: .basic(identity: try self.device.certificate.serializedBytes()),
-                    signingKey: self.device.deviceKey
+                    signingKey: self.device.deviceKey,
+                    lifetime: lifetime
                 )
             } catch {
                 throw ChatError(.badState, "cannot make KeyPackages: \(error)")
             }
             let bytes = MLSMessage.keyPackage(made.keyPackage).encoded
-            let lastResort = needLastResort && n == wanted
+            let lastResort = plan.lastResort && n == plan.upload
             fresh.append(
                 StoredKeyPackage(
                     keyPackage: Hex.encode(bytes),
@@ -371,8 +506,9 @@ extension ChatEngine {
             )
             if lastResort { upload.lastResort = .init(bytes) } else { upload.keyPackages.append(.init(bytes)) }
         }
-        // The secrets are stored before the packages go out: a Welcome can never find us without them.
-        if needLastResort { self.state.keyPackages.removeAll(where: \.lastResort) }
+        // The secrets are stored before the packages go out: a Welcome can never find us without
+        // them. A replaced last resort's secrets stay until it expires (Welcomes made with it may
+        // still come).
         self.state.keyPackages += fresh
         try self.saveNow()
         try await session.call(.uploadKeyPackages(upload))

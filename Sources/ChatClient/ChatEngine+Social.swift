@@ -174,7 +174,10 @@ extension ChatEngine {
     }
 
     static func translate(_ error: ServerError, _ url: String) -> ChatError {
-        if error.status == nil { return ChatError(.unreachable, "cannot reach the social server at \(url): \(error.message)") }
-        return ChatError(.refused, "the social server refused: \(error.message)")
+        if error.code == .unreachable {
+            return ChatError(.unreachable, "cannot reach the social server at \(url) (\(error.reason ?? error.message))")
+        }
+        if error.code == .status { return ChatError(.refused, "the social server refused: \(error.message)") }
+        return ChatError(.refused, "the social server at \(url) answered what polychat cannot use: \(error.message)")
     }
 }

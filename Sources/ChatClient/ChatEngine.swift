@@ -13,11 +13,34 @@ import SwiftProtobuf
 public actor ChatEngine {
     static let suite = CipherSuite.mls128DHKEMX25519AES128GCMSHA256Ed25519
 
+    /// How long the KeyPackages (and leaves) this device publishes are valid: from a day ago
+    /// (clocks differ) to 60 days ahead.
+    static let keyPackageLifetime: (before: UInt64, after: UInt64) = (86_400, 60 * 86_400)
+    /// KeyPackages of others are accepted with a total lifetime of at most this (RFC 9420 §7.2;
+    /// the gateway's `key_package_max_lifetime` default).
+    static let maxKeyPackageLifetime: UInt64 = 90 * 86_400
+    /// Published KeyPackages with less than this left are replaced.
+    static let keyPackageRenewal: UInt64 = 14 * 86_400
+    /// The secrets of a KeyPackage are kept this long after it expired (a Welcome made with it
+    /// just before may still be on its way).
+    static let keyPackageGrace: UInt64 = 30 * 86_400
+
+    /// Every group of this device checks lifetimes against the clock.
+    static let groupConfiguration = MLSGroup.Configuration(
+        now: { UInt64(Date().timeIntervalSince1970) },
+        maxKeyPackageLifetime: ChatEngine.maxKeyPackageLifetime
+    )
+
+    /// The lifetime of what this device publishes now.
+    static func lifetime(now: UInt64 = UInt64(Date().timeIntervalSince1970)) -> Lifetime {
+        Lifetime(notBefore: now - Self.keyPackageLifetime.before, notAfter: now + Self.keyPackageLifetime.after)
+    }
+
     let directory: StateDirectory
     /// The directory's lock; nil for a read-only engine (``open(directory:environment:readOnly:passphrase:)``).
     let lock: StateLock?
     let vault: Vault
-    public private(set) var identity: IdentityRecord
+    public internal(set) var identity: IdentityRecord
     let device: DeviceCredentials
     var social: SocialAccount
     var state: ChatState
@@ -31,6 +54,8 @@ public actor ChatEngine {
     var joining: Set<String> = []
     /// Conversations whose name and kind this device should send (a device joined by itself).
     var metaDue: Set<String> = []
+    /// Devices (hex) the gateway said were revoked: their leaves are to be removed.
+    var revokedDue: Set<String> = []
     /// The highest seq processed per conversation and not acked yet.
     var unacked: [String: UInt64] = [:]
     /// Presence of watched contacts (user hex → status), as last told.
@@ -82,9 +107,10 @@ public actor ChatEngine {
         gatewayURL: String,
         passphrase: String?,
         history: Int = 1000,
-        importing bundle: [UInt8]? = nil,
+        importing export: IdentityExport? = nil,
         environment: [String: String]
     ) async throws(ChatError) -> ChatEngine {
+        let bundle = export?.bundle
         guard socialURL.hasPrefix("http://") || socialURL.hasPrefix("https://") else {
             throw ChatError(.badArgument, "'\(socialURL)' is not a social server URL (http://host:port)")
         }
@@ -125,6 +151,8 @@ public actor ChatEngine {
             history: history
         )
         let vault = try Vault.create(in: directory, passphrase: passphrase, environment: environment)
+        var state = ChatState()
+        if let hints = export?.conversations, !hints.isEmpty { state.directory = hints }
         let engine = ChatEngine(
             directory: directory,
             lock: lock,
@@ -132,7 +160,7 @@ public actor ChatEngine {
             identity: identity,
             device: device,
             social: social,
-            state: ChatState()
+            state: state
         )
         try await engine.save()
         return engine
@@ -190,26 +218,61 @@ public actor ChatEngine {
         )
     }
 
-    /// The identity for another device: the system key and the Polycentric events, sealed with
-    /// `passphrase` (Argon2id + ChaCha20-Poly1305).
+    /// What an identity export holds: the identity (system key and Polycentric events) and the
+    /// user's conversations as this device knows them (ids, names, kinds, DM peers — no keys,
+    /// no messages), so the new device can join them at once under their names.
+    public struct IdentityExport: Sendable {
+        /// The Polycentric export bundle.
+        var bundle: [UInt8]
+        var conversations: [ConversationHint]
+    }
+
+    /// The sealed contents of a `PCX2` export.
+    struct ExportContents: Codable {
+        var v = 2
+        var bundle: String
+        var conversations: [ConversationHint]
+    }
+
+    /// The identity for another device, sealed with `passphrase` (Argon2id +
+    /// ChaCha20-Poly1305): `PCX2`, the salt, then the sealed ``ExportContents``.
     public func exportIdentity(passphrase: String) throws(ChatError) -> [UInt8] {
         let salt = SecureRandom.bytes(count: PasswordHash.saltSize)
         let key = try Vault.derive(passphrase, salt)
         let vault = Vault(key: key, mode: .passphrase)
-        return Array("PCX1".utf8) + salt + (try vault.seal(self.social.exportBundle(), name: "identity-export"))
+        let contents = ExportContents(
+            bundle: Hex.encode(self.social.exportBundle()),
+            conversations: self.state.conversations.filter { !$0.left }.map {
+                ConversationHint(id: $0.id, name: $0.name, kind: $0.kind, peer: $0.peer)
+            }
+        )
+        return Array("PCX2".utf8) + salt + (try vault.seal(try Vault.encode(contents), name: "identity-export"))
     }
 
-    /// Opens an export made by ``exportIdentity(passphrase:)``.
-    public static func readExport(_ bytes: [UInt8], passphrase: String) throws(ChatError) -> [UInt8] {
-        guard bytes.count > 4 + 16, Array(bytes.prefix(4)) == Array("PCX1".utf8) else {
+    /// Opens an export made by ``exportIdentity(passphrase:)`` (or by an older polychat: `PCX1`,
+    /// the bundle alone).
+    ///
+    /// - Throws: ``ChatError`` `bad_argument` for a file that is no export, `bad_state` for a
+    ///   wrong passphrase or a damaged export.
+    public static func readExport(_ bytes: [UInt8], passphrase: String) throws(ChatError) -> IdentityExport {
+        let magic = bytes.count > 4 + 16 ? String(decoding: bytes.prefix(4), as: UTF8.self) : ""
+        guard magic == "PCX1" || magic == "PCX2" else {
             throw ChatError(.badArgument, "not a polychat identity export")
         }
         let vault = Vault(key: try Vault.derive(passphrase, Array(bytes[4..<20])), mode: .passphrase)
+        let opened: [UInt8]
         do {
-            return try vault.open(Array(bytes[20...]), name: "identity-export")
+            opened = try vault.open(Array(bytes[20...]), name: "identity-export")
         } catch {
-            throw ChatError(.badArgument, "wrong passphrase, or the export is damaged")
+            throw ChatError(.badState, "wrong passphrase, or the export is damaged")
         }
+        guard magic == "PCX2" else { return IdentityExport(bundle: opened, conversations: []) }
+        guard let contents = try? JSONDecoder().decode(ExportContents.self, from: Data(opened)),
+            let bundle = Hex.decode(contents.bundle)
+        else {
+            throw ChatError(.badState, "the export is damaged or from a newer polychat")
+        }
+        return IdentityExport(bundle: bundle, conversations: contents.conversations)
     }
 
     /// Changes the servers.
@@ -303,5 +366,58 @@ public actor ChatEngine {
             throw ChatError(.badArgument, "'\(text)' is not a user id (64 hex characters, as 'polychat whoami' prints)")
         }
         return bytes
+    }
+
+    /// The users this device knows (hex, sorted): itself, conversation members and DM peers,
+    /// contacts and requests, blocked users, and the users it follows.
+    public var knownUsers: [String] {
+        var users: Set<String> = [self.userID]
+        for record in self.state.conversations {
+            users.formUnion(record.members)
+            if let peer = record.peer { users.insert(peer) }
+        }
+        for hint in self.state.directory ?? [] { if let peer = hint.peer { users.insert(peer) } }
+        users.formUnion(self.state.contacts ?? [])
+        users.formUnion(self.state.blocked ?? [])
+        users.formUnion(self.following)
+        return users.sorted()
+    }
+
+    /// The user a full id or a unique prefix (at least 4 hex characters) of a known user names
+    /// (``knownUsers``).
+    ///
+    /// - Throws: ``ChatError`` `bad_argument` when `text` is not hex, `not_found` when no known
+    ///   user starts with it, `ambiguous` (listing the candidates) when several do.
+    public func resolveUser(_ text: String) throws(ChatError) -> [UInt8] {
+        let lowered = text.lowercased()
+        guard !lowered.isEmpty, lowered.allSatisfy(\.isHexDigit), lowered.count <= 64 else {
+            throw ChatError(.badArgument, "'\(text)' is not a user id (hex, as 'polychat whoami' and listings print it)")
+        }
+        if lowered.count == 64 { return try Self.user(lowered) }
+        guard lowered.count >= 4 else {
+            throw ChatError(.badArgument, "'\(text)' is too short to name a user: give at least 4 hex characters")
+        }
+        let matches = self.knownUsers.filter { $0.hasPrefix(lowered) }
+        guard let first = matches.first else {
+            throw ChatError(
+                .notFound,
+                "no user you know starts with \(text): give the whole 64-character id (polychat whoami prints a user's own)"
+            )
+        }
+        guard matches.count == 1 else {
+            throw ChatError(
+                .ambiguous,
+                "'\(text)' could be \(matches.count) users: \(matches.prefix(5).map { String($0.prefix(16)) }.joined(separator: ", ")); give more of the id"
+            )
+        }
+        return try Self.user(first)
+    }
+
+    /// Remembers users met as contacts (for ``resolveUser(_:)``).
+    func rememberContacts(_ users: [String]) {
+        var known = Set(self.state.contacts ?? [])
+        let before = known.count
+        known.formUnion(users)
+        if known.count != before { self.state.contacts = known.sorted() }
     }
 }

@@ -27,6 +27,8 @@ public struct ChatError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let busy = Code(name: "busy")
         /// A file could not be read or written.
         public static let io = Code(name: "io")
+        /// This device was revoked: it can no longer chat (the identity can still be exported).
+        public static let revoked = Code(name: "revoked")
     }
 
     public var code: Code

@@ -24,14 +24,19 @@ public struct ChatSession: Sendable {
             } catch {
                 throw ChatError(.unreachable, "the gateway did not answer in time")
             }
-            guard let frame else {
-                throw ChatError(
-                    .unreachable,
-                    "the gateway closed the connection (\(self.connection.endReason?.description ?? "no reason"))"
-                )
-            }
+            guard let frame else { throw await self.ended() }
             await self.engine.handle(frame, session: self)
         }
+    }
+
+    /// Why the connection ended, as the user should hear it: a revoked device (close 4003) is
+    /// recorded as such and stops for good.
+    func ended() async -> ChatError {
+        if self.connection.closeCode == CloseCode.deviceRevoked { return await self.engine.markRevoked() }
+        return ChatError(
+            .unreachable,
+            "the gateway closed the connection (\(self.connection.endReason?.description ?? "no reason"))"
+        )
     }
 
     /// Processes the next server frame if one comes within `timeout`, then (when nothing else
@@ -46,12 +51,7 @@ public struct ChatSession: Sendable {
         } catch {
             return false
         }
-        guard let frame else {
-            throw ChatError(
-                .unreachable,
-                "the gateway closed the connection (\(self.connection.endReason?.description ?? "no reason"))"
-            )
-        }
+        guard let frame else { throw await self.ended() }
         await self.engine.handle(frame, session: self)
         if self.connection.pendingEvents == 0 { await self.engine.flushAcks(self) }
         return true
@@ -86,12 +86,17 @@ extension ChatEngine {
     /// - Throws: ``ChatError`` `unreachable` when the gateway cannot be reached.
     public nonisolated func withSession<T: Sendable>(_ body: (ChatSession) async throws -> T) async throws -> T {
         let url = await self.identity.gatewayURL
+        if await self.identity.revoked == true { throw Self.revokedError }
         let (host, port, path) = try Self.endpoint(url)
         do {
             return try await GatewayConnection.withWebSocket(host: host, port: port, path: path) { connection in
                 do {
                     try await connection.authenticate(self.device, register: true)
                 } catch let error as GatewayClientError {
+                    // A revoked device is refused with bad_certificate, then closed with 4003.
+                    if error.serverCode == .badCertificate, await Self.closedAsRevoked(connection) {
+                        throw await self.markRevoked()
+                    }
                     throw ChatSession.translate(error)
                 }
                 let session = ChatSession(connection: connection, engine: self)
@@ -129,6 +134,35 @@ extension ChatEngine {
             default: throw ChatSession.translate(error)
             }
         }
+    }
+
+    static let revokedError = ChatError(
+        .revoked,
+        """
+        this device was revoked (by an administrator, or from another of your devices) and can no longer chat. \
+        Your identity is still here: 'polychat identity export FILE' writes it, and 'polychat init --import FILE' \
+        with another state directory (--home) makes a new device of you
+        """
+    )
+
+    /// Records that the gateway revoked this device (no further connection is tried) and the
+    /// error that says so.
+    func markRevoked() -> ChatError {
+        if self.identity.revoked != true {
+            self.identity.revoked = true
+            try? self.saveNow()
+        }
+        return Self.revokedError
+    }
+
+    /// Whether the gateway closes `connection` with 4003 (device revoked), waiting briefly for
+    /// the close that follows the refusal.
+    static func closedAsRevoked(_ connection: GatewayConnection) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline {
+            guard (try? await connection.nextEvent(timeout: deadline - ContinuousClock.now)) != nil else { break }
+        }
+        return connection.closeCode == CloseCode.deviceRevoked
     }
 
     /// `ws://host:port/path` or `http://host:port` (then `/v1/gateway`).

@@ -10,6 +10,11 @@ public enum Listing {
     /// The first 12 hex characters of an id: enough to tell people apart in a terminal.
     public static func short(_ id: String) -> String { String(id.prefix(12)) }
 
+    /// The first 12 hex characters of a raw id.
+    public static func short(_ id: [UInt8]) -> String {
+        String(id.prefix(6).map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined())
+    }
+
     /// A user as shown: "name (abcdef012345)" or the short id.
     public static func user(_ id: String, name: String?) -> String {
         guard let name, !name.isEmpty else { return Self.short(id) }

@@ -21,14 +21,38 @@ public struct IdentityRecord: Codable, Sendable {
     public var history: Int
     /// The presence setting last made from this device (nil: never set, visible).
     public var invisible: Bool?
+    /// The gateway said this device is revoked: it no longer connects (the identity stays, for
+    /// `polychat identity export`).
+    public var revoked: Bool?
 }
 
 /// `chat.json`: conversations, their MLS state and messages, and this device's KeyPackages.
+/// Fields added after version 1 are optional, so that older files still read.
 struct ChatState: Codable, Sendable {
     var version = 1
     var conversations: [ConversationRecord] = []
     /// Secrets of the KeyPackages this device uploaded and nobody used yet.
     var keyPackages: [StoredKeyPackage] = []
+    /// The users this user blocks (hex), as the gateway last said: their messages in rooms are
+    /// not shown.
+    var blocked: [String]?
+    /// Users met as contacts or contact requests (hex), for naming users by a prefix.
+    var contacts: [String]?
+    /// Conversations this device must join again by itself (external commit): a Welcome it could
+    /// not use, or a group state that fell behind the log.
+    var rejoin: [String]?
+    /// Conversations of this user that this device has not joined yet, from the identity
+    /// export it was made with: it joins them by itself, under these names.
+    var directory: [ConversationHint]?
+}
+
+/// What an identity export tells the new device about one of its user's conversations.
+struct ConversationHint: Codable, Sendable, Hashable {
+    /// The MLS group id, hex.
+    var id: String
+    var name: String
+    var kind: ConversationRecord.Kind
+    var peer: String?
 }
 
 /// One conversation as this device knows it.

@@ -22,7 +22,14 @@ public struct ChatScreen: Sendable {
     public var presence: [String: String] = [:]
     /// The selected conversation's id.
     public var selected: String?
-    public var input = ""
+    /// What was typed and not sent yet, per conversation (by id; "" before any is selected):
+    /// switching conversations keeps each one's draft.
+    public var drafts: [String: String] = [:]
+    /// The input line: the selected conversation's draft.
+    public var input: String {
+        get { self.drafts[self.selected ?? ""] ?? "" }
+        set { self.drafts[self.selected ?? ""] = newValue.isEmpty ? nil : newValue }
+    }
     /// The last thing worth telling (a join, an error), shown above the input line.
     public var notice = ""
     /// Lines scrolled back from the newest message.
@@ -60,11 +67,7 @@ public struct ChatScreen: Sendable {
     /// The screen's lines (each exactly `width` cells) and where the cursor goes (0-based).
     public func render() -> (lines: [String], cursorRow: Int, cursorColumn: Int) {
         guard self.width >= Self.minimumWidth, self.height >= Self.minimumHeight else {
-            let line = Self.fit(
-                "polychat: the terminal is too small (needs \(Self.minimumWidth)x\(Self.minimumHeight))",
-                self.width
-            )
-            return ([line] + Array(repeating: Self.fit("", self.width), count: max(0, self.height - 1)), 0, 0)
+            return (self.tooSmall(), 0, 0)
         }
         var lines: [String] = [self.header()]
         let bodyHeight = self.height - 3
@@ -77,6 +80,34 @@ public struct ChatScreen: Sendable {
         let (inputLine, column) = self.inputLine()
         lines.append(inputLine)
         return (lines, self.height - 1, column)
+    }
+
+    /// The screen when the window is smaller than the layout needs: what is wrong and what to
+    /// do, wrapped at word boundaries to the width (never cut mid-word when a word fits).
+    func tooSmall() -> [String] {
+        let text =
+            "Window too small for polychat: it needs \(Self.minimumWidth)x\(Self.minimumHeight), "
+            + "this is \(self.width)x\(self.height). Enlarge it, or press Ctrl-C to quit."
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            var word = Substring(word)
+            if !line.isEmpty, line.count + 1 + word.count <= self.width {
+                line += " " + word
+                continue
+            }
+            if !line.isEmpty { lines.append(line) }
+            line = ""
+            // A word longer than the whole width is split.
+            while word.count > self.width, self.width > 0 {
+                lines.append(String(word.prefix(self.width)))
+                word = word.dropFirst(self.width)
+            }
+            line = String(word)
+        }
+        if !line.isEmpty { lines.append(line) }
+        let shown = lines.prefix(max(0, self.height)).map { Self.fit($0, self.width) }
+        return shown + Array(repeating: Self.fit("", self.width), count: max(0, self.height - shown.count))
     }
 
     func header() -> String {

@@ -29,6 +29,8 @@ public final class TerminalChat {
         defer { raw.restore() }
         self.screen.me = Listing.user(self.engine.userID, name: await self.engine.username)
         var backoff = Backoff()
+        /// The notice that says why the last connection ended: cleared once connected again.
+        var disconnection: String?
         while !self.quit {
             self.screen.connection = .connecting
             await self.refresh()
@@ -36,6 +38,8 @@ public final class TerminalChat {
                 try await self.engine.withSession { session in
                     backoff.reset()
                     self.screen.connection = .connected
+                    if let disconnection, self.screen.notice == disconnection { self.screen.notice = "" }
+                    disconnection = nil
                     await self.engine.watchPeers(session: session)
                     await self.refresh()
                     while !self.quit {
@@ -44,10 +48,14 @@ public final class TerminalChat {
                         if typed || processed || self.resized { await self.refresh() }
                     }
                 }
+            } catch let error as ChatError where error.code == .revoked {
+                // Never retried: the terminal is restored, the reason printed once, exit 6.
+                throw error
             } catch {
                 guard !self.quit else { break }
                 let reason = (error as? ChatError)?.code == .unreachable ? "unreachable" : "\(error)"
                 self.screen.notice = "\(error)"
+                disconnection = self.screen.notice
                 let deadline = ContinuousClock.now + backoff.next()
                 while !self.quit, ContinuousClock.now < deadline {
                     let left = Int(((deadline - ContinuousClock.now) / .seconds(1)).rounded(.up))

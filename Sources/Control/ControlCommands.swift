@@ -69,7 +69,7 @@ public enum ControlCommands {
             ],
             tables: [
                 T(field: "members", columns: ["user", "joined_seq", "left_seq"]),
-                T(field: "devices", columns: ["device", "user", "name", "acked_seq", "connected"]),
+                T(field: "devices", columns: ["device", "user", "name", "acked_seq", "revoked", "connected"]),
             ]
         ),
         command(

@@ -77,9 +77,13 @@ extension ControlHandler {
         ]
     }
 
-    func rateLimits(of target: String?) -> ControlValue {
+    func rateLimits(of target: String?) async throws -> ControlValue {
         let levels = self.context.realtime.limiter.snapshot(now: self.context.realtime.now)
-        let key = target.map { Self.isIP($0) ? "ip \($0)" : "device \($0.lowercased())" }
+        var key: String?
+        if let target {
+            // An address is shown as given (it has state or not); a device must exist.
+            key = Self.isIP(target) ? "ip \(target)" : "device \(Hex.encode(try await self.resolve("device", target)))"
+        }
         let shown = levels.filter { level in key.map { level.key.hasPrefix($0) } ?? true }
         return [
             "items": .array(

@@ -1,6 +1,7 @@
 import Control
 import Delivery
 import Primitives
+import Store
 
 /// Commands over the stored state: conversations, devices, KeyPackages, blocks.
 extension ControlHandler {
@@ -46,6 +47,7 @@ extension ControlHandler {
                     "user": .string(device.user),
                     "name": .string(device.name),
                     "acked_seq": device.ackedSeq.map(ControlValue.int) ?? .null,
+                    "revoked": ControlValue(device.revoked),
                     "connected": .bool(connected.contains(device.device)),
                 ]
             }
@@ -76,6 +78,10 @@ extension ControlHandler {
     func revoke(_ prefix: String, peer: ControlPeer) async throws -> ControlValue {
         let device = try await self.resolve("device", prefix)
         let revoked = try await self.context.repository.revoke(device, by: peer.description)
+        if revoked {
+            // Stored by the revocation's own statements; the journal mirrors it like every event.
+            self.context.ledger.mirrored("device.revoked", actor: peer.description, subject: Hex.encode(device))
+        }
         return ["device": .string(Hex.encode(device)), "revoked": .bool(revoked)]
     }
 

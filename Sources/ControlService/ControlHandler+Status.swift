@@ -76,6 +76,19 @@ extension ControlHandler {
         )
         let accepting = self.context.realtime.isAccepting
         checks.append(("gateway", accepting, accepting ? "accepting connections" : "not accepting connections"))
+        let presence = self.context.realtime.presence
+        let mismatched = presence.mismatchedTTLs
+        let ours = presence.leaseTTL.components.seconds
+        checks.append(
+            (
+                "presence", mismatched.isEmpty,
+                mismatched.isEmpty
+                    ? "lease_ttl \(ours) s, the same on every daemon heard"
+                    : "lease_ttl \(ours) s here, but "
+                        + mismatched.map { "\($0.ttl.components.seconds) s on daemon \($0.instance)" }.joined(separator: ", ")
+                        + ": set the same presence.lease_ttl on every daemon"
+            )
+        )
         let readiness = self.context.readiness()
         checks.append(("readiness", readiness == "ready", readiness))
         let failed = checks.filter { !$0.1 }.count

@@ -65,7 +65,7 @@ public struct ControlHandler: Sendable {
         case "kp stats": return try await self.keyPackages(of: try await arguments.first.asyncMap(self.user))
         case "presence list": return self.presenceList(limit: limit)
         case "presence show": return try await self.presence(of: try await self.user(arguments[0]))
-        case "ratelimit show": return self.rateLimits(of: arguments.first)
+        case "ratelimit show": return try await self.rateLimits(of: arguments.first)
         case "ratelimit reset": return try await self.resetRateLimits(of: arguments[0])
         case "block list": return try await self.blocks(of: try await self.user(arguments[0]))
         case "block add", "block remove":
@@ -92,12 +92,16 @@ public struct ControlHandler: Sendable {
 
     // MARK: Ids
 
-    /// The one id of a kind a hex prefix names.
+    /// The one id of a kind a hex prefix (or a whole id) names — one the daemon knows: a whole
+    /// id nobody has is `not_found` like a prefix nothing starts with.
     ///
-    /// - Throws: ``ControlError`` `not_found`, or `bad_arguments` when the prefix is ambiguous.
+    /// - Throws: ``ControlError`` `not_found`, or `bad_arguments` when the prefix is ambiguous,
+    ///   too short or not hex.
     func resolve(_ kind: String, _ prefix: String) async throws -> [UInt8] {
         let lowered = prefix.lowercased()
-        if lowered.count == 64, let bytes = Hex.decode(lowered) { return bytes }
+        guard lowered.allSatisfy(\.isHexDigit), lowered.count <= 128 else {
+            throw ControlError(.badArguments, "\(prefix) is not a \(kind) id (hex)")
+        }
         guard lowered.count >= 4 else { throw ControlError(.badArguments, "give at least 4 hex characters of the \(kind) id") }
         let found = try await self.context.repository.ids(kind, prefix: lowered, limit: 6)
         guard let first = found.first, let bytes = Hex.decode(first) else {

@@ -70,8 +70,8 @@ public struct LogEntry: Sendable, Hashable {
     public var addedUsers: [[UInt8]]
     public var removedUsers: [[UInt8]]
 
-    /// The `Delivery` frame for this entry: the same for every recipient.
-    public var frame: Polygate_Gateway_V1_ServerFrame {
+    /// The `Delivery` frame for this entry, as `gatewayID` sends it: the same for every recipient.
+    public func frame(gatewayID: String) -> Polygate_Gateway_V1_ServerFrame {
         var delivery = Polygate_Gateway_V1_Delivery()
         delivery.convID = .init(self.convID)
         delivery.seq = self.seq
@@ -83,6 +83,7 @@ public struct LogEntry: Sendable, Hashable {
         delivery.acceptedMs = self.acceptedAtMs
         delivery.convHome = self.convHome
         delivery.originGateway = self.originGateway
+        delivery.gatewayID = gatewayID
         var frame = Polygate_Gateway_V1_ServerFrame()
         frame.delivery = delivery
         return frame

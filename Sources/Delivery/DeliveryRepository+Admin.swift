@@ -77,6 +77,8 @@ extension DeliveryRepository {
             public var user: String
             public var name: String
             public var ackedSeq: Int64?
+            /// When it was revoked (its leaves stay in the group until a member removes them).
+            public var revoked: String?
         }
 
         public var summary: ConversationSummary
@@ -103,8 +105,9 @@ extension DeliveryRepository {
             """,
             "SELECT encode(user_id, 'hex'), joined_seq, left_seq FROM gw_members WHERE conv_id = \(id) ORDER BY joined_seq, user_id",
             """
-            SELECT encode(d.device_id, 'hex'), encode(d.user_id, 'hex'), d.name, cu.acked_seq
-            FROM gw_members m JOIN gw_devices d ON d.user_id = m.user_id AND d.revoked_at IS NULL
+            SELECT encode(d.device_id, 'hex'), encode(d.user_id, 'hex'), d.name, cu.acked_seq,
+                   to_char(d.revoked_at AT TIME ZONE 'UTC', \(unescaped: Self.iso))
+            FROM gw_members m JOIN gw_devices d ON d.user_id = m.user_id
             LEFT JOIN gw_cursors cu ON cu.device_id = d.device_id AND cu.conv_id = m.conv_id
             WHERE m.conv_id = \(id) AND m.left_seq IS NULL
             ORDER BY d.user_id, d.registered_at
@@ -132,8 +135,8 @@ extension DeliveryRepository {
                 return .init(user: user, joinedSeq: joined, leftSeq: left)
             },
             devices: try results[2].map { row in
-                let (device, user, name, acked) = try row.decode((String, String, String, Int64?).self)
-                return .init(device: device, user: user, name: name, ackedSeq: acked)
+                let (device, user, name, acked, revoked) = try row.decode((String, String, String, Int64?, String?).self)
+                return .init(device: device, user: user, name: name, ackedSeq: acked, revoked: revoked)
             }
         )
     }
@@ -216,11 +219,13 @@ extension DeliveryRepository {
     /// Ids of a kind that start with a hex prefix (at most `limit`): `conversation`, `user`
     /// (users with a registered device) or `device`.
     public func ids(_ kind: String, prefix: String, limit: Int) async throws -> [String] {
-        let hex = String(prefix.lowercased().filter(\.isHexDigit).prefix(64))
+        // User and device ids are 32 bytes; conversation ids up to 64.
+        let longest = kind == "conversation" ? 128 : 64
+        let hex = String(prefix.lowercased().filter(\.isHexDigit).prefix(longest))
         // Every id starting with the hex prefix lies between prefix+0… and prefix+f…: a range
         // the primary keys' (and gw_devices_user's) indexes answer without a scan.
         let low = Hex.decode(hex.count % 2 == 0 ? hex : hex + "0") ?? []
-        let high = Hex.decode(hex + String(repeating: "f", count: 64 - hex.count)) ?? []
+        let high = Hex.decode(hex + String(repeating: "f", count: longest - hex.count)) ?? []
         let pattern = hex + "%"
         let query: PostgresQuery =
             switch kind {

@@ -37,7 +37,7 @@ extension DeliveryRepository {
 
     /// Appends a message (docs/GATEWAY_SPEC.md §4.2, Send). Durable when it returns.
     ///
-    /// One statement, `gw_append` (migration 0004): the msg_id check, the seq and — for a
+    /// One statement, `gw_append` (migration 0007, first in 0004): the msg_id check, the seq and — for a
     /// Commit — the compare-and-set on the epoch, the epoch windows, membership, blocks and
     /// Welcome targets of the winner, the log entry, the audit row and the NOTIFYs, all in one
     /// implicit transaction.
@@ -65,7 +65,13 @@ extension DeliveryRepository {
                 case "GW001": throw GatewayWireError(.notMember, "not a member of that conversation")
                 case "GW002": throw Self.stale(Int64(error.detail ?? "") ?? 0)
                 case "GW003": throw GatewayWireError(.badWelcome, "welcome_devices must be active devices of added_users or of members")
-                case "GW004": throw GatewayWireError(.blocked, "a block forbids adding one of these users")
+                case "GW004":
+                    throw GatewayWireError(
+                        .blocked,
+                        commit
+                            ? "a block forbids adding one of these users"
+                            : "a block stands between you and the other member of this conversation"
+                    )
                 case "GW005": throw GatewayWireError(.badRequest, "kind must be application, proposal or commit")
                 default: throw error
                 }

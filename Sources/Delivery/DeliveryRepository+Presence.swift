@@ -28,7 +28,11 @@ extension DeliveryRepository {
             """
             SELECT coalesce(m.grantee, t.granter), m.grantee IS NOT NULL, t.granter IS NOT NULL
             FROM (SELECT grantee FROM gw_presence_grants WHERE granter = \(user)) m
-            FULL JOIN (SELECT granter FROM gw_presence_grants WHERE grantee = \(user)) t ON t.granter = m.grantee
+            FULL JOIN (
+                -- Requests from users this user blocks stay unseen while the block stands.
+                SELECT g.granter FROM gw_presence_grants g WHERE g.grantee = \(user)
+                  AND NOT EXISTS (SELECT 1 FROM gw_blocks b WHERE b.user_id = \(user) AND b.blocked_user = g.granter)
+            ) t ON t.granter = m.grantee
             ORDER BY 1
             """,
             format: .binary

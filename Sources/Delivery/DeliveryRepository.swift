@@ -46,16 +46,24 @@ public struct DeliveryRepository: Sendable {
     }
 
     /// Registers a device from its verified certificate; true when it was new. A new device is
-    /// recorded in the audit ledger (`device.registered`) in the same statement.
+    /// recorded in the audit ledger (`device.registered`) in the same statement, and starts
+    /// reading its user's conversations at their ends: it holds no keys for what came before
+    /// (it joins them by Welcome or external commit, and reads from there).
     @discardableResult
     public func register(_ certificate: VerifiedDeviceCertificate) async throws -> Bool {
-        let details = JSONText.object(["name": certificate.deviceName])
+        let details = JSONText.object(Self.registrationDetails(certificate))
         let result = try await self.database.query(
             """
             WITH registered AS (
                 INSERT INTO gw_devices (device_id, user_id, certificate, name)
                 VALUES (\(certificate.deviceID), \(certificate.userID), \(try certificate.signed.serializedBytes() as [UInt8]), \(certificate.deviceName))
                 ON CONFLICT (device_id) DO NOTHING RETURNING device_id
+            ), starts AS (
+                INSERT INTO gw_cursors (device_id, conv_id, acked_seq)
+                SELECT r.device_id, c.conv_id, c.next_seq - 1
+                FROM registered r, gw_members m JOIN gw_conversations c ON c.conv_id = m.conv_id
+                WHERE m.user_id = \(certificate.userID) AND m.left_seq IS NULL
+                ON CONFLICT (device_id, conv_id) DO NOTHING
             )
             INSERT INTO audit_ledger (gateway_id, event, actor, subject, details)
             SELECT \(self.gatewayID), 'device.registered', \(Hex.encode(certificate.userID)), \(Hex.encode(certificate.deviceID)), \(details)::jsonb
@@ -63,6 +71,11 @@ public struct DeliveryRepository: Sendable {
             """
         )
         return result.affectedRows == 1
+    }
+
+    /// The details of a `device.registered` ledger event (stored and mirrored alike).
+    public static func registrationDetails(_ certificate: VerifiedDeviceCertificate) -> [String: String] {
+        ["name": certificate.deviceName]
     }
 
     /// Keeps a newer certificate a registered device presented (same user, still valid), so that
@@ -81,12 +94,58 @@ public struct DeliveryRepository: Sendable {
     /// with 4003. True when it was active.
     @discardableResult
     public func revoke(_ deviceID: [UInt8], by actor: String = "admin") async throws -> Bool {
+        // One implicit transaction; the notification and the ledger row only when this call
+        // revoked it (now() is the transaction's start, the time the UPDATE wrote).
         let results = try await self.database.pipeline([
             "UPDATE gw_devices SET revoked_at = now() WHERE device_id = \(deviceID) AND revoked_at IS NULL",
-            "SELECT pg_notify(\(SessionSignal.channel), \(SessionSignal.revoked(deviceID: deviceID).payload))",
-            AuditLedger.insert(gatewayID: self.gatewayID, "device.revoked", actor: actor, subject: Hex.encode(deviceID)),
+            """
+            SELECT pg_notify(\(SessionSignal.channel), \(SessionSignal.revoked(deviceID: deviceID).payload))
+            FROM gw_devices WHERE device_id = \(deviceID) AND revoked_at = now()
+            """,
+            """
+            INSERT INTO audit_ledger (gateway_id, event, actor, subject, details)
+            SELECT \(self.gatewayID), 'device.revoked', \(actor), \(Hex.encode(deviceID)), '{}'::jsonb
+            FROM gw_devices WHERE device_id = \(deviceID) AND revoked_at = now()
+            """,
         ])
         return results[0].affectedRows == 1
+    }
+
+    /// Which of `devices` are revoked, in the order given — among the devices of `asker` and of
+    /// the users who share a conversation with it (anything else is left out).
+    public func revokedDevices(_ devices: [[UInt8]], asker: [UInt8]) async throws -> [[UInt8]] {
+        guard !devices.isEmpty else { return [] }
+        let rows = try await self.database.query(
+            """
+            SELECT d.device_id FROM unnest(\(PostgresArray(devices))) WITH ORDINALITY AS a(id, n)
+            JOIN gw_devices d ON d.device_id = a.id
+            WHERE d.revoked_at IS NOT NULL AND (d.user_id = \(asker) OR EXISTS (
+                SELECT 1 FROM gw_members x JOIN gw_members y ON y.conv_id = x.conv_id
+                WHERE x.user_id = \(asker) AND x.left_seq IS NULL AND y.user_id = d.user_id AND y.left_seq IS NULL))
+            ORDER BY a.n
+            """,
+            format: .binary
+        )
+        return try rows.map { try $0[0].decode([UInt8].self) }
+    }
+
+    /// A device's user and everyone who shares a conversation with that user (the user included):
+    /// who is told when the device is revoked. Nil when the device is unknown.
+    public func revocationAudience(of device: [UInt8]) async throws -> (user: [UInt8], audience: Set<[UInt8]>)? {
+        let rows = try await self.database.query(
+            """
+            SELECT d.user_id, y.user_id FROM gw_devices d
+            LEFT JOIN gw_members x ON x.user_id = d.user_id AND x.left_seq IS NULL
+            LEFT JOIN gw_members y ON y.conv_id = x.conv_id AND y.left_seq IS NULL
+            WHERE d.device_id = \(device)
+            """,
+            format: .binary
+        )
+        guard let first = rows.first else { return nil }
+        let user = try first[0].decode([UInt8].self)
+        var audience: Set<[UInt8]> = [user]
+        for row in rows { if let other = try row[1].decode([UInt8]?.self) { audience.insert(other) } }
+        return (user, audience)
     }
 
     // MARK: KeyPackages
@@ -178,6 +237,13 @@ public struct DeliveryRepository: Sendable {
         }
     }
 
+    /// Deletes KeyPackages whose lifetime ended before `nowMs` (they can never be handed out);
+    /// returns how many.
+    @discardableResult
+    public func pruneExpiredKeyPackages(nowMs: Int64) async throws -> Int {
+        try await self.database.query("DELETE FROM gw_key_packages WHERE expires_at_ms < \(nowMs)").affectedRows ?? 0
+    }
+
     /// Every stored one-time KeyPackage of a device for a suite, expired or not (the per-device cap).
     public func storedKeyPackages(deviceID: [UInt8], cipherSuite: Int32) async throws -> Int {
         let rows = try await self.database.query(
@@ -220,13 +286,28 @@ public struct DeliveryRepository: Sendable {
                 "keypackage.claimed",
                 actor: Hex.encode(claimer),
                 subject: Hex.encode(target),
-                details: [
-                    "cipher_suite": "\(cipherSuite)",
-                    "devices": claimed.map { Hex.encode($0.deviceID) + ($0.lastResort ? "(last_resort)" : "") }.joined(separator: ","),
-                ]
+                details: Self.claimDetails(claimed, cipherSuite: cipherSuite)
             )
         )
         _ = try await self.database.pipeline(statements)
+    }
+
+    /// The details of a `keypackage.claimed` ledger event (stored and mirrored alike).
+    public static func claimDetails(_ claimed: [ClaimedKeyPackage], cipherSuite: Int32) -> [String: String] {
+        [
+            "cipher_suite": "\(cipherSuite)",
+            "devices": claimed.map { Hex.encode($0.deviceID) + ($0.lastResort ? "(last_resort)" : "") }.joined(separator: ","),
+        ]
+    }
+
+    /// The details of a `membership.changed` ledger event, as `gw_append` stores them (seq as
+    /// text; added and removed users as comma-separated hex).
+    public static func membershipDetails(seq: UInt64, added: [[UInt8]], removed: [[UInt8]]) -> [String: String] {
+        [
+            "seq": "\(seq)",
+            "added": added.map { Hex.encode($0) }.joined(separator: ","),
+            "removed": removed.map { Hex.encode($0) }.joined(separator: ","),
+        ]
     }
 
     // MARK: Shared secrets
@@ -252,6 +333,14 @@ public struct DeliveryRepository: Sendable {
         } else {
             try await self.database.query("DELETE FROM gw_blocks WHERE user_id = \(user) AND blocked_user = \(other)")
         }
+    }
+
+    /// The users `user` blocks, in id order.
+    public func blockedUsers(of user: [UInt8]) async throws -> [[UInt8]] {
+        try await self.database.query(
+            "SELECT blocked_user FROM gw_blocks WHERE user_id = \(user) ORDER BY 1",
+            format: .binary
+        ).map { try $0[0].decode([UInt8].self) }
     }
 
     /// Whether `user` blocked `other`.

@@ -12,10 +12,29 @@ public struct KeyPackageCheck: Sendable {
         public var expiresAtMs: Int64
     }
 
+    /// The cipher suites a device can use: the leaf's signature key must be the device's
+    /// Ed25519 key, and only suites 1 and 3 sign with Ed25519 (2, 5 and 7 use ECDSA, 4 and 6
+    /// Ed448).
+    public static let cipherSuites: Set<UInt32> = [1, 3]
+
     /// The uploading device.
     public let device: VerifiedDeviceCertificate
+    /// The longest total lifetime accepted, in seconds (`not_after - not_before`).
+    public let maxLifetime: UInt64
 
-    public init(device: VerifiedDeviceCertificate) { self.device = device }
+    public init(device: VerifiedDeviceCertificate, maxLifetime: UInt64 = 90 * 24 * 3600) {
+        self.device = device
+        self.maxLifetime = maxLifetime
+    }
+
+    /// Checks a `cipher_suite` field of a request (count, claim).
+    ///
+    /// - Throws: ``GatewayWireError`` `bad_request` for a suite a device cannot use.
+    public static func checkSuite(_ suite: UInt32) throws(GatewayWireError) {
+        guard Self.cipherSuites.contains(suite) else {
+            throw GatewayWireError(.badRequest, "cipher_suite must be 1 or 3 (device keys are Ed25519)")
+        }
+    }
 
     /// Checks one serialized `MLSMessage(KeyPackage)` at time `nowMs`.
     public func check(_ bytes: [UInt8], nowMs: UInt64) throws(GatewayWireError) -> Accepted {
@@ -30,11 +49,17 @@ public struct KeyPackageCheck: Sendable {
         } catch {
             throw GatewayWireError(.badKeyPackage, "does not decode: \(error)")
         }
+        guard Self.cipherSuites.contains(UInt32(keyPackage.cipherSuite)) else {
+            throw GatewayWireError(
+                .badKeyPackage,
+                "cipher suite \(keyPackage.cipherSuite) cannot carry an Ed25519 device key: use suite 1 or 3"
+            )
+        }
         let crypto: MLSCrypto
         do {
             crypto = try MLSCrypto(suiteID: keyPackage.cipherSuite)
         } catch {
-            throw GatewayWireError(.badKeyPackage, "cipher suite \(keyPackage.cipherSuite) is not one of 1-7")
+            throw GatewayWireError(.badKeyPackage, "cipher suite \(keyPackage.cipherSuite) is not supported")
         }
         let leaf = keyPackage.leafNode
         guard leaf.signatureKey == self.device.deviceID else {
@@ -69,6 +94,12 @@ public struct KeyPackageCheck: Sendable {
         let now = nowMs / 1000
         guard lifetime.notBefore <= now + 300, lifetime.notAfter > now else {
             throw GatewayWireError(.badKeyPackage, "the lifetime does not cover now")
+        }
+        guard lifetime.notAfter >= lifetime.notBefore, lifetime.notAfter - lifetime.notBefore <= self.maxLifetime else {
+            throw GatewayWireError(
+                .badKeyPackage,
+                "the lifetime is longer than this gateway accepts (\(self.maxLifetime / 86400) days at most)"
+            )
         }
         let expiresMs = lifetime.notAfter >= UInt64(Int64.max) / 1000 ? Int64.max : Int64(lifetime.notAfter) * 1000
         return Accepted(bytes: bytes, cipherSuite: Int32(keyPackage.cipherSuite), expiresAtMs: expiresMs)

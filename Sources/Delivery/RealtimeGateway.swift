@@ -60,6 +60,9 @@ public final class RealtimeGateway: Sendable {
     private let preparedContinuation: AsyncStream<Void>.Continuation
     private let events: AsyncStream<[UInt8]>
     private let eventsContinuation: AsyncStream<[UInt8]>.Continuation
+    /// Revoked devices whose user's conversation partners are to be told (``tellRevocations()``).
+    private let revocations: AsyncStream<[UInt8]>
+    private let revocationsContinuation: AsyncStream<[UInt8]>.Continuation
 
     public init(
         configuration: Configuration,
@@ -88,6 +91,7 @@ public final class RealtimeGateway: Sendable {
         self.presence = PresenceService(limits: configuration.presence, repository: self.repository, clock: clock, logger: logger)
         (self.prepared, self.preparedContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (self.events, self.eventsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (self.revocations, self.revocationsContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
     }
 
     var gatewayID: String { self.configuration.gatewayID }
@@ -227,6 +231,7 @@ extension RealtimeGateway: Service {
                 group.addTask { await self.dispatchSignals(signals) }
                 group.addTask { await self.followPresence(presence) }
                 group.addTask { await self.runTimers() }
+                group.addTask { await self.tellRevocations() }
                 // Fetches are children of this group: at most one per conversation at a time.
                 for await conv in self.events {
                     group.addTask { await self.hub.fetch(conv) }
@@ -250,6 +255,7 @@ extension RealtimeGateway: Service {
             session.close(code: CloseCode.goingAway, reason: "server shutting down", after: .seconds(1))
         }
         self.eventsContinuation.finish()
+        self.revocationsContinuation.finish()
         self.preparedContinuation.finish()
     }
 
@@ -289,7 +295,9 @@ extension RealtimeGateway: Service {
 
     private func dispatchSignals(_ stream: AsyncStream<PostgresListener.Event>) async {
         await self.follow(stream) { payload in
-            if let signal = SessionSignal(payload: payload) { self.hub.dispatch(signal) }
+            guard let signal = SessionSignal(payload: payload) else { return }
+            self.hub.dispatch(signal)
+            if case .revoked(let device) = signal { self.revocationsContinuation.yield(device) }
         } reconnected: {
             // Membership changes may have been missed: every session reads its list again.
             for session in self.sessions { session.signal(.membership(userID: [])) }
@@ -302,6 +310,34 @@ extension RealtimeGateway: Service {
         } reconnected: {
             // Announcements may have been missed both ways: start over with everyone.
             self.presence.start()
+        }
+    }
+
+    /// Tells this daemon's sessions of the users who share a conversation with a revoked device's
+    /// user (that user's other devices included) with `DeviceRevoked`, so that a member online
+    /// removes the device's leaves from its groups (docs/GATEWAY_SPEC.md §5).
+    private func tellRevocations() async {
+        for await device in self.revocations {
+            let found: (user: [UInt8], audience: Set<[UInt8]>)?
+            do {
+                found = try await self.repository.revocationAudience(of: device)
+            } catch {
+                self.logger.debug("revocation lookup failed", metadata: ["error": "\(error)"])
+                continue
+            }
+            guard let (user, audience) = found else { continue }
+            var revoked = Polygate_Gateway_V1_DeviceRevoked()
+            revoked.userID = .init(user)
+            revoked.deviceID = .init(device)
+            var frame = Polygate_Gateway_V1_ServerFrame()
+            frame.deviceRevoked = revoked
+            let bytes = GatewaySession.serialize(frame)
+            for session in self.sessions {
+                guard let identity = session.identity, identity.deviceID != device, audience.contains(identity.userID) else {
+                    continue
+                }
+                session.push(buffer: bytes)
+            }
         }
     }
 
@@ -337,6 +373,10 @@ extension RealtimeGateway: Service {
                 do {
                     let pruned = try await self.repository.prune(acceptedBefore: cutoff)
                     if pruned > 0 { self.logger.info("pruned log entries past retention", metadata: ["gw.pruned": "\(pruned)"]) }
+                    let expired = try await self.repository.pruneExpiredKeyPackages(nowMs: Int64(clamping: self.clock.wallMs))
+                    if expired > 0 {
+                        self.logger.info("deleted expired KeyPackages", metadata: ["gw.key_packages.expired": "\(expired)"])
+                    }
                 } catch {
                     self.logger.debug("retention pruning failed", metadata: ["error": "\(error)"])
                 }

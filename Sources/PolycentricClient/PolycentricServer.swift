@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 public import Polycentric
 import SwiftProtobuf
 
@@ -143,7 +144,9 @@ public struct PolycentricServer: Sendable {
             response = try await self.client.execute(request, timeout: self.timeout)
             bytes = try await response.body.collect(upTo: 64 << 20)
         } catch {
-            throw ServerError(.unreachable, "\(method) \(self.baseURL)\(path.split(separator: "?")[0]): \(error)")
+            var failure = ServerError(.unreachable, "\(method) \(self.baseURL)\(path.split(separator: "?")[0]): \(error)")
+            failure.reason = Self.reason(error)
+            throw failure
         }
         guard (200..<300).contains(Int(response.status.code)) else {
             let text = String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -154,6 +157,37 @@ public struct PolycentricServer: Sendable {
             )
         }
         return Array(buffer: bytes)
+    }
+
+    /// A transport failure in words a user can act on.
+    static func reason(_ error: any Error) -> String {
+        if let io = error as? IOError { return Self.reason(errno: io.errnoCode) }
+        if let connection = error as? NIOConnectionError {
+            if let io = connection.connectionErrors.lazy.compactMap({ $0.error as? IOError }).first {
+                return Self.reason(errno: io.errnoCode)
+            }
+            if connection.connectionErrors.isEmpty, connection.dnsAError != nil || connection.dnsAAAAError != nil {
+                return "host not found"
+            }
+        }
+        if let http = error as? HTTPClientError {
+            switch http {
+            case .connectTimeout, .deadlineExceeded, .readTimeout, .writeTimeout: return "no answer in time"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: break
+            }
+        }
+        return "\(error)"
+    }
+
+    static func reason(errno code: Int32) -> String {
+        switch code {
+        case ECONNREFUSED: "connection refused"
+        case ECONNRESET: "connection reset"
+        case ETIMEDOUT: "timed out"
+        case EHOSTUNREACH, ENETUNREACH: "network unreachable"
+        default: String(cString: strerror(code))
+        }
     }
 
     static func verified(_ signed: Userpackage_SignedEvent) throws(ServerError) -> VerifiedEvent {

@@ -19,6 +19,9 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The HTTP status, for ``Code/status``.
     public var status: Int?
     public var message: String
+    /// For ``Code/unreachable``: what went wrong, in a few words (`connection refused`, `host
+    /// not found`, `no answer in time` …).
+    public var reason: String?
 
     public init(_ code: Code, status: Int? = nil, _ message: String) {
         self.code = code

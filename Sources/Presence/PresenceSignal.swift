@@ -8,8 +8,9 @@ public enum PresenceSignal: Sendable, Hashable {
     case acquired(instance: String, users: [[UInt8]])
     /// Users whose last lease on `instance` ended: `d:<instance>:<user hex>,…`.
     case released(instance: String, users: [[UInt8]])
-    /// `instance` is alive: `h:<instance>`.
-    case heartbeat(instance: String)
+    /// `instance` is alive, and holds leases for `ttlMs` (its `presence.lease_ttl`):
+    /// `h:<instance>:<ttl ms>` (`h:<instance>` from daemons before 0.x: TTL unknown).
+    case heartbeat(instance: String, ttlMs: UInt64?)
     /// `instance` (re)starts its announcements from nothing: `z:<instance>`.
     case reset(instance: String)
     /// `instance` asks every daemon to announce all its leases: `q:<instance>`.
@@ -27,7 +28,7 @@ public enum PresenceSignal: Sendable, Hashable {
         switch self {
         case .acquired(let instance, let users): Self.batched("a", instance, users)
         case .released(let instance, let users): Self.batched("d", instance, users)
-        case .heartbeat(let instance): ["h:\(instance)"]
+        case .heartbeat(let instance, let ttl): [ttl.map { "h:\(instance):\($0)" } ?? "h:\(instance)"]
         case .reset(let instance): ["z:\(instance)"]
         case .resync(let instance): ["q:\(instance)"]
         case .invisible(let user, let flag): ["i:\(Hex.encode(user)):\(flag ? 1 : 0)"]
@@ -49,7 +50,10 @@ public enum PresenceSignal: Sendable, Hashable {
             let users = parts[2].split(separator: ",").map { Hex.decode(String($0)) }
             guard !users.isEmpty, users.allSatisfy({ $0?.count == 32 }) else { return nil }
             self = parts[0] == "a" ? .acquired(instance: parts[1], users: users.compactMap { $0 }) : .released(instance: parts[1], users: users.compactMap { $0 })
-        case ("h", 2): self = .heartbeat(instance: parts[1])
+        case ("h", 2): self = .heartbeat(instance: parts[1], ttlMs: nil)
+        case ("h", 3):
+            guard let ttl = UInt64(parts[2]), ttl > 0 else { return nil }
+            self = .heartbeat(instance: parts[1], ttlMs: ttl)
         case ("z", 2): self = .reset(instance: parts[1])
         case ("q", 2): self = .resync(instance: parts[1])
         case ("i", 3):

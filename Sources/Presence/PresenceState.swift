@@ -26,6 +26,8 @@ public struct PresenceState: Sendable {
     struct Remote: Sendable {
         var users: Set<User>
         var lastHeard: Duration
+        /// The lease TTL the daemon announced with its heartbeats (nil: not told yet).
+        var ttl: Duration?
     }
 
     /// How long announcements of a silent daemon stay valid (the lease TTL).
@@ -83,7 +85,7 @@ public struct PresenceState: Sendable {
     /// A device takes (or renews) a lease until `now + ttl`.
     public mutating func acquire(device: Device, user: User, ttl: Duration, now: Duration) -> LocalChange? {
         if var lease = self.leases[device] {
-            lease.expires = max(lease.expires, now + ttl)
+            lease.expires = now + ttl
             self.leases[device] = lease
             return nil
         }
@@ -94,10 +96,11 @@ public struct PresenceState: Sendable {
         return count == 1 ? .acquired(user) : nil
     }
 
-    /// Renews a held lease; false when the device holds none (it expired: acquire again).
+    /// Renews a held lease to run `ttl` from `now` — shorter than what was left, when asked
+    /// (docs/GATEWAY_SPEC.md §10.1); false when the device holds none (it expired: acquire again).
     public mutating func renew(device: Device, ttl: Duration, now: Duration) -> Bool {
         guard var lease = self.leases[device] else { return false }
-        lease.expires = max(lease.expires, now + ttl)
+        lease.expires = now + ttl
         self.leases[device] = lease
         return true
     }
@@ -144,25 +147,37 @@ public struct PresenceState: Sendable {
         self.remotes[instance] = remote
     }
 
-    /// Another daemon is alive (its announcements stay valid).
-    public mutating func heard(from instance: Instance, now: Duration) {
+    /// Another daemon is alive (its announcements stay valid), with the lease TTL it announced.
+    /// Its announcements then stay valid for the longer of that TTL and ours: a daemon whose
+    /// TTL is longer than ours heartbeats less often, and must not be forgotten between beats.
+    public mutating func heard(from instance: Instance, ttl: Duration? = nil, now: Duration) {
         if self.remotes[instance] != nil {
             self.remotes[instance]?.lastHeard = now
+            if let ttl { self.remotes[instance]?.ttl = ttl }
         } else {
-            self.remotes[instance] = Remote(users: [], lastHeard: now)
+            self.remotes[instance] = Remote(users: [], lastHeard: now, ttl: ttl)
         }
+    }
+
+    /// Other daemons whose announced lease TTL differs from ours, with theirs.
+    public var mismatchedTTLs: [(instance: Instance, ttl: Duration)] {
+        self.remotes.compactMap { instance, remote in
+            guard let ttl = remote.ttl, ttl != self.remoteTTL else { return nil }
+            return (instance, ttl)
+        }.sorted { $0.instance < $1.instance }
     }
 
     /// Another daemon starts over (it restarted, or re-announces everything).
     public mutating func remoteReset(instance: Instance, now: Duration) {
         guard let remote = self.remotes.removeValue(forKey: instance) else { return }
         for user in remote.users { self.touch(user, now: now) }
-        self.remotes[instance] = Remote(users: [], lastHeard: now)
+        self.remotes[instance] = Remote(users: [], lastHeard: now, ttl: remote.ttl)
     }
 
-    /// Daemons silent for longer than ``remoteTTL`` are forgotten, and their users with them.
+    /// Daemons silent for longer than ``remoteTTL`` (or the longer TTL they announced) are
+    /// forgotten, and their users with them.
     public mutating func expireRemotes(now: Duration) {
-        for (instance, remote) in self.remotes where now - remote.lastHeard > self.remoteTTL {
+        for (instance, remote) in self.remotes where now - remote.lastHeard > max(self.remoteTTL, remote.ttl ?? .zero) {
             self.remotes[instance] = nil
             for user in remote.users { self.touch(user, now: now) }
         }

@@ -114,18 +114,18 @@ struct Room: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("The conversation (an id prefix or its name).", valueName: "conv"))
         var conversation: String
 
-        @Argument(help: ArgumentHelp("The user's id.", valueName: "user"))
+        @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
         var user: String
 
         /// Runs `action` (a Commit) in a session, then prints "`done` USER".
         func change(_ done: String, _ action: (ChatEngine, [UInt8], String, ChatSession) async throws -> Void) async throws {
             try await perform {
-                let id = try userID(self.user)
                 let engine = try self.state.open()
+                let id = try await engine.resolveUser(self.user)
                 try await engine.withSession { session in
                     try await action(engine, id, try await engine.conversation(named: self.conversation).id, session)
                 }
-                print("\(done) \(Listing.short(self.user.lowercased()))")
+                print("\(done) \(Listing.short(id))")
             }
         }
     }
@@ -185,7 +185,7 @@ struct DirectMessage: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
 
-    @Argument(help: ArgumentHelp("The user's id.", valueName: "user"))
+    @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
     var user: String
 
     @Argument(help: "The text.")
@@ -197,8 +197,8 @@ struct DirectMessage: AsyncParsableCommand {
 
     func run() async throws {
         try await perform {
-            let id = try userID(self.user)
             let engine = try self.state.open()
+            let id = try await engine.resolveUser(self.user)
             let conv = try await engine.withSession { session in
                 let record = try await engine.dm(id, session: session)
                 try await engine.send(self.text, to: record.id, session: session)

@@ -45,15 +45,15 @@ struct Contacts: AsyncParsableCommand {
 
         @OptionGroup var state: StateOptions
 
-        @Argument(help: ArgumentHelp("The user's id.", valueName: "user"))
+        @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
         var user: String
 
         func run() async throws { try await Self.apply(.request, self.user, self.state) }
 
         static func apply(_ action: ChatEngine.ContactAction, _ user: String, _ state: StateOptions) async throws {
             try await perform {
-                let id = try userID(user)
                 let engine = try state.open()
+                let id = try await engine.resolveUser(user)
                 try await engine.withSession { session in try await engine.contact(action, id, session: session) }
                 let done: String =
                     switch action {
@@ -63,14 +63,14 @@ struct Contacts: AsyncParsableCommand {
                     case .block: "blocked"
                     case .unblock: "unblocked"
                     }
-                print("\(done) \(Listing.short(user.lowercased()))")
+                print("\(done) \(Listing.short(id))")
             }
         }
 
         struct Accept: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Accept a contact request (or make one that they accept).")
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user's id.", valueName: "user")) var user: String
+            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user")) var user: String
             func run() async throws { try await Change.apply(.accept, self.user, self.state) }
         }
 
@@ -79,7 +79,7 @@ struct Contacts: AsyncParsableCommand {
                 abstract: "End a contact (or withdraw a request): presence stops at once, both ways."
             )
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user's id.", valueName: "user")) var user: String
+            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user")) var user: String
             func run() async throws { try await Change.apply(.revoke, self.user, self.state) }
         }
 
@@ -88,14 +88,14 @@ struct Contacts: AsyncParsableCommand {
                 abstract: "Block a user: revokes the contact, and they cannot DM you, add you or see you."
             )
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user's id.", valueName: "user")) var user: String
+            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user")) var user: String
             func run() async throws { try await Change.apply(.block, self.user, self.state) }
         }
 
         struct Unblock: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Unblock a user (the contact is not restored).")
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user's id.", valueName: "user")) var user: String
+            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user")) var user: String
             func run() async throws { try await Change.apply(.unblock, self.user, self.state) }
         }
     }

@@ -96,15 +96,11 @@ func exitStatus(_ code: ChatError.Code) -> Int32 {
     case .noIdentity: 4
     case .busy: 5
     case .badArgument: 64
+    case .revoked: 6
     default: 1
     }
 }
 
 func printError(_ text: String) {
     Terminal.write(text + "\n", to: 2)
-}
-
-/// A user id argument, checked (a bad one exits with 64, like other usage errors).
-func userID(_ text: String) throws(ChatError) -> [UInt8] {
-    try ChatEngine.user(text)
 }

@@ -79,14 +79,15 @@ struct Unfollow: AsyncParsableCommand {
 struct UserArguments: ParsableArguments {
     @OptionGroup var state: StateOptions
 
-    @Argument(help: ArgumentHelp("The user's id.", valueName: "user"))
+    @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
     var user: String
 
     func follow(_ follow: Bool, _ done: String) async throws {
         try await perform {
-            let id = try userID(self.user)
-            try await self.state.open().follow(id, follow)
-            print("\(done) \(Listing.short(self.user.lowercased()))")
+            let engine = try self.state.open()
+            let id = try await engine.resolveUser(self.user)
+            try await engine.follow(id, follow)
+            print("\(done) \(Listing.short(id))")
         }
     }
 }
@@ -136,14 +137,15 @@ struct Profile: AsyncParsableCommand {
         @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
 
-        @Argument(help: ArgumentHelp("The user's id.", valueName: "user"))
+        @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
         var user: String?
 
         func run() async throws {
             try await perform {
-                let id = try self.user.map(userID)
                 let engine = try self.state.open()
-                let profile = try await engine.profile(of: id ?? ChatEngine.user(engine.userID))
+                var id = try ChatEngine.user(engine.userID)
+                if let user = self.user { id = try await engine.resolveUser(user) }
+                let profile = try await engine.profile(of: id)
                 if self.output.json {
                     print(Listing.json(profile))
                 } else {

@@ -64,13 +64,13 @@ struct Initialize: AsyncParsableCommand {
     func run() async throws {
         try await perform {
             let environment = self.state.environment
-            var bundle: [UInt8]?
+            var export: ChatEngine.IdentityExport?
             if let importFile {
                 guard let bytes = try StateDirectory.readFile(importFile) else {
                     throw ChatError(.badArgument, "\(importFile) does not exist")
                 }
                 let secret = try Secrets.passphrase(environment, "POLYCHAT_EXPORT_PASSPHRASE", prompt: "export passphrase: ")
-                bundle = try ChatEngine.readExport(bytes, passphrase: secret)
+                export = try ChatEngine.readExport(bytes, passphrase: secret)
             }
             let secret =
                 self.passphrase
@@ -83,7 +83,7 @@ struct Initialize: AsyncParsableCommand {
                 gatewayURL: self.gateway ?? self.server,
                 passphrase: secret,
                 history: self.history,
-                importing: bundle,
+                importing: export,
                 environment: environment
             )
             print("user   \(engine.userID)")

@@ -1,5 +1,7 @@
-import BuildInfo
 import ArgumentParser
+import BuildInfo
+import ChatClient
+import Foundation
 
 /// `polychat`: the user's client for the Polycentric feed and end-to-end-encrypted chat.
 /// Parsing and printing only; the work is in `ChatClient` and `ChatTerminal`.
@@ -11,9 +13,11 @@ struct Polychat: AsyncParsableCommand {
         discussion: """
             With no command, opens the terminal UI (see 'polychat chat --help'). State lives in \
             $POLYCHAT_HOME, else $XDG_DATA_HOME/polychat, else ~/.local/share/polychat, encrypted \
-            at rest. Users are named by their id (64 hex characters, as 'polychat whoami' prints). \
-            Exit status: 0 done, 1 failed (the message says why), 3 a server cannot be reached, \
-            4 no identity yet, 5 the state directory is in use, 64 bad usage. See polychat(1).
+            at rest. Users are named by their id (64 hex characters, as 'polychat whoami' prints) \
+            or a unique prefix (4 or more characters) of a user you know: a conversation member, \
+            contact or followed user. Exit status: 0 done, 1 failed (the message says why), 3 a \
+            server cannot be reached, 4 no identity yet, 5 the state directory is in use, 6 this \
+            device was revoked, 64 bad usage. See polychat(1).
             """,
         version: "polychat \(PolygateVersion.string)",
         subcommands: [
@@ -24,4 +28,24 @@ struct Polychat: AsyncParsableCommand {
         ],
         defaultSubcommand: Chat.self
     )
+
+    /// The words that may come first: the commands, and `help`.
+    static var commandNames: [String] {
+        Self.configuration.subcommands.map { $0._commandName } + ["help"]
+    }
+
+    /// The first word must be a command (or an option): `polychat frobnicate` is a usage error
+    /// with a suggestion, not a conversation named "frobnicate" for the terminal UI (that is
+    /// `polychat chat CONV`).
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, !first.hasPrefix("-"), !Self.commandNames.contains(first) {
+            var message = "polychat: '\(first)' is not a polychat command"
+            let near = Suggestion.closest(to: first, among: Self.commandNames)
+            if !near.isEmpty { message += "; did you mean \(near.prefix(3).map { "'\($0)'" }.joined(separator: " or "))?" }
+            printError(message + " (polychat --help lists the commands; polychat chat CONV opens a conversation)")
+            Foundation.exit(64)
+        }
+        await Self.main(nil)
+    }
 }

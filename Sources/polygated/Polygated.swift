@@ -113,7 +113,8 @@ extension Polygated {
 }
 
 enum PolygateVersionText {
-    static let value = Daemon.version
+    /// "polygated VERSION", as gwctl and polychat name themselves.
+    static let value = "polygated \(Daemon.version)"
 }
 
 func printError(_ text: String) {

@@ -133,14 +133,45 @@ import Testing
         #expect(column == 79)
     }
 
-    @Test func refusesATerminalTooSmall() {
+    /// Below 40x8 the screen says so in whole words, wrapped to the width, down to the end of
+    /// the advice (issue 15: it used to print one line cut off at the window's edge).
+    @Test(arguments: [(30, 5), (39, 24), (20, 8), (12, 12)])
+    func saysReadablyWhenTheWindowIsTooSmall(width: Int, height: Int) {
         var screen = Self.screen()
-        screen.width = 30
-        screen.height = 5
+        screen.width = width
+        screen.height = height
         let lines = screen.render().lines
-        #expect(lines.count == 5)
-        #expect(lines[0] == "polychat: the terminal is too ")
-        #expect(lines.allSatisfy { $0.count == 30 })
+        #expect(lines.count == height)
+        #expect(lines.allSatisfy { $0.count == width })
+        let text = lines.map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }.joined(separator: " ")
+        #expect(text == "Window too small for polychat: it needs 40x8, this is \(width)x\(height). Enlarge it, or press Ctrl-C to quit.")
+    }
+
+    @Test func aWindowOfOneLineShowsTheStartOfTheMessage() {
+        var screen = Self.screen()
+        screen.width = 25
+        screen.height = 1
+        #expect(screen.render().lines == ["Window too small for     "])
+    }
+
+    /// Each conversation keeps what was typed in it (issue 15: one input line was shared, so a
+    /// message that failed in one room was sent on with the next in another).
+    @Test func eachConversationKeepsItsOwnDraft() {
+        var screen = Self.screen()
+        let first = screen.selected
+        screen.input = "for the dm"
+        screen.move(1)
+        #expect(screen.selected != first)
+        #expect(screen.input == "")
+        #expect(screen.render().lines[23].hasPrefix("team> "))
+        screen.input = "for the team"
+        screen.move(1)
+        #expect(screen.input == "for the dm")
+        #expect(screen.render().lines[23].contains("for the dm"))
+        screen.input = ""
+        screen.move(1)
+        #expect(screen.input == "for the team")
+        #expect(screen.drafts.count == 1)
     }
 
     @Test func otherPeoplesEscapeSequencesAreNotPassedToTheTerminal() {

@@ -151,7 +151,13 @@ func mode(_ path: String) -> mode_t {
 
         // The export opens with its passphrase only, and carries the identity.
         let bundle = try ChatEngine.readExport(export, passphrase: "move me")
-        #expect(throws: ChatError.self) { _ = try ChatEngine.readExport(export, passphrase: "move you") }
+        // A wrong passphrase is a failure (exit 1), not a usage error (issue 15: it exited 64).
+        do {
+            _ = try ChatEngine.readExport(export, passphrase: "move you")
+            Issue.record("a wrong export passphrase was accepted")
+        } catch {
+            #expect(error.code == .badState)
+        }
         let second = StateDirectory(path: scratch("engine2") + "/state")
         let laptop = try await ChatEngine.initialize(
             directory: second,

@@ -1,3 +1,4 @@
+import Daemon
 import TestSupport
 import Testing
 
@@ -66,7 +67,7 @@ import Testing
         #expect(serveHelp.stdout.contains("-c, --config <path>"))
         let version = try await DaemonHarness.run(["--version"])
         #expect(version.status == 0)
-        #expect(version.stdout == "0.1.0\n")
+        #expect(version.stdout == "polygated \(Daemon.version)\n")
         let unknown = try await DaemonHarness.run(["frobnicate"])
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("Unexpected argument 'frobnicate'"))

@@ -25,7 +25,7 @@ import Testing
         suite: CipherSuite = .mls128DHKEMX25519AES128GCMSHA256Ed25519,
         signingKey: SecretBytes? = nil,
         identity: [UInt8]? = nil,
-        lifetime: Lifetime = Lifetime(notBefore: 0, notAfter: UInt64.max)
+        lifetime: Lifetime = Lifetime(notBefore: 1_699_000_000, notAfter: 1_700_000_000 + 30 * 86_400)
     ) throws -> [UInt8] {
         let made = try KeyPackage.make(
             cipherSuite: suite,
@@ -50,12 +50,45 @@ import Testing
         let accepted = try KeyPackageCheck(device: self.certificate).check(bytes, nowMs: 1_700_000_000_000)
         #expect(accepted.cipherSuite == 1)
         #expect(accepted.bytes == bytes)
-        #expect(accepted.expiresAtMs == Int64.max)
-        let short = try KeyPackageCheck(device: self.certificate).check(
-            try self.keyPackage(lifetime: Lifetime(notBefore: 0, notAfter: 1_800_000_000)),
+        #expect(accepted.expiresAtMs == (1_700_000_000 + 30 * 86_400) * 1000)
+        // Suite 3 signs with Ed25519 too.
+        let chacha = try KeyPackageCheck(device: self.certificate).check(
+            try self.keyPackage(suite: .mls128DHKEMX25519ChaCha20Poly1305SHA256Ed25519),
             nowMs: 1_700_000_000_000
         )
-        #expect(short.expiresAtMs == 1_800_000_000_000)
+        #expect(chacha.cipherSuite == 3)
+        // Exactly the maximum total lifetime is accepted.
+        let longest = try KeyPackageCheck(device: self.certificate, maxLifetime: 86_400).check(
+            try self.keyPackage(lifetime: Lifetime(notBefore: 1_700_000_000 - 3600, notAfter: 1_700_000_000 - 3600 + 86_400)),
+            nowMs: 1_700_000_000_000
+        )
+        #expect(longest.expiresAtMs == (1_700_000_000 - 3600 + 86_400) * 1000)
+    }
+
+    /// RFC 9420 §7.2: the application sets a maximum total lifetime; the gateway's is configurable.
+    @Test func refusesAKeyPackageLivingLongerThanTheMaximum() throws {
+        // The whole range (what polychat used to publish) is refused at the default of 90 days …
+        #expect(self.code(try self.keyPackage(lifetime: Lifetime(notBefore: 0, notAfter: UInt64.max))) == .badKeyPackage)
+        // … and so is one second more than a configured maximum.
+        let check = KeyPackageCheck(device: self.certificate, maxLifetime: 86_400)
+        let tooLong = try self.keyPackage(lifetime: Lifetime(notBefore: 1_700_000_000 - 3600, notAfter: 1_700_000_000 - 3600 + 86_401))
+        do throws(GatewayWireError) {
+            _ = try check.check(tooLong, nowMs: 1_700_000_000_000)
+            Issue.record("a KeyPackage over the maximum lifetime was accepted")
+        } catch {
+            #expect(error.code == .badKeyPackage)
+            #expect(error.message.contains("1 days at most"))
+        }
+        // A lifetime that ends before it begins is no lifetime.
+        #expect(self.code(try self.keyPackage(lifetime: Lifetime(notBefore: 1_800_000_000, notAfter: 1_700_000_100))) == .badKeyPackage)
+    }
+
+    /// Device keys are Ed25519: only suites 1 and 3 can carry them, in uploads and in requests.
+    @Test func acceptsOnlyTheSuitesADeviceKeyCanSign() throws {
+        for suite: UInt32 in [1, 3] { #expect(throws: Never.self) { try KeyPackageCheck.checkSuite(suite) } }
+        for suite: UInt32 in [0, 2, 4, 5, 6, 7, 8, 9, 0xFFFF] {
+            #expect(throws: GatewayWireError.self) { try KeyPackageCheck.checkSuite(suite) }
+        }
     }
 
     @Test func refusesEverythingElse() throws {

@@ -166,6 +166,21 @@ import Testing
         #expect(limiter.snapshot(now: .seconds(1)).contains { $0.key == "ip 10.0.0.1" })
     }
 
+    /// A revoked device that keeps retrying is counted against itself, never against its
+    /// address, and recorded at most once a minute after a burst of 3 (issue 15).
+    @Test func aRevokedDeviceRetryingIsCountedAgainstTheDevice() {
+        var limits = GatewayLimits()
+        limits.authFailuresPerIP = .init(2, per: .seconds(60), burst: 2)
+        let limiter = RateLimiter(limits: limits)
+        var recorded = 0
+        for second in 0..<60 where limiter.revokedAttempt(device: [9], now: .seconds(Int64(second))) { recorded += 1 }
+        #expect(recorded == 3)
+        #expect(limiter.revokedAttempt(device: [9], now: .seconds(80)))
+        // Another revoked device has its own allowance; the address stays admitted throughout.
+        #expect(limiter.revokedAttempt(device: [8], now: .seconds(80)))
+        #expect(limiter.admit(ip: "10.0.0.9", now: .seconds(80)) == nil)
+    }
+
     @Test func authenticationOutcomes() {
         var failed = ConnectionStateMachine(limits: GatewayLimits(), now: .zero)
         #expect(

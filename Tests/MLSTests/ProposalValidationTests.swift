@@ -95,6 +95,33 @@ import Testing
 
     /// A correctly signed KeyPackage of a new client that reuses an encryption key already in
     /// the tree (or one an earlier Add in the same commit brings) is refused.
+    /// With a clock, a KeyPackage out of its lifetime is not added; with a maximum total
+    /// lifetime (RFC 9420 §7.2), neither is one that lives longer (issue 15: polychat's groups
+    /// had no clock and added expired KeyPackages; nothing checked a maximum).
+    @Test func keyPackageLifetimesAreCheckedAgainstTheClockAndTheMaximum() throws {
+        var room = try Room()
+        let now: UInt64 = 1_800_000_000
+        room.alice.group!.configuration.now = { now }
+        room.alice.group!.configuration.maxKeyPackageLifetime = 90 * 86_400
+        let dave = Member("dave")
+        func keyPackage(_ notBefore: UInt64, _ notAfter: UInt64) throws -> KeyPackage {
+            try KeyPackage.make(
+                cipherSuite: Member.suite,
+                credential: dave.credential,
+                signingKey: dave.signingKey,
+                lifetime: Lifetime(notBefore: notBefore, notAfter: notAfter)
+            ).keyPackage
+        }
+        Self.expectCode(.invalidKeyPackage) { _ = try room.alice.group!.addMembers([try keyPackage(now - 100 * 86_400, now - 10 * 86_400)]) }
+        Self.expectCode(.invalidKeyPackage) { _ = try room.alice.group!.addMembers([try keyPackage(now + 3600, now + 86_400)]) }
+        Self.expectCode(.invalidKeyPackage) { _ = try room.alice.group!.addMembers([try keyPackage(0, UInt64.max)]) }
+        Self.expectCode(.invalidKeyPackage) { _ = try room.alice.group!.addMembers([try keyPackage(now - 86_400, now + 89 * 86_400 + 1)]) }
+        #expect(!room.alice.group!.hasPendingCommit)
+        // Exactly the maximum, around now: added.
+        _ = try room.alice.group!.addMembers([try keyPackage(now - 86_400, now + 89 * 86_400)])
+        #expect(room.alice.group!.hasPendingCommit)
+    }
+
     @Test func addsMayNotReuseEncryptionKeys() throws {
         var room = try Room()
         let crypto = MLSCrypto(suite: Member.suite)

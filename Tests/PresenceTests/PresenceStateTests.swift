@@ -28,6 +28,43 @@ import Testing
         #expect(state.release(device: self.laptop, now: .seconds(19)) == nil)
     }
 
+    /// `RenewLease{ttl_ms}` runs the lease `ttl` from now, shorter than what was left too
+    /// (issue 15: the later of the two expiries was kept).
+    @Test func aRenewalShorterThanWhatIsLeftShortensTheLease() {
+        var state = self.state()
+        _ = state.acquire(device: self.phone, user: self.alice, ttl: .seconds(60), now: .zero)
+        let renewed = state.renew(device: self.phone, ttl: .seconds(2), now: .seconds(1))
+        #expect(renewed)
+        #expect(state.lease(of: self.phone, now: .seconds(1))?.left == .seconds(2))
+        #expect(state.expire(now: .seconds(2)).isEmpty)
+        #expect(state.expire(now: .seconds(3)) == [.released(self.alice)])
+        // A second connection of the same device takes the lease for its TTL from now, too.
+        _ = state.acquire(device: self.phone, user: self.alice, ttl: .seconds(60), now: .seconds(10))
+        _ = state.acquire(device: self.phone, user: self.alice, ttl: .seconds(5), now: .seconds(11))
+        #expect(state.lease(of: self.phone, now: .seconds(11))?.left == .seconds(5))
+    }
+
+    /// Daemons announce their lease TTL: one with a longer TTL (and so rarer heartbeats) is not
+    /// forgotten between its beats, and a mismatch is reported (issue 15).
+    @Test func aDaemonWithAnotherLeaseTTLIsKeptForItsOwnTTLAndReported() {
+        var state = self.state()  // 30 s
+        state.remoteAcquired([self.bob], instance: "slow", now: .zero)
+        state.heard(from: "slow", ttl: .seconds(90), now: .zero)
+        state.heard(from: "same", ttl: .seconds(30), now: .zero)
+        state.expireRemotes(now: .seconds(60))
+        #expect(state.isOnline(self.bob))
+        #expect(state.mismatchedTTLs.map(\.instance) == ["slow"])
+        #expect(state.mismatchedTTLs.first?.ttl == .seconds(90))
+        state.expireRemotes(now: .seconds(91))
+        #expect(!state.isOnline(self.bob))
+        #expect(state.mismatchedTTLs.isEmpty)
+        // A daemon that does not say (an older version) is held to our TTL.
+        state.remoteAcquired([self.bob], instance: "old", now: .seconds(100))
+        state.heard(from: "old", now: .seconds(100))
+        state.expireRemotes(now: .seconds(131))
+        #expect(!state.isOnline(self.bob))
+    }
+
     @Test func otherDaemonsCountUntilTheyFallSilent() {
         var state = self.state()
         state.remoteAcquired([self.bob], instance: "b", now: .zero)
@@ -101,12 +138,13 @@ import Testing
         }
         #expect(users == many)
         for other in [
-            PresenceSignal.released(instance: "x", users: [self.alice]), .heartbeat(instance: "x"), .reset(instance: "x"),
+            PresenceSignal.released(instance: "x", users: [self.alice]), .heartbeat(instance: "x", ttlMs: nil),
+            .heartbeat(instance: "x", ttlMs: 60_000), .reset(instance: "x"),
             .resync(instance: "x"), .invisible(user: self.bob, true), .invisible(user: self.bob, false),
         ] {
             #expect(other.payloads.map { PresenceSignal(payload: $0) } == [other])
         }
-        for junk in ["", "a", "a:x", "a:x:zz", "a::\(String(repeating: "01", count: 32))", "i:01:1", "i:\(String(repeating: "01", count: 32)):2", "h:"] {
+        for junk in ["", "a", "a:x", "a:x:zz", "a::\(String(repeating: "01", count: 32))", "i:01:1", "i:\(String(repeating: "01", count: 32)):2", "h:", "h:x:", "h:x:0", "h:x:ten"] {
             #expect(PresenceSignal(payload: junk) == nil, "\(junk)")
         }
     }

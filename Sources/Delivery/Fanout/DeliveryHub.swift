@@ -145,7 +145,7 @@ final class DeliveryHub: Sendable {
             return Array(topic.sessions.values)
         }
         guard let readers else { return }
-        let frame = GatewaySession.serialize(entry.frame)
+        let frame = GatewaySession.serialize(entry.frame(gatewayID: self.repository.gatewayID))
         for reader in readers { reader.offer(entry, frame: frame) }
     }
 
@@ -172,7 +172,7 @@ final class DeliveryHub: Sendable {
                 return
             }
             for entry in entries {
-                let frame = GatewaySession.serialize(entry.frame)
+                let frame = GatewaySession.serialize(entry.frame(gatewayID: self.repository.gatewayID))
                 let readers = self.state.withLock { state -> [GatewaySession] in
                     state.topics[conv]?.lastSeq = entry.seq
                     return Array((state.topics[conv]?.sessions ?? [:]).values)

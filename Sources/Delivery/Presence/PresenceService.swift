@@ -39,6 +39,8 @@ public final class PresenceService: Sendable {
         var pendingModes: [User: Bool] = [:]
         var lastModeWrite: [User: Duration] = [:]
         var lastHeartbeat: Duration = .zero
+        /// Daemons already warned about for a different lease TTL.
+        var warnedTTL: Set<String> = []
     }
 
     private let state: Mutex<PresenceState>
@@ -68,6 +70,12 @@ public final class PresenceService: Sendable {
     public func inspect(_ user: [UInt8]) -> (online: Bool, invisible: Bool, otherDaemons: Int) {
         self.state.withLock { ($0.isOnline(user), $0.isInvisible(user), $0.remoteCount(of: user)) }
     }
+
+    /// This daemon's lease TTL (`presence.lease_ttl`).
+    public var leaseTTL: Duration { self.limits.leaseTTL }
+
+    /// Other daemons on the database that announced a different lease TTL, with theirs.
+    public var mismatchedTTLs: [(instance: String, ttl: Duration)] { self.state.withLock { $0.mismatchedTTLs } }
 
     /// How many local sessions watch `user`.
     public func watcherCount(of user: [UInt8]) -> Int { self.index.withLock { $0.watchers[user]?.count ?? 0 } }
@@ -297,8 +305,21 @@ public final class PresenceService: Sendable {
             self.state.withLock { $0.remoteAcquired(users, instance: instance, now: now) }
         case .released(let instance, let users) where instance != self.instance:
             self.state.withLock { $0.remoteReleased(users, instance: instance, now: now) }
-        case .heartbeat(let instance) where instance != self.instance:
-            self.state.withLock { $0.heard(from: instance, now: now) }
+        case .heartbeat(let instance, let ttlMs) where instance != self.instance:
+            let ttl = ttlMs.map { Duration.milliseconds(Int64(clamping: $0)) }
+            self.state.withLock { $0.heard(from: instance, ttl: ttl, now: now) }
+            if let ttl, ttl != self.limits.leaseTTL {
+                let first = self.index.withLock { $0.warnedTTL.insert(instance).inserted }
+                if first {
+                    self.logger.warning(
+                        "another daemon on this database has a different presence.lease_ttl; set the same on every daemon",
+                        metadata: [
+                            "presence.instance": "\(instance)", "presence.lease_ttl.theirs_ms": "\(ttlMs ?? 0)",
+                            "presence.lease_ttl.ours_ms": "\(self.limits.leaseTTL.components.seconds * 1000)",
+                        ]
+                    )
+                }
+            }
         case .reset(let instance) where instance != self.instance:
             self.state.withLock { $0.remoteReset(instance: instance, now: now) }
         case .resync(let instance) where instance != self.instance:
@@ -338,7 +359,9 @@ public final class PresenceService: Sendable {
         let (outgoing, seen) = self.index.withLock { index -> ([PresenceSignal], [User]) in
             if now - index.lastHeartbeat >= self.limits.leaseTTL / 3 {
                 index.lastHeartbeat = now
-                index.outgoing.append(.heartbeat(instance: self.instance))
+                index.outgoing.append(
+                    .heartbeat(instance: self.instance, ttlMs: UInt64(clamping: self.limits.leaseTTL.components.seconds * 1000))
+                )
             }
             if index.announceAll {
                 // The full state now, after any resync requests queued before it.

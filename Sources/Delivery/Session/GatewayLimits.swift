@@ -30,6 +30,9 @@ public struct GatewayLimits: Sendable, Hashable {
     public var keyPackagesPerUpload = 100
     public var keyPackagesPerDevice = 1000
     public var keyPackagesLow = 10
+    /// The longest total lifetime (`not_after - not_before`) an uploaded KeyPackage may have
+    /// (RFC 9420 §7.2: a maximum total lifetime is the application's to set).
+    public var keyPackageMaxLifetime: Duration = .seconds(90 * 24 * 3600)
     public var pastEpochs: UInt64 = 2
     public var retention: Duration = .seconds(30 * 24 * 3600)
 

@@ -90,9 +90,18 @@ extension GatewaySession {
         }
         let added = self.state.withLock { state -> [[UInt8]] in
             var added: [[UInt8]] = []
-            for position in positions where state.readings[position.convID] == nil {
-                state.readings[position.convID] = Reading(lastSent: position.after, until: position.until, pulling: true)
-                added.append(position.convID)
+            for position in positions {
+                guard var reading = state.readings[position.convID] else {
+                    state.readings[position.convID] = Reading(lastSent: position.after, until: position.until, pulling: true)
+                    added.append(position.convID)
+                    continue
+                }
+                // A Welcome moved this device's start past what it was sent (a member's new
+                // device added by Welcome reads from that Commit on): skip what lies before.
+                if position.after > reading.lastSent { reading.lastSent = position.after }
+                // Removed and added again before the removal was read to its end: read on.
+                if position.until == nil { reading.until = nil }
+                state.readings[position.convID] = reading
             }
             return added
         }
@@ -157,7 +166,7 @@ extension GatewaySession {
             }
             var ended = false
             for entry in page.entries {
-                let frame = Self.serialize(entry.frame)
+                let frame = Self.serialize(entry.frame(gatewayID: self.gateway.gatewayID))
                 // The backlog waits for the client to read; only live traffic overflows.
                 await self.outbox.waitForRoom(bytes: frame.readableBytes)
                 ended = self.deliver(entry, frame: frame, identity: identity, fromRead: true) == .ended

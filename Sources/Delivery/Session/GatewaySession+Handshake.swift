@@ -38,7 +38,8 @@ extension GatewaySession {
                     self.gateway.ledger.mirrored(
                         "device.registered",
                         actor: Hex.encode(certificate.userID),
-                        subject: Hex.encode(certificate.deviceID)
+                        subject: Hex.encode(certificate.deviceID),
+                        details: DeliveryRepository.registrationDetails(certificate)
                     )
                 }
             case let record?:
@@ -157,19 +158,32 @@ extension GatewaySession {
         self.workContinuation.yield(.catchUp)
     }
 
+    /// Answers a failed authentication, records it and closes (4001, or 4003 when revoked).
+    ///
+    /// A revoked device has proved its key: its attempts count against the device, not the
+    /// client address (one revoked device retrying must not lock out everyone behind the same
+    /// NAT, proxy or CDN), and a stream of retries is recorded at most once a minute.
     private func authenticationFailed(_ requestID: UInt64, _ error: any Error, device: [UInt8]?, revoked: Bool) async {
         let wire = (error as? GatewayWireError) ?? GatewayWireError(.badRequest, "authentication failed")
         self.respond(requestID, error: wire)
         self.gateway.counters.add(.authenticationFailures)
-        self.gateway.limiter.authenticationFailed(ip: self.peer, now: self.gateway.clock.now)
+        let now = self.gateway.clock.now
+        var record = true
+        if revoked, let device {
+            record = self.gateway.limiter.revokedAttempt(device: device, now: now)
+        } else {
+            self.gateway.limiter.authenticationFailed(ip: self.peer, now: now)
+        }
         var details = ["reason": wire.code.rawValue, "ip": self.peer, "transport": self.transport.rawValue]
         if revoked { details["revoked"] = "true" }
-        try? await self.gateway.ledger.record(
-            "auth.failed",
-            actor: device.map { Hex.encode($0) } ?? "unknown",
-            subject: self.peer,
-            details: details
-        )
+        if record {
+            try? await self.gateway.ledger.record(
+                "auth.failed",
+                actor: device.map { Hex.encode($0) } ?? "unknown",
+                subject: self.peer,
+                details: details
+            )
+        }
         let action = self.state.withLock { $0.machine.authenticationFailed(revoked: revoked) }
         if case .close(let code, let reason, let after) = action {
             self.perform(close: code, reason: reason, after: after)

@@ -16,6 +16,7 @@ extension GatewaySession {
                 try await self.upload(upload, identity)
                 self.respond(self.response(requestID))
             case .countKeyPackages(let count):
+                try KeyPackageCheck.checkSuite(count.cipherSuite)
                 let counted = try await self.gateway.repository.countKeyPackages(
                     deviceID: identity.deviceID,
                     cipherSuite: Int32(clamping: count.cipherSuite),
@@ -67,7 +68,11 @@ extension GatewaySession {
                         "membership.changed",
                         actor: Hex.encode(identity.deviceID),
                         subject: Hex.encode(submission.convID),
-                        details: ["seq": "\(appended.seq)"]
+                        details: DeliveryRepository.membershipDetails(
+                            seq: appended.seq,
+                            added: submission.addedUsers,
+                            removed: submission.removedUsers
+                        )
                     )
                 }
             case .ack(let ack):
@@ -98,6 +103,25 @@ extension GatewaySession {
                 result.epoch = view.epoch
                 var response = self.response(requestID, convHome: view.convHome)
                 response.members = result
+                self.respond(response)
+            case .checkDevices(let check):
+                guard check.deviceIds.count <= 1000 else { throw GatewayWireError(.badRequest, "at most 1,000 device_ids") }
+                guard check.deviceIds.allSatisfy({ $0.count == 32 }) else {
+                    throw GatewayWireError(.badRequest, "device_ids are 32-byte keys")
+                }
+                var result = Polygate_Gateway_V1_DeviceCheck()
+                result.revokedDeviceIds = try await self.gateway.repository.revokedDevices(
+                    check.deviceIds.map { [UInt8]($0) },
+                    asker: identity.userID
+                ).map { .init($0) }
+                var response = self.response(requestID)
+                response.devices = result
+                self.respond(response)
+            case .listBlocked:
+                var result = Polygate_Gateway_V1_BlockedList()
+                result.userIds = try await self.gateway.repository.blockedUsers(of: identity.userID).map { .init($0) }
+                var response = self.response(requestID)
+                response.blocked = result
                 self.respond(response)
             case .setBlocked(let block):
                 guard block.userID.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
@@ -271,7 +295,10 @@ extension GatewaySession {
         guard upload.keyPackages.count <= limits.keyPackagesPerUpload else {
             throw GatewayWireError(.tooManyKeyPackages, "at most \(limits.keyPackagesPerUpload) KeyPackages per upload")
         }
-        let check = KeyPackageCheck(device: identity.certificate)
+        let check = KeyPackageCheck(
+            device: identity.certificate,
+            maxLifetime: UInt64(limits.keyPackageMaxLifetime.components.seconds)
+        )
         let nowMs = self.gateway.clock.wallMs
         var bySuite: [Int32: [(bytes: [UInt8], expiresAtMs: Int64?)]] = [:]
         for (index, bytes) in upload.keyPackages.enumerated() {
@@ -313,7 +340,7 @@ extension GatewaySession {
 
     private func claim(_ claim: Polygate_Gateway_V1_ClaimKeyPackages, _ identity: Identity) async throws -> Polygate_Gateway_V1_ClaimResult {
         guard claim.userID.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
-        guard (1...7).contains(claim.cipherSuite) else { throw GatewayWireError(.badRequest, "cipher_suite is 1 to 7") }
+        try KeyPackageCheck.checkSuite(claim.cipherSuite)
         let target = [UInt8](claim.userID)
         let repository = self.gateway.repository
         if try await repository.isBlocked(identity.userID, by: target) {
@@ -336,7 +363,12 @@ extension GatewaySession {
             nowMs: nowMs
         )
         if !claimed.isEmpty {
-            self.gateway.ledger.mirrored("keypackage.claimed", actor: Hex.encode(identity.deviceID), subject: Hex.encode(target))
+            self.gateway.ledger.mirrored(
+                "keypackage.claimed",
+                actor: Hex.encode(identity.deviceID),
+                subject: Hex.encode(target),
+                details: DeliveryRepository.claimDetails(claimed, cipherSuite: suite)
+            )
         }
         var result = Polygate_Gateway_V1_ClaimResult()
         result.keyPackages = claimed.map { package in

@@ -23,7 +23,12 @@ public final class RateLimiter: Sendable {
         var connect: [String: TokenBucket] = [:]
         var authFailures: [String: TokenBucket] = [:]
         var penalties: [[UInt8]: Duration] = [:]
+        /// Revoked devices that keep trying, each with the bucket of its recorded attempts.
+        var revoked: [[UInt8]: TokenBucket] = [:]
     }
+
+    /// How often the attempts of one revoked device are recorded in the audit ledger.
+    public static let revokedAttemptsRecorded = GatewayLimits.Rate(1, per: .seconds(60), burst: 3)
 
     public let limits: GatewayLimits
     /// The shape of the presence `Watch` bucket.
@@ -75,6 +80,19 @@ public final class RateLimiter: Sendable {
             var failures = state.authFailures[ip] ?? TokenBucket(self.limits.authFailuresPerIP, now: now)
             failures.charge(now: now)
             state.authFailures[ip] = failures
+        }
+    }
+
+    /// A revoked device proved its key and was refused (close 4003). It is not a failure of the
+    /// client address — the device is known, so one revoked device behind a shared address
+    /// cannot lock out everyone else there — and is counted against the device: true when this
+    /// attempt is to be recorded (at most ``revokedAttemptsRecorded``), false when it is one
+    /// of a stream of retries.
+    public func revokedAttempt(device: [UInt8], now: Duration) -> Bool {
+        self.state.withLock { state in
+            var bucket = state.revoked[device] ?? TokenBucket(Self.revokedAttemptsRecorded, now: now)
+            defer { state.revoked[device] = bucket }
+            return bucket.take(now: now) == nil
         }
     }
 
@@ -157,6 +175,7 @@ public final class RateLimiter: Sendable {
             state.connect = state.connect.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
             state.authFailures = state.authFailures.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
             state.penalties = state.penalties.filter { $0.value > now }
+            state.revoked = state.revoked.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
         }
     }
 }

@@ -371,12 +371,28 @@ public nonisolated struct Polygate_Gateway_V1_ClientFrame: Sendable {
     set {body = .listMembers(newValue)}
   }
 
+  public var checkDevices: Polygate_Gateway_V1_CheckDevices {
+    get {
+      if case .checkDevices(let v)? = body {return v}
+      return Polygate_Gateway_V1_CheckDevices()
+    }
+    set {body = .checkDevices(newValue)}
+  }
+
   public var setBlocked: Polygate_Gateway_V1_SetBlocked {
     get {
       if case .setBlocked(let v)? = body {return v}
       return Polygate_Gateway_V1_SetBlocked()
     }
     set {body = .setBlocked(newValue)}
+  }
+
+  public var listBlocked: Polygate_Gateway_V1_ListBlocked {
+    get {
+      if case .listBlocked(let v)? = body {return v}
+      return Polygate_Gateway_V1_ListBlocked()
+    }
+    set {body = .listBlocked(newValue)}
   }
 
   /// Presence (GATEWAY_SPEC.md §10)
@@ -458,7 +474,9 @@ public nonisolated struct Polygate_Gateway_V1_ClientFrame: Sendable {
     case ack(Polygate_Gateway_V1_Ack)
     case fetchGroupInfo(Polygate_Gateway_V1_FetchGroupInfo)
     case listMembers(Polygate_Gateway_V1_ListMembers)
+    case checkDevices(Polygate_Gateway_V1_CheckDevices)
     case setBlocked(Polygate_Gateway_V1_SetBlocked)
+    case listBlocked(Polygate_Gateway_V1_ListBlocked)
     /// Presence (GATEWAY_SPEC.md §10)
     case renewLease(Polygate_Gateway_V1_RenewLease)
     case setPresence(Polygate_Gateway_V1_SetPresence)
@@ -578,6 +596,15 @@ public nonisolated struct Polygate_Gateway_V1_ServerFrame: Sendable {
     set {body = .contact(newValue)}
   }
 
+  /// a device of someone you share a conversation with was revoked
+  public var deviceRevoked: Polygate_Gateway_V1_DeviceRevoked {
+    get {
+      if case .deviceRevoked(let v)? = body {return v}
+      return Polygate_Gateway_V1_DeviceRevoked()
+    }
+    set {body = .deviceRevoked(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -601,6 +628,8 @@ public nonisolated struct Polygate_Gateway_V1_ServerFrame: Sendable {
     case presence(Polygate_Gateway_V1_Presence)
     /// a contact request, acceptance or revocation concerning you
     case contact(Polygate_Gateway_V1_ContactEvent)
+    /// a device of someone you share a conversation with was revoked
+    case deviceRevoked(Polygate_Gateway_V1_DeviceRevoked)
 
   }
 
@@ -798,7 +827,7 @@ public nonisolated struct Polygate_Gateway_V1_Send: Sendable {
   /// user_ids the commit removes
   public var removedUsers: [Data] = []
 
-  /// device_ids the Welcome is for (devices of added_users)
+  /// device_ids the Welcome is for (devices of added_users or of members)
   public var welcomeDevices: [Data] = []
 
   /// serialized MLSMessage(Welcome)
@@ -851,6 +880,21 @@ public nonisolated struct Polygate_Gateway_V1_ListMembers: Sendable {
   public init() {}
 }
 
+/// Which of these devices (MLS leaves' signature keys) are revoked, so that members can remove
+/// them from their groups. At most 1,000 ids; only devices of the caller's user and of users who
+/// share a conversation with it are reported, any other id is left out of the answer.
+public nonisolated struct Polygate_Gateway_V1_CheckDevices: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var deviceIds: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Polygate_Gateway_V1_SetBlocked: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -859,6 +903,17 @@ public nonisolated struct Polygate_Gateway_V1_SetBlocked: Sendable {
   public var userID: Data = Data()
 
   public var blocked: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The users the caller's user blocks (every device of a user shares the list).
+public nonisolated struct Polygate_Gateway_V1_ListBlocked: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -956,6 +1011,22 @@ public nonisolated struct Polygate_Gateway_V1_Response: Sendable {
     set {result = .watch(newValue)}
   }
 
+  public var devices: Polygate_Gateway_V1_DeviceCheck {
+    get {
+      if case .devices(let v)? = result {return v}
+      return Polygate_Gateway_V1_DeviceCheck()
+    }
+    set {result = .devices(newValue)}
+  }
+
+  public var blocked: Polygate_Gateway_V1_BlockedList {
+    get {
+      if case .blocked(let v)? = result {return v}
+      return Polygate_Gateway_V1_BlockedList()
+    }
+    set {result = .blocked(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Result: Equatable, Sendable {
@@ -967,6 +1038,8 @@ public nonisolated struct Polygate_Gateway_V1_Response: Sendable {
     case members(Polygate_Gateway_V1_MemberList)
     case contacts(Polygate_Gateway_V1_ContactList)
     case watch(Polygate_Gateway_V1_WatchResult)
+    case devices(Polygate_Gateway_V1_DeviceCheck)
+    case blocked(Polygate_Gateway_V1_BlockedList)
 
   }
 
@@ -1088,6 +1161,30 @@ public nonisolated struct Polygate_Gateway_V1_MemberList: Sendable {
   public init() {}
 }
 
+public nonisolated struct Polygate_Gateway_V1_DeviceCheck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var revokedDeviceIds: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_BlockedList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userIds: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Polygate_Gateway_V1_Delivery: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1112,6 +1209,9 @@ public nonisolated struct Polygate_Gateway_V1_Delivery: Sendable {
   public var convHome: String = String()
 
   public var originGateway: String = String()
+
+  /// the gateway that sends this Delivery (the connected one)
+  public var gatewayID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1363,6 +1463,22 @@ public nonisolated struct Polygate_Gateway_V1_ContactEvent: Sendable {
   public init() {}
 }
 
+/// Pushed when a device of a user who shares a conversation with you (or of your own user) is
+/// revoked: remove its leaves from your groups (docs/GATEWAY_SPEC.md §5).
+public nonisolated struct Polygate_Gateway_V1_DeviceRevoked: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: Data = Data()
+
+  public var deviceID: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "polygate.gateway.v1"
@@ -1470,7 +1586,7 @@ nonisolated extension Polygate_Gateway_V1_SignedDeviceCertificate: SwiftProtobuf
 
 nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClientFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}authenticate\0\u{1}resume\0\u{1}ping\0\u{4}\u{6}upload_key_packages\0\u{3}count_key_packages\0\u{3}claim_key_packages\0\u{4}\u{8}create_conversation\0\u{1}send\0\u{1}ack\0\u{3}fetch_group_info\0\u{3}list_members\0\u{4}\u{6}set_blocked\0\u{4}\u{a}renew_lease\0\u{3}set_presence\0\u{3}contact_request\0\u{3}contact_accept\0\u{3}contact_revoke\0\u{3}list_contacts\0\u{1}watch\0\u{1}unwatch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}authenticate\0\u{1}resume\0\u{1}ping\0\u{4}\u{6}upload_key_packages\0\u{3}count_key_packages\0\u{3}claim_key_packages\0\u{4}\u{8}create_conversation\0\u{1}send\0\u{1}ack\0\u{3}fetch_group_info\0\u{3}list_members\0\u{3}check_devices\0\u{4}\u{5}set_blocked\0\u{3}list_blocked\0\u{4}\u{9}renew_lease\0\u{3}set_presence\0\u{3}contact_request\0\u{3}contact_accept\0\u{3}contact_revoke\0\u{3}list_contacts\0\u{1}watch\0\u{1}unwatch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1622,6 +1738,19 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
           self.body = .listMembers(v)
         }
       }()
+      case 25: try {
+        var v: Polygate_Gateway_V1_CheckDevices?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .checkDevices(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .checkDevices(v)
+        }
+      }()
       case 30: try {
         var v: Polygate_Gateway_V1_SetBlocked?
         var hadOneofValue = false
@@ -1633,6 +1762,19 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
         if let v = v {
           if hadOneofValue {try decoder.handleConflictingOneOf()}
           self.body = .setBlocked(v)
+        }
+      }()
+      case 31: try {
+        var v: Polygate_Gateway_V1_ListBlocked?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .listBlocked(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .listBlocked(v)
         }
       }()
       case 40: try {
@@ -1797,9 +1939,17 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
       guard case .listMembers(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
     }()
+    case .checkDevices?: try {
+      guard case .checkDevices(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+    }()
     case .setBlocked?: try {
       guard case .setBlocked(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+    }()
+    case .listBlocked?: try {
+      guard case .listBlocked(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
     }()
     case .renewLease?: try {
       guard case .renewLease(let v)? = self.body else { preconditionFailure() }
@@ -1848,7 +1998,7 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
 
 nonisolated extension Polygate_Gateway_V1_ServerFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServerFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}challenge\0\u{1}response\0\u{1}delivery\0\u{1}welcome\0\u{3}caught_up\0\u{1}behind\0\u{3}key_packages_low\0\u{1}pong\0\u{3}go_away\0\u{1}presence\0\u{1}contact\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}challenge\0\u{1}response\0\u{1}delivery\0\u{1}welcome\0\u{3}caught_up\0\u{1}behind\0\u{3}key_packages_low\0\u{1}pong\0\u{3}go_away\0\u{1}presence\0\u{1}contact\0\u{3}device_revoked\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1999,6 +2149,19 @@ nonisolated extension Polygate_Gateway_V1_ServerFrame: SwiftProtobuf.Message, Sw
           self.body = .contact(v)
         }
       }()
+      case 12: try {
+        var v: Polygate_Gateway_V1_DeviceRevoked?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .deviceRevoked(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .deviceRevoked(v)
+        }
+      }()
       default: break
       }
     }
@@ -2053,6 +2216,10 @@ nonisolated extension Polygate_Gateway_V1_ServerFrame: SwiftProtobuf.Message, Sw
     case .contact?: try {
       guard case .contact(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .deviceRevoked?: try {
+      guard case .deviceRevoked(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
     }()
     case nil: break
     }
@@ -2605,6 +2772,36 @@ nonisolated extension Polygate_Gateway_V1_ListMembers: SwiftProtobuf.Message, Sw
   }
 }
 
+nonisolated extension Polygate_Gateway_V1_CheckDevices: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CheckDevices"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedBytesField(value: &self.deviceIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.deviceIds.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.deviceIds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_CheckDevices, rhs: Polygate_Gateway_V1_CheckDevices) -> Bool {
+    if lhs.deviceIds != rhs.deviceIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Polygate_Gateway_V1_SetBlocked: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetBlocked"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}blocked\0")
@@ -2640,9 +2837,28 @@ nonisolated extension Polygate_Gateway_V1_SetBlocked: SwiftProtobuf.Message, Swi
   }
 }
 
+nonisolated extension Polygate_Gateway_V1_ListBlocked: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListBlocked"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_ListBlocked, rhs: Polygate_Gateway_V1_ListBlocked) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Response"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{3}gateway_id\0\u{3}conv_home\0\u{3}origin_gateway\0\u{2}\u{5}auth\0\u{1}send\0\u{1}count\0\u{1}claim\0\u{3}group_info\0\u{1}members\0\u{1}contacts\0\u{1}watch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{3}gateway_id\0\u{3}conv_home\0\u{3}origin_gateway\0\u{2}\u{5}auth\0\u{1}send\0\u{1}count\0\u{1}claim\0\u{3}group_info\0\u{1}members\0\u{1}contacts\0\u{1}watch\0\u{1}devices\0\u{1}blocked\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2759,6 +2975,32 @@ nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, Swift
           self.result = .watch(v)
         }
       }()
+      case 18: try {
+        var v: Polygate_Gateway_V1_DeviceCheck?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .devices(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .devices(v)
+        }
+      }()
+      case 19: try {
+        var v: Polygate_Gateway_V1_BlockedList?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .blocked(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .blocked(v)
+        }
+      }()
       default: break
       }
     }
@@ -2816,6 +3058,14 @@ nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, Swift
     case .watch?: try {
       guard case .watch(let v)? = self.result else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+    }()
+    case .devices?: try {
+      guard case .devices(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+    }()
+    case .blocked?: try {
+      guard case .blocked(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
     }()
     case nil: break
     }
@@ -3099,9 +3349,69 @@ nonisolated extension Polygate_Gateway_V1_MemberList: SwiftProtobuf.Message, Swi
   }
 }
 
+nonisolated extension Polygate_Gateway_V1_DeviceCheck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeviceCheck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}revoked_device_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedBytesField(value: &self.revokedDeviceIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.revokedDeviceIds.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.revokedDeviceIds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_DeviceCheck, rhs: Polygate_Gateway_V1_DeviceCheck) -> Bool {
+    if lhs.revokedDeviceIds != rhs.revokedDeviceIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_BlockedList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlockedList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedBytesField(value: &self.userIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userIds.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.userIds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_BlockedList, rhs: Polygate_Gateway_V1_BlockedList) -> Bool {
+    if lhs.userIds != rhs.userIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Polygate_Gateway_V1_Delivery: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Delivery"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conv_id\0\u{1}seq\0\u{3}msg_id\0\u{3}sender_device\0\u{1}kind\0\u{1}epoch\0\u{1}message\0\u{3}accepted_ms\0\u{3}conv_home\0\u{3}origin_gateway\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conv_id\0\u{1}seq\0\u{3}msg_id\0\u{3}sender_device\0\u{1}kind\0\u{1}epoch\0\u{1}message\0\u{3}accepted_ms\0\u{3}conv_home\0\u{3}origin_gateway\0\u{3}gateway_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3119,6 +3429,7 @@ nonisolated extension Polygate_Gateway_V1_Delivery: SwiftProtobuf.Message, Swift
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.acceptedMs) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.convHome) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.originGateway) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.gatewayID) }()
       default: break
       }
     }
@@ -3155,6 +3466,9 @@ nonisolated extension Polygate_Gateway_V1_Delivery: SwiftProtobuf.Message, Swift
     if !self.originGateway.isEmpty {
       try visitor.visitSingularStringField(value: self.originGateway, fieldNumber: 10)
     }
+    if !self.gatewayID.isEmpty {
+      try visitor.visitSingularStringField(value: self.gatewayID, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3169,6 +3483,7 @@ nonisolated extension Polygate_Gateway_V1_Delivery: SwiftProtobuf.Message, Swift
     if lhs.acceptedMs != rhs.acceptedMs {return false}
     if lhs.convHome != rhs.convHome {return false}
     if lhs.originGateway != rhs.originGateway {return false}
+    if lhs.gatewayID != rhs.gatewayID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3737,6 +4052,41 @@ nonisolated extension Polygate_Gateway_V1_ContactEvent: SwiftProtobuf.Message, S
   public static func ==(lhs: Polygate_Gateway_V1_ContactEvent, rhs: Polygate_Gateway_V1_ContactEvent) -> Bool {
     if lhs.userID != rhs.userID {return false}
     if lhs.state != rhs.state {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_DeviceRevoked: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeviceRevoked"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}device_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.deviceID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.userID, fieldNumber: 1)
+    }
+    if !self.deviceID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.deviceID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_DeviceRevoked, rhs: Polygate_Gateway_V1_DeviceRevoked) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.deviceID != rhs.deviceID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

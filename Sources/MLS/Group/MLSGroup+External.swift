@@ -1,6 +1,18 @@
 public import Primitives
 
 extension MLSGroup {
+    /// The leaf of `groupInfo`'s ratchet tree whose signature key is `signatureKey` — a
+    /// joiner's former appearance, to pass as `resync` to
+    /// ``joinExternally(groupInfo:ratchetTree:leafNode:signingKey:resync:externalPSKs:authenticatedData:configuration:)``.
+    public static func leaf(
+        withSignatureKey signatureKey: [UInt8],
+        in groupInfo: GroupInfo,
+        ratchetTree: RatchetTreeNodes? = nil
+    ) -> UInt32? {
+        guard let tree = try? Self.ratchetTree(groupInfo: groupInfo, given: ratchetTree) else { return nil }
+        return tree.occupiedLeaves.first { tree.leaf($0)?.signatureKey == signatureKey }
+    }
+
     /// Joins a group by external commit (RFC 9420 §12.4.3.2) from its GroupInfo (which must
     /// carry `external_pub`).
     ///

@@ -241,6 +241,7 @@ extension MLSGroup {
                 context: context,
                 crypto: self.crypto,
                 now: self.configuration.now(),
+                maxLifetime: self.configuration.maxKeyPackageLifetime,
                 members: members
             )
         } catch {

@@ -24,6 +24,9 @@ public struct MLSGroup: Sendable {
         public var includeRatchetTreeInWelcome: Bool
         /// Current time in seconds since the epoch for lifetime checks; nil skips them.
         public var now: @Sendable () -> UInt64?
+        /// The longest total lifetime (`not_after - not_before`, seconds) a KeyPackage added to
+        /// the group may have (RFC 9420 §7.2: the application sets a maximum); nil: no maximum.
+        public var maxKeyPackageLifetime: UInt64?
 
         public init(
             pastEpochsKept: Int = 3,
@@ -32,7 +35,8 @@ public struct MLSGroup: Sendable {
             handshakeWireFormat: WireFormat = .privateMessage,
             paddingBlock: Int = 32,
             includeRatchetTreeInWelcome: Bool = true,
-            now: @escaping @Sendable () -> UInt64? = { nil }
+            now: @escaping @Sendable () -> UInt64? = { nil },
+            maxKeyPackageLifetime: UInt64? = nil
         ) {
             self.pastEpochsKept = pastEpochsKept
             self.resumptionPSKsKept = resumptionPSKsKept
@@ -41,6 +45,7 @@ public struct MLSGroup: Sendable {
             self.paddingBlock = paddingBlock
             self.includeRatchetTreeInWelcome = includeRatchetTreeInWelcome
             self.now = now
+            self.maxKeyPackageLifetime = maxKeyPackageLifetime
         }
     }
 

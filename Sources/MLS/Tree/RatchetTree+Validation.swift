@@ -95,6 +95,7 @@ extension RatchetTree {
     /// - Parameters:
     ///   - leafIndex: where the leaf is (or will be); for the signature and to skip itself.
     ///   - now: seconds since the epoch to check `lifetime` against, or nil to skip that check.
+    ///   - maxLifetime: the longest total lifetime (seconds) a KeyPackage leaf may have, or nil.
     public func validate(
         leafNode: LeafNode,
         at leafIndex: UInt32,
@@ -102,6 +103,7 @@ extension RatchetTree {
         context: GroupContext,
         crypto: MLSCrypto,
         now: UInt64? = nil,
+        maxLifetime: UInt64? = nil,
         checkCredentialTypes: Bool = true,
         members: MemberSummary? = nil
     ) throws(MLSError) {
@@ -157,6 +159,14 @@ extension RatchetTree {
         }
         if let now, case .keyPackage(let lifetime) = leafNode.source, now < lifetime.notBefore || now > lifetime.notAfter {
             throw MLSError(.invalidLeafNode, "leaf \(leafIndex): lifetime does not cover the current time")
+        }
+        if let maxLifetime, case .keyPackage(let lifetime) = leafNode.source,
+            lifetime.notAfter < lifetime.notBefore || lifetime.notAfter - lifetime.notBefore > maxLifetime
+        {
+            throw MLSError(
+                .invalidLeafNode,
+                "leaf \(leafIndex): lifetime of \(lifetime.notAfter &- lifetime.notBefore) s is over the maximum of \(maxLifetime) s"
+            )
         }
     }
 

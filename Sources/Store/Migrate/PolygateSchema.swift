@@ -11,6 +11,7 @@ public enum PolygateSchema {
             ("0004_gateway_sessions.sql", PackageResources._004_gateway_sessions_sql),
             ("0005_presence.sql", PackageResources._005_presence_sql),
             ("0006_welcome_member_devices.sql", PackageResources._006_welcome_member_devices_sql),
+            ("0007_blocks_welcomes_contacts.sql", PackageResources._007_blocks_welcomes_contacts_sql),
         ]
         return files.map { file in
             do {

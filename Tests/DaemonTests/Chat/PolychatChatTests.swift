@@ -155,6 +155,7 @@ import Glibc
             try await phone.ok(["room", "create", "pair"])
             try await phone.ok(["room", "invite", "pair", bob.id])
             try await bob.ok(["send", "pair", "before the laptop"])
+            try await phone.ok(["dm", bob.id, "a dm before the laptop"])
 
             let export = TestEnvironment.makeDirectory("export") + "/alice.identity"
             try await phone.ok(["identity", "export", export])
@@ -165,11 +166,14 @@ import Glibc
                 environment: ["POLYCHAT_EXPORT_PASSPHRASE": "correct horse"]
             )
             #expect(laptop.id == phone.id)
-            // The laptop finds the conversation and joins it by itself (external commit) …
-            let joined = try #require(try await laptop.rooms().first)
-            // … and learns its name once the longest-standing member (the phone) has seen the join.
-            _ = try await phone.rooms()
-            #expect(try await laptop.conversation(named: "pair").id == joined.id)
+            // The laptop joins its user's conversations by itself (external commit) and knows
+            // their names and DM peers at once, from the export — before anyone else is online
+            // (issue 15: it listed them by id until another member came online).
+            let rooms = try await laptop.rooms()
+            let joined = try #require(rooms.first { $0.name == "pair" })
+            #expect(rooms.first { $0.kind == "dm" }?.peer == bob.id)
+            #expect(try await laptop.read("pair").name == "pair")
+            #expect(rooms.count == 2)
 
             try await bob.ok(["send", "pair", "for both devices"])
             #expect(try await laptop.texts("pair") == ["for both devices"])
@@ -188,7 +192,8 @@ import Glibc
                 server: phone.server,
                 extraEnvironment: ["POLYCHAT_EXPORT_PASSPHRASE": "wrong"]
             )
-            let refused = try await stranger.fails(["init", "--import", export, "--server", phone.server], status: 64)
+            // A wrong passphrase is a failure (1), not a usage error (issue 15: it exited 64).
+            let refused = try await stranger.fails(["init", "--import", export, "--server", phone.server], status: 1)
             #expect(refused.contains("wrong passphrase"))
             #expect(access(stranger.home + "/identity.json", F_OK) != 0)
         }

@@ -122,16 +122,27 @@ import Glibc
 
             let alice = try await PolychatUser.create("alice", port: gateway.port)
             #expect(try await alice.fails(["init", "--server", alice.server], status: 1).contains("already holds an identity"))
-            #expect(try await alice.fails(["dm", "abc", "hi"], status: 64).contains("not a user id"))
+            #expect(try await alice.fails(["dm", "abc", "hi"], status: 64).contains("too short to name a user"))
+            #expect(try await alice.fails(["dm", "not-hex", "hi"], status: 64).contains("not a user id"))
+            #expect(try await alice.fails(["dm", "abcd", "hi"], status: 1).contains("no user you know starts with abcd"))
             #expect(try await alice.fails(["send", "nowhere", "hi"], status: 1).contains("no conversation 'nowhere'"))
             #expect(try await alice.fails(["room", "frobnicate"], status: 64).contains("Unexpected argument"))
+            // An unknown command is a usage error before anything connects, with a suggestion
+            // for a typo (issue 15: it connected, then said there was no conversation by that name).
+            let unknown = try await alice.fails(["frobnicate"], status: 64)
+            #expect(unknown.contains("'frobnicate' is not a polychat command") && !unknown.contains("did you mean"))
+            #expect(try await alice.fails(["psot", "hi"], status: 64).contains("did you mean 'post'?"))
+            #expect(try await alice.fails(["sned", "room", "hi"], status: 64).contains("did you mean 'send'?"))
 
             // The servers go away: a clear message and status 3; the state is intact after.
             try await alice.ok(["room", "create", "kept"])
             let closed = TestEnvironment.freePort()
             try await alice.ok(["servers", "--gateway", "http://127.0.0.1:\(closed)", "--social", "http://127.0.0.1:\(closed)"])
             #expect(try await alice.fails(["send", "kept", "into the void"], status: 3).contains("is polygated running?"))
-            #expect(try await alice.fails(["post", "nobody hears"], status: 3).contains("cannot reach the social server"))
+            // In words a user can act on (issue 15: "…/ranges: connection reset (error set): Connection refused) (errno: 111)").
+            let social = try await alice.fails(["post", "nobody hears"], status: 3)
+            #expect(social.contains("cannot reach the social server at http://127.0.0.1:\(closed) (connection refused)"), "\(social)")
+            #expect(!social.contains("errno"))
             #expect(try await alice.fails(["servers", "--gateway", "ftp://x"], status: 64).contains("not a gateway URL"))
             try await alice.ok([
                 "servers", "--gateway", "http://127.0.0.1:\(gateway.port)", "--social", "http://127.0.0.1:\(gateway.port)",

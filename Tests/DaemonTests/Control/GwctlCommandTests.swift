@@ -2,6 +2,7 @@ import Control
 import GatewayClient
 import GatewayWire
 import Primitives
+import Store
 import SwiftProtobuf
 import TestSupport
 import Testing
@@ -100,6 +101,18 @@ import Glibc
             }
             let listed = try await Gwctl.ok(["--json", "device", "list", Self.hex(alice.id)], socket: socket).items()
             #expect(listed.first { $0["name"]?.string == "laptop" }?["revoked"]?.string?.hasSuffix("Z") == true)
+            // conv show lists the revoked device as such (its leaf stays in the group until a
+            // member removes it), rather than hiding it.
+            let shownDevices = try await Gwctl.ok(["--json", "conv", "show", Self.hex(conv)], socket: socket).json()["devices"]?.array ?? []
+            let laptopRow = try #require(shownDevices.first { $0["device"]?.string == Self.hex(laptop.deviceID) })
+            #expect(laptopRow["revoked"]?.string?.hasSuffix("Z") == true)
+            #expect(shownDevices.first { $0["device"]?.string == Self.hex(phone.deviceID) }?["revoked"] == .null)
+            #expect(try await Gwctl.ok(["conv", "show", Self.hex(conv)], socket: socket).stdout.contains("REVOKED"))
+            // Revoking it again changes nothing and records no second device.revoked.
+            let again = try await Gwctl.ok(["--json", "device", "revoke", Self.hex(laptop.deviceID)], socket: socket).json()
+            #expect(again["revoked"]?.bool == false)
+            let revocations = try await Gwctl.ok(["--json", "ledger", "tail", "-e", "device.revoked"], socket: socket).items()
+            #expect(revocations.count == 1)
             try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { connection in
                 await expectServerError(.badCertificate) { try await connection.authenticate(laptop) }
             }
@@ -128,7 +141,7 @@ import Glibc
         #expect(status["gateway_id"]?.string == "gw_test")
         #expect(status["ready"]?.string == "ready")
         #expect(status["database"]?.string == "ok")
-        #expect(status["schema_version"]?.int == 6)
+        #expect(status["schema_version"]?.int == Int64(PolygateSchema.migrations.count))
         #expect(status["authenticated"]?.int == 2)
         #expect(status["websocket"]?.int == 2)
         #expect(status["leases"]?.int == 2)
@@ -144,10 +157,11 @@ import Glibc
         let check = try await Gwctl.ok(["--json", "check"], socket: socket).json()
         #expect(check["failed"]?.int == 0)
         let names = check["checks"]?.array?.compactMap { $0["check"]?.string } ?? []
-        #expect(names == ["database", "clock", "schema", "notifications", "gateway", "readiness"])
+        #expect(names == ["database", "clock", "schema", "notifications", "gateway", "presence", "readiness"])
         #expect(check["checks"]?.array?.allSatisfy { $0["ok"]?.bool == true } == true)
         let human = try await Gwctl.ok(["check"], socket: socket).stdout
-        #expect(human.hasPrefix("summary: 6 checks, 6 ok, 0 failed"))
+        #expect(human.hasPrefix("summary: 7 checks, 7 ok, 0 failed"))
+        #expect(human.contains("lease_ttl 60 s, the same on every daemon heard"))
         #expect(human.contains("CHECK          OK   DETAIL"))
     }
 
@@ -210,9 +224,9 @@ import Glibc
         // Never contents: the gateway has only ciphertext, and gwctl shows none of it.
         let json = try await Gwctl.ok(["--json", "conv", "show", prefix], socket: socket).stdout
         #expect(!human.contains(secret) && !json.contains(secret))
-        // Prefixes: too short, unknown.
+        // Prefixes: too short (a malformed argument: usage, 2), unknown (1).
         let short = try await Gwctl.run(["conv", "show", "aa"], socket: socket)
-        #expect(short.status == 1 && short.stderr.contains("at least 4 hex characters"))
+        #expect(short.status == 2 && short.stderr.contains("at least 4 hex characters"))
         let unknown = try await Gwctl.run(["conv", "show", "0123456789"], socket: socket)
         #expect(unknown.status == 1 && unknown.stderr.contains("no conversation 0123456789"))
         let notHex = try await Gwctl.run(["conv", "show", "zz-top"], socket: socket)
@@ -300,7 +314,68 @@ import Glibc
         #expect(removed["changed"]?.bool == true)
         #expect(try await Gwctl.ok(["--json", "block", "list", a], socket: socket).items().isEmpty)
         let itself = try await Gwctl.run(["block", "add", a, a], socket: socket)
-        #expect(itself.status == 1 && itself.stderr.contains("cannot block itself"))
+        #expect(itself.status == 2 && itself.stderr.contains("cannot block itself"))
+    }
+
+    /// Whole ids nobody has are `not_found` (exit 1) like prefixes nothing starts with, and a
+    /// refused command records nothing (issue 15: `device revoke` of a made-up id answered
+    /// "revoked: no", exit 0, and wrote two ledger rows).
+    @Test func unknownWholeIdsAreNotFoundAndNothingIsRecorded() async throws {
+        try await GatewayHarness.run(gateway: Self.config) { gateway in
+            let socket = gateway.controlPath
+            let alice = GatewayHarness.User()
+            let phone = try alice.device("phone")
+            try await gateway.register(phone)
+            let before = try await Gwctl.ok(["--json", "ledger", "tail", "-n", "1000"], socket: socket).items().count
+            let nobody = Self.hex(SecureRandom.bytes(count: 32))
+            let known = Self.hex(alice.id)
+            for command in [
+                ["device", "revoke", nobody], ["device", "list", nobody], ["presence", "show", nobody], ["kp", "stats", nobody],
+                ["block", "list", nobody], ["block", "add", known, nobody], ["block", "add", nobody, known],
+                ["block", "remove", nobody, known], ["conv", "list", "--member", nobody], ["ratelimit", "show", nobody],
+                ["ratelimit", "reset", nobody], ["conn", "kick", nobody], ["conv", "show", nobody],
+            ] {
+                let run = try await Gwctl.run(["--json"] + command, socket: socket)
+                #expect(run.status == 1, "\(command.joined(separator: " ")): \(run.status) \(run.stdout)\(run.stderr)")
+                #expect(try run.json()["error"]?["code"]?.string == "not_found", "\(command.joined(separator: " ")): \(run.stdout)")
+                #expect(run.stderr.contains("no "), "\(command.joined(separator: " ")): \(run.stderr)")
+            }
+            let after = try await Gwctl.ok(["--json", "ledger", "tail", "-n", "1000"], socket: socket).items().count
+            #expect(after == before)
+            // The real ones still work.
+            #expect(try await Gwctl.ok(["--json", "device", "list", known], socket: socket).items().count == 1)
+        }
+    }
+
+    /// With --json every failure prints `{"error": {"code", "message"}}` on standard output —
+    /// usage errors (2) and an unreachable daemon (3) too; malformed ids are usage errors
+    /// (issue 15: nothing was printed, and a too-short prefix exited 1).
+    @Test func jsonFailuresAreObjectsAndUsageErrorsExitTwo() async throws {
+        try await GatewayHarness.run(gateway: Self.config) { gateway in
+            let socket = gateway.controlPath
+            for (arguments, status, code) in [
+                (["--json", "frobnicate"], Int32(2), "unknown_command"),
+                (["--json", "conv", "show"], 2, "bad_arguments"),
+                (["--json", "conv", "show", "12"], 2, "bad_arguments"),
+                (["--json", "device", "list", "not-hex"], 2, "bad_arguments"),
+                (["--json", "--bogus"], 2, "bad_arguments"),
+                (["--json", "help", "frobnicate"], 2, "unknown_command"),
+            ] {
+                let run = try await Gwctl.run(arguments, socket: socket)
+                #expect(run.status == status, "\(arguments): \(run.status) \(run.stderr)")
+                let error = try run.json()["error"]
+                #expect(error?["code"]?.string == code, "\(arguments): \(run.stdout)")
+                let message = error?["message"]?.string ?? ""
+                #expect(!message.isEmpty)
+                #expect(run.stderr.hasPrefix("gwctl: "))
+            }
+            let away = try await Gwctl.run(["--json", "status"], socket: socket + ".missing")
+            #expect(away.status == 3)
+            #expect(try away.json()["error"]?["code"]?.string == "unreachable")
+            // Without --json, standard output stays empty on failure.
+            let plain = try await Gwctl.run(["conv", "show", "12"], socket: socket)
+            #expect(plain.status == 2 && plain.stdout.isEmpty)
+        }
     }
 
     static func connections(_ socket: String, phone: DeviceCredentials, b: DeviceCredentials) async throws {

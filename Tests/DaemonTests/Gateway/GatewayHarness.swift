@@ -269,7 +269,7 @@ extension DeviceCredentials {
             cipherSuite: suite,
             credential: .basic(identity: try self.certificate.serializedBytes()),
             signingKey: self.deviceKey,
-            lifetime: Lifetime(notBefore: 0, notAfter: UInt64.max)
+            lifetime: Lifetime(notBefore: nowMs() / 1000 - 86_400, notAfter: nowMs() / 1000 + 30 * 86_400)
         )
         return MLSMessage.keyPackage(made.keyPackage).encoded
     }
