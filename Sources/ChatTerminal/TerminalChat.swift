@@ -29,7 +29,8 @@ public final class TerminalChat {
         defer { raw.restore() }
         self.screen.me = Listing.user(self.engine.userID, name: await self.engine.username)
         var backoff = Backoff()
-        /// The notice that says why the last connection ended: cleared once connected again.
+        /// Why the last connection ended. What the status line says while disconnected is
+        /// about that, and is cleared once connected again.
         var disconnection: String?
         while !self.quit {
             self.screen.connection = .connecting
@@ -38,7 +39,7 @@ public final class TerminalChat {
                 try await self.engine.withSession { session in
                     backoff.reset()
                     self.screen.connection = .connected
-                    if let disconnection, self.screen.notice == disconnection { self.screen.notice = "" }
+                    if disconnection != nil { self.screen.notice = "" }
                     disconnection = nil
                     await self.engine.watchPeers(session: session)
                     await self.refresh()

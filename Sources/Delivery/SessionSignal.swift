@@ -11,7 +11,7 @@ public enum SessionSignal: Sendable, Hashable {
     /// The device's one-time KeyPackages for a suite ran low. `k:<device hex>:<suite>:<count>`.
     case keyPackagesLow(deviceID: [UInt8], cipherSuite: UInt32, count: UInt32)
     /// The user's contact relation with `other` changed to `state` (a `ContactState` value):
-    /// `c:<user hex>:<other hex>:<state>`. Sent by `gw_contact` (migration 0005).
+    /// `c:<user hex>:<other hex>:<state>`. Sent by `gw_contact` (migrations 0005 and 0007).
     case contact(userID: [UInt8], other: [UInt8], state: Int)
 
     /// The NOTIFY channel.

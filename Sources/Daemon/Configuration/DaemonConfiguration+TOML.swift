@@ -249,6 +249,11 @@ extension DaemonConfiguration {
             KeySpec(name: "retention") { value, configuration throws(Problem) in
                 configuration.gateway.retention = try duration(value, maximum: .seconds(10 * 365 * 86400))
             },
+            KeySpec(name: "key_package_max_lifetime") { value, configuration throws(Problem) in
+                let lifetime = try duration(value, maximum: .seconds(10 * 365 * 86400))
+                guard lifetime >= .seconds(3600) else { throw Problem(code: .invalidValue, message: "must be at least 1h") }
+                configuration.gateway.keyPackageMaxLifetime = lifetime
+            },
         ],
         "presence": [
             KeySpec(name: "lease_ttl") { value, configuration throws(Problem) in
@@ -344,7 +349,7 @@ extension DaemonConfiguration {
         } else if value.type == .string {
             throw Problem(
                 code: .invalidValue,
-                message: "must be a duration such as \"500ms\", \"10s\", \"2m\" or \"1h\" (got \"\(value.string ?? "")\")"
+                message: "must be a duration such as \"500ms\", \"10s\", \"2m\", \"1h\" or \"30d\" (got \"\(value.string ?? "")\")"
             )
         } else {
             throw wrongType("a duration such as \"10s\"", value)
@@ -374,7 +379,7 @@ extension DaemonConfiguration {
 
 /// `"250ms"`, `"10s"`, `"2m"`, `"1h"` → Duration.
 func parseDuration(_ text: String) -> Duration? {
-    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
     for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
         let number = text.dropLast(suffix.count)
         guard !number.isEmpty, number.allSatisfy(\.isASCII), let value = Int64(number), value >= 0,

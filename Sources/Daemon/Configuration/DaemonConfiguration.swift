@@ -130,6 +130,7 @@ extension DaemonConfiguration: CustomStringConvertible {
         key_packages_low = \(self.gateway.keyPackagesLow)
         past_epochs = \(self.gateway.pastEpochs)
         retention = "\(formatDuration(self.gateway.retention))"
+        key_package_max_lifetime = "\(formatDuration(self.gateway.keyPackageMaxLifetime))"
 
         [presence]
         lease_ttl = "\(formatDuration(self.presence.leaseTTL))"
@@ -200,6 +201,7 @@ func formatRate(_ rate: GatewayLimits.Rate) -> String {
 /// `Duration` as the shortest of `500ms`, `10s`, `2m`, `1h`.
 func formatDuration(_ duration: Duration) -> String {
     let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    if ms % 86_400_000 == 0 { return "\(ms / 86_400_000)d" }
     if ms % 3_600_000 == 0 { return "\(ms / 3_600_000)h" }
     if ms % 60_000 == 0 { return "\(ms / 60_000)m" }
     if ms % 1000 == 0 { return "\(ms / 1000)s" }

@@ -315,7 +315,7 @@ public final class PresenceService: Sendable {
                         "another daemon on this database has a different presence.lease_ttl; set the same on every daemon",
                         metadata: [
                             "presence.instance": "\(instance)", "presence.lease_ttl.theirs_ms": "\(ttlMs ?? 0)",
-                            "presence.lease_ttl.ours_ms": "\(self.limits.leaseTTL.components.seconds * 1000)",
+                            "presence.lease_ttl.ours_ms": "\(self.limits.leaseTTL.milliseconds)",
                         ]
                     )
                 }
@@ -357,10 +357,13 @@ public final class PresenceService: Sendable {
         }
         for change in expired { self.record(change) }
         let (outgoing, seen) = self.index.withLock { index -> ([PresenceSignal], [User]) in
-            if now - index.lastHeartbeat >= self.limits.leaseTTL / 3 {
+            // A heartbeat every third of the TTL, and ahead of any announcement, so that a
+            // daemon hearing of our leases first learns how long they last (NOTIFYs arrive in order).
+            if now - index.lastHeartbeat >= self.limits.leaseTTL / 3 || !index.outgoing.isEmpty || index.announceAll {
                 index.lastHeartbeat = now
-                index.outgoing.append(
-                    .heartbeat(instance: self.instance, ttlMs: UInt64(clamping: self.limits.leaseTTL.components.seconds * 1000))
+                index.outgoing.insert(
+                    .heartbeat(instance: self.instance, ttlMs: UInt64(clamping: self.limits.leaseTTL.milliseconds)),
+                    at: 0
                 )
             }
             if index.announceAll {

@@ -76,10 +76,15 @@ import Glibc
             daemon.process.signal(SIGTERM)
             _ = try await daemon.process.waitForExit()
             try await terminal.waitFor("offline", after: mark)
+            // The notice line (row 23 of 24) says why.
+            try await terminal.waitFor("\u{1b}[23;1H─ ", after: mark)
             let again = try daemon.harness.start()
             defer { again.kill9() }
             try await HTTPTestClient.waitFor(port: daemon.port, "/readyz") { $0.status == 200 }
             try await terminal.waitFor("● connected", after: mark)
+            // Connected again, the line is plain again (issue 15: "cannot reach the gateway"
+            // stayed on screen). It showed a notice from the stop until now.
+            try await terminal.waitFor("\u{1b}[23;1H" + String(repeating: "─", count: 80), after: mark)
             try await alice.ok(["send", "dm", "after the restart"])
             try await terminal.waitFor("after the restart")
             terminal.type("/quit\r")

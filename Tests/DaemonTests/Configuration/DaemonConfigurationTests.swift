@@ -69,6 +69,7 @@ import Testing
             ping_interval = "15s"
             retention = "48h"
             past_epochs = 0
+            key_package_max_lifetime = "30d"
             """,
             file: "g.conf"
         )
@@ -77,12 +78,16 @@ import Testing
         #expect(configuration.gateway.pingInterval == .seconds(15))
         #expect(configuration.gateway.retention == .seconds(48 * 3600))
         #expect(configuration.gateway.pastEpochs == 0)
+        #expect(configuration.gateway.keyPackageMaxLifetime == .seconds(30 * 86_400))
+        #expect(DaemonConfiguration().gateway.keyPackageMaxLifetime == .seconds(90 * 86_400))
         #expect(try DaemonConfiguration.parse(configuration.description, file: "p.conf") == configuration)
         for (line, fragment) in [
             ("send_rate_per_device = \"fast\"", "\"<count>/<period>\""),
             ("send_rate_per_device = \"0/1s\"", "\"<count>/<period>\""),
             ("ping_interval = \"30s\"", "at most 25s"),
             ("max_frame_bytes = 10", "between 1024"),
+            ("key_package_max_lifetime = \"10m\"", "at least 1h"),
+            ("key_package_max_lifetime = \"forever\"", "\"30d\""),
         ] {
             let error = #expect(throws: ConfigurationError.self) {
                 try DaemonConfiguration.parse("[gateway]\n\(line)\n", file: "g.conf")
@@ -193,7 +198,7 @@ import Testing
         #expect(error?.description.contains("hunter2") == false)
     }
 
-    @Test(arguments: [("250ms", 250), ("10s", 10_000), ("2m", 120_000), ("1h", 3_600_000)])
+    @Test(arguments: [("250ms", 250), ("10s", 10_000), ("2m", 120_000), ("1h", 3_600_000), ("30d", 2_592_000_000)])
     func durationsParse(text: String, milliseconds: Int64) {
         #expect(parseDuration(text) == .milliseconds(milliseconds))
         #expect(formatDuration(.milliseconds(milliseconds)) == text)

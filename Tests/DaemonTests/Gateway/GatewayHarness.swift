@@ -37,9 +37,11 @@ struct GatewayHarness {
     private(set) var daemons: [Daemon] = []
 
     /// Runs `body` with one ready daemon (or `count`, sharing the database); stops them after.
+    /// `gateways`, when given, is each daemon's own configuration (instead of `gateway`).
     static func run(
         daemons count: Int = 1,
         gateway: String = Self.baseGatewayConfig,
+        gateways: [String]? = nil,
         gatewayIDs: [String]? = nil,
         control: String = "",
         _ body: (GatewayHarness) async throws -> Void
@@ -47,8 +49,12 @@ struct GatewayHarness {
         try await TestPostgres.withDatabase { url in
             var harness = GatewayHarness(databaseURL: url)
             defer { for daemon in harness.daemons { daemon.process.kill9() } }
-            for index in 0..<count {
-                try await harness.startDaemon(gateway: gateway, gatewayID: gatewayIDs?[index] ?? "gw_test", control: control)
+            for index in 0..<(gateways?.count ?? count) {
+                try await harness.startDaemon(
+                    gateway: gateways?[index] ?? gateway,
+                    gatewayID: gatewayIDs?[index] ?? "gw_test",
+                    control: control
+                )
             }
             do {
                 try await body(harness)

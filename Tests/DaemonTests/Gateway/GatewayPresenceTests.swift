@@ -300,7 +300,9 @@ import Glibc
                     #expect(try await Self.presence(cb, of: alice.id).status == .online)
                     // Toggling fast is silently coalesced: no error, at most one frame per
                     // window for Bob, and the last request is what is stored.
-                    for n in 0..<10 { try await ca.call(.setPresence(.with { $0.invisible = n % 2 == 0 })) }
+                    // The toggles end on invisible, the opposite of what was stored before them,
+                    // so a lost final write shows (issue 15: they ended on the stored value).
+                    for n in 0..<10 { try await ca.call(.setPresence(.with { $0.invisible = n % 2 == 1 })) }
                     var frames = 0
                     let deadline = ContinuousClock.now + .milliseconds(700)
                     while ContinuousClock.now < deadline {
@@ -308,11 +310,13 @@ import Glibc
                         if case .presence = frame.body { frames += 1 }
                     }
                     #expect(frames <= 2)
-                    let stored = try await withDatabase(gateway.databaseURL) { database in
-                        try await database.query("SELECT invisible FROM gw_presence_settings WHERE user_id = \(alice.id)")[0][0]
-                            .decode(Bool.self)
+                    // The tenth request (n = 9) made her invisible: stored by the end of its window.
+                    try await eventually("the last mode is stored") {
+                        try await withDatabase(gateway.databaseURL) { database in
+                            try await database.query("SELECT invisible FROM gw_presence_settings WHERE user_id = \(alice.id)")[0][0]
+                                .decode(Bool.self)
+                        }
                     }
-                    #expect(stored == false)  // the tenth request (n = 9) made her visible
                 }
             }
         }
@@ -366,4 +370,60 @@ import Glibc
             }
         }
     }
+
+    /// Issue 15 (8): `RenewLease{ttl_ms}` shorter than the time left did nothing; a lease now
+    /// runs `ttl_ms` from the renewal, so a client that asks for a short lease gets one.
+    @Test func aShortRenewalShortensTheLease() async throws {
+        let config = GatewayHarness.baseGatewayConfig + "\n[presence]\nlease_ttl = \"60s\"\ncoalesce = \"100ms\"\n"
+        try await GatewayHarness.run(gateway: config) { gateway in
+            let (alice, bob) = (User(), User())
+            let (a, b) = (try alice.device(), try bob.device())
+            try await gateway.connected(b) { cb in
+                _ = try await cb.backlog()
+                try await gateway.connected(a) { ca in
+                    _ = try await ca.backlog()
+                    try await Self.befriend(ca, alice.id, cb, bob.id)
+                    try await Self.watchUntil(cb, alice.id, is: .online)
+                    let asked = ContinuousClock.now
+                    try await ca.call(.renewLease(.with { $0.ttlMs = 500 }))
+                    // Offline within the short lease (and the coalescing window), not after 60 s;
+                    // the connection stays open all the while.
+                    #expect(try await Self.presence(cb, of: alice.id, timeout: .seconds(5)).status == .offline)
+                    #expect(ContinuousClock.now - asked < .seconds(5))
+                    // A ping takes the lease again, for the TTL.
+                    try await Self.ping(ca)
+                    #expect(try await Self.presence(cb, of: alice.id).status == .online)
+                }
+            }
+        }
+    }
+
+    /// Issue 15 (23): daemons with different `presence.lease_ttl` forgot each other's users
+    /// between heartbeats. Each announces its TTL: the other keeps its users for that long, and
+    /// `gwctl check` reports the mismatch.
+    @Test func daemonsWithDifferentLeaseTTLsKeepEachOthersUsersAndSaySo() async throws {
+        let fast = GatewayHarness.baseGatewayConfig + "\n[presence]\nlease_ttl = \"1s\"\ncoalesce = \"100ms\"\n"
+        let slow = GatewayHarness.baseGatewayConfig + "\n[presence]\nlease_ttl = \"6s\"\ncoalesce = \"100ms\"\n"
+        try await GatewayHarness.run(gateways: [fast, slow], gatewayIDs: ["gw_fast", "gw_slow"]) { gateway in
+            let (alice, bob) = (User(), User())
+            let (a, b) = (try alice.device(), try bob.device())
+            try await gateway.connected(b, daemon: 0) { cb in
+                _ = try await cb.backlog()
+                try await gateway.connected(a, daemon: 1) { ca in
+                    _ = try await ca.backlog()
+                    try await Self.befriend(ca, alice.id, cb, bob.id)
+                    try await Self.watchUntil(cb, alice.id, is: .online)
+                    // The slow daemon beats every 2 s, longer than the fast daemon's 1 s TTL:
+                    // alice must stay online for bob all the same (her lease runs 6 s).
+                    try await Self.expectNoChange(cb, of: alice.id, from: .online, for: .milliseconds(4500))
+                    try await Self.ping(ca)
+                }
+            }
+            let check = try await Gwctl.run(["check"], socket: gateway.daemons[0].harness.controlPath)
+            #expect(check.status == 1)
+            #expect(check.stdout.contains("lease_ttl 1 s here, but 6 s on daemon"), "\(check.stdout)")
+            #expect(gateway.daemons[0].process.stderr.contains("different presence.lease_ttl"))
+        }
+    }
 }
+
