@@ -8,7 +8,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db
 
-.PHONY: all deps deb deb-test install build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-control conformance proto format clean
+.PHONY: all deps deb deb-test install build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-control bench-append conformance proto format clean
 
 all: build
 
@@ -109,6 +109,12 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --product polygated
 	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --product gwctl
 	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -z -Xlinker now --product polychat
+
+## bench-append: the append statement (gw_append) now and before (migration 0006), by pgbench on a
+## durable PostgreSQL, in a DM and in a room of 1,000 (docs/BENCHMARKS.md). ARGS="SECONDS".
+bench-append: deps
+	$(SWIFT) build --product polygated
+	scripts/bench-append.sh $(ARGS)
 
 ## bench-store: Store throughput/latency against a private PostgreSQL (numbers in docs/BENCHMARKS.md).
 bench-store: deps

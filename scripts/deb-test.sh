@@ -65,6 +65,10 @@ getent group polygate-admin >/dev/null || fail "no group polygate-admin"
 pending=$(runuser -u polygate -- /usr/sbin/polygated migrate --status --config /etc/polygate/polygated.conf)
 echo "$pending"
 echo "$pending" | grep -q "^pending: none" || fail "migrations pending after install"
+# Every document a man page names is installed under that name (uncompressed).
+for doc in $(grep -ho '/usr/share/doc/polygate/[A-Za-z_]*\.md' man/*.[1-8] | sort -u); do
+    [ -f "$doc" ] || fail "$doc, named by a man page, is not installed"
+done
 # Configuring again (as an upgrade does) changes nothing and loses nothing.
 as_postgres -d polygate -c "INSERT INTO audit_ledger (gateway_id, event, actor) VALUES ('deb-test', 'deb-test.marker', 'deb-test')"
 DPKG_MAINTSCRIPT_NAME=postinst DPKG_MAINTSCRIPT_PACKAGE=polygate /var/lib/dpkg/info/polygate.postinst configure "$version"

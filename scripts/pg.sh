@@ -5,6 +5,8 @@
 #   scripts/pg.sh stop DIR         stop it (fast)
 #   scripts/pg.sh stop-all ROOT    stop every cluster found under ROOT (immediate), for cleanup
 #   scripts/pg.sh free-port        print a TCP port on 127.0.0.1 that nothing listens on
+# Clusters run with fsync and synchronous_commit off (tests, make run), unless PG_DURABLE=1
+# (benchmarks of durable paths).
 # PostgreSQL refuses to run as root, so as root the cluster runs as the 'postgres' user.
 set -euo pipefail
 
@@ -26,9 +28,11 @@ start() {
         as_owner "$pgbin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --no-locale --no-sync >"$dir/initdb.log" 2>&1 \
             || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
+    local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${PG_DURABLE:-0}" = 1 ] && durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
     # setsid: a Ctrl-C meant for polygated must not reach the postmaster; we stop it ourselves.
     as_owner setsid -w "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k ${PG_SOCKET_DIR:-$dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k ${PG_SOCKET_DIR:-$dir} $durability -c max_connections=300" \
         start >/dev/null \
         || { tail -n 20 "$dir/server.log" >&2; exit 1; }
 }

@@ -267,7 +267,11 @@ import Testing
                 try await gateway.connected(b) { cb in
                     let backlog = try await cb.backlog()
                     #expect(backlog.map(\.seq) == [2, 3])
+                    // A removed user's device may still ack, up to the removing Commit (beyond it
+                    // the cursor stops there); every other request is not_member (§4.2, §5).
                     try await cb.ack(conv, 3)
+                    try await cb.ack(conv, 4)
+                    await expectServerError(.notMember) { try await cb.call(.listMembers(.with { $0.convID = .init(conv) })) }
                 }
                 try await gateway.connected(b) { cb in
                     let backlog = try await cb.backlog()

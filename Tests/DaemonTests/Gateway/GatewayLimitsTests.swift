@@ -132,6 +132,8 @@ import Testing
             try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { connection in
                 await expectServerError(.rateLimited) { try await connection.authenticate(a) }
                 try await expectClosed(connection, CloseCode.rateLimited)
+                // The hint is what is left of the penalty, not another full minute (§3.2, §8).
+                #expect((1..<60_000).contains(connection.goAway?.reconnectAfterMs ?? 0))
             }
             // Another device of the same user is not penalised; its claim bucket runs out on its own.
             try await gateway.connected(try alice.device("other")) { connection in

@@ -323,17 +323,20 @@ import Glibc
     }
 
     @Test func watchlistsAreCappedAndRateLimited() async throws {
-        let config = Self.config + "\nmax_watched = 3\nwatch_rate = \"3/1m\"\nwatch_burst = 3\n"
+        let config = Self.config + "\nmax_watched = 3\nwatch_rate = \"4/1m\"\nwatch_burst = 4\n"
         try await GatewayHarness.run(gateway: config) { gateway in
             let device = try User().device()
             try await gateway.connected(device) { connection in
                 let ids = (0..<4).map { _ in SecureRandom.bytes(count: 32) }
                 // Four ids at once: refused, whether they are contacts or not.
                 await expectServerError(.watchLimit) { _ = try await Self.watch(connection, ids) }
+                // An id repeated, or watched already, takes no second slot; each id asked is
+                // answered, repeats included (§10.3).
+                #expect(try await Self.watch(connection, [ids[0], ids[0], ids[1]]).count == 3)
                 #expect(try await Self.watch(connection, Array(ids.prefix(3))).count == 3)
                 await expectServerError(.watchLimit) { _ = try await Self.watch(connection, [ids[3]]) }
                 try await connection.call(.unwatch(.with { $0.userIds = [.init(ids[0])] }))
-                // The fourth Watch in a minute is rate limited (the refused ones counted too).
+                // The fifth Watch in a minute is rate limited (the refused ones counted too).
                 do {
                     _ = try await Self.watch(connection, [ids[3]])
                     Issue.record("a fourth Watch was accepted")
