@@ -10,7 +10,10 @@ import SwiftProtobuf
 extension ChatEngine {
     func setConnected(_ flag: Bool) { self.connected = flag }
 
-    func startCatchUp() { self.caughtUp = false }
+    func startCatchUp() {
+        self.caughtUp = false
+        self.rejoinTried = []
+    }
 
     /// Handles one server frame.
     func handle(_ frame: GatewayConnection.ServerFrame, session: ChatSession) async {
@@ -344,7 +347,7 @@ extension ChatEngine {
 
     /// Saves, then acks what was processed (saving first: a crash never loses an acked entry).
     /// Before that: names sent to devices that joined by themselves, revoked devices removed
-    /// (told live by `DeviceRevoked`).
+    /// (told live by `DeviceRevoked`), conversations joined again that need it.
     func flushAcks(_ session: ChatSession) async {
         for conv in self.metaDue.sorted() {
             self.metaDue.remove(conv)
@@ -354,6 +357,14 @@ extension ChatEngine {
             let devices = self.revokedDue
             self.revokedDue = []
             await self.removeRevoked(devices, session: session)
+        }
+        // A Welcome that could not be used or a group that fell behind, met live (the terminal
+        // UI): join again now rather than at the next connection.
+        // Once per conversation and connection: a join that fails is not retried every step.
+        let untried = (self.state.rejoin ?? []).filter { !self.rejoinTried.contains($0) }
+        if self.caughtUp, !untried.isEmpty {
+            self.rejoinTried.formUnion(untried)
+            await self.joinPending(session)
         }
         guard !self.unacked.isEmpty else { return }
         try? self.saveNow()
@@ -379,6 +390,7 @@ extension ChatEngine {
         if let blocked = try? await session.call(.listBlocked(.init())).blocked.userIds {
             self.state.blocked = blocked.map { Hex.encode($0) }.sorted()
         }
+        self.rejoinTried.formUnion(self.state.rejoin ?? [])
         await self.joinPending(session)
         for record in self.state.conversations where !record.left {
             guard let group = self.group(record.id), group.cachedProposalCount > 0 else { continue }

@@ -56,6 +56,8 @@ public actor ChatEngine {
     var metaDue: Set<String> = []
     /// Devices (hex) the gateway said were revoked: their leaves are to be removed.
     var revokedDue: Set<String> = []
+    /// Conversations this connection already tried to join again (see ``ChatState/rejoin``).
+    var rejoinTried: Set<String> = []
     /// The highest seq processed per conversation and not acked yet.
     var unacked: [String: UInt64] = [:]
     /// Presence of watched contacts (user hex → status), as last told.

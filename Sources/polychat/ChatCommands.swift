@@ -205,6 +205,7 @@ struct DirectMessage: AsyncParsableCommand {
                 return record.id
             }
             print("sent to \(Listing.short(conv))")
+            for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
     }
 }
@@ -232,6 +233,7 @@ struct Send: AsyncParsableCommand {
                 return try await engine.send(self.text, to: record.id, session: session).seq
             }
             print("sent (#\(seq))")
+            for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
     }
 }
@@ -276,6 +278,7 @@ struct Read: AsyncParsableCommand {
                 for message in shown { print(Listing.message(message)) }
                 if record.left { print("[you are no longer in this conversation]") }
             }
+            for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
     }
 }

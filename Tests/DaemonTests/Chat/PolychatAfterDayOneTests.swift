@@ -45,6 +45,40 @@ import Glibc
         }
     }
 
+    /// A group state that can no longer follow the log (here: the state directory restored
+    /// from a copy made two epochs back, while the gateway's cursor moved on) is not a dead end:
+    /// the device says so, joins again by external commit (replacing its old leaf), and reads
+    /// and sends from there (issue 15: such a member's sends failed with stale_epoch for good).
+    @Test func aDeviceWhoseGroupFellBehindJoinsAgain() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            let carol = try await PolychatUser.create("carol", port: gateway.port)
+            try await alice.ok(["room", "create", "r"])
+            try await alice.ok(["room", "invite", "r", bob.id])
+            #expect(try await bob.read("r").name == "r")
+            let copy = bob.home + ".copy"
+            try FileManager.default.copyItem(atPath: bob.home, toPath: copy)
+            try await alice.ok(["room", "invite", "r", carol.id])
+            try await alice.ok(["send", "r", "m1"])
+            #expect(try await bob.texts("r") == ["m1"])
+            // The old state comes back; the gateway has bob's cursor past m1.
+            try FileManager.default.removeItem(atPath: bob.home)
+            try FileManager.default.moveItem(atPath: copy, toPath: bob.home)
+            try await alice.ok(["room", "remove", "r", carol.id])
+            try await alice.ok(["send", "r", "m2"])
+            let caughtUp = try await bob.run(["read", "r", "--json"])
+            #expect(caughtUp.status == 0, "\(caughtUp.stderr)")
+            #expect(caughtUp.stderr.contains("fell behind in r and joins it again"), "\(caughtUp.stderr)")
+            #expect(caughtUp.stderr.contains("this device joined r again"), "\(caughtUp.stderr)")
+            try await bob.ok(["send", "r", "bob again"])
+            #expect(try await alice.texts("r").last == "bob again")
+            try await alice.ok(["send", "r", "welcome back"])
+            #expect(try await bob.texts("r").last == "welcome back")
+            #expect(try await alice.conversation(named: "r").members.sorted() == [alice.id, bob.id].sorted())
+        }
+    }
+
     /// Issue 15 (2, 4): a revoked device retried for ever; nothing removed its leaves from its
     /// user's groups. Now it stops with exit 6 (the identity stays exportable), and the next
     /// member online removes it.
