@@ -81,9 +81,13 @@ extension ChatEngine {
         self.cannotUse(notice, "it is for a KeyPackage this device no longer has")
     }
 
-    /// A Welcome that cannot be used: say so, and join by external commit instead.
+    /// A Welcome that cannot be used: say so (once: it is acked, so the gateway drops it), and
+    /// join by external commit instead. When that cannot be done either, the conversation is
+    /// given up (``ChatState/ignored``).
     private func cannotUse(_ notice: Polygate_Gateway_V1_WelcomeNotice, _ why: String) {
         let conv = Hex.encode(notice.convID)
+        self.unacked[conv] = max(self.unacked[conv] ?? 0, notice.seq)
+        guard !(self.state.ignored ?? []).contains(conv) else { return }
         self.notices.append("a Welcome to \(conv.prefix(12)) cannot be used (\(why)); this device joins by itself")
         self.markRejoin(conv)
     }
@@ -101,6 +105,8 @@ extension ChatEngine {
         self.groups[conv] = group
         var rejoin = Set(self.state.rejoin ?? [])
         if rejoin.remove(conv) != nil { self.state.rejoin = rejoin.isEmpty ? nil : rejoin.sorted() }
+        var ignored = Set(self.state.ignored ?? [])
+        if ignored.remove(conv) != nil { self.state.ignored = ignored.isEmpty ? nil : ignored.sorted() }
         if let index = self.state.conversations.firstIndex(where: { $0.id == conv }) {
             self.state.conversations[index].group = Hex.encode(group.serialized())
             self.state.conversations[index].lastSeq = seq
@@ -146,6 +152,11 @@ extension ChatEngine {
     func process(_ delivery: Polygate_Gateway_V1_Delivery, session: ChatSession) async {
         let conv = Hex.encode(delivery.convID)
         guard let index = self.state.conversations.firstIndex(where: { $0.id == conv }) else {
+            // Given up on: acked and dropped (whoever made it cannot make this device retry).
+            if (self.state.ignored ?? []).contains(conv) {
+                self.unacked[conv] = max(self.unacked[conv] ?? 0, delivery.seq)
+                return
+            }
             // A conversation of this user that this device is not in (a new device): join it.
             if !self.joining.contains(conv) {
                 self.joining.insert(conv)
@@ -407,10 +418,25 @@ extension ChatEngine {
         var due = (self.state.directory ?? []).map(\.id).filter { !known.contains($0) }
         due += (self.state.rejoin ?? []).filter { !due.contains($0) }
         var gone: Set<String> = []
+        var givenUp: Set<String> = []
         for conv in due where !self.joining.contains(conv) {
             self.joining.insert(conv)
-            if await self.joinExternally(conv, session: session) == .notMember { gone.insert(conv) }
+            switch await self.joinExternally(conv, session: session) {
+            case .notMember: gone.insert(conv)
+            case .failed(lasting: true) where (self.state.rejoin ?? []).contains(conv)
+                && !self.state.conversations.contains(where: { $0.id == conv && !$0.left }):
+                // A conversation this device never could read, and cannot join: given up.
+                givenUp.insert(conv)
+            default: break
+            }
             self.joining.remove(conv)
+        }
+        if !givenUp.isEmpty {
+            self.state.ignored = Set(self.state.ignored ?? []).union(givenUp).sorted()
+            gone.formUnion(givenUp)
+            for conv in givenUp.sorted() {
+                self.notices.append("gave up on \(conv.prefix(12)): it cannot be joined; a member can add this device again")
+            }
         }
         // A hint is dropped once its conversation is joined, or when this user is not in it.
         if let directory = self.state.directory {

@@ -328,19 +328,28 @@ extension ChatEngine {
         throw ChatError(.refused, "other members kept changing the group; try again")
     }
 
-    enum JoinOutcome { case joined, notMember, failed }
+    enum JoinOutcome: Equatable {
+        case joined
+        case notMember
+        /// `lasting`: the group's published state cannot be joined (it does not decode or
+        /// verify, or the gateway refuses the commit as malformed), not a passing failure.
+        case failed(lasting: Bool)
+    }
 
     /// Joins a conversation of this user by external commit: as a device added to the user
     /// after the conversation began, or again when its state can no longer follow the log (the
     /// device's old leaf, if still in the tree, is replaced in the same commit).
     @discardableResult
     func joinExternally(_ conv: String, session: ChatSession) async -> JoinOutcome {
-        guard let id = Hex.decode(conv) else { return .failed }
+        guard let id = Hex.decode(conv) else { return .failed(lasting: true) }
         let name = self.state.conversations.first { $0.id == conv }?.name ?? String(conv.prefix(12))
         for _ in 1...3 {
             do {
                 let info = try await session.connection.call(.fetchGroupInfo(.with { $0.convID = .init(id) })).groupInfo
-                guard case .groupInfo(let groupInfo) = try MLSMessage.decode([UInt8](info.groupInfo)) else { return .failed }
+                guard case .groupInfo(let groupInfo) = try MLSMessage.decode([UInt8](info.groupInfo)) else {
+                    self.notices.append("this device could not join \(name): its GroupInfo is not one")
+                    return .failed(lasting: true)
+                }
                 let (group, commit) = try MLSGroup.joinExternally(
                     groupInfo: groupInfo,
                     leafNode: try self.leafTemplate(),
@@ -361,12 +370,17 @@ extension ChatEngine {
                 continue
             } catch let error as GatewayClientError where error.serverCode == .notMember {
                 return .notMember
+            } catch let error as GatewayClientError {
+                // The gateway or the connection failing passes; a refusal of what was sent lasts.
+                let lasting = error.code == .server && ![ErrorCode.unavailable, .internal, .rateLimited].contains(error.serverCode)
+                self.notices.append("this device could not join \(name): \(error)")
+                return .failed(lasting: lasting)
             } catch {
                 self.notices.append("this device could not join \(name): \(error)")
-                return .failed
+                return .failed(lasting: true)
             }
         }
-        return .failed
+        return .failed(lasting: false)
     }
 
     // MARK: Pieces

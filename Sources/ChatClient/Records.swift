@@ -44,6 +44,10 @@ struct ChatState: Codable, Sendable {
     /// Conversations of this user that this device has not joined yet, from the identity
     /// export it was made with: it joins them by itself, under these names.
     var directory: [ConversationHint]?
+    /// Conversations this device gave up on: their Welcome could not be used and their state
+    /// cannot be joined (garbage from whoever added this user). What arrives in them is acked
+    /// and dropped, until a usable Welcome comes.
+    var ignored: [String]?
 }
 
 /// What an identity export tells the new device about one of its user's conversations.

@@ -2,7 +2,7 @@ import Control
 import Foundation
 public import Logging
 import NIOCore
-import NIOExtras
+
 import NIOPosix
 public import ServiceLifecycle
 import Synchronization
@@ -152,7 +152,7 @@ public final class ControlServer: Service, Sendable {
             ) {
                 channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineBasedFrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ControlLineDecoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -198,7 +198,15 @@ public final class ControlServer: Service, Sendable {
                     continue
                 }
                 if request.cancel == true {
-                    if let running = stream.value.withLock({ $0 }), running.id == request.id { running.task.cancel() }
+                    // The stream's final line answers its cancel; a cancel of nothing is answered too.
+                    if let running = stream.value.withLock({ $0 }), running.id == request.id, !running.done {
+                        running.task.cancel()
+                    } else {
+                        let none = ControlError(.notFound, "no stream \(request.id) is running on this connection")
+                        try await outbound.write(
+                            ByteBuffer(bytes: ControlProtocol.line(ControlProtocol.Response.failure(request.id, none)))
+                        )
+                    }
                     continue
                 }
                 if let running = stream.value.withLock({ $0 }), !running.done {

@@ -84,12 +84,14 @@ extension DeliveryRepository {
 
     /// Records that users were last seen at `nowMs` — not for invisible users, whose last-seen
     /// stays frozen.
+    /// (A user may be named twice — its last lease ended twice within one tick — and is
+    /// written once: one statement must not update a row twice.)
     public func recordLastSeen(_ users: [[UInt8]], nowMs: UInt64) async throws {
         guard !users.isEmpty else { return }
         try await self.database.query(
             """
             INSERT INTO gw_presence_settings (user_id, last_seen_ms)
-            SELECT u, \(Int64(clamping: nowMs)) FROM unnest(\(PostgresArray(users))) AS s(u)
+            SELECT DISTINCT u, \(Int64(clamping: nowMs)) FROM unnest(\(PostgresArray(users))) AS s(u)
             ON CONFLICT (user_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms WHERE NOT gw_presence_settings.invisible
             """
         )

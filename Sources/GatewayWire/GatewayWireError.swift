@@ -58,6 +58,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
 public enum CloseCode {
     public static let normal: UInt16 = 1000
     public static let goingAway: UInt16 = 1001
+    /// A WebSocket protocol violation the RFC names (an unmasked client frame, RFC 6455 §5.1).
+    public static let webSocketProtocolError: UInt16 = 1002
     public static let frameTooLarge: UInt16 = 1009
     public static let overloaded: UInt16 = 1013
     /// An administrator closed the connection (`gwctl conn kick`).

@@ -41,6 +41,56 @@ public enum PresenceSignal: Sendable, Hashable {
         }
     }
 
+    /// The signals of one flush as they are to be sent together, in one transaction.
+    ///
+    /// PostgreSQL delivers identical payloads of one transaction only once, at the first one's
+    /// place: `a:X`, `d:X`, `a:X`, `d:X` would arrive as `a:X`, `d:X`… or `d:X`, `a:X`, and leave X
+    /// online on every other daemon for good (issue 16). So acquisitions and releases are reduced
+    /// to each user's last change since the previous other signal (a reset, say), in one `d:` and
+    /// one `a:` per such stretch, and no payload repeats.
+    public static func batch(_ signals: [PresenceSignal]) -> [PresenceSignal] {
+        var out: [PresenceSignal] = []
+        // The stretch since the last other signal: per instance, users in first-seen order and
+        // each one's last change (true: acquired).
+        var instances: [String] = []
+        var users: [String: [[UInt8]]] = [:]
+        var final: [String: [[UInt8]: Bool]] = [:]
+        func flush() {
+            for instance in instances {
+                let order = users[instance] ?? []
+                let released = order.filter { final[instance]?[$0] == false }
+                let acquired = order.filter { final[instance]?[$0] == true }
+                if !released.isEmpty { out.append(.released(instance: instance, users: released)) }
+                if !acquired.isEmpty { out.append(.acquired(instance: instance, users: acquired)) }
+            }
+            instances = []
+            users = [:]
+            final = [:]
+        }
+        func note(_ instance: String, _ changed: [[UInt8]], _ acquired: Bool) {
+            if final[instance] == nil {
+                instances.append(instance)
+                final[instance] = [:]
+            }
+            for user in changed {
+                if final[instance]?.updateValue(acquired, forKey: user) == nil { users[instance, default: []].append(user) }
+            }
+        }
+        for signal in signals {
+            switch signal {
+            case .acquired(let instance, let changed): note(instance, changed, true)
+            case .released(let instance, let changed): note(instance, changed, false)
+            default:
+                flush()
+                out.append(signal)
+            }
+        }
+        flush()
+        // Payloads that still repeat (a second reset, say) would be dropped by PostgreSQL anyway.
+        var seen: Set<String> = []
+        return out.filter { signal in signal.payloads.reduce(false) { seen.insert($1).inserted || $0 } }
+    }
+
     /// Parses one payload; nil for anything malformed.
     public init?(payload: String) {
         let parts = payload.split(separator: ":", omittingEmptySubsequences: false).map(String.init)

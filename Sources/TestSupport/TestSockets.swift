@@ -28,6 +28,16 @@ public enum TestSockets {
     public static func listeningUnix(path: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
+        var address = Self.unixAddress(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else { throw TestFailure("bind/listen \(path): errno \(errno)") }
+        return fd
+    }
+
+    /// The address of a Unix socket at `path`.
+    static func unixAddress(_ path: String) -> sockaddr_un {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -35,11 +45,7 @@ public enum TestSockets {
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else { throw TestFailure("bind/listen \(path): errno \(errno)") }
-        return fd
+        return address
     }
 
     /// Closes a descriptor the test no longer needs.

@@ -65,6 +65,39 @@ import Testing
         #expect(!state.isOnline(self.bob))
     }
 
+    /// PostgreSQL delivers identical payloads of one transaction once: a user who came and went
+    /// several times within one flush must be announced by its last change alone, or other
+    /// daemons keep it online (issue 16).
+    @Test func aFlushAnnouncesEachUsersLastChangeOnceAndNoPayloadTwice() {
+        let a = "a1"
+        var flapping: [PresenceSignal] = [.heartbeat(instance: a, ttlMs: 2000)]
+        for _ in 0..<3 {
+            flapping.append(.released(instance: a, users: [self.alice]))
+            flapping.append(.acquired(instance: a, users: [self.alice]))
+        }
+        flapping.append(.released(instance: a, users: [self.alice]))
+        flapping.append(.acquired(instance: a, users: [self.bob]))
+        let batch = PresenceSignal.batch(flapping)
+        #expect(batch == [.heartbeat(instance: a, ttlMs: 2000), .released(instance: a, users: [self.alice]), .acquired(instance: a, users: [self.bob])])
+        let payloads = batch.flatMap(\.payloads)
+        #expect(Set(payloads).count == payloads.count)
+        // Ending online: one acquisition.
+        #expect(
+            PresenceSignal.batch([.acquired(instance: a, users: [self.alice]), .released(instance: a, users: [self.alice]), .acquired(instance: a, users: [self.alice])])
+                == [.acquired(instance: a, users: [self.alice])]
+        )
+        // A reset separates stretches: what came before it is announced before it.
+        #expect(
+            PresenceSignal.batch([.released(instance: a, users: [self.alice]), .reset(instance: a), .acquired(instance: a, users: [self.alice, self.bob])])
+                == [.released(instance: a, users: [self.alice]), .reset(instance: a), .acquired(instance: a, users: [self.alice, self.bob])]
+        )
+        // A repeated signal goes once.
+        #expect(PresenceSignal.batch([.reset(instance: a), .reset(instance: a)]) == [.reset(instance: a)])
+        // Thousands of users in one announcement stay one pass (no quadratic work).
+        let many = (0..<20_000).map { [UInt8]("\($0)".utf8) }
+        #expect(PresenceSignal.batch([.reset(instance: a), .acquired(instance: a, users: many)]).count == 2)
+    }
+
     @Test func otherDaemonsCountUntilTheyFallSilent() {
         var state = self.state()
         state.remoteAcquired([self.bob], instance: "b", now: .zero)

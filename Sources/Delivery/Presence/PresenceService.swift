@@ -41,6 +41,19 @@ public final class PresenceService: Sendable {
         var lastHeartbeat: Duration = .zero
         /// Daemons already warned about for a different lease TTL.
         var warnedTTL: Set<String> = []
+        /// Whether announcements are failing (logged once when it starts and when it ends).
+        var announcing = Flag()
+    }
+
+    /// A condition that is logged when it changes, not at every tick.
+    struct Flag {
+        private(set) var on = false
+
+        /// Sets the flag; true when that changed it.
+        mutating func fail(_ failing: Bool) -> Bool {
+            defer { self.on = failing }
+            return self.on != failing
+        }
     }
 
     private let state: Mutex<PresenceState>
@@ -88,10 +101,7 @@ public final class PresenceService: Sendable {
     func authenticated(_ session: GatewaySession, _ identity: GatewaySession.Identity) async {
         await self.learnModes([identity.userID])
         let now = self.clock.now
-        let change = self.state.withLock {
-            $0.acquire(device: identity.deviceID, user: identity.userID, ttl: self.limits.leaseTTL, now: now)
-        }
-        self.record(change)
+        self.change { $0.acquire(device: identity.deviceID, user: identity.userID, ttl: self.limits.leaseTTL, now: now) }
         if session.isClosed { self.release(session, identity) }
     }
 
@@ -99,12 +109,11 @@ public final class PresenceService: Sendable {
     func renew(_ identity: GatewaySession.Identity, ttl: Duration? = nil) {
         let now = self.clock.now
         let ttl = min(ttl ?? self.limits.leaseTTL, self.limits.leaseTTL)
-        let change = self.state.withLock { state -> PresenceState.LocalChange? in
+        self.change { state in
             if state.renew(device: identity.deviceID, ttl: ttl, now: now) { return nil }
             // The lease had expired (a silent client came back): a new one.
             return state.acquire(device: identity.deviceID, user: identity.userID, ttl: ttl, now: now)
         }
-        self.record(change)
     }
 
     /// The session ended: its lease and watches go.
@@ -123,20 +132,27 @@ public final class PresenceService: Sendable {
     private func release(_ session: GatewaySession, _ identity: GatewaySession.Identity) {
         guard !session.gateway.hub.sessions(ofDevice: identity.deviceID).contains(where: { $0.id != session.id }) else { return }
         let now = self.clock.now
-        let change = self.state.withLock { $0.release(device: identity.deviceID, now: now) }
-        self.record(change)
+        self.change { $0.release(device: identity.deviceID, now: now) }
     }
 
-    private func record(_ change: PresenceState.LocalChange?) {
-        guard let change else { return }
+    /// Changes the local leases and queues the announcement of the change in one step: the
+    /// announcements go out in the order the changes were made (two changes made at once on two
+    /// threads once queued in the other order, and another daemon kept a user online for good).
+    /// Lock order: the index, then the state (as everywhere both are taken).
+    private func change(_ body: (inout PresenceState) -> PresenceState.LocalChange?) {
         self.index.withLock { index in
-            switch change {
-            case .acquired(let user):
-                index.outgoing.append(.acquired(instance: self.instance, users: [user]))
-            case .released(let user):
-                index.outgoing.append(.released(instance: self.instance, users: [user]))
-                index.seen.append(user)
-            }
+            guard let change = self.state.withLock({ body(&$0) }) else { return }
+            Self.record(change, into: &index, instance: self.instance)
+        }
+    }
+
+    private static func record(_ change: PresenceState.LocalChange, into index: inout Index, instance: String) {
+        switch change {
+        case .acquired(let user):
+            index.outgoing.append(.acquired(instance: instance, users: [user]))
+        case .released(let user):
+            index.outgoing.append(.released(instance: instance, users: [user]))
+            index.seen.append(user)
         }
     }
 
@@ -217,8 +233,13 @@ public final class PresenceService: Sendable {
         _ identity: GatewaySession.Identity,
         _ users: [[UInt8]]
     ) async throws -> [Polygate_Gateway_V1_Presence] {
-        var distinct: [User] = []
-        for user in users where !distinct.contains(user) { distinct.append(user) }
+        // The limit first, in time proportional to nothing: a Watch naming more ids than a
+        // connection may watch (repeats counted) cannot fit.
+        guard users.count <= self.limits.maxWatched else {
+            throw GatewayWireError(.watchLimit, "a connection watches at most \(self.limits.maxWatched) users")
+        }
+        var seen: Set<User> = []
+        let distinct = users.filter { seen.insert($0).inserted }
         let already = Set(self.index.withLock { $0.watching[session.id] ?? [:] }.keys)
         guard already.union(distinct).count <= self.limits.maxWatched else {
             throw GatewayWireError(.watchLimit, "a connection watches at most \(self.limits.maxWatched) users")
@@ -350,12 +371,15 @@ public final class PresenceService: Sendable {
     /// last-seen, and the coalesced notifications to watchers.
     func tick() async {
         let now = self.clock.now
-        let (expired, due) = self.state.withLock { state -> ([PresenceState.LocalChange], [(user: User, online: Bool)]) in
-            let expired = state.expire(now: now)
-            state.expireRemotes(now: now)
-            return (expired, state.due(now: now))
+        let due = self.index.withLock { index -> [(user: User, online: Bool)] in
+            let (expired, due) = self.state.withLock { state -> ([PresenceState.LocalChange], [(user: User, online: Bool)]) in
+                let expired = state.expire(now: now)
+                state.expireRemotes(now: now)
+                return (expired, state.due(now: now))
+            }
+            for change in expired { Self.record(change, into: &index, instance: self.instance) }
+            return due
         }
-        for change in expired { self.record(change) }
         let (outgoing, seen) = self.index.withLock { index -> ([PresenceSignal], [User]) in
             // A heartbeat every third of the TTL, and ahead of any announcement, so that a
             // daemon hearing of our leases first learns how long they last (NOTIFYs arrive in order).
@@ -385,33 +409,30 @@ public final class PresenceService: Sendable {
             }
             return (index.outgoing, index.seen)
         }
+        // Two statements, each on its own: a failed last-seen write never costs an announcement.
         do {
-            if !seen.isEmpty { try await self.repository.recordLastSeen(seen, nowMs: self.clock.wallMs) }
-            try await self.repository.announce(Self.merged(outgoing))
+            if !seen.isEmpty { try await self.repository.recordLastSeen(Array(Set(seen)), nowMs: self.clock.wallMs) }
         } catch {
-            self.logger.warning(
-                "presence announcements failed; they are repeated with the next resync",
-                metadata: ["error": "\(error)"]
-            )
+            self.logger.warning("recording last-seen failed", metadata: ["error": "\(error)"])
+        }
+        do {
+            try await self.repository.announce(PresenceSignal.batch(outgoing))
+            if self.index.withLock({ $0.announcing.fail(false) }) {
+                self.logger.info("presence announcements go out again")
+            }
+        } catch {
+            // Lost announcements would leave other daemons with a stale picture for good: the
+            // next tick announces everything again from a clean slate.
+            self.announceEverything()
+            if self.index.withLock({ $0.announcing.fail(true) }) {
+                self.logger.warning(
+                    "presence announcements failed; every lease is announced again until they go out",
+                    metadata: ["error": "\(error)"]
+                )
+            }
         }
         await self.storeWaitingModes(now: now)
         await self.notify(due)
-    }
-
-    /// Consecutive acquisitions and releases merged into few payloads (order kept).
-    static func merged(_ signals: [PresenceSignal]) -> [PresenceSignal] {
-        var out: [PresenceSignal] = []
-        for signal in signals {
-            switch (out.last, signal) {
-            case (.acquired(let a, let before)?, .acquired(let b, let users)) where a == b:
-                out[out.count - 1] = .acquired(instance: a, users: before + users)
-            case (.released(let a, let before)?, .released(let b, let users)) where a == b:
-                out[out.count - 1] = .released(instance: a, users: before + users)
-            default:
-                out.append(signal)
-            }
-        }
-        return out
     }
 
     private func notify(_ due: [(user: User, online: Bool)]) async {

@@ -42,6 +42,12 @@ struct WebSocketTransport {
         var message: [UInt8]? = nil
         do {
             for try await frame in inbound {
+                // RFC 6455 §5.1: a server must close the connection on a frame from the client
+                // that is not masked.
+                guard frame.maskKey != nil else {
+                    self.session.close(code: CloseCode.webSocketProtocolError, reason: "client frames must be masked", after: .seconds(5))
+                    continue
+                }
                 switch frame.opcode {
                 case .binary, .continuation:
                     if frame.opcode == .binary {

@@ -1,6 +1,9 @@
 import Foundation
+import GatewayClient
+import GatewayWire
 import Primitives
 import Store
+import SwiftProtobuf
 import TestSupport
 import Testing
 
@@ -199,6 +202,53 @@ import Glibc
             try await bob.ok(["dm", carol.id, "hi"])
             try await bob.ok(["follow", String(carol.id.prefix(8))])
             #expect(try await bob.ok(["profile", "show", String(carol.id.prefix(8))]).contains(carol.id))
+        }
+    }
+
+    /// Issue 16 (6): anyone not blocked may add anyone; a Welcome of random bytes was never
+    /// acked by polychat, so it came back on every connection and every command printed an
+    /// error, for ever. Now polychat says it once, tries to join by itself, gives up, and drops
+    /// the Welcome and whatever else arrives in that conversation.
+    @Test func aGarbageWelcomeFromAStrangerIsToldOnceAndDropped() async throws {
+        try await GatewayHarness.run { gateway in
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            let bobDevice = try await bob.json(["whoami", "--json"], as: [String: String].self)["device"] ?? ""
+            let stranger = GatewayHarness.User()
+            let conv = SecureRandom.bytes(count: 32)
+            try await gateway.connected(try stranger.device()) { connection in
+                _ = try await connection.backlog()
+                let claimed = try await connection.call(
+                    .claimKeyPackages(
+                        .with {
+                            $0.userID = .init(Hex.decode(bob.id)!)
+                            $0.cipherSuite = 1
+                        }
+                    )
+                ).claim.keyPackages
+                #expect(claimed.map { Hex.encode($0.deviceID) } == [bobDevice])
+                try await connection.createConversation(conv)
+                try await connection.add(conv, epoch: 0, users: [Hex.decode(bob.id)!], devices: [Hex.decode(bobDevice)!])
+                try await connection.send(conv, epoch: 1, SecureRandom.bytes(count: 64))
+            }
+            let first = try await bob.run(["rooms"])
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(first.stderr.contains("cannot be used"), "\(first.stderr)")
+            #expect(first.stderr.contains("gave up on \(Hex.encode(conv).prefix(12))"), "\(first.stderr)")
+            // Told once: the next commands are quiet, even with more garbage arriving.
+            try await gateway.connected(try stranger.device("again")) { connection in
+                _ = try await connection.backlog()
+                try await connection.send(conv, epoch: 1, SecureRandom.bytes(count: 64))
+            }
+            for _ in 0..<2 {
+                let next = try await bob.run(["rooms"])
+                #expect(next.status == 0 && next.stderr.isEmpty, "\(next.stderr)")
+            }
+            let waiting = try await withDatabase(gateway.databaseURL) { database in
+                try await database.query("SELECT count(*) FROM gw_welcomes WHERE device_id = \(Hex.decode(bobDevice)!)")[0][0]
+                    .decode(Int64.self)
+            }
+            #expect(waiting == 0)
+            #expect(try await bob.rooms().isEmpty)
         }
     }
 

@@ -1,0 +1,107 @@
+import Foundation
+import GatewayClient
+import GatewayWire
+import Primitives
+import SwiftProtobuf
+import TestSupport
+import Testing
+
+/// What hostile probes found against the real daemon (issue 16), each kept fixed.
+@Suite struct GatewayHostileInputTests {
+    typealias User = GatewayHarness.User
+
+    /// Issue 16 (1): when a user's last lease ended twice within one presence tick, the
+    /// last-seen statement failed (SQLSTATE 21000) and the announcements after it were dropped:
+    /// watchers on other daemons saw the user online for good.
+    @Test func aUserWhoseLastLeaseEndsTwiceInATickGoesOfflineEverywhere() async throws {
+        let config = GatewayHarness.baseGatewayConfig + "\n[presence]\nlease_ttl = \"2s\"\ncoalesce = \"100ms\"\n"
+        try await GatewayHarness.run(daemons: 2, gateway: config, gatewayIDs: ["gw_a", "gw_b"]) { gateway in
+            let (alice, bob) = (User(), User())
+            let (a, b) = (try alice.device(), try bob.device())
+            try await gateway.connected(b, daemon: 1) { cb in
+                _ = try await cb.backlog()
+                try await gateway.connected(a, daemon: 0) { ca in
+                    _ = try await ca.backlog()
+                    try await GatewayPresenceTests.befriend(ca, alice.id, cb, bob.id)
+                    try await GatewayPresenceTests.watchUntil(cb, alice.id, is: .online)
+                }
+                // Alice comes and goes several times in quick succession on daemon 0: her last
+                // lease there ends again and again within a tick.
+                for _ in 0..<6 {
+                    try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.daemons[0].port) { ca in
+                        try await ca.authenticate(a)
+                    }
+                }
+                // Bob, on the other daemon, sees her offline (within the TTL), and stays told so.
+                var last = Polygate_Gateway_V1_PresenceStatus.online
+                let deadline = ContinuousClock.now + .seconds(8)
+                while last != .offline, ContinuousClock.now < deadline {
+                    last = try await GatewayPresenceTests.presence(cb, of: alice.id, timeout: .seconds(8)).status
+                }
+                #expect(last == .offline)
+                #expect(try await GatewayPresenceTests.watch(cb, [alice.id]).first?.status == .offline)
+            }
+            let log = gateway.daemons[0].process.stderr
+            #expect(!log.contains("21000") && !log.contains("recording last-seen failed"), "\(log.suffix(2000))")
+        }
+    }
+
+    /// Issue 16 (2): a Watch of ~30,000 ids cost ~19 s of CPU (quadratic de-duplication before
+    /// the limit was checked); three of them stalled the daemon. The limit comes first now.
+    @Test func aHugeWatchIsRefusedBeforeAnyWork() async throws {
+        try await GatewayHarness.run { gateway in
+            let ids = (0..<30_000).map { _ in Data(SecureRandom.bytes(count: 32)) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 {
+                    let device = try User().device()
+                    group.addTask {
+                        try await gateway.connected(device) { connection in
+                            _ = try await connection.backlog()
+                            await expectServerError(.watchLimit) {
+                                _ = try await connection.call(.watch(.with { $0.userIds = ids }))
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // The daemon answers as ever.
+            let ready = try await HTTPTestClient.get(port: gateway.port, "/readyz")
+            #expect(ready.status == 200)
+            try await gateway.connected(try User().device()) { connection in
+                let watched = try await GatewayPresenceTests.watch(connection, [Array(ids[0])])
+                #expect(watched.count == 1)
+            }
+        }
+    }
+
+    /// Issue 16 (7): RFC 6455 §5.1 — a server must close the connection when a client frame is
+    /// not masked. It was accepted.
+    @Test func anUnmaskedClientFrameClosesTheConnection() async throws {
+        try await GatewayHarness.run { gateway in
+            let connection = try RawConnection.tcp(port: gateway.port)
+            let key = Data(SecureRandom.bytes(count: 16)).base64EncodedString()
+            #expect(
+                connection.write(
+                    "GET /v1/gateway HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                )
+            )
+            let upgraded = connection.read(for: .seconds(5)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") }
+            #expect(String(decoding: upgraded.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 101"))
+            // A Ping frame of the protocol, as a binary WebSocket frame without a mask.
+            var ping = Polygate_Gateway_V1_ClientFrame()
+            ping.ping.clientTimeMs = 1
+            let payload: [UInt8] = try ping.serializedBytes()
+            #expect(connection.write([0x82, UInt8(payload.count)] + payload))
+            // The server's close frame (opcode 8) carries 1002, then the connection ends.
+            let answer = connection.read(for: .seconds(10))
+            let bytes = answer.bytes
+            let close = (0..<max(0, bytes.count - 3)).first { bytes[$0] == 0x88 && bytes[$0 + 2] == 0x03 && bytes[$0 + 3] == 0xEA }
+            #expect(close != nil, "no close frame with 1002 in \(bytes.count) bytes")
+            #expect(answer.closed)
+            // A masked client is still served.
+            try await gateway.connected(try User().device()) { connection in _ = try await connection.backlog() }
+        }
+    }
+}
