@@ -101,6 +101,7 @@ public enum Daemon {
             responder: GatewayHTTP.makeResponder(router: router, logger: logger),
             realtime: realtime,
             idleTimeout: configuration.http.idleTimeout,
+            headerTimeout: configuration.http.headerTimeout,
             logger: logger
         )
         let addresses = try await server.bind()

@@ -24,7 +24,7 @@ import Testing
         ("[http]\nlisten = \"127.0.0.1:80\"\nidle_timeout = = 3\n", ":3: TOML syntax error"),
         (
             "[daemon]\ngateway_id = \"gw\"\n\n[http]\nlisen = \"127.0.0.1:80\"\n",
-            ":5: unknown key 'http.lisen'; [http] accepts http.listen, http.idle_timeout"
+            ":5: unknown key 'http.lisen'; [http] accepts http.listen, http.idle_timeout, http.header_timeout"
         ),
         ("[database]\npool_size = 0\n", ":2: database.pool_size: must be between 1 and 1000 (got 0)"),
         ("[database]\npool_size = \"ten\"\n", ":2: database.pool_size: must be an integer, not a TOML string"),

@@ -13,8 +13,16 @@ struct DaemonHarness {
     let controlPath: String
 
     /// Writes a configuration for `databaseURL` with the HTTP listener on a free port and the
-    /// control socket in the harness's directory; `control` adds lines to `[control]`.
-    init(databaseURL: String, extra: String = "", control: String = "", port: Int? = nil, gatewayID: String = "gw_test") throws {
+    /// control socket in the harness's directory; `control` adds lines to `[control]`, `http` to
+    /// `[http]`.
+    init(
+        databaseURL: String,
+        extra: String = "",
+        control: String = "",
+        http: String = "",
+        port: Int? = nil,
+        gatewayID: String = "gw_test"
+    ) throws {
         self.directory = TestEnvironment.makeDirectory("daemon")
         self.port = port ?? TestEnvironment.freePort()
         self.configPath = "\(self.directory)/polygated.conf"
@@ -29,6 +37,7 @@ struct DaemonHarness {
 
             [http]
             listen = "127.0.0.1:\(self.port)"
+            \(http)
 
             [control]
             listen = "\(self.controlPath)"

@@ -149,6 +149,9 @@ extension DaemonConfiguration {
             KeySpec(name: "idle_timeout") { value, configuration throws(Problem) in
                 configuration.http.idleTimeout = try duration(value, maximum: .seconds(86400))
             },
+            KeySpec(name: "header_timeout") { value, configuration throws(Problem) in
+                configuration.http.headerTimeout = try duration(value, maximum: .seconds(300))
+            },
         ],
         "database": [
             KeySpec(name: "url") { value, configuration throws(Problem) in

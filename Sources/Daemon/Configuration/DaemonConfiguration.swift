@@ -26,6 +26,9 @@ public struct DaemonConfiguration: Sendable, Hashable {
         public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
         /// `idle_timeout`: keep-alive connections idle this long are closed.
         public var idleTimeout = Duration.seconds(60)
+        /// `header_timeout`: a new connection that has not sent a complete request head (or
+        /// WebSocket upgrade) this long after it was accepted is closed.
+        public var headerTimeout = Duration.seconds(10)
         public init() {}
     }
 
@@ -98,6 +101,7 @@ extension DaemonConfiguration: CustomStringConvertible {
         [http]
         listen = "\(self.http.listen)"
         idle_timeout = "\(formatDuration(self.http.idleTimeout))"
+        header_timeout = "\(formatDuration(self.http.headerTimeout))"
 
         [database]
         url = "\(maskPassword(inURL: self.database.url))"

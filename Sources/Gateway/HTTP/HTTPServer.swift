@@ -36,15 +36,22 @@ public final class HTTPServer: Sendable {
     ///   - responder: answers one request (see ``GatewayHTTP/makeResponder(router:logger:)``).
     ///   - realtime: the gateway behind `GET /v1/gateway` WebSocket upgrades (none: 404).
     ///   - idleTimeout: closes keep-alive connections idle this long.
+    ///   - headerTimeout: closes a new connection that sent no complete request head this long.
     public init(
         listeners: [Listener],
         responder: @escaping HTTPChannelHandler.Responder,
         realtime: RealtimeGateway? = nil,
         idleTimeout: Duration? = .seconds(60),
+        headerTimeout: Duration = .seconds(10),
         logger: Logger
     ) {
         self.listeners = listeners
-        self.channel = GatewayChildChannel(responder: responder, realtime: realtime, idleTimeout: idleTimeout)
+        self.channel = GatewayChildChannel(
+            responder: responder,
+            realtime: realtime,
+            idleTimeout: idleTimeout,
+            headTimeout: headerTimeout
+        )
         self.logger = logger
         self.quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
     }

@@ -39,17 +39,31 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     public let responder: HTTPChannelHandler.Responder
     let realtime: RealtimeGateway?
     let idleTimeout: Duration?
+    /// How long a new connection has to send a complete request head.
+    let headTimeout: Duration
     let maxFrameBytes: Int
 
-    public init(responder: @escaping HTTPChannelHandler.Responder, realtime: RealtimeGateway?, idleTimeout: Duration?) {
+    public init(
+        responder: @escaping HTTPChannelHandler.Responder,
+        realtime: RealtimeGateway?,
+        idleTimeout: Duration?,
+        headTimeout: Duration = .seconds(10)
+    ) {
         self.responder = responder
         self.realtime = realtime
         self.idleTimeout = idleTimeout
+        self.headTimeout = headTimeout
         self.maxFrameBytes = realtime?.configuration.limits.maxFrameBytes ?? (1 << 20)
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            // First in the pipeline, until the first request head has come (see below).
+            let guardHandler = RequestHeadGuard(
+                timeout: .milliseconds(self.headTimeout.components.seconds * 1000 + self.headTimeout.components.attoseconds / 1_000_000_000_000_000)
+            )
+            try channel.pipeline.syncOperations.addHandler(guardHandler)
+            let parserErrors = HTTPParserErrorResponder()
             let refusal = NIOLoopBoundBox<Refusal?>(nil, eventLoop: channel.eventLoop)
             let realtime = self.realtime
             let peer = channel.remoteAddress?.ipAddress ?? "unknown"
@@ -64,6 +78,8 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 },
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
+                        // HTTP is over on this connection: its error responder goes with it.
+                        channel.pipeline.syncOperations.removeHandler(parserErrors, promise: nil)
                         let frames = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: false)
@@ -91,9 +107,16 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             )
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Negotiated>(upgradeConfiguration: upgrades)
             configuration.enablePipelining = false
+            // A request that does not parse is answered 400 or 431 and closed (below).
             configuration.enableErrorHandling = false
             configuration.enableResponseHeaderValidation = false
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(parserErrors, position: .after(decoder))
+            // The head has come (an HTTP request or an upgrade): the guard's work is done.
+            negotiated.whenSuccess { _ in
+                channel.pipeline.syncOperations.removeHandler(guardHandler, promise: nil)
+            }
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -115,7 +138,13 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
 
     public func handle(value: Value, logger: Logger) async {
         do {
-            switch try await value.negotiated.get() {
+            // Waiting for the head is not cancellable by itself: cancelling closes the connection.
+            let negotiated = try await withTaskCancellationHandler {
+                try await value.negotiated.get()
+            } onCancel: {
+                value.channel.close(promise: nil)
+            }
+            switch negotiated {
             case .http(let http):
                 await self.handleHTTP(asyncChannel: http, logger: logger)
             case .refused(let http, let refusal):
@@ -129,7 +158,9 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 await WebSocketTransport(frames: frames, session: session, maxMessageBytes: self.maxFrameBytes, logger: logger).run()
             }
         } catch {
+            // A connection gone before its head came: nothing owns the channel yet, so close it.
             logger.debug("connection ended during negotiation", metadata: ["error": "\(error)"])
+            try? await value.channel.close()
         }
     }
 

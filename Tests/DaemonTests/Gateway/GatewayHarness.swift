@@ -44,6 +44,7 @@ struct GatewayHarness {
         gateways: [String]? = nil,
         gatewayIDs: [String]? = nil,
         control: String = "",
+        http: String = "",
         _ body: (GatewayHarness) async throws -> Void
     ) async throws {
         try await TestPostgres.withDatabase { url in
@@ -53,7 +54,8 @@ struct GatewayHarness {
                 try await harness.startDaemon(
                     gateway: gateways?[index] ?? gateway,
                     gatewayID: gatewayIDs?[index] ?? "gw_test",
-                    control: control
+                    control: control,
+                    http: http
                 )
             }
             do {
@@ -67,11 +69,12 @@ struct GatewayHarness {
         }
     }
 
-    mutating func startDaemon(gateway: String, gatewayID: String, control: String = "") async throws {
+    mutating func startDaemon(gateway: String, gatewayID: String, control: String = "", http: String = "") async throws {
         let config = try DaemonHarness(
             databaseURL: self.databaseURL,
             extra: "\n" + gateway,
             control: control,
+            http: http,
             gatewayID: gatewayID
         )
         let process = try config.start()

@@ -10,6 +10,112 @@ import Testing
 @Suite struct GatewayHostileInputTests {
     typealias User = GatewayHarness.User
 
+    /// Issue 16 (0): with a TCP connection that sent nothing (a browser's preconnect, a port
+    /// scanner) open, SIGTERM ended the daemon after ~16 s with "Cancellation took longer than
+    /// allowed" (SIGILL). Every kind of connection is open here when it stops: it must drain and
+    /// exit 0 within `drain_timeout` (5 s in tests).
+    @Test func aStopDrainsEveryKindOfConnection() async throws {
+        try await TestPostgres.withDatabase { url in
+            let harness = try DaemonHarness(databaseURL: url, extra: "\n" + GatewayHarness.baseGatewayConfig)
+            let process = try harness.start()
+            defer { process.kill9() }
+            try await HTTPTestClient.waitFor(port: harness.port, "/readyz") { $0.status == 200 }
+            // Silent; half a request line; headers without their end; an idle keep-alive
+            // connection after a full exchange.
+            let silent = try RawConnection.tcp(port: harness.port)
+            let partialLine = try RawConnection.tcp(port: harness.port)
+            #expect(partialLine.write("GET /read"))
+            let partialHeaders = try RawConnection.tcp(port: harness.port)
+            #expect(partialHeaders.write("GET /readyz HTTP/1.1\r\nHost: x\r\n"))
+            let keepAlive = try RawConnection.tcp(port: harness.port)
+            #expect(keepAlive.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+            #expect(String(decoding: keepAlive.read(for: .seconds(5)) { $0.count > 12 }.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+            // WebSockets: one waiting to authenticate, one authenticated; an SSE stream.
+            let device = try GatewayHarness.User().device()
+            async let waiting: Void = GatewayConnection.withWebSocket(host: "127.0.0.1", port: harness.port) { connection in
+                _ = try await connection.challenge()
+                _ = try await connection.closed(timeout: .seconds(20))
+            }
+            async let authenticated: Void = GatewayConnection.withWebSocket(host: "127.0.0.1", port: harness.port) { connection in
+                try await connection.authenticate(device)
+                _ = try await connection.closed(timeout: .seconds(20))
+            }
+            async let sse: Void = GatewayConnection.withSSE(host: "127.0.0.1", port: harness.port) { connection in
+                _ = try await connection.challenge()
+                _ = try await connection.closed(timeout: .seconds(20))
+            }
+            // The control socket: a plain connection and a streaming `ledger tail -f`.
+            let control = try RawConnection.unix(path: harness.controlPath)
+            _ = control.read(for: .seconds(5)) { $0.contains(0x0A) }
+            let follower = try TestProcess(
+                executable: Gwctl.binary,
+                arguments: ["--socket", harness.controlPath, "ledger", "tail", "--follow"],
+                environment: TestEnvironment.baseEnvironment,
+                outputDirectory: TestEnvironment.makeDirectory("follow")
+            )
+            defer { follower.kill9() }
+            try await Task.sleep(for: .milliseconds(500))
+
+            let stopped = ContinuousClock.now
+            process.signal(SIGTERM)
+            #expect(try await process.waitForExit(timeout: .seconds(30)) == 0, "\(process.stderr.suffix(3000))")
+            #expect(ContinuousClock.now - stopped < .seconds(7), "the drain took \(ContinuousClock.now - stopped)")
+            #expect(!process.stderr.contains("Fatal error"))
+            for connection in [silent, partialLine, partialHeaders, keepAlive, control] {
+                #expect(connection.read(for: .seconds(2)).closed)
+            }
+            _ = try? await (waiting, authenticated, sse)
+            _ = try? await follower.waitForExit(timeout: .seconds(10))
+        }
+    }
+
+    /// Issue 16 (3): malformed requests got no answer and their connections stayed open. Each
+    /// is answered with a 4xx status and closed; the daemon serves others as ever.
+    @Test func malformedRequestsAreAnsweredAndClosed() async throws {
+        try await GatewayHarness.run { gateway in
+            let requests: [(String, String)] = [
+                ("garbage", "GARBAGE\r\n\r\n"),
+                ("a TLS ClientHello", String(decoding: [0x16, 0x03, 0x01, 0x00, 0xA5, 0x01, 0x00, 0x00, 0xA1, 0x03, 0x03], as: UTF8.self)),
+                ("HTTP/9.9", "GET / HTTP/9.9\r\nHost: x\r\n\r\n"),
+                ("Content-Length -1", "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
+                (
+                    "both Content-Length and Transfer-Encoding",
+                    "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                ),
+                ("an oversized chunk size", "POST /events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n"),
+                ("invalid bytes in the target", "GET /\u{1}\u{7f} HTTP/1.1\r\nHost: x\r\n\r\n"),
+                ("a 1 MB header", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 1 << 20))\r\n\r\n"),
+                ("a 16 MB request target", "GET /\(String(repeating: "a", count: 16 << 20)) HTTP/1.1\r\nHost: x\r\n\r\n"),
+            ]
+            for (what, request) in requests {
+                let connection = try RawConnection.tcp(port: gateway.port)
+                _ = connection.write(request)
+                let answer = connection.read(for: .seconds(4)) { _ in false }
+                let status = String(decoding: answer.bytes.prefix(12), as: UTF8.self)
+                let expected = what.hasPrefix("a 1") ? "HTTP/1.1 431" : "HTTP/1.1 400"
+                #expect(status == expected, "\(what): answered \(status.debugDescription)")
+                #expect(answer.closed, "\(what): left open")
+            }
+            #expect(try await HTTPTestClient.get(port: gateway.port, "/readyz").status == 200)
+        }
+    }
+
+    /// A connection that sends no complete request head within `http.header_timeout` is closed
+    /// (a slowloris holds nothing for long).
+    @Test func aConnectionWithoutARequestHeadIsClosedInTime() async throws {
+        try await GatewayHarness.run(http: "header_timeout = \"3s\"") { gateway in
+            let silent = try RawConnection.tcp(port: gateway.port)
+            let slow = try RawConnection.tcp(port: gateway.port)
+            #expect(slow.write("GET /readyz HTTP/1.1\r\n"))
+            let opened = ContinuousClock.now
+            #expect(silent.read(for: .seconds(20)).closed)
+            #expect(slow.read(for: .seconds(5)).closed)
+            #expect(ContinuousClock.now - opened >= .seconds(2))
+            // A real client is served as ever.
+            #expect(try await HTTPTestClient.get(port: gateway.port, "/readyz").status == 200)
+        }
+    }
+
     /// Issue 16 (1): when a user's last lease ended twice within one presence tick, the
     /// last-seen statement failed (SQLSTATE 21000) and the announcements after it were dropped:
     /// watchers on other daemons saw the user online for good.
