@@ -34,10 +34,13 @@ SQL
 
 run() {
     local name=$1 function=$2 conv=$3
+    # The function now takes the member cap as a last argument (migration 0008).
+    local cap=""
+    [ "$function" = gw_append ] && cap=", 10000"
     cat > "$dir/$name.sql" <<SQL
 $session
 SELECT * FROM $function('\\x$conv'::bytea, decode(md5(random()::text || clock_timestamp()::text), 'hex'), '\\xaa'::bytea, '\\x01'::bytea, 1::smallint, 0,
-    '\\x$(printf '%0200d' 0)'::bytea, 0, 'bench', 2, '{}', '{}', '{}', '\\x'::bytea, '\\x'::bytea);
+    '\\x$(printf '%0200d' 0)'::bytea, 0, 'bench', 2, '{}', '{}', '{}', '\\x'::bytea, '\\x'::bytea$cap);
 SQL
     local out
     out=$("$pgbench" -n -f "$dir/$name.sql" -c 8 -j 2 -T "$seconds" "$database_url" 2>&1)

@@ -37,7 +37,7 @@ extension DeliveryRepository {
 
     /// Appends a message (docs/GATEWAY_SPEC.md §4.2, Send). Durable when it returns.
     ///
-    /// One statement, `gw_append` (migration 0007, first in 0004): the msg_id check, the seq and — for a
+    /// One statement, `gw_append` (migration 0008, first in 0004): the msg_id check, the seq and — for a
     /// Commit — the compare-and-set on the epoch, the epoch windows, membership, blocks and
     /// Welcome targets of the winner, the log entry, the audit row and the NOTIFYs, all in one
     /// implicit transaction.
@@ -51,7 +51,8 @@ extension DeliveryRepository {
                 \(s.convID), \(s.msgID), \(s.senderUser), \(s.senderDevice), \(Int16(clamping: s.kind.rawValue)),
                 \(Int64(clamping: s.epoch)), \(s.message), \(Int64(clamping: nowMs)), \(self.gatewayID), \(Int64(clamping: self.pastEpochs)),
                 \(PostgresArray(commit ? s.addedUsers : [])), \(PostgresArray(commit ? s.removedUsers : [])),
-                \(PostgresArray(commit ? s.welcomeDevices : [])), \(commit ? s.welcome : []), \(commit ? s.groupInfo : []))
+                \(PostgresArray(commit ? s.welcomeDevices : [])), \(commit ? s.welcome : []), \(commit ? s.groupInfo : []),
+                \(Int64(self.maxMembers)))
             """
         for attempt in 1...3 {
             do {
@@ -73,6 +74,8 @@ extension DeliveryRepository {
                             : "a block stands between you and the other member of this conversation"
                     )
                 case "GW005": throw GatewayWireError(.badRequest, "kind must be application, proposal or commit")
+                case "GW006": throw GatewayWireError(.badRequest, "added_users must be users with an active device")
+                case "GW007": throw GatewayWireError(.tooLarge, "a conversation has at most \(self.maxMembers) members")
                 default: throw error
                 }
             }

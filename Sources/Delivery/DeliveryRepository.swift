@@ -12,11 +12,14 @@ public struct DeliveryRepository: Sendable {
     public let gatewayID: String
     /// Application messages are accepted this many epochs back.
     public let pastEpochs: UInt64
+    /// Members a conversation may have (a Commit that would exceed it is refused).
+    public let maxMembers: Int
 
-    public init(database: PostgresClient, gatewayID: String, pastEpochs: UInt64 = 2) {
+    public init(database: PostgresClient, gatewayID: String, pastEpochs: UInt64 = 2, maxMembers: Int = 10_000) {
         self.database = database
         self.gatewayID = gatewayID
         self.pastEpochs = pastEpochs
+        self.maxMembers = maxMembers
     }
 
     // MARK: Devices

@@ -80,7 +80,8 @@ public final class RealtimeGateway: Sendable {
         self.repository = DeliveryRepository(
             database: database,
             gatewayID: configuration.gatewayID,
-            pastEpochs: configuration.limits.pastEpochs
+            pastEpochs: configuration.limits.pastEpochs,
+            maxMembers: configuration.limits.maxMembers
         )
         self.listener = listener
         self.ledger = ledger

@@ -252,6 +252,12 @@ extension DaemonConfiguration {
             KeySpec(name: "retention") { value, configuration throws(Problem) in
                 configuration.gateway.retention = try duration(value, maximum: .seconds(10 * 365 * 86400))
             },
+            KeySpec(name: "max_members") { value, configuration throws(Problem) in
+                configuration.gateway.maxMembers = try integer(value, in: 2...1_000_000)
+            },
+            KeySpec(name: "max_added_per_commit") { value, configuration throws(Problem) in
+                configuration.gateway.maxAddedPerCommit = try integer(value, in: 1...10_000)
+            },
             KeySpec(name: "key_package_max_lifetime") { value, configuration throws(Problem) in
                 let lifetime = try duration(value, maximum: .seconds(10 * 365 * 86400))
                 guard lifetime >= .seconds(3600) else { throw Problem(code: .invalidValue, message: "must be at least 1h") }

@@ -135,6 +135,8 @@ extension DaemonConfiguration: CustomStringConvertible {
         past_epochs = \(self.gateway.pastEpochs)
         retention = "\(formatDuration(self.gateway.retention))"
         key_package_max_lifetime = "\(formatDuration(self.gateway.keyPackageMaxLifetime))"
+        max_members = \(self.gateway.maxMembers)
+        max_added_per_commit = \(self.gateway.maxAddedPerCommit)
 
         [presence]
         lease_ttl = "\(formatDuration(self.presence.leaseTTL))"

@@ -33,6 +33,10 @@ public struct GatewayLimits: Sendable, Hashable {
     /// The longest total lifetime (`not_after - not_before`) an uploaded KeyPackage may have
     /// (RFC 9420 §7.2: a maximum total lifetime is the application's to set).
     public var keyPackageMaxLifetime: Duration = .seconds(90 * 24 * 3600)
+    /// Members a conversation may have.
+    public var maxMembers = 10_000
+    /// Users one Commit may add.
+    public var maxAddedPerCommit = 100
     public var pastEpochs: UInt64 = 2
     public var retention: Duration = .seconds(30 * 24 * 3600)
 

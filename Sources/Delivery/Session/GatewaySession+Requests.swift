@@ -272,6 +272,14 @@ extension GatewaySession {
             guard send.welcomeDevices.isEmpty == send.welcome.isEmpty else {
                 throw GatewayWireError(.badWelcome, "welcome and welcome_devices come together")
             }
+            // Bounds first, before any work in proportion to the lists.
+            let limits = self.gateway.limits
+            guard send.addedUsers.count <= limits.maxAddedPerCommit else {
+                throw GatewayWireError(.tooLarge, "a Commit adds at most \(limits.maxAddedPerCommit) users")
+            }
+            guard send.removedUsers.count <= limits.maxMembers, send.welcomeDevices.count <= 1000 else {
+                throw GatewayWireError(.tooLarge, "a Commit removes at most \(limits.maxMembers) users and welcomes at most 1,000 devices")
+            }
             guard Set(send.addedUsers).isDisjoint(with: Set(send.removedUsers)) else {
                 throw GatewayWireError(.badRequest, "a user cannot be added and removed by one Commit")
             }

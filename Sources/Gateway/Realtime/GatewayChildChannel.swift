@@ -64,6 +64,8 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             )
             try channel.pipeline.syncOperations.addHandler(guardHandler)
             let parserErrors = HTTPParserErrorResponder()
+            // Both handlers are only touched on the channel's event loop.
+            let handlers = NIOLoopBound((guardHandler, parserErrors), eventLoop: channel.eventLoop)
             let refusal = NIOLoopBoundBox<Refusal?>(nil, eventLoop: channel.eventLoop)
             let realtime = self.realtime
             let peer = channel.remoteAddress?.ipAddress ?? "unknown"
@@ -79,7 +81,7 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         // HTTP is over on this connection: its error responder goes with it.
-                        channel.pipeline.syncOperations.removeHandler(parserErrors, promise: nil)
+                        channel.pipeline.syncOperations.removeHandler(handlers.value.1, promise: nil)
                         let frames = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: false)
@@ -115,7 +117,7 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             try channel.pipeline.syncOperations.addHandler(parserErrors, position: .after(decoder))
             // The head has come (an HTTP request or an upgrade): the guard's work is done.
             negotiated.whenSuccess { _ in
-                channel.pipeline.syncOperations.removeHandler(guardHandler, promise: nil)
+                channel.pipeline.syncOperations.removeHandler(handlers.value.0, promise: nil)
             }
             return Value(negotiated: negotiated, channel: channel)
         }

@@ -12,6 +12,7 @@ public enum PolygateSchema {
             ("0005_presence.sql", PackageResources._005_presence_sql),
             ("0006_welcome_member_devices.sql", PackageResources._006_welcome_member_devices_sql),
             ("0007_blocks_welcomes_contacts.sql", PackageResources._007_blocks_welcomes_contacts_sql),
+            ("0008_membership_caps.sql", PackageResources._008_membership_caps_sql),
         ]
         return files.map { file in
             do {

@@ -70,6 +70,8 @@ import Testing
             retention = "48h"
             past_epochs = 0
             key_package_max_lifetime = "30d"
+            max_members = 500
+            max_added_per_commit = 20
             """,
             file: "g.conf"
         )
@@ -79,6 +81,8 @@ import Testing
         #expect(configuration.gateway.retention == .seconds(48 * 3600))
         #expect(configuration.gateway.pastEpochs == 0)
         #expect(configuration.gateway.keyPackageMaxLifetime == .seconds(30 * 86_400))
+        #expect(configuration.gateway.maxMembers == 500 && configuration.gateway.maxAddedPerCommit == 20)
+        #expect(DaemonConfiguration().gateway.maxMembers == 10_000 && DaemonConfiguration().gateway.maxAddedPerCommit == 100)
         #expect(DaemonConfiguration().gateway.keyPackageMaxLifetime == .seconds(90 * 86_400))
         #expect(try DaemonConfiguration.parse(configuration.description, file: "p.conf") == configuration)
         for (line, fragment) in [

@@ -181,6 +181,49 @@ import Testing
         }
     }
 
+    /// Issue 16 (5): a Commit could add any number of users who have no device (ten frames
+    /// added 200,000 members). Added users must have an active device; a Commit adds at most
+    /// `max_added_per_commit` users and a conversation has at most `max_members`.
+    @Test func membershipIsCappedAndOnlyRealUsersAreAdded() async throws {
+        let config = GatewayHarness.baseGatewayConfig + "\nmax_members = 3\nmax_added_per_commit = 2\n"
+        try await GatewayHarness.run(gateway: config) { gateway in
+            let (alice, bob, carol, dave) = (User(), User(), User(), User())
+            let (a, b, c, d) = (try alice.device(), try bob.device(), try carol.device(), try dave.device())
+            try await gateway.register(b, c, d)
+            let conv = SecureRandom.bytes(count: 16)
+            try await gateway.connected(a) { connection in
+                _ = try await connection.backlog()
+                try await connection.createConversation(conv)
+                // Made-up users: refused, nothing changes.
+                await expectServerError(.badRequest) {
+                    try await connection.add(conv, epoch: 0, users: [SecureRandom.bytes(count: 32)], devices: [])
+                }
+                // Too many at once (and the bound is checked before anything else).
+                await expectServerError(.tooLarge) {
+                    try await connection.add(conv, epoch: 0, users: [bob.id, carol.id, dave.id], devices: [])
+                }
+                await expectServerError(.tooLarge) {
+                    try await connection.add(conv, epoch: 0, users: (0..<10_000).map { _ in SecureRandom.bytes(count: 32) }, devices: [])
+                }
+                // Up to the conversation's cap, and no further.
+                try await connection.add(conv, epoch: 0, users: [bob.id, carol.id], devices: [b.deviceID, c.deviceID])
+                await expectServerError(.tooLarge) { try await connection.add(conv, epoch: 1, users: [dave.id], devices: [d.deviceID]) }
+                // Removing one makes room for another in the same Commit.
+                try await connection.send(
+                    conv,
+                    .commit,
+                    epoch: 1,
+                    Array("swap".utf8),
+                    added: [dave.id],
+                    removed: [carol.id],
+                    welcome: ([d.deviceID], [1])
+                )
+                let members = try await connection.call(.listMembers(.with { $0.convID = .init(conv) })).members.userIds
+                #expect(Set(members.map { [UInt8]($0) }) == [alice.id, bob.id, dave.id])
+            }
+        }
+    }
+
     /// Issue 16 (7): RFC 6455 §5.1 — a server must close the connection when a client frame is
     /// not masked. It was accepted.
     @Test func anUnmaskedClientFrameClosesTheConnection() async throws {
