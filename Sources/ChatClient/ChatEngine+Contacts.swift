@@ -61,9 +61,6 @@ extension ChatEngine {
         }
     }
 
-    /// The users this user blocks (hex), as last learned from the gateway.
-    public var blockedUsers: [String] { self.state.blocked ?? [] }
-
     public func setInvisible(_ invisible: Bool, session: ChatSession) async throws {
         try await session.call(.setPresence(.with { $0.invisible = invisible }))
         self.setInvisibleRecord(invisible)

@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 
 #if canImport(Glibc)
 import Glibc
@@ -11,9 +12,7 @@ public enum Listing {
     public static func short(_ id: String) -> String { String(id.prefix(12)) }
 
     /// The first 12 hex characters of a raw id.
-    public static func short(_ id: [UInt8]) -> String {
-        String(id.prefix(6).map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined())
-    }
+    public static func short(_ id: [UInt8]) -> String { Hex.encode(Array(id.prefix(6))) }
 
     /// A user as shown: "name (abcdef012345)" or the short id.
     public static func user(_ id: String, name: String?) -> String {

@@ -29,9 +29,9 @@ public final class TerminalChat {
         defer { raw.restore() }
         self.screen.me = Listing.user(self.engine.userID, name: await self.engine.username)
         var backoff = Backoff()
-        /// Why the last connection ended. What the status line says while disconnected is
+        /// Whether the last connection ended: what the status line says while disconnected is
         /// about that, and is cleared once connected again.
-        var disconnection: String?
+        var disconnected = false
         while !self.quit {
             self.screen.connection = .connecting
             await self.refresh()
@@ -39,8 +39,8 @@ public final class TerminalChat {
                 try await self.engine.withSession { session in
                     backoff.reset()
                     self.screen.connection = .connected
-                    if disconnection != nil { self.screen.notice = "" }
-                    disconnection = nil
+                    if disconnected { self.screen.notice = "" }
+                    disconnected = false
                     await self.engine.watchPeers(session: session)
                     await self.refresh()
                     while !self.quit {
@@ -56,7 +56,7 @@ public final class TerminalChat {
                 guard !self.quit else { break }
                 let reason = (error as? ChatError)?.code == .unreachable ? "unreachable" : "\(error)"
                 self.screen.notice = "\(error)"
-                disconnection = self.screen.notice
+                disconnected = true
                 let deadline = ContinuousClock.now + backoff.next()
                 while !self.quit, ContinuousClock.now < deadline {
                     let left = Int(((deadline - ContinuousClock.now) / .seconds(1)).rounded(.up))

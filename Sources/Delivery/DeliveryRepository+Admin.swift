@@ -210,10 +210,7 @@ extension DeliveryRepository {
 
     /// The users `user` blocks (hex).
     public func blocks(of user: [UInt8]) async throws -> [String] {
-        try await self.database.query("SELECT encode(blocked_user, 'hex') FROM gw_blocks WHERE user_id = \(user) ORDER BY 1").map
-        {
-            try $0.decode(String.self)
-        }
+        try await self.blockedUsers(of: user).map { Hex.encode($0) }
     }
 
     /// Ids of a kind that start with a hex prefix (at most `limit`): `conversation`, `user`

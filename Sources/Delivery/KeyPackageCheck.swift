@@ -22,7 +22,10 @@ public struct KeyPackageCheck: Sendable {
     /// The longest total lifetime accepted, in seconds (`not_after - not_before`).
     public let maxLifetime: UInt64
 
-    public init(device: VerifiedDeviceCertificate, maxLifetime: UInt64 = 90 * 24 * 3600) {
+    public init(
+        device: VerifiedDeviceCertificate,
+        maxLifetime: UInt64 = UInt64(GatewayLimits().keyPackageMaxLifetime.components.seconds)
+    ) {
         self.device = device
         self.maxLifetime = maxLifetime
     }

@@ -50,9 +50,9 @@ public final class PresenceService: Sendable {
         private(set) var on = false
 
         /// Sets the flag; true when that changed it.
-        mutating func fail(_ failing: Bool) -> Bool {
-            defer { self.on = failing }
-            return self.on != failing
+        mutating func set(_ on: Bool) -> Bool {
+            defer { self.on = on }
+            return self.on != on
         }
     }
 
@@ -417,14 +417,14 @@ public final class PresenceService: Sendable {
         }
         do {
             try await self.repository.announce(PresenceSignal.batch(outgoing))
-            if self.index.withLock({ $0.announcing.fail(false) }) {
+            if self.index.withLock({ $0.announcing.set(false) }) {
                 self.logger.info("presence announcements go out again")
             }
         } catch {
             // Lost announcements would leave other daemons with a stale picture for good: the
             // next tick announces everything again from a clean slate.
             self.announceEverything()
-            if self.index.withLock({ $0.announcing.fail(true) }) {
+            if self.index.withLock({ $0.announcing.set(true) }) {
                 self.logger.warning(
                     "presence announcements failed; every lease is announced again until they go out",
                     metadata: ["error": "\(error)"]

@@ -265,13 +265,6 @@ extension GatewaySession {
             try self.checkSize(send.welcome, "welcome")
             try self.checkSize(send.groupInfo, "group_info")
             guard !send.groupInfo.isEmpty else { throw GatewayWireError(.badRequest, "a Commit carries the new epoch's group_info") }
-            let users = send.addedUsers + send.removedUsers
-            guard users.allSatisfy({ $0.count == 32 }), send.welcomeDevices.allSatisfy({ $0.count == 32 }) else {
-                throw GatewayWireError(.badRequest, "user and device ids are 32-byte keys")
-            }
-            guard send.welcomeDevices.isEmpty == send.welcome.isEmpty else {
-                throw GatewayWireError(.badWelcome, "welcome and welcome_devices come together")
-            }
             // Bounds first, before any work in proportion to the lists.
             let limits = self.gateway.limits
             guard send.addedUsers.count <= limits.maxAddedPerCommit else {
@@ -279,6 +272,14 @@ extension GatewaySession {
             }
             guard send.removedUsers.count <= limits.maxMembers, send.welcomeDevices.count <= 1000 else {
                 throw GatewayWireError(.tooLarge, "a Commit removes at most \(limits.maxMembers) users and welcomes at most 1,000 devices")
+            }
+            guard send.addedUsers.allSatisfy({ $0.count == 32 }), send.removedUsers.allSatisfy({ $0.count == 32 }),
+                send.welcomeDevices.allSatisfy({ $0.count == 32 })
+            else {
+                throw GatewayWireError(.badRequest, "user and device ids are 32-byte keys")
+            }
+            guard send.welcomeDevices.isEmpty == send.welcome.isEmpty else {
+                throw GatewayWireError(.badWelcome, "welcome and welcome_devices come together")
             }
             guard Set(send.addedUsers).isDisjoint(with: Set(send.removedUsers)) else {
                 throw GatewayWireError(.badRequest, "a user cannot be added and removed by one Commit")

@@ -6,11 +6,9 @@ import NIOHTTP1
 /// browser's preconnect, a port scanner, a slowloris), is closed after `timeout`, and at once
 /// when the server drains. Removed by the pipeline's owner once the head has come: from then on
 /// the HTTP connection handler's idle timeout and quiescing apply.
-final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
+final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
 
     let timeout: TimeAmount
     private var deadline: Scheduled<Void>?
@@ -78,7 +76,8 @@ final class HTTPParserErrorResponder: ChannelDuplexHandler, RemovableChannelHand
                 headers: ["Connection": "close", "Content-Length": "0", "Cache-Control": "no-store"]
             )
             context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
-            context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
         context.fireErrorCaught(error)
     }
