@@ -156,19 +156,23 @@ import Glibc
     }
 
     @Test func deadlinesCloseSilentConnections() async throws {
-        let config = GatewayHarness.baseGatewayConfig + "\nping_interval = \"1s\"\nauth_timeout = \"1s\"\n"
+        // Generous deadlines against a tight cadence: on a loaded two-core CI machine a
+        // registration took over a second and a 700 ms sleep overslept by seconds (the test
+        // then failed on a ping the daemon had rightly refused to wait for).
+        let config = GatewayHarness.baseGatewayConfig + "\nping_interval = \"2s\"\nauth_timeout = \"4s\"\n"
         try await GatewayHarness.run(gateway: config) { gateway in
             // No authentication within auth_timeout: 4002.
             try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { connection in
                 let challenge = try await connection.challenge()
-                #expect(challenge.pingIntervalMs == 1000)
+                #expect(challenge.pingIntervalMs == 2000)
                 try await expectClosed(connection, CloseCode.authenticationTimeout)
             }
-            // Pings keep a connection open; silence for 2.5 intervals closes it with 4408.
+            // Pings keep a connection open for longer than 2.5 intervals (5 s); silence for
+            // 2.5 intervals then closes it with 4408.
             let device = try GatewayHarness.User().device()
             try await gateway.connected(device) { connection in
-                for n in 0..<4 {
-                    try await Task.sleep(for: .milliseconds(700))
+                for n in 0..<24 {
+                    try await Task.sleep(for: .milliseconds(250))
                     var ping = Polygate_Gateway_V1_ClientFrame()
                     ping.ping.clientTimeMs = UInt64(n)
                     try await connection.send(ping)

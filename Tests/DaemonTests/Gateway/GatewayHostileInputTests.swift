@@ -120,8 +120,7 @@ import Testing
     /// last-seen statement failed (SQLSTATE 21000) and the announcements after it were dropped:
     /// watchers on other daemons saw the user online for good.
     @Test func aUserWhoseLastLeaseEndsTwiceInATickGoesOfflineEverywhere() async throws {
-        let config = GatewayHarness.baseGatewayConfig + "\n[presence]\nlease_ttl = \"2s\"\ncoalesce = \"100ms\"\n"
-        try await GatewayHarness.run(daemons: 2, gateway: config, gatewayIDs: ["gw_a", "gw_b"]) { gateway in
+        try await GatewayHarness.run(daemons: 2, gateway: GatewayPresenceTests.steady, gatewayIDs: ["gw_a", "gw_b"]) { gateway in
             let (alice, bob) = (User(), User())
             let (a, b) = (try alice.device(), try bob.device())
             try await gateway.connected(b, daemon: 1) { cb in
@@ -138,7 +137,7 @@ import Testing
                         try await ca.authenticate(a)
                     }
                 }
-                // Bob, on the other daemon, sees her offline (within the TTL: the frames of her
+                // Bob, on the other daemon, sees her offline (the frames of her
                 // comings and goings may show offline and online in between) …
                 try await eventually("alice offline on the other daemon") {
                     try await GatewayPresenceTests.watch(cb, [alice.id]).first?.status == .offline

@@ -25,6 +25,16 @@ import Glibc
             coalesce = "100ms"
             """
 
+    /// For tests that do not watch leases expire: a lease outlives any stall of a loaded CI
+    /// machine (with the 2 s TTL, a watch right after a renewal saw "offline" there).
+    static let steady =
+        GatewayHarness.baseGatewayConfig + """
+
+            [presence]
+            lease_ttl = "60s"
+            coalesce = "100ms"
+            """
+
     static func ping(_ connection: GatewayConnection) async throws {
         var ping = Polygate_Gateway_V1_ClientFrame()
         ping.ping.clientTimeMs = 1
@@ -170,7 +180,7 @@ import Glibc
     }
 
     @Test func onlyMutualContactsSeeEachOtherAndProbingLearnsNothing() async throws {
-        try await GatewayHarness.run(gateway: Self.config) { gateway in
+        try await GatewayHarness.run(gateway: Self.steady) { gateway in
             let (alice, bob, carol) = (User(), User(), User())
             let (a, b, c) = (try alice.device(), try bob.device(), try carol.device())
             try await gateway.connected(a) { ca in
@@ -223,7 +233,7 @@ import Glibc
     }
 
     @Test func revokingAndBlockingTakeEffectAtOnceForLiveWatchers() async throws {
-        try await GatewayHarness.run(gateway: Self.config) { gateway in
+        try await GatewayHarness.run(gateway: Self.steady) { gateway in
             let (alice, bob) = (User(), User())
             let (a, b) = (try alice.device(), try bob.device())
             try await gateway.connected(a) { ca in
@@ -263,7 +273,7 @@ import Glibc
     }
 
     @Test func anInvisibleUserLooksOfflineAndItsLastSeenIsFrozen() async throws {
-        try await GatewayHarness.run(gateway: Self.config) { gateway in
+        try await GatewayHarness.run(gateway: Self.steady) { gateway in
             let (alice, bob) = (User(), User())
             let (a, b) = (try alice.device(), try bob.device())
             try await gateway.connected(b) { cb in
