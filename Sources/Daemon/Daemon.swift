@@ -102,6 +102,7 @@ public enum Daemon {
             realtime: realtime,
             idleTimeout: configuration.http.idleTimeout,
             headerTimeout: configuration.http.headerTimeout,
+            maxWaitingConnections: configuration.http.maxWaitingConnections,
             logger: logger
         )
         let addresses = try await server.bind()

@@ -33,6 +33,8 @@ public final class RealtimeGateway: Sendable {
         var tokens: ResumeToken?
         var sessions: [UInt64: GatewaySession] = [:]
         var streams: [[UInt8]: GatewaySession] = [:]
+        /// Open sessions that have not authenticated (or resumed) yet.
+        var unauthenticated: Set<UInt64> = []
         var nextID: UInt64 = 0
         var accepting = false
         var stopped = false
@@ -126,10 +128,11 @@ public final class RealtimeGateway: Sendable {
     /// ready or shutting down (answer 503).
     public func open(_ transport: GatewaySession.Transport, peer: String) -> GatewaySession? {
         let session = self.state.withLock { state -> GatewaySession? in
-            guard state.accepting else { return nil }
+            guard state.accepting, state.unauthenticated.count < self.limits.maxUnauthenticated else { return nil }
             state.nextID += 1
             let session = GatewaySession(id: state.nextID, transport: transport, peer: peer, gateway: self)
             state.sessions[session.id] = session
+            state.unauthenticated.insert(session.id)
             if let stream = session.streamID { state.streams[stream] = session }
             return session
         }
@@ -148,6 +151,29 @@ public final class RealtimeGateway: Sendable {
     public func admit(peer: String) -> Duration? {
         self.limiter.admit(ip: peer, now: self.clock.now)
     }
+
+    /// Whether a new connection may start: nil, or why not.
+    public func admission(peer: String) -> Refusal? {
+        let (accepting, crowded) = self.state.withLock { ($0.accepting, $0.unauthenticated.count >= self.limits.maxUnauthenticated) }
+        guard accepting else { return .notReady }
+        // Before the per-address bucket: a refusal for crowding takes none of its tokens.
+        if crowded { return .crowded }
+        if let wait = self.admit(peer: peer) { return .rateLimited(retryAfter: wait) }
+        return nil
+    }
+
+    /// Why a new connection was refused (the transports answer 503 or 429).
+    public enum Refusal: Sendable, Equatable {
+        /// Starting or shutting down.
+        case notReady
+        /// `gateway.max_unauthenticated` sessions wait to authenticate.
+        case crowded
+        /// The address is over `gateway.connect_rate_per_ip` or its authentication failures.
+        case rateLimited(retryAfter: Duration)
+    }
+
+    /// Sessions open now that have not authenticated yet.
+    public var unauthenticatedCount: Int { self.state.withLock { $0.unauthenticated.count } }
 
     /// The open SSE stream with this id.
     public func stream(id: [UInt8]) -> GatewaySession? {
@@ -196,6 +222,7 @@ public final class RealtimeGateway: Sendable {
     }
 
     func attach(_ session: GatewaySession, identity: GatewaySession.Identity) {
+        self.state.withLock { _ = $0.unauthenticated.remove(session.id) }
         self.hub.attach(session, identity: identity)
         // Closed meanwhile: its detach may have run before this attach; leave no trace.
         if session.isClosed { self.hub.detach(session) }
@@ -204,6 +231,7 @@ public final class RealtimeGateway: Sendable {
     func detach(_ session: GatewaySession) {
         self.state.withLock { state in
             state.sessions[session.id] = nil
+            state.unauthenticated.remove(session.id)
             if let stream = session.streamID { state.streams[stream] = nil }
         }
         self.hub.detach(session)

@@ -152,6 +152,9 @@ extension DaemonConfiguration {
             KeySpec(name: "header_timeout") { value, configuration throws(Problem) in
                 configuration.http.headerTimeout = try duration(value, maximum: .seconds(300))
             },
+            KeySpec(name: "max_waiting_connections") { value, configuration throws(Problem) in
+                configuration.http.maxWaitingConnections = try integer(value, in: 1...1_000_000)
+            },
         ],
         "database": [
             KeySpec(name: "url") { value, configuration throws(Problem) in
@@ -233,6 +236,9 @@ extension DaemonConfiguration {
             },
             KeySpec(name: "auth_timeout") { value, configuration throws(Problem) in
                 configuration.gateway.authTimeout = try duration(value, maximum: .seconds(120))
+            },
+            KeySpec(name: "max_unauthenticated") { value, configuration throws(Problem) in
+                configuration.gateway.maxUnauthenticated = try integer(value, in: 1...1_000_000)
             },
             KeySpec(name: "resume_ttl") { value, configuration throws(Problem) in
                 configuration.gateway.resumeTTL = try duration(value, maximum: .seconds(86400))

@@ -26,9 +26,13 @@ public struct DaemonConfiguration: Sendable, Hashable {
         public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
         /// `idle_timeout`: keep-alive connections idle this long are closed.
         public var idleTimeout = Duration.seconds(60)
-        /// `header_timeout`: a new connection that has not sent a complete request head (or
-        /// WebSocket upgrade) this long after it was accepted is closed.
+        /// `header_timeout`: a connection that owes a request head (a new one, or a keep-alive
+        /// one after a response) and has not sent one complete (or a WebSocket upgrade) this
+        /// long is closed.
         public var headerTimeout = Duration.seconds(10)
+        /// `max_waiting_connections`: connections that may wait for their first request head
+        /// at once; more are closed on accept.
+        public var maxWaitingConnections = 1024
         public init() {}
     }
 
@@ -102,6 +106,7 @@ extension DaemonConfiguration: CustomStringConvertible {
         listen = "\(self.http.listen)"
         idle_timeout = "\(formatDuration(self.http.idleTimeout))"
         header_timeout = "\(formatDuration(self.http.headerTimeout))"
+        max_waiting_connections = \(self.http.maxWaitingConnections)
 
         [database]
         url = "\(maskPassword(inURL: self.database.url))"
@@ -128,6 +133,7 @@ extension DaemonConfiguration: CustomStringConvertible {
         penalty_after_limits = \(self.gateway.penaltyAfterLimits)
         ping_interval = "\(formatDuration(self.gateway.pingInterval))"
         auth_timeout = "\(formatDuration(self.gateway.authTimeout))"
+        max_unauthenticated = \(self.gateway.maxUnauthenticated)
         resume_ttl = "\(formatDuration(self.gateway.resumeTTL))"
         key_packages_per_upload = \(self.gateway.keyPackagesPerUpload)
         key_packages_per_device = \(self.gateway.keyPackagesPerDevice)

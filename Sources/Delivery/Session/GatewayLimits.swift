@@ -26,6 +26,9 @@ public struct GatewayLimits: Sendable, Hashable {
     public var penaltyAfterLimits = 5
     public var pingInterval: Duration = .seconds(20)
     public var authTimeout: Duration = .seconds(10)
+    /// Sessions (WebSocket and SSE) that may be open at once before they authenticate or
+    /// resume; more are refused with 503.
+    public var maxUnauthenticated = 1024
     public var resumeTTL: Duration = .seconds(600)
     public var keyPackagesPerUpload = 100
     public var keyPackagesPerDevice = 1000

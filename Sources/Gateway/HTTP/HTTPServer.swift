@@ -36,13 +36,17 @@ public final class HTTPServer: Sendable {
     ///   - responder: answers one request (see ``GatewayHTTP/makeResponder(router:logger:)``).
     ///   - realtime: the gateway behind `GET /v1/gateway` WebSocket upgrades (none: 404).
     ///   - idleTimeout: closes keep-alive connections idle this long.
-    ///   - headerTimeout: closes a new connection that sent no complete request head this long.
+    ///   - headerTimeout: closes a connection that owes a request head (a new one, or a
+    ///     keep-alive one after a response) and sent none complete this long.
+    ///   - maxWaitingConnections: how many connections may wait for their first request head
+    ///     at once; more are closed on accept.
     public init(
         listeners: [Listener],
         responder: @escaping HTTPChannelHandler.Responder,
         realtime: RealtimeGateway? = nil,
         idleTimeout: Duration? = .seconds(60),
         headerTimeout: Duration = .seconds(10),
+        maxWaitingConnections: Int = 1024,
         logger: Logger
     ) {
         self.listeners = listeners
@@ -50,7 +54,8 @@ public final class HTTPServer: Sendable {
             responder: responder,
             realtime: realtime,
             idleTimeout: idleTimeout,
-            headTimeout: headerTimeout
+            headTimeout: headerTimeout,
+            waiting: WaitingConnections(limit: maxWaitingConnections)
         )
         self.logger = logger
         self.quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)

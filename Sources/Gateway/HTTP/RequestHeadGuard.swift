@@ -1,43 +1,125 @@
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
-/// Guards a connection from its accept until its first request head is complete (or it is
-/// upgraded): a client that sends nothing, or only part of a request line or its headers (a
-/// browser's preconnect, a port scanner, a slowloris), is closed after `timeout`, and at once
-/// when the server drains. Removed by the pipeline's owner once the head has come: from then on
-/// the HTTP connection handler's idle timeout and quiescing apply.
-final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
+/// How many accepted connections wait for their first request head, shared by every connection
+/// of a server: past `limit`, a new connection is closed at once (slowloris and connection
+/// storms hold at most this many sockets; connections that sent a request are not counted).
+public final class WaitingConnections: Sendable {
+    public let limit: Int
+    private let count = Atomic<Int>(0)
+
+    public init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Connections waiting now.
+    public var current: Int { self.count.load(ordering: .relaxed) }
+
+    /// Takes a place; false (and nothing taken) when all `limit` are taken.
+    func enter() -> Bool {
+        if self.count.wrappingAdd(1, ordering: .relaxed).newValue <= self.limit { return true }
+        self.count.wrappingSubtract(1, ordering: .relaxed)
+        return false
+    }
+
+    func leave() {
+        self.count.wrappingSubtract(1, ordering: .relaxed)
+    }
+}
+
+/// Guards a connection whenever it owes the server a request head: from its accept, and on a
+/// keep-alive connection from the end of each response until the next head is complete. A
+/// client that sends nothing, or only part of a request line or its headers (a browser's
+/// preconnect, a port scanner, a slowloris — also after a first request), is closed after
+/// `timeout`, and at once when the server drains. Until its first head a connection holds a
+/// place in ``WaitingConnections``; with none left it is closed on accept.
+///
+/// Sits right after the request decoder. Removed when the connection becomes a WebSocket.
+final class RequestHeadGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     let timeout: TimeAmount
+    let waiting: WaitingConnections
     private var deadline: Scheduled<Void>?
+    /// Whether this connection holds a place in `waiting`.
+    private var holdsPlace = false
+    /// Whether a first head came (or the guard gave up its place).
+    private var started = false
+    /// Request heads received minus responses ended.
+    private var outstanding = 0
 
-    init(timeout: TimeAmount) {
+    init(timeout: TimeAmount, waiting: WaitingConnections) {
         self.timeout = timeout
+        self.waiting = waiting
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { self.arm(context) }
+        if context.channel.isActive { self.accepted(context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.arm(context)
+        self.accepted(context)
         context.fireChannelActive()
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        self.disarm()
+        self.leave()
+        context.fireChannelInactive()
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.deadline?.cancel()
-        self.deadline = nil
+        self.disarm()
+        self.leave()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = Self.unwrapInboundIn(data) {
+            self.outstanding += 1
+            self.disarm()
+            self.leave()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = Self.unwrapOutboundIn(data) {
+            self.outstanding = max(0, self.outstanding - 1)
+            if self.outstanding == 0 { self.arm(context) }
+        }
+        context.write(data, promise: promise)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent {
-            // Nothing was asked yet: nothing to finish.
+        if event is ChannelShouldQuiesceEvent, self.deadline != nil {
+            // Nothing is asked now: nothing to finish.
             context.close(promise: nil)
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    private func accepted(_ context: ChannelHandlerContext) {
+        guard !self.started, self.deadline == nil else { return }
+        guard self.waiting.enter() else {
+            self.started = true
+            context.close(promise: nil)
+            return
+        }
+        self.holdsPlace = true
+        self.arm(context)
+    }
+
+    private func leave() {
+        self.started = true
+        if self.holdsPlace {
+            self.holdsPlace = false
+            self.waiting.leave()
+        }
     }
 
     private func arm(_ context: ChannelHandlerContext) {
@@ -46,6 +128,11 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
         self.deadline = context.eventLoop.scheduleTask(in: self.timeout) {
             channel.close(promise: nil)
         }
+    }
+
+    private func disarm() {
+        self.deadline?.cancel()
+        self.deadline = nil
     }
 }
 

@@ -39,30 +39,34 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     public let responder: HTTPChannelHandler.Responder
     let realtime: RealtimeGateway?
     let idleTimeout: Duration?
-    /// How long a new connection has to send a complete request head.
+    /// How long a connection has to send a complete request head.
     let headTimeout: Duration
+    /// Connections that have not sent a first request head yet.
+    let waiting: WaitingConnections
     let maxFrameBytes: Int
 
     public init(
         responder: @escaping HTTPChannelHandler.Responder,
         realtime: RealtimeGateway?,
         idleTimeout: Duration?,
-        headTimeout: Duration = .seconds(10)
+        headTimeout: Duration = .seconds(10),
+        waiting: WaitingConnections = WaitingConnections(limit: 1024)
     ) {
         self.responder = responder
         self.realtime = realtime
         self.idleTimeout = idleTimeout
         self.headTimeout = headTimeout
+        self.waiting = waiting
         self.maxFrameBytes = realtime?.configuration.limits.maxFrameBytes ?? (1 << 20)
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            // First in the pipeline, until the first request head has come (see below).
+            // After the request decoder (below): times every wait for a request head.
             let guardHandler = RequestHeadGuard(
-                timeout: .milliseconds(self.headTimeout.components.seconds * 1000 + self.headTimeout.components.attoseconds / 1_000_000_000_000_000)
+                timeout: .milliseconds(self.headTimeout.components.seconds * 1000 + self.headTimeout.components.attoseconds / 1_000_000_000_000_000),
+                waiting: self.waiting
             )
-            try channel.pipeline.syncOperations.addHandler(guardHandler)
             let parserErrors = HTTPParserErrorResponder()
             // Both handlers are only touched on the channel's event loop.
             let handlers = NIOLoopBound((guardHandler, parserErrors), eventLoop: channel.eventLoop)
@@ -80,7 +84,8 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 },
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        // HTTP is over on this connection: its error responder goes with it.
+                        // HTTP is over on this connection: its head guard and error responder go with it.
+                        channel.pipeline.syncOperations.removeHandler(handlers.value.0, promise: nil)
                         channel.pipeline.syncOperations.removeHandler(handlers.value.1, promise: nil)
                         let frames = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
                             wrappingChannelSynchronously: channel,
@@ -115,10 +120,7 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(parserErrors, position: .after(decoder))
-            // The head has come (an HTTP request or an upgrade): the guard's work is done.
-            negotiated.whenSuccess { _ in
-                channel.pipeline.syncOperations.removeHandler(handlers.value.0, promise: nil)
-            }
+            try channel.pipeline.syncOperations.addHandler(guardHandler, position: .after(parserErrors))
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -129,14 +131,17 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         guard path == Self.webSocketPath, let realtime else {
             return Refusal(status: .notFound, message: "no WebSocket endpoint at \(path); use \(Self.webSocketPath)")
         }
-        guard realtime.isAccepting else {
-            return Refusal(status: .serviceUnavailable, message: "the gateway is not ready", retryAfter: .seconds(1))
-        }
-        if let wait = realtime.admit(peer: peer) {
+        switch realtime.admission(peer: peer) {
+        case .notReady: return Refusal(status: .serviceUnavailable, message: "the gateway is not ready", retryAfter: .seconds(1))
+        case .crowded: return Refusal(status: .serviceUnavailable, message: Self.crowded, retryAfter: .seconds(1))
+        case .rateLimited(let wait):
             return Refusal(status: .tooManyRequests, message: "too many connections from this address", retryAfter: wait)
+        case nil: return nil
         }
-        return nil
     }
+
+    /// The answer while `gateway.max_unauthenticated` sessions wait to authenticate.
+    static let crowded = "too many connections are waiting to authenticate; retry shortly"
 
     public func handle(value: Value, logger: Logger) async {
         do {

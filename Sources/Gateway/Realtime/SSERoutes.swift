@@ -36,9 +36,11 @@ public struct SSERoutes: Sendable {
 
     func stream(_ request: Request, _ context: GatewayRequestContext) -> Response {
         let peer = context.remoteAddress?.ipAddress ?? "unknown"
-        guard self.realtime.isAccepting else { return Self.text(.serviceUnavailable, "the gateway is not ready", retryAfter: .seconds(1)) }
-        if let wait = self.realtime.admit(peer: peer) {
-            return Self.text(.tooManyRequests, "too many connections from this address", retryAfter: wait)
+        switch self.realtime.admission(peer: peer) {
+        case .notReady: return Self.text(.serviceUnavailable, "the gateway is not ready", retryAfter: .seconds(1))
+        case .crowded: return Self.text(.serviceUnavailable, GatewayChildChannel.crowded, retryAfter: .seconds(1))
+        case .rateLimited(let wait): return Self.text(.tooManyRequests, "too many connections from this address", retryAfter: wait)
+        case nil: break
         }
         guard let session = self.realtime.open(.sse, peer: peer) else {
             return Self.text(.serviceUnavailable, "the gateway is shutting down", retryAfter: .seconds(1))
@@ -48,10 +50,16 @@ public struct SSERoutes: Sendable {
             .cacheControl: "no-store, no-transform",
             HTTPField.Name("X-Accel-Buffering")!: "no",
         ]
+        let channel = context.channel
         return Response(
             status: .ok,
             headers: headers,
             body: ResponseBody { writer in
+                // The client's hang-up ends the session at once (otherwise only a failed write
+                // would tell, and `POST /v1/send` would be accepted for a stream nobody reads).
+                let hangup = HangupHandler { session.close(code: CloseCode.normal, reason: "the client hung up", after: .zero) }
+                try? await channel.pipeline.addHandler(hangup, position: .first).get()
+                defer { channel.pipeline.removeHandler(hangup, promise: nil) }
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask { await session.runDeliveries() }
                     group.addTask { await session.runInbound() }

@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import GatewayClient
 import GatewayWire
@@ -101,18 +102,127 @@ import Testing
     }
 
     /// A connection that sends no complete request head within `http.header_timeout` is closed
-    /// (a slowloris holds nothing for long).
+    /// (a slowloris holds nothing for long) — also a keep-alive connection trickling the head of
+    /// its second request, which the idle timeout never closed (every byte reset it); at most
+    /// `http.max_waiting_connections` wait for a first head at once.
     @Test func aConnectionWithoutARequestHeadIsClosedInTime() async throws {
-        try await GatewayHarness.run(http: "header_timeout = \"3s\"") { gateway in
+        try await GatewayHarness.run(http: "header_timeout = \"3s\"\nidle_timeout = \"60s\"\nmax_waiting_connections = 3") { gateway in
             let silent = try RawConnection.tcp(port: gateway.port)
             let slow = try RawConnection.tcp(port: gateway.port)
             #expect(slow.write("GET /readyz HTTP/1.1\r\n"))
+            // A first request answered, then the next head a byte at a time.
+            let keepAlive = try RawConnection.tcp(port: gateway.port)
+            #expect(keepAlive.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+            #expect(String(decoding: keepAlive.read(for: .seconds(5)) { $0.count > 12 }.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
             let opened = ContinuousClock.now
+            // Two connections wait for a first head (the keep-alive one no longer counts): a
+            // third is taken, the fourth is closed at once.
+            let third = try RawConnection.tcp(port: gateway.port)
+            #expect(!third.read(for: .milliseconds(300)).closed)
+            let fourth = try RawConnection.tcp(port: gateway.port)
+            let refused = ContinuousClock.now
+            #expect(fourth.read(for: .seconds(2)).closed)
+            #expect(ContinuousClock.now - refused < .seconds(2))
+            var trickled = false
+            for byte in "GET /healthz HTTP/1.1\r\nHost: x\r\n".utf8 {
+                guard keepAlive.write([byte]) else { break }
+                if keepAlive.read(for: .milliseconds(500)).closed {
+                    trickled = true
+                    break
+                }
+            }
+            #expect(trickled, "the keep-alive connection trickling a head was left open")
+            #expect(ContinuousClock.now - opened >= .seconds(2))
+            #expect(ContinuousClock.now - opened < .seconds(12))
             #expect(silent.read(for: .seconds(20)).closed)
             #expect(slow.read(for: .seconds(5)).closed)
-            #expect(ContinuousClock.now - opened >= .seconds(2))
-            // A real client is served as ever.
+            #expect(third.read(for: .seconds(5)).closed)
+            // Places are free again; a real client is served as ever. 10,000 query parameters
+            // are answered like any other request when the head fits in 80 KiB (40 KB here) …
             #expect(try await HTTPTestClient.get(port: gateway.port, "/readyz").status == 200)
+            let query = Array(repeating: "a=1", count: 10_000).joined(separator: "&")
+            #expect(try await HTTPTestClient.get(port: gateway.port, "/readyz?" + query).status == 200)
+            let references = try await HTTPTestClient.get(port: gateway.port, "/query_references?" + query)
+            #expect(references.status == 400, "\(references.status) \(references.body)")
+            // … and with 431 and a close when it does not (110 KB).
+            let long = (0..<10_000).map { "p\($0)=\($0)" }.joined(separator: "&")
+            let tooLong = try RawConnection.tcp(port: gateway.port)
+            _ = tooLong.write("GET /readyz?\(long) HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answer = tooLong.read(for: .seconds(4))
+            #expect(String(decoding: answer.bytes.prefix(12), as: UTF8.self) == "HTTP/1.1 431")
+            #expect(answer.closed)
+            #expect(try await HTTPTestClient.get(port: gateway.port, "/readyz").status == 200)
+        }
+    }
+
+    /// Issue 16 (3): at most `gateway.max_unauthenticated` sessions wait to authenticate; more
+    /// are answered 503 with Retry-After (WebSocket and SSE alike) until one authenticates.
+    @Test func sessionsWaitingToAuthenticateAreCapped() async throws {
+        let config = GatewayHarness.baseGatewayConfig + "\nmax_unauthenticated = 2\n"
+        try await GatewayHarness.run(gateway: config) { gateway in
+            let device = try User().device()
+            try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { first in
+                _ = try await first.challenge()
+                try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { second in
+                    _ = try await second.challenge()
+                    let upgrade = try RawConnection.tcp(port: gateway.port)
+                    #expect(
+                        upgrade.write(
+                            "GET /v1/gateway HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                        )
+                    )
+                    let answer = String(decoding: upgrade.read(for: .seconds(5)) { _ in false }.bytes, as: UTF8.self)
+                    #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
+                    #expect(answer.lowercased().contains("retry-after: 1"))
+                    #expect(answer.contains("too many connections are waiting to authenticate"))
+                    let sse = try await HTTPTestClient.get(port: gateway.port, "/v1/stream")
+                    #expect(sse.status == 503)
+                    // One authenticates: a place is free.
+                    try await first.authenticate(device)
+                    try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { third in
+                        let challenge = try await third.challenge()
+                        #expect(challenge.pingIntervalMs > 0)
+                    }
+                }
+            }
+            let status = try await Gwctl.ok(["--json", "status"], socket: gateway.controlPath).json()
+            #expect(status["connections"]?.int == 0)
+        }
+    }
+
+    /// Issue 16 (8): after an SSE client hung up, its session lived on (and `POST /v1/send` with
+    /// its stream id was accepted) until a write to the dead stream failed — a keep-alive, up to
+    /// `ping_interval` later. The hang-up ends the session at once.
+    @Test func aStreamWhoseClientHungUpTakesNoMoreFrames() async throws {
+        let config = GatewayHarness.baseGatewayConfig + "\nping_interval = \"25s\"\nauth_timeout = \"60s\"\n"
+        try await GatewayHarness.run(gateway: config) { gateway in
+            let device = try User().device()
+            let stream = try await GatewayConnection.withSSE(host: "127.0.0.1", port: gateway.port) { sse in
+                let challenge = try await sse.challenge()
+                try await sse.authenticate(device)
+                _ = try await sse.backlog()
+                return [UInt8](challenge.streamID)
+            }
+            // Nothing is written to the stream now: only the hang-up itself can end the session.
+            let hungUp = ContinuousClock.now
+            var status = try await Gwctl.ok(["--json", "status"], socket: gateway.controlPath).json()
+            while status["connections"]?.int != 0, ContinuousClock.now - hungUp < .seconds(10) {
+                try await Task.sleep(for: .milliseconds(100))
+                status = try await Gwctl.ok(["--json", "status"], socket: gateway.controlPath).json()
+            }
+            #expect(status["connections"]?.int == 0)
+            #expect(ContinuousClock.now - hungUp < .seconds(3), "the session outlived its client by \(ContinuousClock.now - hungUp)")
+            var ping = Polygate_Gateway_V1_ClientFrame()
+            ping.ping.clientTimeMs = 1
+            let answer = try await HTTPTestClient.send(
+                port: gateway.port,
+                method: "POST",
+                "/v1/send",
+                headers: ["X-Polygate-Stream": Hex.encode(stream), "Content-Type": "application/x-protobuf"],
+                body: try ping.serializedBytes()
+            )
+            #expect(answer.status == 404)
         }
     }
 

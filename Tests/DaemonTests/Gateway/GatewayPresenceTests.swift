@@ -312,14 +312,19 @@ import Glibc
                     // window for Bob, and the last request is what is stored.
                     // The toggles end on invisible, the opposite of what was stored before them,
                     // so a lost final write shows (issue 15: they ended on the stored value).
+                    let toggling = ContinuousClock.now
                     for n in 0..<10 { try await ca.call(.setPresence(.with { $0.invisible = n % 2 == 1 })) }
+                    let toggled = ContinuousClock.now - toggling
                     var frames = 0
                     let deadline = ContinuousClock.now + .milliseconds(700)
                     while ContinuousClock.now < deadline {
                         guard let frame = try? await cb.nextEvent(timeout: deadline - ContinuousClock.now) else { break }
                         if case .presence = frame.body { frames += 1 }
                     }
-                    #expect(frames <= 2)
+                    // One frame per 100 ms window the toggles touched: 2 when they took under
+                    // 100 ms, more only on a machine so loaded that they took longer.
+                    let windows = Int((toggled / .milliseconds(100)).rounded(.up)) + 1
+                    #expect(frames <= min(windows, 9), "\(frames) frames for toggles over \(toggled)")
                     // The tenth request (n = 9) made her invisible: stored by the end of its window.
                     try await eventually("the last mode is stored") {
                         try await withDatabase(gateway.databaseURL) { database in
