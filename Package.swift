@@ -273,6 +273,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Traffic, faults and the audit of what was delivered (the fault suite and `make soak`).
+        .target(
+            name: "FaultInjection",
+            dependencies: [
+                "GatewayClient", "GatewayWire", "Primitives", "TestSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .testTarget(
             name: "SystemLibraryTests",
             dependencies: ["CLibPQ", "CSodium", "COpenSSL", "CSystemd", "CReadline"]
@@ -315,8 +323,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Control", "Daemon", "Delivery", "Gateway", "GatewayClient", "GatewayWire", "MLS", "Polycentric", "PolycentricClient", "Primitives",
-                "Store", "Systemd", "TestSupport",
+                "Control", "Daemon", "Delivery", "FaultInjection", "Gateway", "GatewayClient", "GatewayWire", "MLS", "Polycentric",
+                "PolycentricClient", "Primitives", "Store", "Systemd", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -5,13 +5,30 @@ import Store
 
 /// `status` and `check`.
 extension ControlHandler {
+    /// How long `status` and `check` wait for the database before saying it is unreachable
+    /// (they must answer while it is away: that is when an operator asks).
+    static let probeTimeout: Duration = .seconds(3)
+
+    /// The database's schema version, clock and round trip, within ``probeTimeout``.
+    func probeDatabase() async throws -> (schemaVersion: Int64, nowMs: Int64, latency: Duration) {
+        let repository = self.context.repository
+        switch await answerWithin(Self.probeTimeout, { try await repository.probe() }) {
+        case .success(let probe): return probe
+        case .failure(let error): throw error
+        case nil: throw ProbeTimedOut()
+        }
+    }
+
+    struct ProbeTimedOut: Error, CustomStringConvertible {
+        var description: String { "no answer within \(ControlHandler.probeTimeout.components.seconds) s" }
+    }
     func status() async -> ControlValue {
         let statistics = self.context.realtime.statistics
         var database: ControlValue = "ok"
         var latency: ControlValue = .null
         var schema: ControlValue = .null
         do {
-            let probe = try await self.context.repository.probe()
+            let probe = try await self.probeDatabase()
             latency = .double((Double(probe.latency / .microseconds(1)) / 1000).rounded(toPlaces: 2))
             schema = .int(probe.schemaVersion)
         } catch {
@@ -40,7 +57,7 @@ extension ControlHandler {
     func check() async -> ControlValue {
         var checks: [(String, Bool, String)] = []
         do {
-            let probe = try await self.context.repository.probe()
+            let probe = try await self.probeDatabase()
             let latency = (Double(probe.latency / .microseconds(1)) / 1000).rounded(toPlaces: 2)
             checks.append(("database", true, "reachable, \(latency) ms round trip"))
             let skewMs = abs(probe.nowMs - Int64(Date().timeIntervalSince1970 * 1000))

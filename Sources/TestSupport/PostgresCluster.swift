@@ -10,13 +10,20 @@ import Glibc
 public final class PostgresCluster: Sendable {
     public let directory: String
     public let port: Int
+    /// `fsync`, `synchronous_commit` and `full_page_writes` on, as a deployment runs (crash and
+    /// failover tests: with them off a crash test proves nothing about the disk path).
+    public let durable: Bool
+    /// More `-c name=value` settings for the server.
+    public let settings: [String]
 
     public var dataDirectory: String { "\(self.directory)/data" }
     public var logPath: String { "\(self.directory)/server.log" }
 
-    private init(directory: String, port: Int) {
+    private init(directory: String, port: Int, durable: Bool, settings: [String]) {
         self.directory = directory
         self.port = port
+        self.durable = durable
+        self.settings = settings
     }
 
     /// The connection URL for `database` as the `postgres` superuser (trust authentication).
@@ -25,10 +32,10 @@ public final class PostgresCluster: Sendable {
     }
 
     /// Creates and starts a new cluster.
-    public static func start() async throws -> PostgresCluster {
+    public static func start(durable: Bool = false, settings: [String] = []) async throws -> PostgresCluster {
         let directory = TestEnvironment.makeDirectory("pg")
         try handToPostgresUser(directory)
-        let cluster = PostgresCluster(directory: directory, port: TestEnvironment.freePort())
+        let cluster = PostgresCluster(directory: directory, port: TestEnvironment.freePort(), durable: durable, settings: settings)
         let initdb = try await runAsPostgres(
             "initdb",
             ["-D", cluster.dataDirectory, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"]
@@ -39,8 +46,12 @@ public final class PostgresCluster: Sendable {
     }
 
     /// Starts a cluster, runs `body`, and destroys the cluster whatever happens.
-    public static func with<R>(_ body: (PostgresCluster) async throws -> R) async throws -> R {
-        let cluster = try await PostgresCluster.start()
+    public static func with<R>(
+        durable: Bool = false,
+        settings: [String] = [],
+        _ body: (PostgresCluster) async throws -> R
+    ) async throws -> R {
+        let cluster = try await PostgresCluster.start(durable: durable, settings: settings)
         do {
             let result = try await body(cluster)
             await cluster.destroy()
@@ -53,10 +64,12 @@ public final class PostgresCluster: Sendable {
 
     /// Starts the server (after ``stop()``).
     public func startServer() async throws {
-        let options = [
-            "-c listen_addresses=127.0.0.1", "-p \(self.port)", "-k \(self.directory)",
-            "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=300",
-        ].joined(separator: " ")
+        let durability =
+            self.durable
+            ? ["-c fsync=on", "-c synchronous_commit=on", "-c full_page_writes=on"]
+            : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        let options = (["-c listen_addresses=127.0.0.1", "-p \(self.port)", "-k \(self.directory)", "-c max_connections=300"]
+            + durability + self.settings.map { "-c \($0)" }).joined(separator: " ")
         let result = try await Self.runAsPostgres(
             "pg_ctl",
             ["-D", self.dataDirectory, "-l", self.logPath, "-w", "-t", "60", "-o", options, "start"]
@@ -66,19 +79,24 @@ public final class PostgresCluster: Sendable {
         }
     }
 
-    /// Stops the server (`fast` mode: sessions are terminated, as in a restart).
-    public func stop() async throws {
-        let result = try await Self.runAsPostgres("pg_ctl", ["-D", self.dataDirectory, "-m", "fast", "-w", "-t", "60", "stop"])
+    /// How `pg_ctl` stops the server.
+    public enum StopMode: String, Sendable {
+        /// Sessions are terminated, a checkpoint is written.
+        case fast
+        /// Like a crash (or a power cut with durable settings): no checkpoint, recovery on start.
+        case immediate
+    }
+
+    /// Stops the server (`fast` mode by default: sessions are terminated, as in a restart).
+    public func stop(mode: StopMode = .fast) async throws {
+        let result = try await Self.runAsPostgres("pg_ctl", ["-D", self.dataDirectory, "-m", mode.rawValue, "-w", "-t", "60", "stop"])
         guard result.status == 0 else { throw TestFailure("pg_ctl stop failed (\(result.status)):\n\(result.output)") }
     }
 
     /// `pg_ctl restart`: every open connection is terminated.
-    public func restart() async throws {
-        let result = try await Self.runAsPostgres(
-            "pg_ctl",
-            ["-D", self.dataDirectory, "-m", "fast", "-w", "-t", "60", "restart"]
-        )
-        guard result.status == 0 else { throw TestFailure("pg_ctl restart failed (\(result.status)):\n\(result.output)") }
+    public func restart(mode: StopMode = .fast) async throws {
+        try await self.stop(mode: mode)
+        try await self.startServer()
     }
 
     /// Stops the server if it runs and deletes the cluster's files.

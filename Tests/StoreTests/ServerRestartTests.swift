@@ -32,6 +32,37 @@ import Testing
         }
     }
 
+    /// A server stopped in `immediate` mode sends each session a notice and closes it at once.
+    /// Queries in flight on every pooled connection fail at once, and the pool holds no dead
+    /// connection after. (When the notice and the end came in one readiness event, the end
+    /// could go unread and a connection looked alive; that race shows under load, in
+    /// FaultInjectionTests.databaseCrashAndOutageLoseNothing, about one run in two before
+    /// `LibPQConnection.readable()` read to the end.)
+    @Test func anImmediateStopClosesEveryPooledConnection() async throws {
+        try await PostgresCluster.with { cluster in
+            let client = PostgresClient(configuration: .init(conninfo: cluster.url(), maxConnections: 8), logger: .quiet)
+            defer { client.shutdown() }
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { (try? await client.query("SELECT pg_sleep(30)")) == nil }
+                }
+                while client.statistics.open < 8 { try await Task.sleep(for: .milliseconds(20)) }
+                try await Task.sleep(for: .milliseconds(300))
+                let stopped = ContinuousClock.now
+                try await cluster.stop(mode: .immediate)
+                var failed = 0
+                for try await didFail in group where didFail { failed += 1 }
+                #expect(failed == 8)
+                #expect(ContinuousClock.now - stopped < .seconds(5), "queries on dead connections waited \(ContinuousClock.now - stopped)")
+            }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while client.statistics.open > 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(client.statistics.open == 0, "\(client.statistics.open) dead connections still open")
+        }
+    }
+
     @Test func listenerResubscribesAfterRestartAndSaysSo() async throws {
         try await PostgresCluster.with { cluster in
             let client = PostgresClient(configuration: .init(conninfo: cluster.url()), logger: .quiet)

@@ -2,7 +2,6 @@ import BuildInfo
 public import Hummingbird
 import NIOCore
 public import Store
-import Synchronization
 
 /// `/healthz` (liveness), `/readyz` (readiness: start-up done and the database answers) and
 /// `/metrics` (Prometheus text, behind a bearer token when one is configured).
@@ -82,22 +81,8 @@ public struct HealthRoutes: Sendable {
     /// `SELECT 1` within ``databaseTimeout``. A probe that outlives the timeout finishes on its own.
     private func databaseAnswers() async -> Bool {
         let database = self.database
-        let timeout = self.databaseTimeout
-        let outcome = Mutex<CheckedContinuation<Bool, Never>?>(nil)
-        return await withCheckedContinuation { continuation in
-            outcome.withLock { $0 = continuation }
-            let finish: @Sendable (Bool) -> Void = { value in
-                outcome.withLock { $0.take() }?.resume(returning: value)
-            }
-            Task {
-                let answered = (try? await database.query("SELECT 1")) != nil
-                finish(answered)
-            }
-            Task {
-                try? await Task.sleep(for: timeout)
-                finish(false)
-            }
-        }
+        if case .success = await answerWithin(self.databaseTimeout, { try await database.query("SELECT 1") }) { return true }
+        return false
     }
 
     // MARK: Responses

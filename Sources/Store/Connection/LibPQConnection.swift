@@ -377,11 +377,24 @@ final class LibPQConnection: @unchecked Sendable {
 
     private func readable() {
         guard let conn = self.conn, self.closeError == nil else { return }
-        guard PQconsumeInput(conn) == 1 else {
-            return self.closeConnection(self.connectionError(.connectionClosed))
-        }
+        // Read until the socket has nothing more. libpq reads once per call: when a server that
+        // shuts down sends a notice and closes at once, one readiness event brought both, the
+        // end was never read and the connection looked alive (requests queued behind it waited
+        // until the database came back).
+        repeat {
+            guard PQconsumeInput(conn) == 1 else {
+                return self.closeConnection(self.connectionError(.connectionClosed))
+            }
+        } while Self.hasInput(PQsocket(conn))
         self.drainResults()
         if self.writeSource != nil { self.flush() }
+    }
+
+    /// Whether `fd` has bytes (or its end) to read now.
+    private static func hasInput(_ fd: Int32) -> Bool {
+        guard fd >= 0 else { return false }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return Glibc.poll(&descriptor, 1, 0) > 0 && descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
     }
 
     /// Hands every complete result libpq has buffered to the state machine, then notifications.

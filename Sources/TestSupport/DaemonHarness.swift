@@ -1,21 +1,19 @@
-import TestSupport
-
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Runs the real `polygated` binary as a child process.
-struct DaemonHarness {
-    let directory: String
-    let port: Int
-    let configPath: String
+public struct DaemonHarness: Sendable {
+    public let directory: String
+    public let port: Int
+    public let configPath: String
     /// The read-write control socket (gwctl's).
-    let controlPath: String
+    public let controlPath: String
 
     /// Writes a configuration for `databaseURL` with the HTTP listener on a free port and the
     /// control socket in the harness's directory; `control` adds lines to `[control]`, `http` to
     /// `[http]`.
-    init(
+    public init(
         databaseURL: String,
         extra: String = "",
         control: String = "",
@@ -53,10 +51,10 @@ struct DaemonHarness {
         )
     }
 
-    static var binary: String { TestEnvironment.product("polygated") }
+    public static var binary: String { TestEnvironment.product("polygated") }
 
     /// Starts `polygated serve` with the given extra environment.
-    func start(environment: [String: String] = [:], passing descriptors: [Int32] = []) throws -> TestProcess {
+    public func start(environment: [String: String] = [:], passing descriptors: [Int32] = []) throws -> TestProcess {
         try TestProcess(
             executable: Self.binary,
             arguments: ["serve", "--config", self.configPath],
@@ -67,7 +65,7 @@ struct DaemonHarness {
     }
 
     /// Runs a polygated subcommand to completion.
-    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
         let process = try TestProcess(
             executable: Self.binary,
             arguments: arguments,
@@ -79,7 +77,7 @@ struct DaemonHarness {
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns the exit status.
-    static func stop(_ process: TestProcess) async throws -> Int32 {
+    public static func stop(_ process: TestProcess) async throws -> Int32 {
         process.signal(SIGTERM)
         return try await process.waitForExit(timeout: .seconds(30))
     }
