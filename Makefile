@@ -8,7 +8,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db
 
-.PHONY: all deps deb deb-test install build build-tests test run release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-control bench-append conformance proto format clean
+.PHONY: all deps deb deb-test install build build-tests test run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-control bench-append conformance proto format clean
 
 all: build
 
@@ -26,6 +26,23 @@ build-tests: deps
 ## test: build everything, start a throwaway PostgreSQL, run all tests, stop it.
 test: build-tests
 	scripts/test.sh
+
+## soak: the fault suite's long form (docs/RELIABILITY.md): 100,000 numbered messages through two
+## polygated on a durable PostgreSQL of its own, with 10 kill -9, 3 database crashes and 2 outages
+## of 20 s; exit 1 if any acknowledged message was lost. Options: make soak ARGS="--messages N
+## --kills K --outages O …" (fault-soak --help).
+soak: deps
+	$(SWIFT) build --product polygated
+	$(SWIFT) build --product fault-soak
+	.build/debug/fault-soak $(ARGS)
+
+## fuzz: libFuzzer targets with AddressSanitizer (Fuzz/, docs/RELIABILITY.md), built in .build/fuzz.
+## make fuzz TARGET=mls SECONDS=600; TARGET=all (default) runs each of mls, gateway,
+## polycentric, control, config for SECONDS (default 30).
+TARGET ?= all
+SECONDS ?= 30
+fuzz: deps
+	scripts/fuzz.sh $(TARGET) $(SECONDS)
 
 ## run: build, start a private PostgreSQL under .run/ unless DATABASE_URL or CONFIG is given,
 ## and run polygated in the foreground on 127.0.0.1:8080.

@@ -260,6 +260,11 @@ let package = Package(
             path: "Benchmarks/ControlBenchmark"
         ),
         .executableTarget(
+            name: "fault-soak",
+            dependencies: ["FaultInjection", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/FaultSoak"
+        ),
+        .executableTarget(
             name: "mls-benchmark",
             dependencies: ["MLS", "Primitives"],
             path: "Benchmarks/MLSBenchmark"
@@ -345,4 +350,34 @@ let upcomingFeatures: [SwiftSetting] = [
 
 for target in package.targets where target.type != .system && target.type != .binary {
     target.swiftSettings = (target.swiftSettings ?? []) + upcomingFeatures
+}
+
+// MARK: - Fuzzing (`make fuzz`, docs/RELIABILITY.md)
+//
+// With POLYGATE_FUZZ=1 (scripts/fuzz.sh, in a scratch path of its own) the package gains one
+// libFuzzer executable per decoder, and polygate's own targets are compiled with libFuzzer's
+// coverage and AddressSanitizer (dependencies are not instrumented). Ordinary builds never see
+// these targets.
+if Context.environment["POLYGATE_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, path: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-mls", "Fuzz/MLS", ["MLS", "Primitives"]),
+        ("fuzz-gateway", "Fuzz/Gateway", ["Delivery", "GatewayWire", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        ("fuzz-polycentric", "Fuzz/Polycentric", ["Polycentric", "Primitives", "Social", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        ("fuzz-control", "Fuzz/Control", ["Control"]),
+        ("fuzz-config", "Fuzz/Config", ["Daemon"]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
+    for fuzz in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: fuzz.name,
+                dependencies: fuzz.dependencies + ["FuzzSupport"],
+                path: fuzz.path,
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-Xclang-linker", "-fuse-ld=lld"])]
+            )
+        )
+    }
+    for target in package.targets where target.type == .regular || target.type == .executable {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-sanitize=fuzzer,address", "-parse-as-library"])]
+    }
 }

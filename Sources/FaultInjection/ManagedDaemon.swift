@@ -41,3 +41,27 @@ public final class ManagedDaemon: Sendable {
     /// The standard error of the running process.
     public var stderr: String { self.process.withLock { $0?.stderr ?? "" } }
 }
+
+extension ManagedDaemon {
+    /// On a fresh durable cluster, `count` ready daemons (gateway ids `prefix0`, `prefix1` …)
+    /// with `configuration` added to their files; `body` runs with them, and every daemon is
+    /// killed and the cluster destroyed after, whatever happens.
+    public static func withDaemons<T: Sendable>(
+        _ count: Int,
+        configuration: String,
+        gatewayIDPrefix prefix: String,
+        _ body: ([ManagedDaemon], PostgresCluster) async throws -> T
+    ) async throws -> T {
+        try await PostgresCluster.with(durable: true) { cluster in
+            var daemons: [ManagedDaemon] = []
+            defer { for daemon in daemons { daemon.kill9() } }
+            for index in 0..<count {
+                let harness = try DaemonHarness(databaseURL: cluster.url(), extra: "\n" + configuration, gatewayID: "\(prefix)\(index)")
+                let daemon = ManagedDaemon(harness: harness)
+                daemons.append(daemon)
+                try await daemon.start()
+            }
+            return try await body(daemons, cluster)
+        }
+    }
+}

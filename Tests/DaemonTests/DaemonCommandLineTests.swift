@@ -28,6 +28,11 @@ import Testing
         ),
         ("[database]\npool_size = 0\n", ":2: database.pool_size: must be between 1 and 1000 (got 0)"),
         ("[database]\npool_size = \"ten\"\n", ":2: database.pool_size: must be an integer, not a TOML string"),
+        // fuzz-config: the TOML parser aborted (an assertion, a core dump) on this table header.
+        (
+            "[http]\nlisten = \"[::1]:8080\"\n[\u{FFFD}\u{FFFD}gatgatmway_ieway]\n",
+            ":3: TOML syntax error: U+FFFD cannot start a table name; names are ASCII letters, digits, '_' and '-', or quoted"
+        ),
     ])
     func checkConfigRejectsBadFilesWithLineAndKey(text: String, message: String) async throws {
         let path = "\(TestEnvironment.makeDirectory("conf"))/bad.conf"

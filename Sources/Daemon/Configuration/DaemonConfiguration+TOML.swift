@@ -25,6 +25,9 @@ extension DaemonConfiguration {
 
     /// Parses and validates configuration text; `file` is used in error messages.
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> DaemonConfiguration {
+        if let (line, message) = TOMLPrecheck.problem(in: text) {
+            throw ConfigurationError(code: .syntax, file: file, line: line, message: "TOML syntax error: \(message)")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

@@ -1,4 +1,4 @@
-import GatewayWire
+public import GatewayWire
 
 /// One gateway connection's life as a value (docs/GATEWAY_SPEC.md §3, §7): which frames are
 /// allowed when, the authentication deadline, the ping deadline and the penalty for repeated
@@ -123,5 +123,20 @@ public struct ConnectionStateMachine: Sendable {
     private mutating func close(_ code: UInt16, _ reason: String, after: Duration) -> Action {
         self.state = .closed(code: code)
         return .close(code: code, reason: reason, reconnectAfter: after)
+    }
+}
+
+extension ConnectionStateMachine.Incoming {
+    /// What a client frame's body counts as.
+    public init(_ body: Polygate_Gateway_V1_ClientFrame.OneOf_Body) {
+        switch body {
+        case .authenticate: self = .authenticate
+        case .resume: self = .resume
+        case .ping: self = .ping
+        case .send: self = .send
+        case .claimKeyPackages: self = .claim
+        case .watch: self = .watch
+        default: self = .request
+        }
     }
 }

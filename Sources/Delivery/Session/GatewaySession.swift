@@ -135,19 +135,11 @@ public final class GatewaySession: Sendable {
             self.close(code: CloseCode.protocolError, reason: "the frame is not a ClientFrame", after: .seconds(5))
             return
         }
-        let incoming: ConnectionStateMachine.Incoming
-        switch frame.body {
-        case .authenticate: incoming = .authenticate
-        case .resume: incoming = .resume
-        case .ping: incoming = .ping
-        case .send: incoming = .send
-        case .claimKeyPackages: incoming = .claim
-        case .watch: incoming = .watch
-        case .none:
+        guard let body = frame.body else {
             self.close(code: CloseCode.protocolError, reason: "a frame without a body", after: .seconds(5))
             return
-        default: incoming = .request
         }
+        let incoming = ConnectionStateMachine.Incoming(body)
         let now = self.gateway.clock.now
         let action = self.state.withLock { $0.machine.received(incoming, now: now) }
         switch action {

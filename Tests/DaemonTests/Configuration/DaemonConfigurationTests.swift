@@ -141,6 +141,42 @@ import Testing
         #expect(error?.description.hasPrefix("bad.conf:3: TOML syntax error") == true)
     }
 
+    /// fuzz-config found table headers with characters outside ASCII that made the TOML parser
+    /// abort (an assertion: a core dump instead of an error; the input is
+    /// Fuzz/Corpus/config/crash-toml-header). They are refused with their line; strings and
+    /// comments may hold any text.
+    @Test func namesOutsideASCIIAreRefusedButStringsAndCommentsMayHoldAnything() throws {
+        let crash =
+            Array("[http]\nlisten = \"[::1]:8080\"\n[".utf8) + Array(repeating: 0xFF, count: 120)
+            + Array("gatgatmway_ieway]\nconnect_rate_per_i\u{9D}p = \"20/1m\"\n".utf8)
+        let error = #expect(throws: ConfigurationError.self) {
+            try DaemonConfiguration.parse(String(decoding: crash, as: UTF8.self), file: "fuzz.conf")
+        }
+        #expect(error?.code == .syntax)
+        #expect(error?.line == 3)
+        for bad in ["[http]\nlistén = \"127.0.0.1:80\"\n", "[http]\n[café]\n", "x = 1 \u{200B}\n"] {
+            #expect(throws: ConfigurationError.self) { try DaemonConfiguration.parse(bad, file: "bad.conf") }
+        }
+        let fine = #"""
+            # café, 日本語 — comments may say anything
+            [database]
+            url = "postgresql:///polygate?application_name=caf\u00e9 \"é\"" # é
+            [daemon]
+            gateway_id = 'gw_1'
+            """#
+        let configuration = try DaemonConfiguration.parse(fine, file: "fine.conf")
+        #expect(configuration.database.url.hasSuffix("café \"é\""))
+        #expect(TOMLPrecheck.problem(in: "a = '''\nüber'''\nb = \"\\\"é\"\nc = \"\"\"\né\\\n\"\"\"\n") == nil)
+        #expect(TOMLPrecheck.problem(in: "a = '''x'''\nü = 1\n")?.line == 2)
+        // What else aborted the parser: a name starting with a character a name cannot start with.
+        for (bad, line) in [("[daemon]\nx = 1\n[`aemon]\n", 3), ("[ a.`b ]\n", 1), ("t = { ?a = 1 }\n", 1), ("t = { a = 1, ?b = 2 }\n", 1), ("?k = 1\n", 1), ("[\nx = 1\n", 1), ("[a.\n", 1), ("[a\n", 1), ("[\r\rhttp]\n", 1)] {
+            #expect(TOMLPrecheck.problem(in: bad)?.line == line, "\(bad.debugDescription)")
+        }
+        // What is fine stays fine: arrays over lines, nested arrays, inline tables, quoted names.
+        let valid = "a = [\r\n  [1, 2],\n  [3],\n]\r\n\"quoted key\" = { x = 1, 'y' = [1], z = {} }\n[[arr]]\n[ \"t\" . u ]\n"
+        #expect(TOMLPrecheck.problem(in: valid) == nil)
+    }
+
     @Test func unknownKeyNamesKeyLineAndAlternatives() {
         let error = #expect(throws: ConfigurationError.self) {
             try DaemonConfiguration.parse(

@@ -18,19 +18,7 @@ import Testing
 
     /// Runs `body` with `count` daemons on a fresh durable cluster.
     static func withDaemons(_ count: Int, _ body: ([ManagedDaemon], PostgresCluster) async throws -> Void) async throws {
-        try await PostgresCluster.with(durable: true) { cluster in
-            var daemons: [ManagedDaemon] = []
-            defer { for daemon in daemons { daemon.kill9() } }
-            for index in 0..<count {
-                let harness = try DaemonHarness(
-                    databaseURL: cluster.url(),
-                    extra: "\n" + Self.config,
-                    gatewayID: "gw_\(index)"
-                )
-                let daemon = ManagedDaemon(harness: harness)
-                daemons.append(daemon)
-                try await daemon.start()
-            }
+        try await ManagedDaemon.withDaemons(count, configuration: Self.config, gatewayIDPrefix: "gw_") { daemons, cluster in
             do {
                 try await body(daemons, cluster)
             } catch {
@@ -114,13 +102,20 @@ import Testing
             try await cluster.restart(mode: .immediate)
             try await traffic.waitUntil(acknowledged: 300)
 
+            // Its conversation is made on a connection of its own: the membership signal that
+            // follows makes a session read from the database, and a session whose read fails
+            // is closed with 1013 (GATEWAY_SPEC §8) — not what this probe looks at.
+            let conv = SecureRandom.bytes(count: 16)
             try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: daemon.port) { connection in
                 try await connection.authenticate(device)
-                let conv = SecureRandom.bytes(count: 16)
                 var create = Polygate_Gateway_V1_CreateConversation()
                 create.convID = .init(conv)
                 create.groupInfo = .init([0xC0])
                 try await connection.call(.createConversation(create))
+            }
+            try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: daemon.port) { connection in
+                try await connection.authenticate(device)
+                _ = try await connection.backlog()
 
                 try await cluster.stop(mode: .immediate)
                 let down = ContinuousClock.now
