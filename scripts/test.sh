@@ -25,10 +25,14 @@ if [ $# -gt 0 ]; then
     swift test --skip-build "$@"
     exit
 fi
-# Three passes: the CPU-bound cryptographic suites keep Swift's cooperative threads busy for
+# Four passes: the CPU-bound cryptographic suites keep Swift's cooperative threads busy for
 # seconds at a time, so they run apart from the suites that time real sockets and processes;
-# polychat's end-to-end suites start dozens of client processes each (Argon2id included), so
-# they run apart too, instead of starving the daemons of the timing-sensitive suites.
+# polychat's end-to-end suites start dozens of client processes each (Argon2id included), and
+# the fault suites load the machine on purpose (kill -9, database crashes, a standby, a storm
+# of hostile connections), so they run apart too, instead of starving the daemons of the
+# timing-sensitive suites.
+faults='^DaemonTests\.(FaultInjectionTests|FailoverTests|HostileStormTests)'
 swift test --skip-build --filter '^(MLSTests|PrimitivesTests)\.'
-swift test --skip-build --skip '^(MLSTests|PrimitivesTests)\.' --skip '^DaemonTests\.Polychat'
+swift test --skip-build --skip '^(MLSTests|PrimitivesTests)\.' --skip '^DaemonTests\.Polychat' --skip "$faults"
+swift test --skip-build --filter "$faults"
 swift test --skip-build --filter '^DaemonTests\.Polychat'

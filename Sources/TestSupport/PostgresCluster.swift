@@ -62,6 +62,27 @@ public final class PostgresCluster: Sendable {
         }
     }
 
+    /// A hot standby of this running cluster, streaming its WAL (`pg_basebackup -R -X stream`),
+    /// started on a port of its own with the same settings. Destroy it too.
+    public func startStandby() async throws -> PostgresCluster {
+        let directory = TestEnvironment.makeDirectory("pg-standby")
+        try Self.handToPostgresUser(directory)
+        let standby = PostgresCluster(directory: directory, port: TestEnvironment.freePort(), durable: self.durable, settings: self.settings)
+        let backup = try await Self.runAsPostgres(
+            "pg_basebackup",
+            ["-h", "127.0.0.1", "-p", "\(self.port)", "-U", "postgres", "-D", standby.dataDirectory, "-R", "-X", "stream", "--no-sync"]
+        )
+        guard backup.status == 0 else { throw TestFailure("pg_basebackup failed (\(backup.status)):\n\(backup.output)") }
+        try await standby.startServer()
+        return standby
+    }
+
+    /// `pg_ctl promote`: a standby becomes a primary (waits until it accepts writes).
+    public func promote() async throws {
+        let result = try await Self.runAsPostgres("pg_ctl", ["-D", self.dataDirectory, "-w", "-t", "60", "promote"])
+        guard result.status == 0 else { throw TestFailure("pg_ctl promote failed (\(result.status)):\n\(result.output)") }
+    }
+
     /// Starts the server (after ``stop()``).
     public func startServer() async throws {
         let durability =
