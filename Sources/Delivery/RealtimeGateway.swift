@@ -146,19 +146,13 @@ public final class RealtimeGateway: Sendable {
         return session
     }
 
-    /// Whether a new connection from `peer` is admitted: nil, or how long it must wait
-    /// (HTTP 429 with `Retry-After`).
-    public func admit(peer: String) -> Duration? {
-        self.limiter.admit(ip: peer, now: self.clock.now)
-    }
-
     /// Whether a new connection may start: nil, or why not.
     public func admission(peer: String) -> Refusal? {
         let (accepting, crowded) = self.state.withLock { ($0.accepting, $0.unauthenticated.count >= self.limits.maxUnauthenticated) }
         guard accepting else { return .notReady }
         // Before the per-address bucket: a refusal for crowding takes none of its tokens.
         if crowded { return .crowded }
-        if let wait = self.admit(peer: peer) { return .rateLimited(retryAfter: wait) }
+        if let wait = self.limiter.admit(ip: peer, now: self.clock.now) { return .rateLimited(retryAfter: wait) }
         return nil
     }
 
@@ -171,9 +165,6 @@ public final class RealtimeGateway: Sendable {
         /// The address is over `gateway.connect_rate_per_ip` or its authentication failures.
         case rateLimited(retryAfter: Duration)
     }
-
-    /// Sessions open now that have not authenticated yet.
-    public var unauthenticatedCount: Int { self.state.withLock { $0.unauthenticated.count } }
 
     /// The open SSE stream with this id.
     public func stream(id: [UInt8]) -> GatewaySession? {

@@ -14,11 +14,31 @@ public import NIOWebSocket
 /// real status: 404 for another path, 429 with `Retry-After` for an IP over its connect rate,
 /// 503 while the gateway is not ready.
 public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
-    /// Why an upgrade was refused.
+    /// Why an upgrade (or an SSE stream) was refused, as it is answered in HTTP.
     public struct Refusal: Sendable {
         var status: HTTPResponse.Status
         var message: String
         var retryAfter: Duration?
+
+        init(status: HTTPResponse.Status, message: String, retryAfter: Duration? = nil) {
+            self.status = status
+            self.message = message
+            self.retryAfter = retryAfter
+        }
+
+        /// The gateway's refusal of a new connection: 503 or 429, with `Retry-After`.
+        init(_ refusal: RealtimeGateway.Refusal) {
+            switch refusal {
+            case .notReady: self.init(status: .serviceUnavailable, message: "the gateway is not ready", retryAfter: .seconds(1))
+            case .crowded:
+                self.init(
+                    status: .serviceUnavailable,
+                    message: "too many connections are waiting to authenticate; retry shortly",
+                    retryAfter: .seconds(1)
+                )
+            case .rateLimited(let wait): self.init(status: .tooManyRequests, message: "too many connections from this address", retryAfter: wait)
+            }
+        }
     }
 
     /// What the connection turned into.
@@ -131,17 +151,8 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         guard path == Self.webSocketPath, let realtime else {
             return Refusal(status: .notFound, message: "no WebSocket endpoint at \(path); use \(Self.webSocketPath)")
         }
-        switch realtime.admission(peer: peer) {
-        case .notReady: return Refusal(status: .serviceUnavailable, message: "the gateway is not ready", retryAfter: .seconds(1))
-        case .crowded: return Refusal(status: .serviceUnavailable, message: Self.crowded, retryAfter: .seconds(1))
-        case .rateLimited(let wait):
-            return Refusal(status: .tooManyRequests, message: "too many connections from this address", retryAfter: wait)
-        case nil: return nil
-        }
+        return realtime.admission(peer: peer).map(Refusal.init)
     }
-
-    /// The answer while `gateway.max_unauthenticated` sessions wait to authenticate.
-    static let crowded = "too many connections are waiting to authenticate; retry shortly"
 
     public func handle(value: Value, logger: Logger) async {
         do {

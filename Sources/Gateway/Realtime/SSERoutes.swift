@@ -36,14 +36,12 @@ public struct SSERoutes: Sendable {
 
     func stream(_ request: Request, _ context: GatewayRequestContext) -> Response {
         let peer = context.remoteAddress?.ipAddress ?? "unknown"
-        switch self.realtime.admission(peer: peer) {
-        case .notReady: return Self.text(.serviceUnavailable, "the gateway is not ready", retryAfter: .seconds(1))
-        case .crowded: return Self.text(.serviceUnavailable, GatewayChildChannel.crowded, retryAfter: .seconds(1))
-        case .rateLimited(let wait): return Self.text(.tooManyRequests, "too many connections from this address", retryAfter: wait)
-        case nil: break
+        if let refusal = self.realtime.admission(peer: peer).map(GatewayChildChannel.Refusal.init) {
+            return Self.text(refusal.status, refusal.message, retryAfter: refusal.retryAfter)
         }
         guard let session = self.realtime.open(.sse, peer: peer) else {
-            return Self.text(.serviceUnavailable, "the gateway is shutting down", retryAfter: .seconds(1))
+            // Shutting down, or the last place for an unauthenticated session just went.
+            return Self.text(.serviceUnavailable, "the gateway takes no new connection now", retryAfter: .seconds(1))
         }
         let headers: HTTPFields = [
             .contentType: "text/event-stream",
