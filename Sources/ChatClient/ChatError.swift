@@ -29,6 +29,9 @@ public struct ChatError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let io = Code(name: "io")
         /// This device was revoked: it can no longer chat (the identity can still be exported).
         public static let revoked = Code(name: "revoked")
+        /// A server refused the connection for its rate limits (HTTP 429); the message says
+        /// how long to wait.
+        public static let rateLimited = Code(name: "rate_limited")
     }
 
     public var code: Code

@@ -129,10 +129,23 @@ extension ChatEngine {
             try? await self.save()
             switch error.code {
             case .unreachable: throw ChatError(.unreachable, "cannot reach the gateway at \(url): is polygated running?")
-            case .refused:
-                throw ChatError(.unreachable, "the gateway at \(url) refused the connection (HTTP \(error.httpStatus ?? 0))")
+            case .refused: throw Self.refusal(error, url)
             default: throw ChatSession.translate(error)
             }
+        }
+    }
+
+    /// A refused connection in words: rate limited (with the wait), busy, or the status.
+    static func refusal(_ error: GatewayClientError, _ url: String) -> ChatError {
+        let wait = error.retryAfter.map { " in \($0) s" } ?? " later"
+        switch error.httpStatus {
+        case 429:
+            return ChatError(
+                .rateLimited,
+                "the gateway at \(url) is rate limiting this address: too many connections or failed sign-ins from it; retry\(wait)"
+            )
+        case 503: return ChatError(.unreachable, "the gateway at \(url) is busy or starting; retry\(wait)")
+        default: return ChatError(.unreachable, "the gateway at \(url) refused the connection (HTTP \(error.httpStatus ?? 0))")
         }
     }
 

@@ -95,7 +95,8 @@ public enum Daemon {
             repository: SocialRepository(database: database, logger: logger),
             version: PolygateVersion.string
         )
-        let router = GatewayHTTP.makeRouter(health: health, social: social, sse: SSERoutes(realtime: realtime, logger: logger))
+        let router = GatewayHTTP.makeRouter(health: health, social: social, sse: SSERoutes(realtime: realtime, clientAddresses: configuration.http.clientAddresses, logger: logger)
+        )
         let server = HTTPServer(
             listeners: listeners,
             responder: GatewayHTTP.makeResponder(router: router, logger: logger),
@@ -103,6 +104,7 @@ public enum Daemon {
             idleTimeout: configuration.http.idleTimeout,
             headerTimeout: configuration.http.headerTimeout,
             maxWaitingConnections: configuration.http.maxWaitingConnections,
+            clientAddresses: configuration.http.clientAddresses,
             logger: logger
         )
         let addresses = try await server.bind()

@@ -27,6 +27,8 @@ public struct GatewayClientError: Error, Sendable, Hashable, CustomStringConvert
     public var server: Polygate_Gateway_V1_Error?
     /// `.refused`: the HTTP status.
     public var httpStatus: Int?
+    /// `.refused`: the seconds of the response's `Retry-After` (429, 503), when it had one.
+    public var retryAfter: Int?
     /// `.closed`: the close code (WebSocket close frame or `GoAway`), when one came.
     public var closeCode: UInt16?
 

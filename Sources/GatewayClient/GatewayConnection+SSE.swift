@@ -16,12 +16,14 @@ extension GatewayConnection {
     public static func withSSE<T: Sendable>(
         host: String,
         port: Int,
+        headers: [(String, String)] = [],
         client: HTTPClient = .shared,
         _ body: (GatewayConnection) async throws -> T
     ) async throws -> T {
         let base = "http://\(host):\(port)"
         var request = HTTPClientRequest(url: "\(base)/v1/stream")
         request.headers.add(name: "Accept", value: "text/event-stream")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request, deadline: .distantFuture)
@@ -31,6 +33,7 @@ extension GatewayConnection {
         guard response.status == .ok else {
             var error = GatewayClientError(.refused, "GET /v1/stream answered \(response.status.code)")
             error.httpStatus = Int(response.status.code)
+            error.retryAfter = response.headers.first(name: "Retry-After").flatMap { Int($0) }
             throw error
         }
         let transport = SSEClientTransport(client: client, url: "\(base)/v1/send")

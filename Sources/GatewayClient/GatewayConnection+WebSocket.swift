@@ -16,6 +16,7 @@ extension GatewayConnection {
         host: String,
         port: Int,
         path: String = "/v1/gateway",
+        headers: [(String, String)] = [],
         maxFrameBytes: Int = 16 << 20,
         _ body: (GatewayConnection) async throws -> T
     ) async throws -> T {
@@ -41,6 +42,7 @@ extension GatewayConnection {
                         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
                         head.headers.add(name: "Host", value: "\(host):\(port)")
                         head.headers.add(name: "Content-Length", value: "0")
+                        for (name, value) in headers { head.headers.add(name: name, value: value) }
                         let configuration = NIOTypedHTTPClientUpgradeConfiguration<ClientUpgrade>(
                             upgradeRequestHead: head,
                             upgraders: [upgrader],
@@ -67,6 +69,7 @@ extension GatewayConnection {
                 try? await channel.close()
                 var error = GatewayClientError(.refused, "the server did not upgrade to a WebSocket")
                 error.httpStatus = status.status
+                error.retryAfter = status.retryAfter
                 throw error
             }
         } catch let error as GatewayClientError {
@@ -74,6 +77,7 @@ extension GatewayConnection {
         } catch {
             var refused = GatewayClientError(.refused, "the upgrade failed: \(error)")
             refused.httpStatus = status.status
+            refused.retryAfter = status.retryAfter
             throw refused
         }
         return try await frames.executeThenClose { inbound, outbound in
@@ -116,34 +120,50 @@ enum ClientUpgrade: Sendable {
     case refused(any Channel)
 }
 
-/// Reads the status code of the HTTP response to the upgrade request, so that a refusal can be
-/// reported with it; passes every byte on and leaves after the status line.
+/// Reads the head of the HTTP response to the upgrade request — its status and `Retry-After` —
+/// so that a refusal can be reported with them; passes every byte on and leaves after the head
+/// (or 8 KiB of it).
 final class StatusPeek: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     final class Box: Sendable {
-        private let value = Mutex<Int?>(nil)
-        var status: Int? { self.value.withLock { $0 } }
-        func set(_ status: Int) { self.value.withLock { $0 = $0 ?? status } }
+        private let value = Mutex<(status: Int?, retryAfter: Int?)>((nil, nil))
+        var status: Int? { self.value.withLock { $0.status } }
+        var retryAfter: Int? { self.value.withLock { $0.retryAfter } }
+        func set(status: Int, retryAfter: Int?) { self.value.withLock { $0 = ($0.status ?? status, retryAfter) } }
     }
 
     let box: Box
     private var seen: [UInt8] = []
+    private var done = false
 
     init(box: Box) { self.box = box }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = Self.unwrapInboundIn(data)
-        if self.seen.count < 16 {
-            self.seen += buffer.readableBytesView.prefix(16 - self.seen.count)
-            // "HTTP/1.1 429 …"
-            if self.seen.count >= 12, let code = Int(String(decoding: self.seen[9..<12], as: UTF8.self)) {
-                self.box.set(code)
+        if !self.done {
+            self.seen += buffer.readableBytesView.prefix(8192 - self.seen.count)
+            let text = String(decoding: self.seen, as: UTF8.self)
+            if let end = text.firstRange(of: "\r\n\r\n") {
+                self.done = true
+                let lines = text[..<end.lowerBound].split(separator: "\r\n")
+                // "HTTP/1.1 429 Too Many Requests"
+                let statusParts = lines.first?.split(separator: " ") ?? []
+                if statusParts.count >= 2, let code = Int(statusParts[1]) {
+                    let retry = lines.dropFirst().lazy.compactMap { line -> Int? in
+                        let parts = line.split(separator: ":", maxSplits: 1)
+                        guard parts.count == 2, parts[0].lowercased() == "retry-after" else { return nil }
+                        return Int(parts[1].filter { $0 != " " && $0 != "\t" })
+                    }.first
+                    self.box.set(status: code, retryAfter: retry)
+                }
+            } else if self.seen.count >= 8192 {
+                self.done = true
             }
         }
         context.fireChannelRead(data)
-        if self.seen.count >= 16 { context.pipeline.syncOperations.removeHandler(self, promise: nil) }
+        if self.done { context.pipeline.syncOperations.removeHandler(self, promise: nil) }
     }
 }
 

@@ -97,6 +97,7 @@ func exitStatus(_ code: ChatError.Code) -> Int32 {
     case .busy: 5
     case .badArgument: 64
     case .revoked: 6
+    case .rateLimited: 7
     default: 1
     }
 }

@@ -158,6 +158,35 @@ extension DaemonConfiguration {
             KeySpec(name: "max_waiting_connections") { value, configuration throws(Problem) in
                 configuration.http.maxWaitingConnections = try integer(value, in: 1...1_000_000)
             },
+            KeySpec(name: "trusted_proxies") { value, configuration throws(Problem) in
+                guard value.type == .array, let array = value.array else {
+                    throw wrongType("an array of addresses or CIDR blocks, e.g. [\"127.0.0.1/32\", \"::1\"]", value)
+                }
+                var networks: [IPNetwork] = []
+                for element in array {
+                    let text = try string(element)
+                    guard let network = IPNetwork(text) else {
+                        throw Problem(
+                            code: .invalidValue,
+                            message:
+                                "\"\(text)\" is not an IPv4 or IPv6 address or CIDR block such as \"10.0.0.0/8\" or \"2001:db8::/32\" (no host names; no bits set past the prefix length)"
+                        )
+                    }
+                    networks.append(network)
+                }
+                configuration.http.clientAddresses.trustedProxies = networks
+            },
+            KeySpec(name: "client_address_header") { value, configuration throws(Problem) in
+                let text = try string(value)
+                guard let header = ClientAddressPolicy.Header(named: text) else {
+                    throw Problem(
+                        code: .invalidValue,
+                        message:
+                            "must be one of \(ClientAddressPolicy.Header.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")) (got \"\(text)\")"
+                    )
+                }
+                configuration.http.clientAddresses.header = header
+            },
         ],
         "database": [
             KeySpec(name: "url") { value, configuration throws(Problem) in

@@ -33,6 +33,9 @@ public struct DaemonConfiguration: Sendable, Hashable {
         /// `max_waiting_connections`: connections that may wait for their first request head
         /// at once; more are closed on accept.
         public var maxWaitingConnections = 1024
+        /// `trusted_proxies` and `client_address_header`: whose word about the client's
+        /// address is taken (none by default: the TCP peer is the client).
+        public var clientAddresses = ClientAddressPolicy()
         public init() {}
     }
 
@@ -107,6 +110,8 @@ extension DaemonConfiguration: CustomStringConvertible {
         idle_timeout = "\(formatDuration(self.http.idleTimeout))"
         header_timeout = "\(formatDuration(self.http.headerTimeout))"
         max_waiting_connections = \(self.http.maxWaitingConnections)
+        trusted_proxies = [\(self.http.clientAddresses.trustedProxies.map { "\"\($0)\"" }.joined(separator: ", "))]
+        client_address_header = "\(self.http.clientAddresses.header.rawValue)"
 
         [database]
         url = "\(maskPassword(inURL: self.database.url))"

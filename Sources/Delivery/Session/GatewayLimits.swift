@@ -18,10 +18,13 @@ public struct GatewayLimits: Sendable, Hashable {
     public var maxMessageBytes = 256 << 10
     public var sendQueueFrames = 1024
     public var sendQueueBytes = 8 << 20
-    public var connectPerIP = Rate(20, per: .seconds(60), burst: 40)
+    /// Generous enough that a household or an office behind one address (NAT, a proxy, a CDN
+    /// without `trusted_proxies`) never meets it in normal use: every polychat command is a
+    /// connection (ADR 0017).
+    public var connectPerIP = Rate(300, per: .seconds(60), burst: 300)
     public var sendPerDevice = Rate(50, per: .seconds(1), burst: 200)
     public var claimPerDevice = Rate(30, per: .seconds(60), burst: 60)
-    public var authFailuresPerIP = Rate(10, per: .seconds(600), burst: 10)
+    public var authFailuresPerIP = Rate(60, per: .seconds(600), burst: 60)
     /// Rate-limit errors within a minute before the connection is closed with 4029.
     public var penaltyAfterLimits = 5
     public var pingInterval: Duration = .seconds(20)

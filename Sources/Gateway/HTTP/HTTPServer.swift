@@ -40,6 +40,7 @@ public final class HTTPServer: Sendable {
     ///     keep-alive one after a response) and sent none complete this long.
     ///   - maxWaitingConnections: how many connections may wait for their first request head
     ///     at once; more are closed on accept.
+    ///   - clientAddresses: who the client is behind a trusted proxy (`[http] trusted_proxies`).
     public init(
         listeners: [Listener],
         responder: @escaping HTTPChannelHandler.Responder,
@@ -47,6 +48,7 @@ public final class HTTPServer: Sendable {
         idleTimeout: Duration? = .seconds(60),
         headerTimeout: Duration = .seconds(10),
         maxWaitingConnections: Int = 1024,
+        clientAddresses: ClientAddressPolicy = ClientAddressPolicy(),
         logger: Logger
     ) {
         self.listeners = listeners
@@ -55,7 +57,8 @@ public final class HTTPServer: Sendable {
             realtime: realtime,
             idleTimeout: idleTimeout,
             headTimeout: headerTimeout,
-            waiting: WaitingConnections(limit: maxWaitingConnections)
+            waiting: WaitingConnections(limit: maxWaitingConnections),
+            clientAddresses: clientAddresses
         )
         self.logger = logger
         self.quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)

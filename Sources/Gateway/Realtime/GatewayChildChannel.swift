@@ -64,14 +64,18 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     /// Connections that have not sent a first request head yet.
     let waiting: WaitingConnections
     let maxFrameBytes: Int
+    /// Who the client is behind a trusted proxy.
+    let clientAddresses: ClientAddressPolicy
 
     public init(
         responder: @escaping HTTPChannelHandler.Responder,
         realtime: RealtimeGateway?,
         idleTimeout: Duration?,
         headTimeout: Duration = .seconds(10),
-        waiting: WaitingConnections = WaitingConnections(limit: 1024)
+        waiting: WaitingConnections = WaitingConnections(limit: 1024),
+        clientAddresses: ClientAddressPolicy = ClientAddressPolicy()
     ) {
+        self.clientAddresses = clientAddresses
         self.responder = responder
         self.realtime = realtime
         self.idleTimeout = idleTimeout
@@ -92,10 +96,15 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             let handlers = NIOLoopBound((guardHandler, parserErrors), eventLoop: channel.eventLoop)
             let refusal = NIOLoopBoundBox<Refusal?>(nil, eventLoop: channel.eventLoop)
             let realtime = self.realtime
-            let peer = channel.remoteAddress?.ipAddress ?? "unknown"
+            let policy = self.clientAddresses
+            let tcpPeer = channel.remoteAddress?.ipAddress ?? "unknown"
+            // The client's address, from the upgrade request's head (behind a trusted proxy).
+            let client = NIOLoopBoundBox(tcpPeer, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
                 maxFrameSize: self.maxFrameBytes,
                 shouldUpgrade: { channel, head in
+                    let peer = policy.clientAddress(peer: tcpPeer, values: head.headers[policy.header.rawValue])
+                    client.value = peer
                     let decision = Self.decide(head: head, realtime: realtime, peer: peer)
                     refusal.value = decision
                     var headers = HTTPHeaders()
@@ -111,7 +120,7 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: false)
                         )
-                        return Negotiated.webSocket(frames, realtime?.open(.webSocket, peer: peer))
+                        return Negotiated.webSocket(frames, realtime?.open(.webSocket, peer: client.value))
                     }
                 }
             )

@@ -12,11 +12,14 @@ import Primitives
 public struct SSERoutes: Sendable {
     public let realtime: RealtimeGateway
     let logger: Logger
+    /// Who the client is behind a trusted proxy.
+    let clientAddresses: ClientAddressPolicy
 
     public static let streamHeader = HTTPField.Name("X-Polygate-Stream")!
 
-    public init(realtime: RealtimeGateway, logger: Logger) {
+    public init(realtime: RealtimeGateway, clientAddresses: ClientAddressPolicy = ClientAddressPolicy(), logger: Logger) {
         self.realtime = realtime
+        self.clientAddresses = clientAddresses
         self.logger = logger
     }
 
@@ -35,7 +38,11 @@ public struct SSERoutes: Sendable {
     }
 
     func stream(_ request: Request, _ context: GatewayRequestContext) -> Response {
-        let peer = context.remoteAddress?.ipAddress ?? "unknown"
+        let name = HTTPField.Name(self.clientAddresses.header.rawValue)!
+        let peer = self.clientAddresses.clientAddress(
+            peer: context.remoteAddress?.ipAddress ?? "unknown",
+            values: request.headers[values: name]
+        )
         if let refusal = self.realtime.admission(peer: peer).map(GatewayChildChannel.Refusal.init) {
             return Self.text(refusal.status, refusal.message, retryAfter: refusal.retryAfter)
         }

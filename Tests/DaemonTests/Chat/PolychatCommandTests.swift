@@ -109,6 +109,30 @@ import Glibc
         }
     }
 
+    /// Issue 17: a refusal for the per-address rate was "refused the connection (HTTP 429)";
+    /// it says what it is and when to retry, with a status of its own.
+    @Test func aRateLimitedAddressIsToldWhenToRetry() async throws {
+        let config = GatewayHarness.baseGatewayConfig
+            .replacingOccurrences(of: "connect_rate_per_ip = \"10000/1s\"", with: "connect_rate_per_ip = \"1/1m\"")
+            .replacingOccurrences(of: "connect_burst_per_ip = 10000", with: "connect_burst_per_ip = 3")
+        try await GatewayHarness.run(gateway: config) { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            var refusal: (status: Int32, stdout: String, stderr: String)?
+            for _ in 0..<4 {
+                let result = try await alice.run(["rooms"])
+                if result.status != 0 {
+                    refusal = result
+                    break
+                }
+            }
+            let refused = try #require(refusal, "never rate limited")
+            #expect(refused.status == 7, "\(refused)")
+            #expect(refused.stderr.contains("is rate limiting this address"), "\(refused.stderr)")
+            let seconds = refused.stderr.split(separator: "retry in ").last.flatMap { Int($0.prefix { $0.isNumber }) }
+            #expect((1...60).contains(seconds ?? 0), "\(refused.stderr)")
+        }
+    }
+
     @Test func failuresAreClearAndLoseNothing() async throws {
         try await GatewayHarness.run { gateway in
             let nobody = PolychatUser(

@@ -25,6 +25,8 @@ import Testing
             [http]
             listen = "[::1]:9090"
             idle_timeout = 90
+            trusted_proxies = ["127.0.0.1", "10.0.0.0/8", "2001:db8::/32"]
+            client_address_header = "cf-connecting-ip"
 
             [database]
             url = "postgresql://polygate:s3cret@db.example:5432/polygate"
@@ -42,6 +44,8 @@ import Testing
         #expect(c.daemon.drainTimeout == .seconds(30))
         #expect(c.http.listen == ListenAddress(host: "::1", port: 9090))
         #expect(c.http.idleTimeout == .seconds(90))
+        #expect(c.http.clientAddresses.trustedProxies.map(\.description) == ["127.0.0.1/32", "10.0.0.0/8", "2001:db8::/32"])
+        #expect(c.http.clientAddresses.header == .cfConnectingIP)
         #expect(c.database.url == "postgresql://polygate:s3cret@db.example:5432/polygate")
         #expect(c.database.poolSize == 25)
         #expect(c.database.connectTimeout == .milliseconds(1500))
@@ -187,7 +191,7 @@ import Testing
         #expect(error?.code == .unknownKey)
         #expect(error?.key == "http.lisen")
         #expect(error?.line == 6)
-        #expect(error?.description == "typo.conf:6: unknown key 'http.lisen'; [http] accepts http.listen, http.idle_timeout, http.header_timeout, http.max_waiting_connections")
+        #expect(error?.description == "typo.conf:6: unknown key 'http.lisen'; [http] accepts http.listen, http.idle_timeout, http.header_timeout, http.max_waiting_connections, http.trusted_proxies, http.client_address_header")
     }
 
     @Test func unknownSectionNamesItsLine() {
@@ -221,6 +225,11 @@ import Testing
         ("[daemon]\ndrain_timeout = \"0s\"\n", "daemon.drain_timeout", "invalidValue", 2),
         ("[daemon]\n\n\ndrain_timeout = 1.5\n", "daemon.drain_timeout", "wrongType", 4),
         ("[metrics]\ntoken = \"short\"\n", "metrics.token", "invalidValue", 2),
+        ("[http]\ntrusted_proxies = \"127.0.0.1\"\n", "http.trusted_proxies", "wrongType", 2),
+        ("[http]\ntrusted_proxies = [\"proxy.example\"]\n", "http.trusted_proxies", "invalidValue", 2),
+        ("[http]\ntrusted_proxies = [\"10.0.0.1/8\"]\n", "http.trusted_proxies", "invalidValue", 2),
+        ("[http]\ntrusted_proxies = [1]\n", "http.trusted_proxies", "wrongType", 2),
+        ("[http]\nclient_address_header = \"X-Client-IP\"\n", "http.client_address_header", "invalidValue", 2),
         ("http = 3\n", "http", "wrongType", 1),
     ])
     func badValuesNameTheKeyAndLine(text: String, key: String, code: String, line: Int) {
