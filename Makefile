@@ -4,9 +4,9 @@ SWIFT ?= swift
 
 # Debian packages: the C libraries we link, PostgreSQL (server for run/test),
 # systemd (systemd-socket-activate and systemd-journald for tests), man-db (man pages are
-# rendered by the tests).
+# rendered by the tests), openssl (throwaway certificate authorities for the TLS tests).
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
-                postgresql systemd man-db
+                postgresql systemd man-db openssl
 
 .PHONY: all deps deb deb-test install build build-tests test run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-control bench-append conformance proto format clean
 

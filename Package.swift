@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // TLS for the clients and the optional native listener (already in the graph through
+        // async-http-client).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
     ],
     targets: [
         // MARK: Debian system libraries (module map + shim header each)
@@ -104,12 +107,24 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // TLS for clients: the trust store and a private CA, and failures explained.
+        .target(
+            name: "ClientTLS",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The client side of the gateway protocol over WebSocket and SSE (tests, benchmarks, polychat).
         .target(
             name: "GatewayClient",
             dependencies: [
+                "ClientTLS",
                 "GatewayWire",
                 "Primitives",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -122,6 +137,7 @@ let package = Package(
         .target(
             name: "ChatClient",
             dependencies: [
+                "ClientTLS",
                 "GatewayClient", "GatewayWire", "MLS", "Polycentric", "PolycentricClient", "Primitives",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -133,6 +149,7 @@ let package = Package(
         .target(
             name: "PolycentricClient",
             dependencies: [
+                "ClientTLS",
                 "Polycentric",
                 "Primitives",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -158,6 +175,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 "BuildInfo",
                 "Delivery",
                 "GatewayWire",
@@ -208,6 +226,7 @@ let package = Package(
             name: "polygated",
             dependencies: [
                 "Daemon",
+                "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -328,7 +347,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "Control", "Daemon", "Delivery", "FaultInjection", "Gateway", "GatewayClient", "GatewayWire", "MLS", "Polycentric",
+                "ClientTLS", "Control", "Daemon", "Delivery", "FaultInjection", "Gateway", "GatewayClient", "GatewayWire", "MLS", "Polycentric",
                 "PolycentricClient", "Primitives", "Store", "Systemd", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

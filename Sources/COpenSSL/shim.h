@@ -13,6 +13,9 @@
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/bn.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 // Elliptic-curve key handling with OpenSSL 3's non-deprecated API (EC_KEY is deprecated).
 // OSSL_PARAM arrays hold raw pointers, so they are built and consumed here in C, where the
@@ -101,6 +104,53 @@ static inline size_t cshim_ec_public_point(const EVP_PKEY *pkey, unsigned char *
     size_t len = 0;
     if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, out, outcap, &len) != 1) return 0;
     return len;
+}
+
+// Why a server's certificate chain does not verify, for a message a person can act on (the
+// decision itself is the TLS library's; this only explains a refusal). `ders`/`lengths`: the
+// chain as the server sent it, leaf first. Trusts the system store (OpenSSL's default paths,
+// Debian's /etc/ssl/certs) and each of `ca_files`. Checks `host` (a DNS name, or an IP address
+// when `host_is_ip`) and the TLS server purpose. Returns X509_V_OK or an X509_V_ERR_* code;
+// writes the issuer of the certificate that failed (one line) to `issuer`. -1 when the chain
+// cannot be decoded.
+static inline int cshim_x509_diagnose(const unsigned char *const *ders, const size_t *lengths, size_t count,
+                                      const char *const *ca_files, size_t ca_count, const char *host, int host_is_ip,
+                                      char *issuer, size_t issuer_cap) {
+    if (count == 0) return -1;
+    int result = -1;
+    X509 *leaf = NULL;
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    if (issuer_cap > 0) issuer[0] = 0;
+    if (!chain || !store || !ctx) goto done;
+    for (size_t i = 0; i < count; i++) {
+        const unsigned char *p = ders[i];
+        X509 *cert = d2i_X509(NULL, &p, (long)lengths[i]);
+        if (!cert) goto done;
+        if (i == 0) leaf = cert; else if (!sk_X509_push(chain, cert)) { X509_free(cert); goto done; }
+    }
+    X509_STORE_set_default_paths(store);
+    for (size_t i = 0; i < ca_count; i++) X509_STORE_load_file(store, ca_files[i]);
+    if (X509_STORE_CTX_init(ctx, store, leaf, chain) != 1) goto done;
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
+    if (host && host_is_ip) X509_VERIFY_PARAM_set1_ip_asc(param, host);
+    else if (host) X509_VERIFY_PARAM_set1_host(param, host, 0);
+    if (X509_verify_cert(ctx) == 1) {
+        result = X509_V_OK;
+    } else {
+        result = X509_STORE_CTX_get_error(ctx);
+        X509 *failed = X509_STORE_CTX_get_current_cert(ctx);
+        if (!failed) failed = leaf;
+        if (failed && issuer_cap > 0) X509_NAME_oneline(X509_get_issuer_name(failed), issuer, (int)issuer_cap);
+    }
+done:
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    sk_X509_pop_free(chain, X509_free);
+    X509_free(leaf);
+    return result;
 }
 
 // A fresh EC key pair on curve `nid`. NULL on failure.

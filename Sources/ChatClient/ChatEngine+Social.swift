@@ -1,3 +1,4 @@
+import ClientTLS
 import AsyncHTTPClient
 import Foundation
 import GatewayClient
@@ -30,18 +31,16 @@ extension ChatEngine {
         public var description: String?
     }
 
-    /// polychat's HTTP client: a refused connection fails at once (the shared client retries
-    /// until the request's deadline), and connecting gives up after 5 s.
-    static let http: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(5)
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
-
     func server() throws(ChatError) -> PolycentricServer {
         do {
-            return try PolycentricServer(baseURL: self.identity.socialURL, client: Self.http, userAgent: "polychat/1")
+            return try PolycentricServer(
+                baseURL: self.identity.socialURL,
+                client: try HTTPClients.client(self.tls),
+                userAgent: "polychat/1",
+                tls: self.tls
+            )
+        } catch let error as ChatError {
+            throw error
         } catch {
             throw ChatError(.badArgument, "the social server URL '\(self.identity.socialURL)' is not usable: \(error)")
         }
@@ -174,6 +173,9 @@ extension ChatEngine {
     }
 
     static func translate(_ error: ServerError, _ url: String) -> ChatError {
+        if let tls = error.tls {
+            return ChatError(.unreachable, "cannot connect securely to the social server at \(url): \(tls.message)")
+        }
         if error.code == .unreachable {
             return ChatError(.unreachable, "cannot reach the social server at \(url) (\(error.reason ?? error.message))")
         }

@@ -1,3 +1,4 @@
+import ClientTLS
 import Foundation
 import GatewayClient
 public import GatewayWire
@@ -66,6 +67,8 @@ public actor ChatEngine {
     var arrivals: [(conv: String, message: ChatMessage)] = []
     /// Whether this session is connected (for the terminal UI).
     public internal(set) var connected = false
+    /// TLS authorities and transport from the environment.
+    let connection: ConnectionSettings
 
     init(
         directory: StateDirectory,
@@ -74,8 +77,10 @@ public actor ChatEngine {
         identity: IdentityRecord,
         device: DeviceCredentials,
         social: SocialAccount,
-        state: ChatState
+        state: ChatState,
+        connection: ConnectionSettings = ConnectionSettings()
     ) {
+        self.connection = connection
         self.directory = directory
         self.lock = lock
         self.vault = vault
@@ -110,13 +115,14 @@ public actor ChatEngine {
         passphrase: String?,
         history: Int = 1000,
         importing export: IdentityExport? = nil,
+        caFile: String? = nil,
         environment: [String: String]
     ) async throws(ChatError) -> ChatEngine {
         let bundle = export?.bundle
-        guard socialURL.hasPrefix("http://") || socialURL.hasPrefix("https://") else {
-            throw ChatError(.badArgument, "'\(socialURL)' is not a social server URL (http://host:port)")
-        }
-        _ = try Self.endpoint(gatewayURL)
+        try Self.checkSocialURL(socialURL)
+        _ = try GatewayEndpoint(parsing: gatewayURL)
+        let connection = try ConnectionSettings(environment: environment)
+        let authority = try caFile.map(Self.readAuthority)
         try directory.create()
         let lock = try directory.lock()
         guard !directory.exists("identity.json") else {
@@ -153,6 +159,7 @@ public actor ChatEngine {
             history: history
         )
         let vault = try Vault.create(in: directory, passphrase: passphrase, environment: environment)
+        if let authority { try directory.write(Self.authorityFile, authority) }
         var state = ChatState()
         if let hints = export?.conversations, !hints.isEmpty { state.directory = hints }
         let engine = ChatEngine(
@@ -162,7 +169,8 @@ public actor ChatEngine {
             identity: identity,
             device: device,
             social: social,
-            state: state
+            state: state,
+            connection: connection
         )
         try await engine.save()
         return engine
@@ -216,7 +224,8 @@ public actor ChatEngine {
             identity: identity,
             device: device,
             social: social,
-            state: state
+            state: state,
+            connection: try ConnectionSettings(environment: environment)
         )
     }
 
@@ -277,20 +286,60 @@ public actor ChatEngine {
         return IdentityExport(bundle: bundle, conversations: contents.conversations)
     }
 
-    /// Changes the servers.
-    public func setServers(social: String?, gateway: String?) throws(ChatError) {
+    /// Changes the servers, and the private CA trusted for them (`caFile`: a PEM file to copy
+    /// into the state directory; "" to trust the system's authorities alone again).
+    public func setServers(social: String?, gateway: String?, caFile: String? = nil) throws(ChatError) {
         if let social {
-            guard social.hasPrefix("http://") || social.hasPrefix("https://") else {
-                throw ChatError(.badArgument, "'\(social)' is not a social server URL (http://host:port)")
-            }
+            try Self.checkSocialURL(social)
             self.identity.socialURL = social
         }
         if let gateway {
-            _ = try Self.endpoint(gateway)
+            _ = try GatewayEndpoint(parsing: gateway)
             self.identity.gatewayURL = gateway
+        }
+        if let caFile {
+            if caFile.isEmpty {
+                self.directory.remove(Self.authorityFile)
+            } else {
+                try self.directory.write(Self.authorityFile, try Self.readAuthority(caFile))
+            }
         }
         try self.saveNow()
     }
+
+    static func checkSocialURL(_ url: String) throws(ChatError) {
+        guard url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://") else {
+            throw ChatError(.badArgument, "'\(url)' is not a social server URL (https://host or http://host:port)")
+        }
+    }
+
+    // MARK: TLS
+
+    /// The state directory's copy of the private CA given with `--ca-file` (a public
+    /// certificate: stored in clear).
+    static let authorityFile = "ca.pem"
+
+    /// The bytes of a CA file, checked to hold certificates.
+    static func readAuthority(_ path: String) throws(ChatError) -> [UInt8] {
+        do {
+            _ = try ClientTLS(caFiles: [path]).configuration()
+        } catch {
+            throw ChatError(.badArgument, error.message)
+        }
+        guard let bytes = try StateDirectory.readFile(path) else { throw ChatError(.badArgument, "\(path) does not exist") }
+        return bytes
+    }
+
+    /// The CA files trusted beyond the system's: the state directory's, and `POLYCHAT_CA_FILE`.
+    public nonisolated var caFiles: [String] {
+        var files: [String] = []
+        if self.directory.exists(Self.authorityFile) { files.append(self.directory.file(Self.authorityFile)) }
+        if let extra = self.connection.caFile { files.append(extra) }
+        return files
+    }
+
+    /// How this polychat checks servers' certificates.
+    nonisolated var tls: ClientTLS { ClientTLS(caFiles: self.caFiles) }
 
     func setInvisibleRecord(_ invisible: Bool) { self.identity.invisible = invisible }
 

@@ -1,5 +1,7 @@
 public import GatewayClient
+import ClientTLS
 import GatewayWire
+import Synchronization
 import MLS
 import Primitives
 
@@ -87,40 +89,69 @@ extension ChatEngine {
     public nonisolated func withSession<T: Sendable>(_ body: (ChatSession) async throws -> T) async throws -> T {
         let url = await self.identity.gatewayURL
         if await self.identity.revoked == true { throw Self.revokedError }
-        let (host, port, path) = try Self.endpoint(url)
+        let endpoint = try GatewayEndpoint(parsing: url)
+        let tls = endpoint.tls ? self.tls : nil
+        // Set once a connection is made: a failure after that is never retried over SSE.
+        let entered = Mutex(false)
+        func session(_ connection: GatewayConnection) async throws -> T {
+            entered.withLock { $0 = true }
+            do {
+                try await connection.authenticate(self.device, register: true)
+            } catch let error as GatewayClientError {
+                // A revoked device is refused with bad_certificate, then closed with 4003.
+                if error.serverCode == .badCertificate, await Self.closedAsRevoked(connection) {
+                    throw await self.markRevoked()
+                }
+                throw ChatSession.translate(error)
+            }
+            let session = ChatSession(connection: connection, engine: self)
+            await self.setConnected(true)
+            defer { Task { await self.setConnected(false) } }
+            // The app-level ping the gateway wants at least every ping interval (§3).
+            let interval = max(1000, Int((try? await connection.challenge().pingIntervalMs) ?? 20_000) / 2)
+            let keepalive = Task {
+                var ping = Polygate_Gateway_V1_ClientFrame()
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(interval))
+                    ping.ping.clientTimeMs = ChatEngine.nowMs()
+                    try? await connection.send(ping)
+                }
+            }
+            defer { keepalive.cancel() }
+            await self.startCatchUp()
+            try await session.pump(timeout: .seconds(60)) { await $0.caughtUp }
+            try await self.replenishKeyPackages(session)
+            await self.afterCatchUp(session)
+            let result = try await body(session)
+            await self.flushAcks(session)
+            try await self.save()
+            return result
+        }
+        func overSSE() async throws -> T {
+            try await GatewayConnection.withSSE(
+                host: endpoint.host,
+                port: endpoint.port,
+                prefix: endpoint.prefix,
+                tls: tls,
+                client: try HTTPClients.client(self.tls),
+                session
+            )
+        }
         do {
-            return try await GatewayConnection.withWebSocket(host: host, port: port, path: path) { connection in
+            switch self.connection.transport {
+            case .sse:
+                return try await overSSE()
+            case .websocket, .auto:
                 do {
-                    try await connection.authenticate(self.device, register: true)
-                } catch let error as GatewayClientError {
-                    // A revoked device is refused with bad_certificate, then closed with 4003.
-                    if error.serverCode == .badCertificate, await Self.closedAsRevoked(connection) {
-                        throw await self.markRevoked()
-                    }
-                    throw ChatSession.translate(error)
+                    return try await GatewayConnection.withWebSocket(host: endpoint.host, port: endpoint.port, path: endpoint.path, tls: tls, session)
+                } catch let error as GatewayClientError
+                    where self.connection.transport == .auto && error.code == .refused && !entered.withLock({ $0 })
+                    && error.httpStatus != 429 && error.httpStatus != 503
+                {
+                    // The way to the gateway does not upgrade (a proxy without WebSocket
+                    // support answers 400, 404, 426 or 502): the same session over SSE.
+                    return try await overSSE()
                 }
-                let session = ChatSession(connection: connection, engine: self)
-                await self.setConnected(true)
-                defer { Task { await self.setConnected(false) } }
-                // The app-level ping the gateway wants at least every ping interval (§3).
-                let interval = max(1000, Int((try? await connection.challenge().pingIntervalMs) ?? 20_000) / 2)
-                let keepalive = Task {
-                    var ping = Polygate_Gateway_V1_ClientFrame()
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(interval))
-                        ping.ping.clientTimeMs = ChatEngine.nowMs()
-                        try? await connection.send(ping)
-                    }
-                }
-                defer { keepalive.cancel() }
-                await self.startCatchUp()
-                try await session.pump(timeout: .seconds(60)) { await $0.caughtUp }
-                try await self.replenishKeyPackages(session)
-                await self.afterCatchUp(session)
-                let result = try await body(session)
-                await self.flushAcks(session)
-                try await self.save()
-                return result
             }
         } catch let error as ChatError {
             try? await self.save()
@@ -130,6 +161,7 @@ extension ChatEngine {
             switch error.code {
             case .unreachable: throw ChatError(.unreachable, "cannot reach the gateway at \(url): is polygated running?")
             case .refused: throw Self.refusal(error, url)
+            case .tls: throw ChatError(.unreachable, "cannot connect securely to the gateway at \(url): \(error.message)")
             default: throw ChatSession.translate(error)
             }
         }
@@ -176,34 +208,5 @@ extension ChatEngine {
             guard (try? await connection.nextEvent(timeout: deadline - ContinuousClock.now)) != nil else { break }
         }
         return connection.closeCode == CloseCode.deviceRevoked
-    }
-
-    /// `ws://host:port/path` or `http://host:port` (then `/v1/gateway`).
-    static func endpoint(_ url: String) throws(ChatError) -> (host: String, port: Int, path: String) {
-        var rest = Substring(url)
-        var defaultPort = 80
-        if url.hasPrefix("wss://") || url.hasPrefix("https://") {
-            throw ChatError(
-                .badArgument,
-                "TLS gateways (wss://, https://) are not supported by this polychat yet; use a ws:// or http:// URL"
-            )
-        }
-        guard let scheme = ["ws://", "http://"].first(where: { url.hasPrefix($0) }) else {
-            throw ChatError(.badArgument, "'\(url)' is not a gateway URL (ws://host:port/v1/gateway or http://host:port)")
-        }
-        rest = rest.dropFirst(scheme.count)
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        let authority = rest[..<slash]
-        var path = String(rest[slash...])
-        if path.isEmpty || path == "/" { path = "/v1/gateway" }
-        let host: Substring
-        if let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]) {
-            host = authority[..<colon]
-            defaultPort = port
-        } else {
-            host = authority
-        }
-        guard !host.isEmpty else { throw ChatError(.badArgument, "'\(url)' is not a gateway URL (ws://host:port)") }
-        return (String(host), defaultPort, path)
     }
 }

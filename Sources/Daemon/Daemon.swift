@@ -2,7 +2,7 @@ import BuildInfo
 import Control
 import ControlService
 import Delivery
-import Gateway
+public import Gateway
 public import Logging
 import Metrics
 import NIOCore
@@ -39,6 +39,7 @@ public enum Daemon {
     /// - Throws: when a listener cannot be bound, a migration fails, or a service fails.
     public static func serve(
         configuration: DaemonConfiguration,
+        tls: ServerTLS? = nil,
         registry: PrometheusCollectorRegistry,
         logger: Logger
     ) async throws {
@@ -105,8 +106,10 @@ public enum Daemon {
             headerTimeout: configuration.http.headerTimeout,
             maxWaitingConnections: configuration.http.maxWaitingConnections,
             clientAddresses: configuration.http.clientAddresses,
+            tls: tls,
             logger: logger
         )
+        if let tls { ReloadService.log(tls.loaded, files: tls.files, reloaded: false, logger: logger) }
         let addresses = try await server.bind()
         let control = ControlServer(
             endpoints: controlEndpoints,
@@ -147,6 +150,7 @@ public enum Daemon {
             logger: logger
         )
         let watchdog = WatchdogService(notifier: notifier, logger: logger)
+        let reload = ReloadService(tls: tls, notifier: notifier, logger: logger)
 
         // Dependency order; graceful shutdown runs in reverse: lifecycle (STOPPING=1, /readyz 503),
         // then the realtime gateway closes its sessions (GoAway 1001), then HTTP drains, then the
@@ -159,6 +163,7 @@ public enum Daemon {
                 .init(service: server),
                 .init(service: realtime),
                 .init(service: control),
+                .init(service: reload),
                 .init(service: lifecycle, successTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -168,6 +173,14 @@ public enum Daemon {
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.notice("polygated stopped")
+    }
+
+    /// The native TLS listener's certificate and key, loaded, when `[http]` names them.
+    ///
+    /// - Throws: ``ServerTLSError`` naming the file and what is wrong (polygated exits 78).
+    public static func tls(configuration: DaemonConfiguration) throws(ServerTLSError) -> ServerTLS? {
+        guard let files = configuration.http.tls else { return nil }
+        return try ServerTLS(files: files)
     }
 
     /// The sockets: those systemd passed — `http` (or a single unnamed one), `control` and

@@ -1,3 +1,4 @@
+public import ClientTLS
 public import GatewayWire
 
 /// A failure of the gateway client: the server's error (with its wire code), a refused or
@@ -19,6 +20,9 @@ public struct GatewayClientError: Error, Sendable, Hashable, CustomStringConvert
         public static let protocolViolation = Code(name: "protocol_violation")
         /// The socket could not be opened.
         public static let unreachable = Code(name: "unreachable")
+        /// TLS failed: the server's certificate was refused or the handshake failed (the
+        /// message says which, with the host and port; see ``GatewayClientError/tls``).
+        public static let tls = Code(name: "tls")
     }
 
     public var code: Code
@@ -31,10 +35,18 @@ public struct GatewayClientError: Error, Sendable, Hashable, CustomStringConvert
     public var retryAfter: Int?
     /// `.closed`: the close code (WebSocket close frame or `GoAway`), when one came.
     public var closeCode: UInt16?
+    /// `.tls`: what failed.
+    public var tls: TLSFailure?
 
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
+    }
+
+    /// A TLS failure.
+    public init(_ failure: TLSFailure) {
+        self.init(.tls, failure.message)
+        self.tls = failure
     }
 
     /// The server's error code (`stale_epoch`, `not_member` …), for `.server` errors.
@@ -45,6 +57,7 @@ public struct GatewayClientError: Error, Sendable, Hashable, CustomStringConvert
         case .server: "\(self.server?.code ?? "?"): \(self.message)"
         case .refused: "refused (HTTP \(self.httpStatus ?? 0)): \(self.message)"
         case .closed: "closed (\(self.closeCode.map(String.init) ?? "no code")): \(self.message)"
+        case .tls: self.message
         default: "\(self.code): \(self.message)"
         }
     }

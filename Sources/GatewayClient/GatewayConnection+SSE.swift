@@ -1,4 +1,5 @@
 public import AsyncHTTPClient
+public import ClientTLS
 import GatewayWire
 import NIOCore
 import NIOHTTP1
@@ -11,16 +12,23 @@ extension GatewayConnection {
     /// frames, `POST /v1/send` for each of ours. Runs `body` with the connection, then drops
     /// the stream.
     ///
-    /// - Throws: ``GatewayClientError`` `.refused` with the HTTP status, `.unreachable`;
+    /// - Parameters:
+    ///   - prefix: a path the routes are under behind a proxy (`/chat` for `/chat/v1/stream`).
+    ///   - tls: `https://` with these settings; `client` must then be configured with
+    ///     ``ClientTLS/configuration()`` (AsyncHTTPClient takes TLS settings per client).
+    /// - Throws: ``GatewayClientError`` `.refused` with the HTTP status, `.unreachable`, `.tls`;
     ///   whatever `body` throws.
     public static func withSSE<T: Sendable>(
         host: String,
         port: Int,
+        prefix: String = "",
+        tls: ClientTLS? = nil,
         headers: [(String, String)] = [],
         client: HTTPClient = .shared,
         _ body: (GatewayConnection) async throws -> T
     ) async throws -> T {
-        let base = "http://\(host):\(port)"
+        let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let base = "\(tls == nil ? "http" : "https")://\(authority)\(prefix)"
         var request = HTTPClientRequest(url: "\(base)/v1/stream")
         request.headers.add(name: "Accept", value: "text/event-stream")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -28,6 +36,7 @@ extension GatewayConnection {
         do {
             response = try await client.execute(request, deadline: .distantFuture)
         } catch {
+            if let tls, let failure = await tls.explain(error, host: host, port: port) { throw GatewayClientError(failure) }
             throw GatewayClientError(.unreachable, "cannot open \(base)/v1/stream: \(error)")
         }
         guard response.status == .ok else {

@@ -1,32 +1,45 @@
+public import ClientTLS
 import GatewayWire
 import NIOCore
+import NIOSSL
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import Synchronization
 
 extension GatewayConnection {
-    /// Opens a WebSocket to `ws://host:port/path` (RFC 6455 over NIO), runs `body` with the
-    /// connection, then closes it (close frame 1000, waiting briefly for the server's).
+    /// Opens a WebSocket to `ws://host:port/path` (or `wss://` with `tls`; RFC 6455 over NIO),
+    /// runs `body` with the connection, then closes it (close frame 1000, waiting briefly for
+    /// the server's).
     ///
     /// - Throws: ``GatewayClientError`` `.refused` with the HTTP status when the server does
-    ///   not upgrade (404, 429, 503 …), `.unreachable` when nothing listens; whatever `body`
-    ///   throws.
+    ///   not upgrade (404, 429, 503 …), `.unreachable` when nothing listens, `.tls` when TLS
+    ///   fails (with why: ``TLSFailure``); whatever `body` throws.
     public static func withWebSocket<T: Sendable>(
         host: String,
         port: Int,
         path: String = "/v1/gateway",
+        tls: ClientTLS? = nil,
         headers: [(String, String)] = [],
         maxFrameBytes: Int = 16 << 20,
         _ body: (GatewayConnection) async throws -> T
     ) async throws -> T {
         let status = StatusPeek.Box()
         let upgraded: EventLoopFuture<ClientUpgrade>
+        let context: NIOSSLContext?
+        do {
+            context = try tls?.context()
+        } catch {
+            throw GatewayClientError(error)
+        }
         do {
             upgraded = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let context {
+                            try channel.pipeline.syncOperations.addHandler(ClientTLS.handler(host: host, context: context))
+                        }
                         try channel.pipeline.syncOperations.addHandler(StatusPeek(box: status))
                         let upgrader = NIOTypedWebSocketClientUpgrader<ClientUpgrade>(
                             maxFrameSize: maxFrameBytes,
@@ -75,6 +88,7 @@ extension GatewayConnection {
         } catch let error as GatewayClientError {
             throw error
         } catch {
+            if let tls, let failure = await tls.explain(error, host: host, port: port) { throw GatewayClientError(failure) }
             var refused = GatewayClientError(.refused, "the upgrade failed: \(error)")
             refused.httpStatus = status.status
             refused.retryAfter = status.retryAfter

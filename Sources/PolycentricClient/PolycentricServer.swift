@@ -1,4 +1,5 @@
 public import AsyncHTTPClient
+public import ClientTLS
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -14,6 +15,8 @@ public struct PolycentricServer: Sendable {
     let client: HTTPClient
     let userAgent: String
     let timeout: TimeAmount
+    /// For `https://`: explains TLS failures (the client carries the TLS settings).
+    let tls: ClientTLS
 
     /// - Parameters:
     ///   - baseURL: e.g. `https://serv1.polycentric.io` or `http://127.0.0.1:8080`.
@@ -22,8 +25,10 @@ public struct PolycentricServer: Sendable {
         baseURL: String,
         client: HTTPClient = .shared,
         userAgent: String = "polygate",
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(30),
+        tls: ClientTLS = ClientTLS()
     ) throws(ServerError) {
+        self.tls = tls
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         guard base.hasPrefix("http://") || base.hasPrefix("https://"), base.split(separator: "/").count >= 2 else {
@@ -146,6 +151,10 @@ public struct PolycentricServer: Sendable {
         } catch {
             var failure = ServerError(.unreachable, "\(method) \(self.baseURL)\(path.split(separator: "?")[0]): \(error)")
             failure.reason = Self.reason(error)
+            if let (host, port) = self.secureAuthority, let tls = await self.tls.explain(error, host: host, port: port) {
+                failure.tls = tls
+                failure.reason = tls.message
+            }
             throw failure
         }
         guard (200..<300).contains(Int(response.status.code)) else {
@@ -157,6 +166,22 @@ public struct PolycentricServer: Sendable {
             )
         }
         return Array(buffer: bytes)
+    }
+
+    /// Host and port of an `https://` base URL (nil for `http://`).
+    var secureAuthority: (String, Int)? {
+        guard self.baseURL.lowercased().hasPrefix("https://") else { return nil }
+        let rest = self.baseURL.dropFirst("https://".count)
+        let authority = rest.prefix { $0 != "/" }
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            let host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let port = Int(authority[authority.index(after: close)...].dropFirst()) ?? 443
+            return (host, port)
+        }
+        if let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...]) {
+            return (String(authority[..<colon]), port)
+        }
+        return (String(authority), 443)
     }
 
     /// A transport failure in words a user can act on.

@@ -1,3 +1,5 @@
+public import ClientTLS
+
 /// A Polycentric server that could not be reached or answered with an error.
 public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -22,6 +24,8 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// For ``Code/unreachable``: what went wrong, in a few words (`connection refused`, `host
     /// not found`, `no answer in time` …).
     public var reason: String?
+    /// For ``Code/unreachable`` over `https://`: what failed in TLS.
+    public var tls: TLSFailure?
 
     public init(_ code: Code, status: Int? = nil, _ message: String) {
         self.code = code

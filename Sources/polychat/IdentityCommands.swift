@@ -54,6 +54,15 @@ struct Initialize: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Messages kept per conversation (0: none are stored).", valueName: "n"))
     var history = 1000
 
+    @Option(
+        name: .customLong("ca-file"),
+        help: ArgumentHelp(
+            "A private certificate authority (PEM) to trust for the servers, besides the system's; copied into the state directory.",
+            valueName: "file"
+        )
+    )
+    var caFile: String?
+
     func validate() throws {
         guard self.history >= 0 else { throw ValidationError("--history cannot be negative") }
         if self.importFile != nil, self.name != nil {
@@ -84,6 +93,7 @@ struct Initialize: AsyncParsableCommand {
                 passphrase: secret,
                 history: self.history,
                 importing: export,
+                caFile: self.caFile,
                 environment: environment
             )
             print("user   \(engine.userID)")
@@ -206,17 +216,28 @@ struct Servers: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A new gateway.", valueName: "url"))
     var gateway: String?
 
+    @Option(
+        name: .customLong("ca-file"),
+        help: ArgumentHelp(
+            "A private certificate authority (PEM) to trust for the servers, besides the system's (\"\" to trust only the system's again).",
+            valueName: "file"
+        )
+    )
+    var caFile: String?
+
     func run() async throws {
         try await perform {
             let engine = try self.state.open()
-            if self.social != nil || self.gateway != nil {
-                try await engine.setServers(social: self.social, gateway: self.gateway)
+            if self.social != nil || self.gateway != nil || self.caFile != nil {
+                try await engine.setServers(social: self.social, gateway: self.gateway, caFile: self.caFile)
             }
             let identity = await engine.identity
+            let authorities = engine.caFiles
             if self.output.json {
-                print(Listing.json(["social": identity.socialURL, "gateway": identity.gatewayURL]))
+                print(Listing.json(["social": identity.socialURL, "gateway": identity.gatewayURL, "ca_files": authorities.joined(separator: ",")]))
             } else {
                 print("social  \(identity.socialURL)\ngateway \(identity.gatewayURL)")
+                print("trusts  the system's certificate authorities\(authorities.map { " and \($0)" }.joined())")
             }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Daemon
+import Gateway
 import Logging
 
 #if canImport(Glibc)
@@ -36,6 +37,17 @@ struct ConfigOptions: ParsableArguments {
             throw ExitCode(78)
         }
     }
+
+    /// Loads the TLS certificate and key the file names, or exits with status 78.
+    func tls(_ configuration: DaemonConfiguration) throws -> ServerTLS? {
+        do {
+            return try Daemon.tls(configuration: configuration)
+        } catch {
+            let key = error.code == .certificate ? "http.tls_certificate" : "http.tls_private_key"
+            printError("polygated: \(self.config): \(key): \(error)")
+            throw ExitCode(78)
+        }
+    }
 }
 
 extension Polygated {
@@ -49,11 +61,12 @@ extension Polygated {
 
         func run() async throws {
             let configuration = try self.options.load()
+            let tls = try self.options.tls(configuration)
             let registry = Daemon.bootstrap(logLevel: configuration.daemon.logLevel)
             var logger = Logger(label: "polygated")
             logger[metadataKey: "polygate.gateway_id"] = "\(configuration.daemon.gatewayID)"
             do {
-                try await Daemon.serve(configuration: configuration, registry: registry, logger: logger)
+                try await Daemon.serve(configuration: configuration, tls: tls, registry: registry, logger: logger)
             } catch {
                 logger.critical("polygated failed", metadata: ["error": "\(error)"])
                 throw ExitCode.failure
@@ -104,6 +117,8 @@ extension Polygated {
 
         func run() throws {
             let configuration = try self.options.load()
+            // The certificate and key are read as the daemon would (run this as its user).
+            _ = try self.options.tls(configuration)
             if !self.quiet {
                 print("# \(self.options.config): OK")
                 print(configuration, terminator: "")

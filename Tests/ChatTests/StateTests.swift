@@ -187,12 +187,31 @@ func mode(_ path: String) -> mode_t {
     }
 
     @Test func gatewayURLs() throws {
-        #expect(try ChatEngine.endpoint("ws://example.org:8080/v1/gateway") == ("example.org", 8080, "/v1/gateway"))
-        #expect(try ChatEngine.endpoint("http://127.0.0.1:18080") == ("127.0.0.1", 18080, "/v1/gateway"))
-        #expect(try ChatEngine.endpoint("http://host/") == ("host", 80, "/v1/gateway"))
-        for bad in ["wss://host", "https://host", "ftp://host", "host:80", "http://:80"] {
-            #expect(throws: ChatError.self, "\(bad)") { _ = try ChatEngine.endpoint(bad) }
+        func parts(_ url: String) throws -> [String] {
+            let e = try GatewayEndpoint(parsing: url)
+            return [e.host, "\(e.port)", e.path, "\(e.tls)", e.prefix]
         }
+        #expect(try parts("ws://example.org:8080/v1/gateway") == ["example.org", "8080", "/v1/gateway", "false", ""])
+        #expect(try parts("http://127.0.0.1:18080") == ["127.0.0.1", "18080", "/v1/gateway", "false", ""])
+        #expect(try parts("http://host/") == ["host", "80", "/v1/gateway", "false", ""])
+        // TLS: port 443 by default; a prefix behind a proxy is kept for SSE.
+        #expect(try parts("wss://chat.example.org/v1/gateway") == ["chat.example.org", "443", "/v1/gateway", "true", ""])
+        #expect(try parts("https://chat.example.org") == ["chat.example.org", "443", "/v1/gateway", "true", ""])
+        #expect(try parts("HTTPS://chat.example.org:8443/polygate/") == ["chat.example.org", "8443", "/polygate/v1/gateway", "true", "/polygate"])
+        #expect(try parts("https://[2001:db8::1]:9443") == ["2001:db8::1", "9443", "/v1/gateway", "true", ""])
+        for bad in ["ftp://host", "host:80", "http://:80", "https://host:0", "https://host:http", "https://[::1", "wss://user@host"] {
+            #expect(throws: ChatError.self, "\(bad)") { _ = try GatewayEndpoint(parsing: bad) }
+        }
+    }
+
+    @Test func transportsAndAuthoritiesComeFromTheEnvironment() throws {
+        #expect(try ConnectionSettings(environment: [:]) == ConnectionSettings(caFile: nil, transport: .auto))
+        #expect(
+            try ConnectionSettings(environment: ["POLYCHAT_TRANSPORT": "SSE", "POLYCHAT_CA_FILE": "/etc/ca.pem"])
+                == ConnectionSettings(caFile: "/etc/ca.pem", transport: .sse)
+        )
+        let error = #expect(throws: ChatError.self) { _ = try ConnectionSettings(environment: ["POLYCHAT_TRANSPORT": "pigeon"]) }
+        #expect(error?.code == .badArgument && error?.message.contains("auto, websocket, sse") == true)
     }
 
     @Test func userIDsAreSixtyFourHexCharacters() throws {

@@ -89,6 +89,16 @@ extension DaemonConfiguration {
                 }
             }
         }
+        if let tls = configuration.http.tls, tls.certificate.isEmpty || tls.privateKey.isEmpty {
+            let (set, missing) = tls.certificate.isEmpty ? ("tls_private_key", "tls_certificate") : ("tls_certificate", "tls_private_key")
+            throw ConfigurationError(
+                code: .invalidValue,
+                file: file,
+                line: locator.line(of: ["http", set]),
+                key: "http.\(missing)",
+                message: "http.\(set) is set but http.\(missing) is not: give both PEM files (the certificate chain and its key) or neither"
+            )
+        }
         return configuration
     }
 
@@ -186,6 +196,18 @@ extension DaemonConfiguration {
                     )
                 }
                 configuration.http.clientAddresses.header = header
+            },
+            KeySpec(name: "tls_certificate") { value, configuration throws(Problem) in
+                let path = try filePath(value)
+                var files = configuration.http.tls ?? ServerTLS.Files(certificate: "", privateKey: "")
+                files.certificate = path
+                configuration.http.tls = files.certificate.isEmpty && files.privateKey.isEmpty ? nil : files
+            },
+            KeySpec(name: "tls_private_key") { value, configuration throws(Problem) in
+                let path = try filePath(value)
+                var files = configuration.http.tls ?? ServerTLS.Files(certificate: "", privateKey: "")
+                files.privateKey = path
+                configuration.http.tls = files.certificate.isEmpty && files.privateKey.isEmpty ? nil : files
             },
         ],
         "database": [
@@ -353,6 +375,15 @@ extension DaemonConfiguration {
             throw Problem(code: .invalidValue, message: "must be shorter than 108 bytes (a socket path)")
         }
         guard !path.contains("\0") else { throw Problem(code: .invalidValue, message: "must not contain NUL") }
+        return path
+    }
+
+    /// An absolute file path, or "" for none.
+    private static func filePath(_ value: any TOMLValueConvertible) throws(Problem) -> String {
+        let path = try string(value)
+        guard path.isEmpty || path.hasPrefix("/") else {
+            throw Problem(code: .invalidValue, message: "must be an absolute path such as \"/etc/polygate/tls/fullchain.pem\" (got \"\(path)\")")
+        }
         return path
     }
 

@@ -36,6 +36,9 @@ public struct DaemonConfiguration: Sendable, Hashable {
         /// `trusted_proxies` and `client_address_header`: whose word about the client's
         /// address is taken (none by default: the TCP peer is the client).
         public var clientAddresses = ClientAddressPolicy()
+        /// `tls_certificate` and `tls_private_key`: serve HTTPS on the listener with these PEM
+        /// files (none: plain HTTP, for a proxy in front).
+        public var tls: ServerTLS.Files?
         public init() {}
     }
 
@@ -112,6 +115,8 @@ extension DaemonConfiguration: CustomStringConvertible {
         max_waiting_connections = \(self.http.maxWaitingConnections)
         trusted_proxies = [\(self.http.clientAddresses.trustedProxies.map { "\"\($0)\"" }.joined(separator: ", "))]
         client_address_header = "\(self.http.clientAddresses.header.rawValue)"
+        tls_certificate = "\(self.http.tls?.certificate ?? "")"
+        tls_private_key = "\(self.http.tls?.privateKey ?? "")"
 
         [database]
         url = "\(maskPassword(inURL: self.database.url))"

@@ -41,6 +41,7 @@ public final class HTTPServer: Sendable {
     ///   - maxWaitingConnections: how many connections may wait for their first request head
     ///     at once; more are closed on accept.
     ///   - clientAddresses: who the client is behind a trusted proxy (`[http] trusted_proxies`).
+    ///   - tls: serve HTTPS (every listener) with this certificate (`[http] tls_certificate`).
     public init(
         listeners: [Listener],
         responder: @escaping HTTPChannelHandler.Responder,
@@ -49,6 +50,7 @@ public final class HTTPServer: Sendable {
         headerTimeout: Duration = .seconds(10),
         maxWaitingConnections: Int = 1024,
         clientAddresses: ClientAddressPolicy = ClientAddressPolicy(),
+        tls: ServerTLS? = nil,
         logger: Logger
     ) {
         self.listeners = listeners
@@ -58,7 +60,8 @@ public final class HTTPServer: Sendable {
             idleTimeout: idleTimeout,
             headTimeout: headerTimeout,
             waiting: WaitingConnections(limit: maxWaitingConnections),
-            clientAddresses: clientAddresses
+            clientAddresses: clientAddresses,
+            tls: tls
         )
         self.logger = logger
         self.quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
@@ -84,7 +87,13 @@ public final class HTTPServer: Sendable {
         }
         self.bound.withLock { $0 = channels }
         let addresses = channels.compactMap(Self.localAddress)
-        self.logger.info("HTTP listening", metadata: ["http.listen": "\(addresses.map(\.description).joined(separator: ", "))"])
+        self.logger.info(
+            "HTTP listening",
+            metadata: [
+                "http.listen": "\(addresses.map(\.description).joined(separator: ", "))",
+                "http.tls": "\(self.channel.tls != nil)",
+            ]
+        )
         return addresses
     }
 

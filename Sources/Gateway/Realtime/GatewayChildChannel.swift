@@ -4,6 +4,7 @@ public import HummingbirdCore
 public import Logging
 public import NIOCore
 import NIOHTTP1
+import NIOSSL
 public import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 public import NIOWebSocket
@@ -66,6 +67,8 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     let maxFrameBytes: Int
     /// Who the client is behind a trusted proxy.
     let clientAddresses: ClientAddressPolicy
+    /// The native TLS listener's certificate (none: plain HTTP).
+    let tls: ServerTLS?
 
     public init(
         responder: @escaping HTTPChannelHandler.Responder,
@@ -73,9 +76,11 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         idleTimeout: Duration?,
         headTimeout: Duration = .seconds(10),
         waiting: WaitingConnections = WaitingConnections(limit: 1024),
-        clientAddresses: ClientAddressPolicy = ClientAddressPolicy()
+        clientAddresses: ClientAddressPolicy = ClientAddressPolicy(),
+        tls: ServerTLS? = nil
     ) {
         self.clientAddresses = clientAddresses
+        self.tls = tls
         self.responder = responder
         self.realtime = realtime
         self.idleTimeout = idleTimeout
@@ -86,6 +91,10 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            // TLS first, with the certificate in use now (a reload affects later connections).
+            if let tls = self.tls {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+            }
             // After the request decoder (below): times every wait for a request head.
             let guardHandler = RequestHeadGuard(
                 timeout: .milliseconds(self.headTimeout.components.seconds * 1000 + self.headTimeout.components.attoseconds / 1_000_000_000_000_000),
@@ -97,6 +106,7 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             let refusal = NIOLoopBoundBox<Refusal?>(nil, eventLoop: channel.eventLoop)
             let realtime = self.realtime
             let policy = self.clientAddresses
+            let secure = self.tls != nil
             let tcpPeer = channel.remoteAddress?.ipAddress ?? "unknown"
             // The client's address, from the upgrade request's head (behind a trusted proxy).
             let client = NIOLoopBoundBox(tcpPeer, eventLoop: channel.eventLoop)
@@ -128,7 +138,7 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: secure))
                         try channel.pipeline.syncOperations.addHandler(
                             HTTPConnectionStateHandler(idleTimeout: self.idleTimeout, logger: logger)
                         )

@@ -18,21 +18,24 @@ struct PolychatUser: Sendable {
 
     static var binary: String { TestEnvironment.product("polychat") }
 
-    /// Runs `polychat init` for a new user (or, with `importing`, a new device of one).
+    /// Runs `polychat init` for a new user (or, with `importing`, a new device of one), at
+    /// `http://127.0.0.1:port` unless `server` says otherwise.
     static func create(
         _ name: String,
         port: Int,
         importing export: String? = nil,
         environment: [String: String] = [:],
+        server: String? = nil,
+        initArguments: [String] = [],
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> PolychatUser {
         var user = PolychatUser(
             name: name,
             home: TestEnvironment.makeDirectory("polychat-\(name)") + "/state",
-            server: "http://127.0.0.1:\(port)",
+            server: server ?? "http://127.0.0.1:\(port)",
             extraEnvironment: environment
         )
-        var arguments = ["init", "--server", user.server, "--device-name", name]
+        var arguments = ["init", "--server", user.server, "--device-name", name] + initArguments
         if environment["POLYCHAT_PASSPHRASE"] != nil { arguments.append("--passphrase") }
         if let export { arguments += ["--import", export] } else { arguments += ["--name", name] }
         let created = try await user.ok(arguments, sourceLocation: sourceLocation)

@@ -191,7 +191,7 @@ import Testing
         #expect(error?.code == .unknownKey)
         #expect(error?.key == "http.lisen")
         #expect(error?.line == 6)
-        #expect(error?.description == "typo.conf:6: unknown key 'http.lisen'; [http] accepts http.listen, http.idle_timeout, http.header_timeout, http.max_waiting_connections, http.trusted_proxies, http.client_address_header")
+        #expect(error?.description == "typo.conf:6: unknown key 'http.lisen'; [http] accepts http.listen, http.idle_timeout, http.header_timeout, http.max_waiting_connections, http.trusted_proxies, http.client_address_header, http.tls_certificate, http.tls_private_key")
     }
 
     @Test func unknownSectionNamesItsLine() {

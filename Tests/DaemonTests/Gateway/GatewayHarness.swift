@@ -1,4 +1,8 @@
+import AsyncHTTPClient
+import ClientTLS
 import GatewayClient
+import NIOCore
+import NIOHTTP1
 import GatewayWire
 import MLS
 import Primitives
@@ -45,6 +49,7 @@ struct GatewayHarness {
         gatewayIDs: [String]? = nil,
         control: String = "",
         http: String = "",
+        tlsCA: String? = nil,
         _ body: (GatewayHarness) async throws -> Void
     ) async throws {
         try await TestPostgres.withDatabase { url in
@@ -55,7 +60,8 @@ struct GatewayHarness {
                     gateway: gateways?[index] ?? gateway,
                     gatewayID: gatewayIDs?[index] ?? "gw_test",
                     control: control,
-                    http: http
+                    http: http,
+                    tlsCA: tlsCA
                 )
             }
             do {
@@ -69,7 +75,9 @@ struct GatewayHarness {
         }
     }
 
-    mutating func startDaemon(gateway: String, gatewayID: String, control: String = "", http: String = "") async throws {
+    /// `tlsCA`: the daemon serves TLS with a certificate of this authority (readiness is then
+    /// asked over https).
+    mutating func startDaemon(gateway: String, gatewayID: String, control: String = "", http: String = "", tlsCA: String? = nil) async throws {
         let config = try DaemonHarness(
             databaseURL: self.databaseURL,
             extra: "\n" + gateway,
@@ -79,13 +87,44 @@ struct GatewayHarness {
         )
         let process = try config.start()
         do {
-            try await HTTPTestClient.waitFor(port: config.port, "/readyz") { $0.status == 200 }
+            if let tlsCA {
+                try await Self.waitUntilReadyOverTLS(port: config.port, ca: tlsCA)
+            } else if http.contains("tls_certificate") {
+                // A certificate no client here accepts (expired, for other names): the log says when.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while !process.stderr.contains("polygated ready") {
+                    guard ContinuousClock.now < deadline, process.exitedStatus == nil else { throw TestFailure("polygated did not get ready") }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            } else {
+                try await HTTPTestClient.waitFor(port: config.port, "/readyz") { $0.status == 200 }
+            }
         } catch {
             let state = process.exitedStatus.map { "exited with \($0)" } ?? "still running"
             process.kill9()
             throw TestFailure("\(error)\n--- polygated (\(state)) stderr ---\n\(process.stderr.suffix(8000))")
         }
         self.daemons.append(Daemon(harness: config, process: process))
+    }
+
+    static func waitUntilReadyOverTLS(port: Int, ca: String) async throws {
+        try await HTTPClient.withClient(trusting: ca) { client in try await Self.waitUntilReady(port: port, client: client) }
+    }
+
+    static func waitUntilReady(port: Int, client: HTTPClient) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var last = "no answer"
+        while ContinuousClock.now < deadline {
+            do {
+                let response = try await client.execute(HTTPClientRequest(url: "https://localhost:\(port)/readyz"), timeout: .seconds(5))
+                if response.status.code == 200 { return }
+                last = "status \(response.status.code)"
+            } catch {
+                last = "\(error)"
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("https://localhost:\(port)/readyz not 200 within 30 s; last: \(last)")
     }
 
     var port: Int { self.daemons[0].port }
@@ -125,6 +164,25 @@ struct GatewayHarness {
     /// Registers `devices` (connect, authenticate with `register`, leave).
     func register(_ devices: DeviceCredentials...) async throws {
         for device in devices { try await self.connected(device) { _ in } }
+    }
+}
+
+extension HTTPClient {
+    /// Runs `body` with a client that trusts the system's authorities and those of `ca`
+    /// (none: the system's alone), then shuts it down.
+    static func withClient<T>(trusting ca: String?, _ body: (HTTPClient) async throws -> T) async throws -> T {
+        var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = try ClientTLS(caFiles: ca.map { [$0] } ?? []).configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        do {
+            let result = try await body(client)
+            try? await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 }
 
