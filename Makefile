@@ -4,11 +4,12 @@ SWIFT ?= swift
 
 # Debian packages: the C libraries we link, PostgreSQL (server for run/test),
 # systemd (systemd-socket-activate and systemd-journald for tests), man-db (man pages are
-# rendered by the tests), openssl (throwaway certificate authorities for the TLS tests).
+# rendered by the tests), openssl (throwaway certificate authorities for the TLS tests), nginx
+# and curl (the shipped reverse-proxy example, tested end to end).
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
-                postgresql systemd man-db openssl
+                postgresql systemd man-db openssl nginx curl
 
-.PHONY: all deps deb deb-test install build build-tests test run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-control bench-append conformance proto format clean
+.PHONY: all deps deb deb-test install build build-tests test run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-control bench-append conformance proto format clean
 
 all: build
 
@@ -55,6 +56,13 @@ bench-social: deps
 	$(SWIFT) build -c release --product polygated
 	$(SWIFT) build -c release --product social-benchmark
 	scripts/bench-social.sh
+
+## bench-tls: the same gateway load through polygated's native TLS listener and through plain TCP
+## in one run (scripts/bench-tls.sh; ARGS="CONNECTIONS GROUP SECONDS", default 2000 100 10; RATES="0 250").
+bench-tls: deps
+	$(SWIFT) build -c release --product polygated
+	$(SWIFT) build -c release --product gateway-benchmark
+	scripts/bench-tls.sh $(ARGS)
 
 ## bench-gateway: 10k WebSocket connections on a release polygated, groups of 10, 10 s of load
 ## (connections held, delivered msgs/s, send→receive p50/p99, RSS per connection; docs/BENCHMARKS.md).

@@ -267,7 +267,7 @@ let package = Package(
         .executableTarget(
             name: "gateway-benchmark",
             dependencies: [
-                "GatewayClient", "GatewayWire", "Primitives", "Store",
+                "ClientTLS", "GatewayClient", "GatewayWire", "Primitives", "Store",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -2,7 +2,9 @@
 # private directory that is removed on exit, and a release polygated on it.
 #   bench_setup             sets dir, pgport, httpport, database_url; starts PostgreSQL
 #   bench_daemon CONF_TAIL  writes $dir/polygated.conf ([daemon], [http], [database] + CONF_TAIL),
-#                           starts ${BIN:-.build/release}/polygated, waits for /readyz; sets daemon
+#                           starts ${BIN:-.build/release}/polygated, waits for /readyz; sets daemon.
+#                           With TLS_DIR set (server.pem, server.key, ca.pem in it): the native
+#                           TLS listener, and /readyz asked over https.
 daemon=
 bench_cleanup() {
     [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
@@ -27,6 +29,8 @@ log_level = "warning"
 audit_to_log = false
 [http]
 listen = "127.0.0.1:$httpport"
+${TLS_DIR:+tls_certificate = \"$TLS_DIR/server.pem\"}
+${TLS_DIR:+tls_private_key = \"$TLS_DIR/server.key\"}
 [database]
 url = "$database_url"
 $1
@@ -34,7 +38,11 @@ CONF
     "${BIN:-.build/release}"/polygated serve --config "$dir/polygated.conf" &
     daemon=$!
     for _ in $(seq 100); do
-        curl -sf "http://127.0.0.1:$httpport/readyz" >/dev/null 2>&1 && return 0
+        if [ -n "${TLS_DIR:-}" ]; then
+            curl -sf --cacert "$TLS_DIR/ca.pem" "https://localhost:$httpport/readyz" >/dev/null 2>&1 && return 0
+        else
+            curl -sf "http://127.0.0.1:$httpport/readyz" >/dev/null 2>&1 && return 0
+        fi
         sleep 0.1
     done
     echo "polygated did not get ready" >&2

@@ -66,7 +66,7 @@ pending=$(runuser -u polygate -- /usr/sbin/polygated migrate --status --config /
 echo "$pending"
 echo "$pending" | grep -q "^pending: none" || fail "migrations pending after install"
 # Every document a man page names is installed under that name (uncompressed).
-for doc in $(grep -ho '/usr/share/doc/polygate/[A-Za-z_]*\.md' man/*.[1-8] | sort -u); do
+for doc in $(grep -ho '/usr/share/doc/polygate/[A-Za-z_/\\-]*\.\(md\|conf\)' man/*.[1-8] | sed 's/\\-/-/g' | sort -u); do
     [ -f "$doc" ] || fail "$doc, named by a man page, is not installed"
 done
 # Configuring again (as an upgrade does) changes nothing and loses nothing.

@@ -1,3 +1,5 @@
+import ClientTLS
+import Foundation
 import GatewayClient
 import GatewayWire
 import Primitives
@@ -8,7 +10,8 @@ import Glibc
 #endif
 
 /// `gateway-benchmark HOST PORT [CONNECTIONS] [GROUP] [SECONDS] [RATE] [DAEMON_PID]`: load on a
-/// running polygated's realtime gateway over real WebSockets.
+/// running polygated's realtime gateway over real WebSockets (over TLS when `GATEWAY_BENCH_CA`
+/// names the authority of the daemon's certificate).
 ///
 /// 1. CONNECTIONS devices (one user each) connect and authenticate, 200 at a time; the daemon's
 ///    RSS is read before and after (with DAEMON_PID) for the memory per connection.
@@ -53,7 +56,18 @@ enum GatewayBenchmark {
         let seconds = arguments.count > 4 ? Int(arguments[4]) ?? 10 : 10
         let rate = arguments.count > 5 ? Double(arguments[5]) ?? 0 : 0
         let daemon = arguments.count > 6 ? Int32(arguments[6]) : nil
-        let run = Run(host: host, port: port, connections: connections, groupSize: groupSize, seconds: seconds, rate: rate, daemon: daemon)
+        // GATEWAY_BENCH_CA: connect with TLS, trusting this authority (scripts/bench-tls.sh).
+        let tls = ProcessInfo.processInfo.environment["GATEWAY_BENCH_CA"].map { ClientTLS(caFiles: [$0]) }
+        let run = Run(
+            host: host,
+            port: port,
+            connections: connections,
+            groupSize: groupSize,
+            seconds: seconds,
+            rate: rate,
+            daemon: daemon,
+            tls: tls
+        )
         try await run.start()
     }
 

@@ -1,3 +1,4 @@
+import ClientTLS
 import Foundation
 import GatewayClient
 import GatewayWire
@@ -19,6 +20,8 @@ final class Run: Sendable {
     /// Messages a second in all (0: as fast as acknowledged).
     let rate: Double
     let daemon: Int32?
+    /// `wss://` with these settings (`GATEWAY_BENCH_CA`), else `ws://`.
+    let tls: ClientTLS?
 
     /// Message tags (first byte): set-up traffic, or measured (then 8 bytes of send time follow).
     static let warmUp: UInt8 = 0
@@ -38,7 +41,8 @@ final class Run: Sendable {
 
     private let state = Mutex(State())
 
-    init(host: String, port: Int, connections: Int, groupSize: Int, seconds: Int, rate: Double, daemon: Int32?) {
+    init(host: String, port: Int, connections: Int, groupSize: Int, seconds: Int, rate: Double, daemon: Int32?, tls: ClientTLS? = nil) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.connections = connections
@@ -57,7 +61,7 @@ final class Run: Sendable {
         }
         let before = self.daemon.flatMap(GatewayBenchmark.memory(of:))
         let pace = self.rate > 0 ? "\(Int(self.rate)) messages/s" : "as fast as acknowledged"
-        print("gateway-benchmark: \(self.connections) connections, groups of \(self.groupSize), \(self.seconds) s of load, \(pace)")
+        print("gateway-benchmark: \(self.connections) \(self.tls == nil ? "WebSocket" : "TLS WebSocket (wss)") connections, groups of \(self.groupSize), \(self.seconds) s of load, \(pace)")
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             // 1. Connect and authenticate, 200 at a time.
@@ -178,7 +182,7 @@ final class Run: Sendable {
     /// deliveries, until the run stops.
     private func hold(_ index: Int, _ device: DeviceCredentials) async throws {
         do {
-            try await GatewayConnection.withWebSocket(host: self.host, port: self.port) { connection in
+            try await GatewayConnection.withWebSocket(host: self.host, port: self.port, tls: self.tls) { connection in
                 try await connection.authenticate(device, register: true)
                 self.state.withLock {
                     $0.connections[index] = connection

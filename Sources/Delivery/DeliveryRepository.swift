@@ -52,9 +52,11 @@ public struct DeliveryRepository: Sendable {
     /// recorded in the audit ledger (`device.registered`) in the same statement, and starts
     /// reading its user's conversations at their ends: it holds no keys for what came before
     /// (it joins them by Welcome or external commit, and reads from there).
+    ///
+    /// - Parameter ip: the client's address (docs/GATEWAY_SPEC.md §2.4), for the ledger.
     @discardableResult
-    public func register(_ certificate: VerifiedDeviceCertificate) async throws -> Bool {
-        let details = JSONText.object(Self.registrationDetails(certificate))
+    public func register(_ certificate: VerifiedDeviceCertificate, ip: String) async throws -> Bool {
+        let details = JSONText.object(Self.registrationDetails(certificate, ip: ip))
         let result = try await self.database.query(
             """
             WITH registered AS (
@@ -77,8 +79,8 @@ public struct DeliveryRepository: Sendable {
     }
 
     /// The details of a `device.registered` ledger event (stored and mirrored alike).
-    public static func registrationDetails(_ certificate: VerifiedDeviceCertificate) -> [String: String] {
-        ["name": certificate.deviceName]
+    public static func registrationDetails(_ certificate: VerifiedDeviceCertificate, ip: String) -> [String: String] {
+        ["name": certificate.deviceName, "ip": ip]
     }
 
     /// Keeps a newer certificate a registered device presented (same user, still valid), so that

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Control
 import TestSupport
 import Testing
@@ -33,6 +34,32 @@ import Glibc
             try await notify.receive(until: { $0.hasPrefix("READY=1\nSTATUS=serving on 127.0.0.1:\(activatedPort)") })
             #expect(!HTTPTestClient.isListening(port: harness.port))
             #expect(activator.stderr.contains("socket activation"))
+            activator.signal(SIGTERM)
+            #expect(try await activator.waitForExit(timeout: .seconds(20)) == 0)
+        }
+    }
+
+    /// The native TLS listener on a socket systemd passes (issue 17).
+    @Test func servesTLSOnTheSocketSystemdPasses() async throws {
+        let certificates = try await TestCertificates.make()
+        let pair = try await certificates.server("activated")
+        try await TestPostgres.withDatabase { url in
+            let harness = try DaemonHarness(
+                databaseURL: url,
+                http: "tls_certificate = \"\(pair.certificate)\"\ntls_private_key = \"\(pair.privateKey)\""
+            )
+            let activatedPort = TestEnvironment.freePort()
+            let activator = try TestProcess(
+                executable: "/usr/bin/systemd-socket-activate",
+                arguments: ["--listen=127.0.0.1:\(activatedPort)", "--fdname=http", DaemonHarness.binary, "serve", "--config", harness.configPath],
+                environment: TestEnvironment.baseEnvironment,
+                outputDirectory: harness.directory
+            )
+            defer { activator.kill9() }
+            try await HTTPClient.withClient(trusting: certificates.caFile) { client in
+                try await GatewayHarness.waitUntilReady(port: activatedPort, client: client)
+            }
+            #expect(activator.stderr.contains("socket activation") && activator.stderr.contains("http.tls=true"))
             activator.signal(SIGTERM)
             #expect(try await activator.waitForExit(timeout: .seconds(20)) == 0)
         }

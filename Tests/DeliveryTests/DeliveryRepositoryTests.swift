@@ -35,7 +35,7 @@ import Testing
             issuedAtMs: 0
         )
         let certificate = try VerifiedDeviceCertificate(signed, nowMs: 1)
-        #expect(try await repository.register(certificate))
+        #expect(try await repository.register(certificate, ip: "192.0.2.1"))
         return Device(user: certificate.userID, id: certificate.deviceID)
     }
 

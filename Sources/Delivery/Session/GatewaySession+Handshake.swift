@@ -34,12 +34,12 @@ extension GatewaySession {
                     )
                     return
                 }
-                if try await self.gateway.repository.register(certificate) {
+                if try await self.gateway.repository.register(certificate, ip: self.peer) {
                     self.gateway.ledger.mirrored(
                         "device.registered",
                         actor: Hex.encode(certificate.userID),
                         subject: Hex.encode(certificate.deviceID),
-                        details: DeliveryRepository.registrationDetails(certificate)
+                        details: DeliveryRepository.registrationDetails(certificate, ip: self.peer)
                     )
                 }
             case let record?:

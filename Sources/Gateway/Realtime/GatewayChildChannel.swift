@@ -101,8 +101,9 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 waiting: self.waiting
             )
             let parserErrors = HTTPParserErrorResponder()
-            // Both handlers are only touched on the channel's event loop.
-            let handlers = NIOLoopBound((guardHandler, parserErrors), eventLoop: channel.eventLoop)
+            let lateUpgrades = LateUpgradeHandler()
+            // The handlers are only touched on the channel's event loop.
+            let handlers = NIOLoopBound((guardHandler, parserErrors, lateUpgrades), eventLoop: channel.eventLoop)
             let refusal = NIOLoopBoundBox<Refusal?>(nil, eventLoop: channel.eventLoop)
             let realtime = self.realtime
             let policy = self.clientAddresses
@@ -123,9 +124,11 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 },
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        // HTTP is over on this connection: its head guard and error responder go with it.
+                        // HTTP is over on this connection: its head guard, error responder and
+                        // late-upgrade closer go with it.
                         channel.pipeline.syncOperations.removeHandler(handlers.value.0, promise: nil)
                         channel.pipeline.syncOperations.removeHandler(handlers.value.1, promise: nil)
+                        channel.pipeline.syncOperations.removeHandler(handlers.value.2, promise: nil)
                         let frames = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: false)
@@ -160,6 +163,7 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(parserErrors, position: .after(decoder))
             try channel.pipeline.syncOperations.addHandler(guardHandler, position: .after(parserErrors))
+            try channel.pipeline.syncOperations.addHandler(lateUpgrades, position: .after(guardHandler))
             return Value(negotiated: negotiated, channel: channel)
         }
     }

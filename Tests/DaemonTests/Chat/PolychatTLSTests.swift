@@ -15,6 +15,7 @@ import Testing
         caFile: String,
         transports: () -> (webSocket: Int, sse: Int)
     ) async throws {
+        let start = transports()
         // One user gives the authority with --ca-file, the other in the environment.
         let alice = try await PolychatUser.create("alice", port: port, server: server, initArguments: ["--ca-file", caFile])
         let bob = try await PolychatUser.create("bob", port: port, environment: ["POLYCHAT_CA_FILE": caFile], server: server)
@@ -34,6 +35,10 @@ import Testing
         try await alice.ok(["room", "invite", "tls", bob.id])
         try await bob.ok(["send", "tls", "in the room"])
         #expect(try await alice.texts("tls") == ["in the room"])
+
+        // All of that over WebSockets: the upgrade goes through.
+        let chatted = transports()
+        #expect(chatted.webSocket >= start.webSocket + 6 && chatted.sse == start.sse, "\(start) → \(chatted)")
 
         // The SSE fallback, forced: the same session over GET /v1/stream + POST /v1/send.
         let before = transports()

@@ -97,6 +97,36 @@ import Testing
         }
     }
 
+    /// Issue 17: behind nginx with upstream `keepalive`, a WebSocket upgrade came on a
+    /// connection that had served a request and was answered 426 (NIO upgrades only the first
+    /// request), so clients fell back to SSE. Such an upgrade is now closed unanswered, for the
+    /// proxy to send again on a new connection; the first request still upgrades.
+    @Test func anUpgradeOnAKeepAliveConnectionIsClosedForARetry() async throws {
+        try await GatewayHarness.run { gateway in
+            let upgrade = """
+                GET /v1/gateway HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n
+                """
+            let reused = try RawConnection.tcp(port: gateway.port)
+            #expect(reused.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+            let first = reused.read(for: .seconds(5)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") }
+            #expect(String(decoding: first.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+            #expect(reused.write(upgrade))
+            let second = reused.read(for: .seconds(5))
+            #expect(second.closed && second.bytes.isEmpty, "\(String(decoding: second.bytes, as: UTF8.self))")
+            // On a new connection the same request upgrades.
+            let fresh = try RawConnection.tcp(port: gateway.port)
+            #expect(fresh.write(upgrade))
+            let switched = fresh.read(for: .seconds(5)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") }
+            #expect(String(decoding: switched.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 101"))
+            // A plain request after a plain one is served as before.
+            let plain = try RawConnection.tcp(port: gateway.port)
+            #expect(plain.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/gateway HTTP/1.1\r\nHost: x\r\n\r\n"))
+            let both = plain.read(for: .seconds(5)) { String(decoding: $0, as: UTF8.self).contains("426") }
+            #expect(String(decoding: both.bytes, as: UTF8.self).contains("HTTP/1.1 426"))
+        }
+    }
+
     @Test func twoDaemonsOnOneDatabaseDeliverAcrossEachOther() async throws {
         try await GatewayHarness.run(daemons: 2, gatewayIDs: ["gw_a", "gw_b"]) { gateway in
             let (alice, bob, carol) = (User(), User(), User())

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make bench-tls`: the same gateway load through polygated's native TLS listener and through
+# plain TCP, in one run: one throwaway PostgreSQL (loopback, fsync off, as for tests), a
+# throwaway certificate authority and server certificate (openssl, ECDSA P-256), then for each
+# of plain and TLS a fresh release polygated and gateway-benchmark with the same arguments
+# (CONNECTIONS GROUP SECONDS; default 2000 100 10), at each rate of RATES (default "0 250": saturation,
+# then an open loop of 250 messages a second).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+. scripts/bench-daemon.sh
+bench_setup
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+    -days 2 -subj "/CN=polygate bench CA" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/server.key" -out "$dir/server.csr" \
+    -subj "/CN=localhost" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$dir/server.ext"
+openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+    -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
+chmod 600 "$dir/server.key"
+limits="pool_size = ${POOL_SIZE:-8}
+[gateway]
+connect_rate_per_ip = \"1000000/1s\"
+connect_burst_per_ip = 1000000
+send_rate_per_device = \"1000000/1s\"
+send_burst_per_device = 1000000"
+connections=${1:-2000}
+group=${2:-100}
+seconds=${3:-10}
+rates=${RATES:-"0 250"}
+for rate in $rates; do
+    for mode in plain tls; do
+        echo "=== $mode, rate $rate ==="
+        httpport=$(scripts/pg.sh free-port)
+        if [ "$mode" = tls ]; then
+            TLS_DIR=$dir bench_daemon "$limits"
+            GATEWAY_BENCH_CA="$dir/ca.pem" "${BIN:-.build/release}"/gateway-benchmark localhost "$httpport" \
+                "$connections" "$group" "$seconds" "$rate" "$daemon"
+        else
+            bench_daemon "$limits"
+            "${BIN:-.build/release}"/gateway-benchmark 127.0.0.1 "$httpport" "$connections" "$group" "$seconds" "$rate" "$daemon"
+        fi
+        kill "$daemon"
+        wait "$daemon" 2>/dev/null || true
+        daemon=
+    done
+done
