@@ -1,5 +1,6 @@
 public import NIOCore
 public import NIOSSL
+import Synchronization
 
 /// How a client checks the servers it talks to over TLS (`https://`, `wss://`): the chain
 /// against the system's trust store (Debian's `/etc/ssl/certs`) and, for a private CA, the
@@ -31,15 +32,26 @@ public struct ClientTLS: Sendable, Hashable {
         return configuration
     }
 
-    /// A context for ``handler(host:context:)``.
+    /// A context for ``handler(host:context:)``: one per settings for the life of the process
+    /// (each holds the parsed trust store, about a megabyte; a client of many connections
+    /// shares it). A CA file is read when its settings are first used.
     public func context() throws(TLSFailure) -> NIOSSLContext {
+        if let context = Self.contexts.withLock({ $0[self] }) { return context }
         let configuration = try self.configuration()
+        let context: NIOSSLContext
         do {
-            return try NIOSSLContext(configuration: configuration)
+            context = try NIOSSLContext(configuration: configuration)
         } catch {
             throw TLSFailure(.badCAFile, "the TLS settings cannot be used: \(error)")
         }
+        return Self.contexts.withLock { contexts in
+            if let existing = contexts[self] { return existing }
+            contexts[self] = context
+            return context
+        }
     }
+
+    private static let contexts = Mutex<[ClientTLS: NIOSSLContext]>([:])
 
     /// The channel handler that speaks TLS to `host` (sent as SNI unless it is an IP address,
     /// and checked against the certificate either way).

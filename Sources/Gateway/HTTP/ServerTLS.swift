@@ -1,3 +1,4 @@
+import Foundation
 public import NIOSSL
 import Synchronization
 
@@ -98,11 +99,13 @@ public final class ServerTLS: Sendable {
     /// Refuses a key file that other users may read or anyone but its owner and group may
     /// write: mode 0600 (or 0640 with a group such as `ssl-cert`), owned by the daemon's user.
     static func checkKeyFileMode(_ path: String) throws(ServerTLSError) {
-        var status = stat()
-        guard stat(path, &status) == 0 else {
-            throw ServerTLSError(.privateKey, file: path, "cannot be read (\(String(cString: strerror(errno))))")
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            throw ServerTLSError(.privateKey, file: path, "cannot be read (\(access(path, F_OK) == 0 ? "permission denied" : "no such file"))")
         }
-        let mode = status.st_mode & 0o777
+        let mode = (attributes[.posixPermissions] as? Int) ?? 0
         guard mode & 0o027 == 0 else {
             throw ServerTLSError(
                 .privateKey,

@@ -94,9 +94,27 @@ import Testing
             try await carol.ok(["room", "create", "x"])
             try await carol.ok(["servers", "--ca-file", ""])
             #expect(try await carol.fails(["send", "x", "y"], status: 3).contains("does not trust"))
+            // An authority given in the environment works for one run.
+            let scripted = PolychatUser(name: "carol", home: carol.home, server: server, extraEnvironment: ["POLYCHAT_CA_FILE": certificates.caFile])
+            try await scripted.ok(["send", "x", "from a script"])
             // A bad transport name is a usage error.
             let odd = PolychatUser(name: "carol", home: carol.home, server: server, extraEnvironment: ["POLYCHAT_TRANSPORT": "pigeon"])
             #expect(try await odd.fails(["rooms"], status: 64).contains("POLYCHAT_TRANSPORT=pigeon"))
+        }
+        // An expired certificate and one for other names: each refused with its own words.
+        for (name, pair, words) in [
+            ("expired", try await certificates.server("expired", days: -1), "expired on"),
+            ("elsewhere", try await certificates.server("elsewhere", names: ["DNS:chat.example.org"]), "but for chat.example.org"),
+        ] {
+            let http = "tls_certificate = \"\(pair.certificate)\"\ntls_private_key = \"\(pair.privateKey)\""
+            try await GatewayHarness.run(http: http) { gateway in
+                let server = "https://localhost:\(gateway.port)"
+                let user = PolychatUser(name: name, home: TestEnvironment.makeDirectory("polychat-\(name)") + "/state", server: server, extraEnvironment: [:])
+                let (status, _, stderr) = try await user.run(["init", "--server", server, "--ca-file", certificates.caFile])
+                #expect(status == 0 && stderr.contains(words), "\(stderr)")
+                let refused = try await user.fails(["room", "create", "x"], status: 3)
+                #expect(refused.contains("cannot connect securely to the gateway at \(server)") && refused.contains(words), "\(refused)")
+            }
         }
     }
 }

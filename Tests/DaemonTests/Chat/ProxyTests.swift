@@ -113,7 +113,9 @@ import Glibc
             let second = try await Self.curl(arguments)
             #expect(first.code == "200" && first.output.contains("X-Cache-Status: MISS"), "\(first.output)")
             #expect(second.output.contains("X-Cache-Status: HIT"), "\(second.output)")
-            // The realtime routes never are.
+            // Metrics are not published through the proxy.
+            #expect(try await Self.curl(["--cacert", certificates.caFile, "https://localhost:\(nginx.tlsPort)/metrics"]).code == "403")
+            // The realtime routes are never cached.
             let stream = try await Self.curl(["--cacert", certificates.caFile, "https://localhost:\(nginx.tlsPort)/v1/gateway"])
             #expect(stream.code == "426" && !stream.output.contains("X-Cache-Status: HIT"), "\(stream.output)")
         }
