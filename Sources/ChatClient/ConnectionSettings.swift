@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-public import ClientTLS
+import ClientTLS
 import NIOCore
 import Synchronization
 
