@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db openssl nginx curl
 
-.PHONY: all deps deb deb-test install build build-tests test run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-control bench-append conformance proto format clean
+.PHONY: all deps deb deb-test install build build-tests test run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-realtime bench-control bench-append conformance proto format clean
 
 all: build
 
@@ -56,6 +56,14 @@ bench-social: deps
 	$(SWIFT) build -c release --product polygated
 	$(SWIFT) build -c release --product social-benchmark
 	scripts/bench-social.sh
+
+## bench-realtime: DMs, rooms of 10 and 100 on a durable PostgreSQL beside pgbench's raw INSERT rate
+## on the same cluster; closed loop, then open loop at half its rate (scripts/bench-realtime.sh;
+## CONNECTIONS, GROUP_SIZES, RUN_SECONDS, PGBENCH_CLIENTS).
+bench-realtime: deps
+	$(SWIFT) build -c release --product polygated
+	$(SWIFT) build -c release --product gateway-benchmark
+	scripts/bench-realtime.sh
 
 ## bench-tls: the same gateway load through polygated's native TLS listener and through plain TCP
 ## in one run (scripts/bench-tls.sh; ARGS="CONNECTIONS GROUP SECONDS", default 2000 100 10; RATES="0 250").

@@ -1,6 +1,12 @@
-# Sourced by the bench-* scripts: a throwaway PostgreSQL (loopback, fsync off, as for tests) in a
-# private directory that is removed on exit, and a release polygated on it.
+# Sourced by the bench-* scripts: a throwaway PostgreSQL on loopback in a private directory that
+# is removed on exit, and a release polygated on it. PostgreSQL is durable (fsync,
+# synchronous_commit, full_page_writes on), as a deployment runs; BENCH_FSYNC=off runs it as the
+# tests do (fsync off), which hides what a commit costs.
 #   bench_setup             sets dir, pgport, httpport, database_url; starts PostgreSQL
+#   bench_pgbench CLIENTS SECONDS
+#                           the same cluster's own speed, for comparison: pgbench's single-row
+#                           INSERT of 100 bytes (autocommit) at CLIENTS connections, then the same
+#                           with pg_notify in the transaction; prints both rates
 #   bench_daemon CONF_TAIL  writes $dir/polygated.conf ([daemon], [http], [database] + CONF_TAIL),
 #                           starts ${BIN:-.build/release}/polygated, waits for /readyz; sets daemon.
 #                           With TLS_DIR set (server.pem, server.key, ca.pem in it): the native
@@ -17,9 +23,31 @@ bench_setup() {
     chmod 755 "$dir"
     trap bench_cleanup EXIT
     pgport=$(scripts/pg.sh free-port)
-    scripts/pg.sh start "$dir/pg" "$pgport"
+    if [ "${BENCH_FSYNC:-on}" = off ]; then
+        scripts/pg.sh start "$dir/pg" "$pgport"
+        echo "PostgreSQL: fsync off, synchronous_commit off (BENCH_FSYNC=off)"
+    else
+        PG_DURABLE=1 scripts/pg.sh start "$dir/pg" "$pgport"
+        echo "PostgreSQL: durable (fsync, synchronous_commit, full_page_writes on)"
+    fi
     httpport=$(scripts/pg.sh free-port)
     database_url="postgresql://postgres@127.0.0.1:$pgport/postgres"
+}
+
+bench_pgbench() {
+    local clients=$1 seconds=$2 pgbin
+    pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    "$pgbin/psql" -q -h 127.0.0.1 -p "$pgport" -U postgres -d postgres \
+        -c "CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, payload bytea NOT NULL)"
+    echo "INSERT INTO bench_raw (payload) VALUES (decode(repeat('42', 100), 'hex'));" > "$dir/insert.sql"
+    printf 'BEGIN;\nINSERT INTO bench_raw (payload) VALUES (decode(repeat(%s, 100), %s));\nSELECT pg_notify(%s, %s);\nCOMMIT;\n' \
+        "'42'" "'hex'" "'bench_raw'" "'x'" > "$dir/notify.sql"
+    local insert notify
+    insert=$("$pgbin/pgbench" -n -h 127.0.0.1 -p "$pgport" -U postgres -c "$clients" -j 2 -T "$seconds" -f "$dir/insert.sql" postgres 2>/dev/null \
+        | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    notify=$("$pgbin/pgbench" -n -h 127.0.0.1 -p "$pgport" -U postgres -c "$clients" -j 2 -T "$seconds" -f "$dir/notify.sql" postgres 2>/dev/null \
+        | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    echo "pgbench on the same cluster, $clients clients, ${seconds} s: INSERT of 100 bytes ${insert%.*} tps; with pg_notify in the transaction ${notify%.*} tps"
 }
 
 bench_daemon() {

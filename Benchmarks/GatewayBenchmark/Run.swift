@@ -35,6 +35,8 @@ final class Run: Sendable {
         var measuring = false
         var window: (start: ContinuousClock.Instant, end: ContinuousClock.Instant)?
         var latencies: [[Double]] = []
+        /// Send → `SendResult` (the append is durable when it comes), per sender.
+        var acknowledgements: [[Double]] = []
         var inWindow = 0
         var total = 0
     }
@@ -122,6 +124,8 @@ final class Run: Sendable {
                     senders.addTask {
                         let sender = try self.connection(n * self.groupSize)
                         var sent = 0
+                        var acknowledged: [Double] = []
+                        defer { self.state.withLock { [acknowledged] in $0.acknowledgements.append(acknowledged) } }
                         // Open loop: this conversation's share of the rate, phases spread out.
                         let interval: Duration? = self.rate > 0 ? .nanoseconds(Int64(Double(conversations) / self.rate * 1e9)) : nil
                         var next = start + (interval.map { $0 * Double(n) / Double(conversations) } ?? .zero)
@@ -131,7 +135,9 @@ final class Run: Sendable {
                                 next += interval
                                 if next > end { break }
                             }
+                            let before = clock.now
                             try await sender.call(.send(Self.message(convs[n], tag: Self.measured)))
+                            acknowledged.append(GatewayBenchmark.milliseconds(clock.now - before))
                             sent += 1
                         }
                         return sent
@@ -149,6 +155,7 @@ final class Run: Sendable {
             try await group.waitForAll()
 
             let (latencies, inWindow, total) = self.state.withLock { ($0.latencies.flatMap { $0 }.sorted(), $0.inWindow, $0.total) }
+            let acknowledgements = self.state.withLock { $0.acknowledgements.flatMap { $0 }.sorted() }
             let window = Double(self.seconds)
             print(
                 "load: \(conversations) conversations × \(self.groupSize) members; appends \(appends) (\(GatewayBenchmark.format(Double(appends) / window, 0))/s); "
@@ -158,6 +165,10 @@ final class Run: Sendable {
                 "send→receive latency: p50 \(GatewayBenchmark.format(GatewayBenchmark.percentile(latencies, 0.5), 2)) ms, "
                     + "p99 \(GatewayBenchmark.format(GatewayBenchmark.percentile(latencies, 0.99), 2)) ms, "
                     + "max \(GatewayBenchmark.format(latencies.last ?? 0, 2)) ms over \(latencies.count) deliveries"
+            )
+            print(
+                "send→SendResult latency: p50 \(GatewayBenchmark.format(GatewayBenchmark.percentile(acknowledgements, 0.5), 2)) ms, "
+                    + "p99 \(GatewayBenchmark.format(GatewayBenchmark.percentile(acknowledgements, 0.99), 2)) ms over \(acknowledgements.count) sends"
             )
             if let before = cpuBefore.daemon, let after = cpuAfter.daemon, inWindow > 0 {
                 let used = after - before
