@@ -12,6 +12,15 @@
 #                           With TLS_DIR set (server.pem, server.key, ca.pem in it): the native
 #                           TLS listener, and /readyz asked over https.
 daemon=
+# [database] pool size and [gateway] limits raised for one client address: every benchmark
+# connection comes from 127.0.0.1 (CONF_TAIL for bench_daemon).
+bench_limits="pool_size = ${POOL_SIZE:-8}
+[gateway]
+connect_rate_per_ip = \"1000000/1s\"
+connect_burst_per_ip = 1000000
+send_rate_per_device = \"1000000/1s\"
+send_burst_per_device = 1000000"
+
 bench_cleanup() {
     [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
     scripts/pg.sh stop "$dir/pg" || true

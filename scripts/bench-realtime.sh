@@ -11,12 +11,7 @@ ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 . scripts/bench-daemon.sh
 bench_setup
 bench_pgbench "${PGBENCH_CLIENTS:-16}" "${RUN_SECONDS:-10}"
-limits="pool_size = ${POOL_SIZE:-8}
-[gateway]
-connect_rate_per_ip = \"1000000/1s\"
-connect_burst_per_ip = 1000000
-send_rate_per_device = \"1000000/1s\"
-send_burst_per_device = 1000000"
+limits=$bench_limits
 connections=${CONNECTIONS:-2000}
 run() {
     httpport=$(scripts/pg.sh free-port)

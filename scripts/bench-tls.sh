@@ -18,12 +18,7 @@ printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n
 openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
     -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
 chmod 600 "$dir/server.key"
-limits="pool_size = ${POOL_SIZE:-8}
-[gateway]
-connect_rate_per_ip = \"1000000/1s\"
-connect_burst_per_ip = 1000000
-send_rate_per_device = \"1000000/1s\"
-send_burst_per_device = 1000000"
+limits=$bench_limits
 connections=${1:-2000}
 group=${2:-100}
 seconds=${3:-10}
