@@ -37,10 +37,11 @@ extension DeliveryRepository {
 
     /// Appends a message (docs/GATEWAY_SPEC.md §4.2, Send). Durable when it returns.
     ///
-    /// One statement, `gw_append` (migration 0008, first in 0004): the msg_id check, the seq and — for a
+    /// One statement, `gw_append` (migration 0009, first in 0004): the msg_id check, the seq and — for a
     /// Commit — the compare-and-set on the epoch, the epoch windows, membership, blocks and
-    /// Welcome targets of the winner, the log entry, the audit row and the NOTIFYs, all in one
-    /// implicit transaction.
+    /// Welcome targets of the winner, the log entry, the audit row and a Commit's
+    /// `polygate_session` NOTIFYs, all in one implicit transaction. The append itself is
+    /// announced to other daemons after it commits (``announce(appends:)``, ADR 0019).
     ///
     /// - Throws: ``GatewayWireError`` with `not_member`, `stale_epoch` (with the current epoch),
     ///   `bad_welcome`, `blocked`, `bad_request`; ``PostgresError`` when the database fails.
@@ -81,6 +82,15 @@ extension DeliveryRepository {
             }
         }
         throw GatewayWireError(.internal, "append did not settle")
+    }
+
+    /// Announces committed appends (`conv:seq` payloads) on `polygate_conv`: one statement and
+    /// one commit for all of them (ADR 0019).
+    func announce(appends payloads: [String]) async throws {
+        guard !payloads.isEmpty else { return }
+        _ = try await self.database.query(
+            "SELECT pg_notify(\(AppendSignal.channel), p) FROM unnest(string_to_array(\(payloads.joined(separator: ",")), ',')) AS p"
+        )
     }
 
     static func stale(_ epoch: Int64) -> GatewayWireError {

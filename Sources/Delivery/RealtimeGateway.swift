@@ -53,6 +53,8 @@ public final class RealtimeGateway: Sendable {
     let listener: PostgresListener
     let ledger: AuditLedger
     let hub: DeliveryHub
+    /// Announces committed appends to every daemon, batched (ADR 0019).
+    let announcer: AppendAnnouncer
     /// Presence of this daemon's devices and their watchers.
     public let presence: PresenceService
     let clock: GatewayClock
@@ -89,6 +91,7 @@ public final class RealtimeGateway: Sendable {
         self.ledger = ledger
         self.logger = logger
         self.hub = DeliveryHub(repository: self.repository, logger: logger)
+        self.announcer = AppendAnnouncer(repository: self.repository, logger: logger)
         let clock = GatewayClock()
         self.clock = clock
         self.presence = PresenceService(limits: configuration.presence, repository: self.repository, clock: clock, logger: logger)

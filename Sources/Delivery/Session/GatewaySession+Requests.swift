@@ -62,6 +62,7 @@ extension GatewaySession {
                 if !appended.duplicate {
                     self.gateway.counters.add(.appends)
                     self.gateway.hub.publish(Self.entry(submission, appended, gatewayID: self.gateway.gatewayID))
+                    self.gateway.announcer.announce(conv: submission.convID, seq: appended.seq)
                 }
                 if !appended.duplicate, !submission.addedUsers.isEmpty || !submission.removedUsers.isEmpty {
                     self.gateway.ledger.mirrored(

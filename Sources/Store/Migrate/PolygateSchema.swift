@@ -13,6 +13,7 @@ public enum PolygateSchema {
             ("0006_welcome_member_devices.sql", PackageResources._006_welcome_member_devices_sql),
             ("0007_blocks_welcomes_contacts.sql", PackageResources._007_blocks_welcomes_contacts_sql),
             ("0008_membership_caps.sql", PackageResources._008_membership_caps_sql),
+            ("0009_append_notify_after_commit.sql", PackageResources._009_append_notify_after_commit_sql),
         ]
         return files.map { file in
             do {
