@@ -1,3 +1,4 @@
+import Foundation
 import Gateway
 import Logging
 import ServiceLifecycle
@@ -43,7 +44,7 @@ struct ReloadService: Service {
         let metadata: Logger.Metadata = [
             "tls.certificate": "\(files.certificate)",
             "tls.names": "\(loaded.names.joined(separator: ","))",
-            "tls.not_after": "\(loaded.notAfter)",
+            "tls.not_after": "\(Date(timeIntervalSince1970: Double(loaded.notAfter)))",
             "tls.chain": "\(loaded.chainLength)",
         ]
         logger.notice(reloaded ? "TLS certificate reloaded" : "TLS certificate loaded", metadata: metadata)
