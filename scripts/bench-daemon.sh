@@ -7,6 +7,11 @@
 #                           the same cluster's own speed, for comparison: pgbench's single-row
 #                           INSERT of 100 bytes (autocommit) at CLIENTS connections, then the same
 #                           with pg_notify in the transaction; prints both rates
+#   bench_pgappend CLIENTS SECONDS BATCH
+#                           the same cluster's speed at polygated's own append, without polygated:
+#                           the schema applied (polygated migrate), 1,000 two-member conversations,
+#                           then pgbench calling gw_append_batch with BATCH application messages of
+#                           100 bytes per statement at CLIENTS connections; prints appends/s
 #   bench_daemon CONF_TAIL  writes $dir/polygated.conf ([daemon], [http], [database] + CONF_TAIL),
 #                           starts ${BIN:-.build/release}/polygated, waits for /readyz; sets daemon.
 #                           With TLS_DIR set (server.pem, server.key, ca.pem in it): the native
@@ -57,6 +62,40 @@ bench_pgbench() {
     notify=$("$pgbin/pgbench" -n -h 127.0.0.1 -p "$pgport" -U postgres -c "$clients" -j 2 -T "$seconds" -f "$dir/notify.sql" postgres 2>/dev/null \
         | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
     echo "pgbench on the same cluster, $clients clients, ${seconds} s: INSERT of 100 bytes ${insert%.*} tps; with pg_notify in the transaction ${notify%.*} tps"
+}
+
+bench_pgappend() {
+    local clients=$1 seconds=$2 batch=$3 pgbin tps
+    pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    printf '[database]\nurl = "%s"\n' "$database_url" > "$dir/migrate.conf"
+    "${BIN:-.build/release}"/polygated migrate --config "$dir/migrate.conf" >/dev/null
+    "$pgbin/psql" -q -h 127.0.0.1 -p "$pgport" -U postgres -d postgres <<'SQL'
+DELETE FROM gw_conversations WHERE conv_home = 'bench';
+INSERT INTO gw_conversations (conv_id, conv_home, group_info, created_by)
+SELECT decode(lpad(to_hex(n), 32, '0'), 'hex'), 'bench', '\x00', decode(lpad(to_hex(2 * n), 64, '0'), 'hex')
+FROM generate_series(0, 999) AS n;
+INSERT INTO gw_members (conv_id, user_id, joined_seq)
+SELECT decode(lpad(to_hex(n), 32, '0'), 'hex'), decode(lpad(to_hex(2 * n + m), 64, '0'), 'hex'), 0
+FROM generate_series(0, 999) AS n, generate_series(0, 1) AS m;
+SQL
+    # A batch of consecutive conversations from a random start, ordered by conversation id as
+    # the daemon orders its batches; each message from the conversation's first member.
+    cat > "$dir/append.sql" <<SQL
+\\set c random(0, 999)
+SELECT count(*) FROM gw_append_batch(
+    ARRAY(SELECT decode(lpad(to_hex((:c + g) % 1000), 32, '0'), 'hex') FROM generate_series(0, $batch - 1) AS g ORDER BY (:c + g) % 1000),
+    ARRAY(SELECT decode(md5(random()::text || g), 'hex') FROM generate_series(1, $batch) AS g),
+    ARRAY(SELECT decode(lpad(to_hex(2 * ((:c + g) % 1000)), 64, '0'), 'hex') FROM generate_series(0, $batch - 1) AS g ORDER BY (:c + g) % 1000),
+    array_fill(decode(repeat('11', 32), 'hex'), ARRAY[$batch]),
+    array_fill(1::smallint, ARRAY[$batch]), array_fill(0::bigint, ARRAY[$batch]),
+    array_fill(decode(repeat('42', 100), 'hex'), ARRAY[$batch]), array_fill(0::bigint, ARRAY[$batch]),
+    'bench', 2, 10000,
+    '{}', array_fill(0, ARRAY[$batch]), '{}', array_fill(0, ARRAY[$batch]), '{}', array_fill(0, ARRAY[$batch]),
+    array_fill(''::bytea, ARRAY[$batch]), array_fill(''::bytea, ARRAY[$batch]));
+SQL
+    tps=$("$pgbin/pgbench" -n -h 127.0.0.1 -p "$pgport" -U postgres -c "$clients" -j 2 -T "$seconds" -f "$dir/append.sql" postgres 2>/dev/null \
+        | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    echo "pgbench calling gw_append_batch, $clients clients, $batch messages per statement, ${seconds} s: $(awk -v t="$tps" -v b="$batch" 'BEGIN { printf "%d", t * b }') appends/s"
 }
 
 bench_daemon() {

@@ -96,7 +96,10 @@ public enum Daemon {
             repository: SocialRepository(database: database, logger: logger),
             version: PolygateVersion.string
         )
-        let router = GatewayHTTP.makeRouter(health: health, social: social, sse: SSERoutes(realtime: realtime, clientAddresses: configuration.http.clientAddresses, logger: logger)
+        let router = GatewayHTTP.makeRouter(
+            health: health,
+            social: social,
+            sse: SSERoutes(realtime: realtime, clientAddresses: configuration.http.clientAddresses, logger: logger)
         )
         let server = HTTPServer(
             listeners: listeners,
@@ -256,18 +259,24 @@ public enum Daemon {
             return lines.joined(separator: "\n")
         }
         let report = try await migrator.migrate(using: database, logger: logger)
-        if !report.applied.isEmpty {
+        if !report.applied.isEmpty || !report.functionsApplied.isEmpty {
             try? await AuditLedger(client: database, gatewayID: configuration.daemon.gatewayID).record(
                 "schema.migrated",
                 actor: "admin",
-                details: ["versions": report.applied.map { "\($0.version)" }.joined(separator: ",")]
+                details: [
+                    "versions": report.applied.map { "\($0.version)" }.joined(separator: ","),
+                    "functions": report.functionsApplied.joined(separator: ","),
+                ]
             )
         }
-        if report.applied.isEmpty {
+        if report.applied.isEmpty && report.functionsApplied.isEmpty {
             return "schema is up to date (version \(report.currentVersion))"
         }
-        return report.applied.map { "applied \($0.version) (\($0.name))" }.joined(separator: "\n")
-            + "\nschema version \(report.currentVersion)"
+        var lines = report.applied.map { "applied \($0.version) (\($0.name))" }
+        if !report.functionsApplied.isEmpty {
+            lines.append("applied stored functions: \(report.functionsApplied.joined(separator: ", "))")
+        }
+        return (lines + ["schema version \(report.currentVersion)"]).joined(separator: "\n")
     }
 }
 

@@ -105,6 +105,9 @@ struct DaemonLifecycle: Service, CustomStringConvertible {
             if !report.applied.isEmpty {
                 self.logger.notice("migrations applied", metadata: ["db.migrations": "\(report.applied.map(\.version))"])
             }
+            if !report.functionsApplied.isEmpty {
+                self.logger.notice("stored functions applied", metadata: ["db.functions": "\(report.functionsApplied)"])
+            }
             return report.currentVersion
         }
         let status = try await migrator.status(using: self.database)

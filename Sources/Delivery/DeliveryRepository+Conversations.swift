@@ -35,53 +35,136 @@ extension DeliveryRepository {
         }
     }
 
-    /// Appends a message (docs/GATEWAY_SPEC.md §4.2, Send). Durable when it returns.
-    ///
-    /// One statement, `gw_append` (migration 0009, first in 0004): the msg_id check, the seq and — for a
-    /// Commit — the compare-and-set on the epoch, the epoch windows, membership, blocks and
-    /// Welcome targets of the winner, the log entry, the audit row and a Commit's
-    /// `polygate_session` NOTIFYs, all in one implicit transaction. The append itself is
-    /// announced to other daemons after it commits (``announce(appends:)``, ADR 0019).
+    /// Appends one message (docs/GATEWAY_SPEC.md §4.2, Send): a batch of one. Durable when it
+    /// returns.
     ///
     /// - Throws: ``GatewayWireError`` with `not_member`, `stale_epoch` (with the current epoch),
-    ///   `bad_welcome`, `blocked`, `bad_request`; ``PostgresError`` when the database fails.
+    ///   `bad_welcome`, `blocked`, `bad_request`, `too_large`; ``PostgresError`` when the
+    ///   database fails.
     public func append(_ s: Submission, nowMs: UInt64) async throws -> Appended {
-        let commit = s.kind == .commit
-        let statement: PostgresQuery = """
-            SELECT out_seq, out_epoch, out_duplicate, out_conv_home FROM gw_append(
-                \(s.convID), \(s.msgID), \(s.senderUser), \(s.senderDevice), \(Int16(clamping: s.kind.rawValue)),
-                \(Int64(clamping: s.epoch)), \(s.message), \(Int64(clamping: nowMs)), \(self.gatewayID), \(Int64(clamping: self.pastEpochs)),
-                \(PostgresArray(commit ? s.addedUsers : [])), \(PostgresArray(commit ? s.removedUsers : [])),
-                \(PostgresArray(commit ? s.welcomeDevices : [])), \(commit ? s.welcome : []), \(commit ? s.groupInfo : []),
-                \(Int64(self.maxMembers)))
-            """
-        for attempt in 1...3 {
+        var submission = s
+        submission.acceptedAtMs = nowMs
+        return try await self.append(batch: [submission])[0].get()
+    }
+
+    /// Appends a batch of Sends in one statement and one transaction (ADR 0019, group commit):
+    /// `gw_append_batch` (Functions/gw_append.sql) checks each item and appends those it does not
+    /// refuse — the msg_id check, the seq and, for a Commit, the compare-and-set on the epoch,
+    /// the epoch windows, membership, blocks and Welcome targets, the log entry, the audit row
+    /// and a Commit's `polygate_session` NOTIFYs. Durable when it returns. Items are applied
+    /// ordered by conversation, each conversation's in the order given (so every batch locks
+    /// conversation rows in one order, and batches cannot deadlock each other); the appends are
+    /// announced to other daemons after they commit (``announce(appends:)``).
+    ///
+    /// - Returns: one result per submission, in the order given: the append, or the refusal
+    ///   (`not_member`, `stale_epoch` with the current epoch, `bad_welcome`, `blocked`,
+    ///   `bad_request`, `too_large`), which never affects the other items.
+    /// - Throws: ``PostgresError`` when the database fails; then nothing of the batch is known
+    ///   to be appended (a client's retry with the same msg_id learns the outcome).
+    public func append(batch: [Submission]) async throws -> [Result<Appended, GatewayWireError>] {
+        guard !batch.isEmpty else { return [] }
+        let order = batch.indices.sorted { a, b in
+            let (x, y) = (batch[a].convID, batch[b].convID)
+            return x.lexicographicallyPrecedes(y) || (x == y && a < b)
+        }
+        var attempt = 0
+        while true {
+            attempt += 1
             do {
-                let rows = try await self.database.query(statement, format: .binary)
-                let (seq, epoch, duplicate, home) = try rows[0].decode((Int64, Int64, Bool, String).self)
-                return Appended(seq: UInt64(seq), epoch: UInt64(epoch), duplicate: duplicate, convHome: home)
-            } catch let error as PostgresError {
-                switch error.sqlState {
-                case "23505" where attempt < 3:
-                    continue  // a concurrent retry of the same msg_id won: it is a duplicate now
-                case "GW001": throw GatewayWireError(.notMember, "not a member of that conversation")
-                case "GW002": throw Self.stale(Int64(error.detail ?? "") ?? 0)
-                case "GW003": throw GatewayWireError(.badWelcome, "welcome_devices must be active devices of added_users or of members")
-                case "GW004":
-                    throw GatewayWireError(
-                        .blocked,
-                        commit
-                            ? "a block forbids adding one of these users"
-                            : "a block stands between you and the other member of this conversation"
-                    )
-                case "GW005": throw GatewayWireError(.badRequest, "kind must be application, proposal or commit")
-                case "GW006": throw GatewayWireError(.badRequest, "added_users must be users with an active device")
-                case "GW007": throw GatewayWireError(.tooLarge, "a conversation has at most \(self.maxMembers) members")
-                default: throw error
+                let sorted = try await self.appendOrdered(order.map { batch[$0] })
+                var results = [Result<Appended, GatewayWireError>](
+                    repeating: .failure(GatewayWireError(.internal, "")),
+                    count: batch.count
+                )
+                for (position, index) in order.enumerated() { results[index] = sorted[position] }
+                return results
+            } catch let error as PostgresError where error.sqlState == "40P01" || error.sqlState == "40001" {
+                // Another transaction locked rows in another order: try again.
+                if attempt < 3 { continue }
+                throw error
+            } catch let error as PostgresError where batch.count > 1 && error.sqlState != nil && !error.sqlState!.hasPrefix("08")
+            {
+                // An error no check foresaw: run the items one by one, so that it ends only the
+                // item that causes it.
+                var results: [Result<Appended, GatewayWireError>] = []
+                for item in batch {
+                    do {
+                        results.append(try await self.appendOrdered([item])[0])
+                    } catch let single as PostgresError where single.sqlState != nil && !single.sqlState!.hasPrefix("08") {
+                        results.append(.failure(GatewayWireError(.internal, "the database refused this message")))
+                    }
                 }
+                return results
             }
         }
-        throw GatewayWireError(.internal, "append did not settle")
+    }
+
+    /// One `gw_append_batch` statement over `items`, in this order.
+    private func appendOrdered(_ items: [Submission]) async throws -> [Result<Appended, GatewayWireError>] {
+        var added: [[UInt8]] = []
+        var removed: [[UInt8]] = []
+        var welcomed: [[UInt8]] = []
+        for item in items where item.kind == .commit {
+            added += item.addedUsers
+            removed += item.removedUsers
+            welcomed += item.welcomeDevices
+        }
+        let commit = { (item: Submission) in item.kind == .commit }
+        let statement: PostgresQuery = """
+            SELECT o_item, o_seq, o_epoch, o_duplicate, o_conv_home, o_code, o_detail FROM gw_append_batch(
+                \(PostgresArray(items.map(\.convID))), \(PostgresArray(items.map(\.msgID))),
+                \(PostgresArray(items.map(\.senderUser))), \(PostgresArray(items.map(\.senderDevice))),
+                \(PostgresArray(items.map { Int16(clamping: $0.kind.rawValue) })), \(PostgresArray(items.map { Int64(clamping: $0.epoch) })),
+                \(PostgresArray(items.map(\.message))), \(PostgresArray(items.map { Int64(clamping: $0.acceptedAtMs) })),
+                \(self.gatewayID), \(Int64(clamping: self.pastEpochs)), \(Int64(self.maxMembers)),
+                \(PostgresArray(added)), \(PostgresArray(items.map { Int32(commit($0) ? $0.addedUsers.count : 0) })),
+                \(PostgresArray(removed)), \(PostgresArray(items.map { Int32(commit($0) ? $0.removedUsers.count : 0) })),
+                \(PostgresArray(welcomed)), \(PostgresArray(items.map { Int32(commit($0) ? $0.welcomeDevices.count : 0) })),
+                \(PostgresArray(items.map { commit($0) ? $0.welcome : [] })), \(PostgresArray(items.map { commit($0) ? $0.groupInfo : [] })))
+            """
+        let rows = try await self.database.query(statement, format: .binary)
+        guard rows.count == items.count else {
+            throw PostgresError(
+                code: .protocolViolation,
+                message: "gw_append_batch answered \(rows.count) rows for \(items.count) items"
+            )
+        }
+        return try rows.enumerated().map { position, row throws -> Result<Appended, GatewayWireError> in
+            let index = Int(try row[0].decode(Int32.self)) - 1
+            guard index == position else {
+                throw PostgresError(
+                    code: .protocolViolation,
+                    message: "gw_append_batch answered item \(index + 1) in place \(position + 1)"
+                )
+            }
+            if let code = try row[5].decode(String?.self) {
+                return .failure(self.refusal(code, detail: try row[6].decode(String?.self), commit: commit(items[index])))
+            }
+            let (seq, epoch, duplicate, home) = try (
+                row[1].decode(Int64.self), row[2].decode(Int64.self), row[3].decode(Bool.self), row[4].decode(String.self)
+            )
+            return .success(Appended(seq: UInt64(seq), epoch: UInt64(epoch), duplicate: duplicate, convHome: home))
+        }
+    }
+
+    /// The wire error for a `gw_append_item` code.
+    func refusal(_ code: String, detail: String?, commit: Bool) -> GatewayWireError {
+        switch code {
+        case "GW001": GatewayWireError(.notMember, "not a member of that conversation")
+        case "GW002": Self.stale(Int64(detail ?? "") ?? 0)
+        case "GW003": GatewayWireError(.badWelcome, "welcome_devices must be active devices of added_users or of members")
+        case "GW004":
+            GatewayWireError(
+                .blocked,
+                commit
+                    ? "a block forbids adding one of these users"
+                    : "a block stands between you and the other member of this conversation"
+            )
+        case "GW005": GatewayWireError(.badRequest, "kind must be application, proposal or commit")
+        case "GW006": GatewayWireError(.badRequest, "added_users must be users with an active device")
+        case "GW007": GatewayWireError(.tooLarge, "a conversation has at most \(self.maxMembers) members")
+        default: GatewayWireError(.internal, "the database refused this message")
+        }
     }
 
     /// Announces committed appends (`conv:seq` payloads) on `polygate_conv`: one statement and
@@ -256,7 +339,9 @@ extension DeliveryRepository {
             format: .binary
         )
         guard let first = rows.first else { return nil }
-        let (epoch, home, groupInfo) = try (first[1].decode(Int64.self), first[2].decode(String.self), first[3].decode([UInt8].self))
+        let (epoch, home, groupInfo) = try (
+            first[1].decode(Int64.self), first[2].decode(String.self), first[3].decode([UInt8].self)
+        )
         return ConversationView(
             members: try rows.map { try $0[0].decode([UInt8].self) },
             epoch: UInt64(epoch),

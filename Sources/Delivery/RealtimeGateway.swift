@@ -53,6 +53,8 @@ public final class RealtimeGateway: Sendable {
     let listener: PostgresListener
     let ledger: AuditLedger
     let hub: DeliveryHub
+    /// Group commit of this daemon's Sends (ADR 0019).
+    let appender: AppendBatcher
     /// Announces committed appends to every daemon, batched (ADR 0019).
     let announcer: AppendAnnouncer
     /// Presence of this daemon's devices and their watchers.
@@ -91,6 +93,13 @@ public final class RealtimeGateway: Sendable {
         self.ledger = ledger
         self.logger = logger
         self.hub = DeliveryHub(repository: self.repository, logger: logger)
+        // Batches in flight at once: a few, and at most half the pool, so that reads, acks and
+        // presence keep connections (measured: 2 to 8 lanes within noise of each other, one
+        // lane 20 % slower; docs/BENCHMARKS.md).
+        self.appender = AppendBatcher(
+            repository: self.repository,
+            lanes: max(1, min(4, database.configuration.maxConnections / 2))
+        )
         self.announcer = AppendAnnouncer(repository: self.repository, logger: logger)
         let clock = GatewayClock()
         self.clock = clock
@@ -151,7 +160,9 @@ public final class RealtimeGateway: Sendable {
 
     /// Whether a new connection may start: nil, or why not.
     public func admission(peer: String) -> Refusal? {
-        let (accepting, crowded) = self.state.withLock { ($0.accepting, $0.unauthenticated.count >= self.limits.maxUnauthenticated) }
+        let (accepting, crowded) = self.state.withLock {
+            ($0.accepting, $0.unauthenticated.count >= self.limits.maxUnauthenticated)
+        }
         guard accepting else { return .notReady }
         // Before the per-address bucket: a refusal for crowding takes none of its tokens.
         if crowded { return .crowded }

@@ -4,5 +4,6 @@ enum StoreLogKey {
     static let error = "db.error"
     static let migrationVersion = "db.migration.version"
     static let migrationName = "db.migration.name"
+    static let functionFile = "db.function.file"
     static let channel = "db.listen.channel"
 }

@@ -296,7 +296,7 @@ extension GatewaySession {
             else { throw GatewayWireError(.badRequest, "membership fields belong to Commits") }
         }
         submission.acceptedAtMs = self.gateway.clock.wallMs
-        let appended = try await self.gateway.repository.append(submission, nowMs: submission.acceptedAtMs)
+        let appended = try await self.gateway.appender.append(submission)
         return (appended, submission)
     }
 

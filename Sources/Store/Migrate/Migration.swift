@@ -35,9 +35,11 @@ public struct Migration: Sendable, Hashable {
     }
 
     /// FNV-1a (64 bit) of the SQL text, in hex: detects a file edited after it was applied.
-    public var checksum: String {
+    public var checksum: String { Self.fnv1a(self.sql) }
+
+    static func fnv1a(_ text: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in self.sql.utf8 {
+        for byte in text.utf8 {
             hash ^= UInt64(byte)
             hash = hash &* 0x0000_0100_0000_01b3
         }

@@ -1,7 +1,8 @@
 public import Logging
 
 /// Applies numbered migrations in order, each in its own transaction, recording them in the
-/// `schema_migrations` table.
+/// `schema_migrations` table; then re-applies every stored function whose text differs from
+/// what the database last got (`schema_functions`), all in one transaction.
 ///
 /// Safe to run twice (applied migrations are skipped) and from several processes at once: the
 /// whole run holds a PostgreSQL session advisory lock, so a second daemon waits and then finds
@@ -12,17 +13,26 @@ public struct Migrator: Sendable {
     public static let defaultLockKey: Int64 = 0x706F_6C79_6761_7465
 
     public let migrations: [Migration]
+    public let functions: [SchemaFunction]
     public let lockKey: Int64
 
     /// - Throws: ``PostgresError`` (``PostgresError/Code/migrationFailed``) when versions repeat or are out of order.
-    public init(migrations: [Migration], lockKey: Int64 = Migrator.defaultLockKey) throws(PostgresError) {
+    public init(
+        migrations: [Migration],
+        functions: [SchemaFunction] = [],
+        lockKey: Int64 = Migrator.defaultLockKey
+    ) throws(PostgresError) {
         for (previous, next) in zip(migrations, migrations.dropFirst()) where next.version <= previous.version {
             throw PostgresError(
                 code: .migrationFailed,
                 message: "migration \(next.version)_\(next.name) does not follow \(previous.version)_\(previous.name)"
             )
         }
+        guard Set(functions.map(\.name)).count == functions.count else {
+            throw PostgresError(code: .migrationFailed, message: "two function files have one name")
+        }
         self.migrations = migrations
+        self.functions = functions
         self.lockKey = lockKey
     }
 
@@ -32,6 +42,8 @@ public struct Migrator: Sendable {
         public var applied: [Migration]
         /// The highest version now in the database (0 for none).
         public var currentVersion: Int
+        /// Function files (re-)applied by this run, by name.
+        public var functionsApplied: [String] = []
     }
 
     /// The database's migration state, without changing anything.
@@ -126,7 +138,59 @@ public struct Migrator: Sendable {
             done.append(migration)
         }
         let current = max(applied.map(\.version).max() ?? 0, done.last?.version ?? 0)
-        return Report(applied: done, currentVersion: current)
+        let functions = try await self.applyFunctions(connection, logger: logger)
+        return Report(applied: done, currentVersion: current, functionsApplied: functions)
+    }
+
+    /// Applies the function files whose text the database does not have, in one transaction.
+    private func applyFunctions(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        guard !self.functions.isEmpty else { return [] }
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS schema_functions (
+                name       text        PRIMARY KEY,
+                checksum   text        NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """
+        )
+        let rows = try await connection.query("SELECT name, checksum FROM schema_functions")
+        var stored: [String: String] = [:]
+        for row in rows {
+            let (name, checksum) = try row.decode((String, String).self)
+            stored[name] = checksum
+        }
+        let changed = self.functions.filter { stored[$0.name] != $0.checksum }
+        guard !changed.isEmpty else { return [] }
+        try await connection.query("BEGIN")
+        do {
+            for function in changed {
+                logger.info("applying stored functions", metadata: [StoreLogKey.functionFile: "\(function.name)"])
+                do {
+                    try await connection.simpleQuery(function.sql)
+                } catch {
+                    let cause = error as? PostgresError
+                    throw PostgresError(
+                        code: .migrationFailed,
+                        sqlState: cause?.sqlState,
+                        message: "function file \(function.name).sql failed, and no function file was applied"
+                            + (cause?.message.map { ": \($0)" } ?? ": \(error)"),
+                        detail: cause?.detail
+                    )
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO schema_functions (name, checksum) VALUES (\(function.name), \(function.checksum))
+                    ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_at = now()
+                    """
+                )
+            }
+            try await connection.query("COMMIT")
+        } catch {
+            _ = try? await connection.query("ROLLBACK")
+            throw error
+        }
+        return changed.map(\.name)
     }
 
     private static func createTable(_ connection: PostgresConnection) async throws {

@@ -1,6 +1,6 @@
-/// The migrations of polygate's own database, embedded from `Sources/Store/Migrations/` at
-/// build time. Add a migration by adding the file *and* a line here; a test checks that the two
-/// lists agree.
+/// The migrations and stored functions of polygate's own database, embedded from
+/// `Sources/Store/Migrations/` and `Sources/Store/Functions/` at build time. Add a file *and* a
+/// line here; a test checks that the lists agree with the directories.
 public enum PolygateSchema {
     /// Every migration, in order.
     public static let migrations: [Migration] = {
@@ -14,21 +14,36 @@ public enum PolygateSchema {
             ("0007_blocks_welcomes_contacts.sql", PackageResources._007_blocks_welcomes_contacts_sql),
             ("0008_membership_caps.sql", PackageResources._008_membership_caps_sql),
             ("0009_append_notify_after_commit.sql", PackageResources._009_append_notify_after_commit_sql),
+            ("0010_group_commit.sql", PackageResources._010_group_commit_sql),
         ]
-        return files.map { file in
-            do {
-                return try Migration(fileName: file.0, contents: file.1)
-            } catch {
-                preconditionFailure("embedded migration \(file.0) is misnamed: \(error)")
-            }
-        }
+        return files.map { file in embedded(file, Migration.init(fileName:contents:)) }
     }()
+
+    /// Every stored function file, re-applied when changed after the migrations (ADR 0019).
+    public static let functions: [SchemaFunction] = {
+        let files: [(String, [UInt8])] = [
+            ("gw_append.sql", PackageResources.gw_append_sql),
+            ("gw_contact.sql", PackageResources.gw_contact_sql),
+            ("gw_page.sql", PackageResources.gw_page_sql),
+        ]
+        return files.map { file in embedded(file, SchemaFunction.init(fileName:contents:)) }
+    }()
+
+    /// An embedded file read as `T`; bundled files are checked by tests, so a failure here is a
+    /// build defect.
+    private static func embedded<T>(_ file: (String, [UInt8]), _ read: (String, [UInt8]) throws(PostgresError) -> T) -> T {
+        do {
+            return try read(file.0, file.1)
+        } catch {
+            preconditionFailure("embedded file \(file.0) is misnamed: \(error)")
+        }
+    }
 
     /// The migrator for polygate's schema.
     public static var migrator: Migrator {
         // Bundled migrations are checked by tests, so a failure here is a build defect.
         do {
-            return try Migrator(migrations: Self.migrations)
+            return try Migrator(migrations: Self.migrations, functions: Self.functions)
         } catch {
             preconditionFailure("bundled migrations are inconsistent: \(error)")
         }

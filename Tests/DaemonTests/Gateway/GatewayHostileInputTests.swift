@@ -158,7 +158,8 @@ import Testing
     /// Issue 16 (3): at most `gateway.max_unauthenticated` sessions wait to authenticate; more
     /// are answered 503 with Retry-After (WebSocket and SSE alike) until one authenticates.
     @Test func sessionsWaitingToAuthenticateAreCapped() async throws {
-        let config = GatewayHarness.baseGatewayConfig + "\nmax_unauthenticated = 2\n"
+        // The waiting sessions must outlive the 503 checks however loaded the machine is.
+        let config = GatewayHarness.baseGatewayConfig + "\nmax_unauthenticated = 2\nauth_timeout = \"60s\"\n"
         try await GatewayHarness.run(gateway: config) { gateway in
             let device = try User().device()
             try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { first in

@@ -138,6 +138,69 @@ import Glibc
         }
     }
 
+    static let greeting = SchemaFunction(
+        name: "greeting",
+        sql:
+            "CREATE OR REPLACE FUNCTION greeting(p_id int) RETURNS text LANGUAGE sql AS $$ SELECT 'hello ' || name FROM people WHERE id = p_id $$;"
+    )
+
+    @Test func functionsAreAppliedAfterTheMigrationsAndAgainOnlyWhenChanged() async throws {
+        try await TestPostgres.withDatabase { url in
+            let client = PostgresClient(configuration: .init(conninfo: url), logger: .quiet)
+            defer { client.shutdown() }
+            // The function reads a table that the last migration fills: it is applied after them.
+            let first = try await Migrator(migrations: Self.sample, functions: [Self.greeting]).migrate(
+                using: client,
+                logger: .quiet
+            )
+            #expect(first.functionsApplied == ["greeting"])
+            #expect(try await client.query("SELECT greeting(1)")[0][0].decode(String.self) == "hello ada")
+            let again = try await Migrator(migrations: Self.sample, functions: [Self.greeting]).migrate(
+                using: client,
+                logger: .quiet
+            )
+            #expect(again.functionsApplied.isEmpty)
+            let changed = SchemaFunction(
+                name: "greeting",
+                sql:
+                    "CREATE OR REPLACE FUNCTION greeting(p_id int) RETURNS text LANGUAGE sql AS $$ SELECT 'hi ' || name FROM people WHERE id = p_id $$;"
+            )
+            let third = try await Migrator(migrations: Self.sample, functions: [changed]).migrate(using: client, logger: .quiet)
+            #expect(third.functionsApplied == ["greeting"])
+            #expect(try await client.query("SELECT greeting(1)")[0][0].decode(String.self) == "hi ada")
+            let recorded = try await client.query("SELECT checksum FROM schema_functions WHERE name = 'greeting'")
+            #expect(try recorded[0][0].decode(String.self) == changed.checksum)
+        }
+    }
+
+    @Test func aBrokenFunctionFileAppliesNoFunctionFile() async throws {
+        try await TestPostgres.withDatabase { url in
+            let client = PostgresClient(configuration: .init(conninfo: url), logger: .quiet)
+            defer { client.shutdown() }
+            let broken = SchemaFunction(
+                name: "zz_broken",
+                sql: "CREATE OR REPLACE FUNCTION zz() RETURNS int LANGUAGE sql AS $$ SELECT * FROM nowhere $$;"
+            )
+            let error = await #expect(throws: PostgresError.self) {
+                try await Migrator(migrations: Self.sample, functions: [Self.greeting, broken]).migrate(
+                    using: client,
+                    logger: .quiet
+                )
+            }
+            #expect(error?.code == .migrationFailed)
+            #expect(error?.message?.contains("function file zz_broken.sql") == true)
+            // The migrations stay applied; greeting, in the same transaction, is not.
+            #expect(try await self.tables(client).contains("pets"))
+            let defined = try await client.query("SELECT count(*) FROM pg_proc WHERE proname IN ('greeting', 'zz')")
+            #expect(try defined[0][0].decode(Int.self) == 0)
+            let fixed = try await Migrator(migrations: Self.sample, functions: [Self.greeting]).migrate(
+                using: client,
+                logger: .quiet
+            )
+            #expect(fixed.functionsApplied == ["greeting"])
+        }
+    }
+
     @Test func versionsMustIncrease() {
         #expect(throws: PostgresError.self) {
             try Migrator(migrations: [Self.sample[1], Self.sample[0]])
@@ -162,12 +225,15 @@ import Glibc
 
 /// polygate's own bundled schema.
 @Suite struct PolygateSchemaTests {
-    /// Every `.sql` file in Sources/Store/Migrations is listed in `PolygateSchema`, in order.
-    @Test func everyMigrationFileIsBundled() throws {
-        let directory = String(#filePath.split(separator: "/Tests/", maxSplits: 1)[0]) + "/Sources/Store/Migrations"
+    static func sourceDirectory(_ name: String) -> String {
+        String(#filePath.split(separator: "/Tests/", maxSplits: 1)[0]) + "/Sources/Store/" + name
+    }
+
+    /// The `.sql` files of `directory` (none when it cannot be read, which the callers notice).
+    static func sqlFiles(in directory: String) -> [String] {
         guard let dir = opendir(directory) else {
             Issue.record("cannot open \(directory)")
-            return
+            return []
         }
         defer { closedir(dir) }
         var files: [String] = []
@@ -175,11 +241,30 @@ import Glibc
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             if name.hasSuffix(".sql") { files.append(name) }
         }
+        return files
+    }
+
+    /// Every `.sql` file in Sources/Store/Migrations is listed in `PolygateSchema`, in order.
+    @Test func everyMigrationFileIsBundled() throws {
+        let directory = Self.sourceDirectory("Migrations")
+        let files = Self.sqlFiles(in: directory)
         let bundled = PolygateSchema.migrations.map { fourDigits($0.version) + "_" + $0.name + ".sql" }
         #expect(bundled == files.sorted())
         #expect(!bundled.isEmpty)
         for migration in PolygateSchema.migrations {
             #expect(readFile("\(directory)/\(fourDigits(migration.version))_\(migration.name).sql") == migration.sql)
+        }
+    }
+
+    /// Every `.sql` file in Sources/Store/Functions is listed in `PolygateSchema`, in name order.
+    @Test func everyFunctionFileIsBundled() throws {
+        let directory = Self.sourceDirectory("Functions")
+        let files = Self.sqlFiles(in: directory)
+        #expect(PolygateSchema.functions.map { $0.name + ".sql" } == files.sorted())
+        for function in PolygateSchema.functions {
+            #expect(readFile("\(directory)/\(function.name).sql") == function.sql)
+            // Re-applied after every change: only CREATE OR REPLACE belongs in them.
+            #expect(!function.sql.contains("CREATE FUNCTION"))
         }
     }
 
