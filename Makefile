@@ -9,9 +9,12 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db openssl nginx curl
 
-.PHONY: all deps deb deb-test install build build-tests test run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-realtime bench-control bench-append conformance proto format clean
+.PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-realtime bench-control bench-append conformance proto format clean
 
 all: build
+
+# What `make format` rewrites and `make lint` (part of `make test`) checks.
+FORMATTED := Sources Tests Benchmarks Fuzz Package.swift
 
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
@@ -24,9 +27,13 @@ build: deps
 build-tests: deps
 	$(SWIFT) build --build-tests
 
-## test: build everything, start a throwaway PostgreSQL, run all tests, stop it.
-test: build-tests
+## test: check the formatting, build everything, start a throwaway PostgreSQL, run all tests, stop it.
+test: lint build-tests
 	scripts/test.sh
+
+## lint: `swift format lint` against the repository's own settings (.swift-format); any warning fails.
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMATTED)
 
 ## soak: the fault suite's long form (docs/RELIABILITY.md): 100,000 numbered messages through two
 ## polygated on a durable PostgreSQL of its own, with 10 kill -9, 3 database crashes and 2 outages
@@ -170,7 +177,7 @@ conformance: deps
 	.build/debug/mls-conformance Tests/Vectors/mls/*.json
 
 format:
-	$(SWIFT) format --in-place --recursive --parallel Sources Tests Package.swift
+	$(SWIFT) format --in-place --recursive --parallel $(FORMATTED)
 
 clean:
 	rm -rf .build .run

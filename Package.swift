@@ -233,7 +233,9 @@ let package = Package(
 
         .executableTarget(
             name: "polychat",
-            dependencies: ["BuildInfo", "ChatClient", "ChatTerminal", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "BuildInfo", "ChatClient", "ChatTerminal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         .executableTarget(name: "gwctl", dependencies: ["AdminConsole"]),
@@ -347,7 +349,8 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "ClientTLS", "Control", "Daemon", "Delivery", "FaultInjection", "Gateway", "GatewayClient", "GatewayWire", "MLS", "Polycentric",
+                "ClientTLS", "Control", "Daemon", "Delivery", "FaultInjection", "Gateway", "GatewayClient", "GatewayWire", "MLS",
+                "Polycentric",
                 "PolycentricClient", "Primitives", "Store", "Systemd", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -380,8 +383,14 @@ for target in package.targets where target.type != .system && target.type != .bi
 if Context.environment["POLYGATE_FUZZ"] == "1" {
     let fuzzTargets: [(name: String, path: String, dependencies: [Target.Dependency])] = [
         ("fuzz-mls", "Fuzz/MLS", ["MLS", "Primitives"]),
-        ("fuzz-gateway", "Fuzz/Gateway", ["Delivery", "GatewayWire", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        ("fuzz-polycentric", "Fuzz/Polycentric", ["Polycentric", "Primitives", "Social", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        (
+            "fuzz-gateway", "Fuzz/Gateway",
+            ["Delivery", "GatewayWire", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        (
+            "fuzz-polycentric", "Fuzz/Polycentric",
+            ["Polycentric", "Primitives", "Social", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         ("fuzz-control", "Fuzz/Control", ["Control"]),
         ("fuzz-config", "Fuzz/Config", ["Daemon"]),
     ]

@@ -14,7 +14,8 @@ import Glibc
 struct FaultSoak: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fault-soak",
-        abstract: "Send numbered messages through polygated under kill -9 and database crashes and outages, and check none is lost."
+        abstract:
+            "Send numbered messages through polygated under kill -9 and database crashes and outages, and check none is lost."
     )
 
     @Option(help: "Messages to send in all.") var messages = 100_000
@@ -41,8 +42,12 @@ struct FaultSoak: AsyncParsableCommand {
         guard self.messages > 0, self.users >= 2, self.daemons >= 1 else {
             throw ValidationError("--messages must be positive, --users at least 2 and --daemons at least 1")
         }
-        guard self.directMessages + self.rooms > 0 else { throw ValidationError("give at least one conversation (--direct-messages or --rooms)") }
-        guard self.roomSize >= 2, self.roomSize <= self.users else { throw ValidationError("--room-size must be between 2 and --users") }
+        guard self.directMessages + self.rooms > 0 else {
+            throw ValidationError("give at least one conversation (--direct-messages or --rooms)")
+        }
+        guard self.roomSize >= 2, self.roomSize <= self.users else {
+            throw ValidationError("--room-size must be between 2 and --users")
+        }
     }
 
     func run() async throws {

@@ -30,7 +30,9 @@ enum GatewayBenchmark {
         if arguments.first == "presence" {
             arguments.removeFirst()
             guard arguments.count >= 3, let port = Int(arguments[1]) else {
-                print("usage: gateway-benchmark presence HOST PORT DATABASE_URL [USERS=10000] [WATCHERS=50] [SECONDS=10] [RATE=1000] [DAEMON_PID]")
+                print(
+                    "usage: gateway-benchmark presence HOST PORT DATABASE_URL [USERS=10000] [WATCHERS=50] [SECONDS=10] [RATE=1000] [DAEMON_PID]"
+                )
                 exit(64)
             }
             let number = { (index: Int, fallback: Int) in arguments.count > index ? Int(arguments[index]) ?? fallback : fallback }
@@ -110,7 +112,11 @@ enum GatewayBenchmark {
     }
 
     /// Runs `body` for every index of `range`, `concurrency` at a time.
-    static func forEach(_ range: Range<Int>, concurrency: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    static func forEach(
+        _ range: Range<Int>,
+        concurrency: Int,
+        _ body: @escaping @Sendable (Int) async throws -> Void
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = range.lowerBound
             for _ in 0..<min(concurrency, range.count) {

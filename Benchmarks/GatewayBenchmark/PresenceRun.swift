@@ -54,9 +54,15 @@ final class PresenceRun: Sendable {
 
     func start() async throws {
         let clock = GatewayBenchmark.clock
-        print("presence benchmark: \(self.users) leases, \(self.watchers) watchers each, \(Int(self.rate)) changes/s for \(self.seconds) s")
+        print(
+            "presence benchmark: \(self.users) leases, \(self.watchers) watchers each, \(Int(self.rate)) changes/s for \(self.seconds) s"
+        )
         let devices = try (0..<self.users).map { index in
-            try DeviceCredentials.make(systemKey: SignatureAlgorithm.ed25519.generatePrivateKey(), deviceName: "p\(index)", nowMs: Run.wallMs())
+            try DeviceCredentials.make(
+                systemKey: SignatureAlgorithm.ed25519.generatePrivateKey(),
+                deviceName: "p\(index)",
+                nowMs: Run.wallMs()
+            )
         }
         let ids = devices.map(\.userID)
         // Contacts: user i and i+k (k = 1 … WATCHERS/2) grant each other, so everyone has
@@ -151,7 +157,9 @@ final class PresenceRun: Sendable {
             try await GatewayBenchmark.forEach(0..<open.count, concurrency: 500) { await open[$0].close() }
             try await group.waitForAll()
 
-            let (latencies, received, inWindow) = self.state.withLock { ($0.latencies.flatMap { $0 }.sorted(), $0.received, $0.inWindow) }
+            let (latencies, received, inWindow) = self.state.withLock {
+                ($0.latencies.flatMap { $0 }.sorted(), $0.received, $0.inWindow)
+            }
             let window = Double(self.seconds)
             print(
                 "changes \(toggles) (\(GatewayBenchmark.format(Double(toggles) / window, 0))/s): updates received \(received) "
@@ -205,7 +213,9 @@ final class PresenceRun: Sendable {
     }
 
     private func connection(_ index: Int) throws -> GatewayConnection {
-        guard let connection = self.state.withLock({ $0.connections[index] }) else { throw BenchmarkFailure("connection \(index) is not up") }
+        guard let connection = self.state.withLock({ $0.connections[index] }) else {
+            throw BenchmarkFailure("connection \(index) is not up")
+        }
         return connection
     }
 

@@ -43,7 +43,16 @@ final class Run: Sendable {
 
     private let state = Mutex(State())
 
-    init(host: String, port: Int, connections: Int, groupSize: Int, seconds: Int, rate: Double, daemon: Int32?, tls: ClientTLS? = nil) {
+    init(
+        host: String,
+        port: Int,
+        connections: Int,
+        groupSize: Int,
+        seconds: Int,
+        rate: Double,
+        daemon: Int32?,
+        tls: ClientTLS? = nil
+    ) {
         self.tls = tls
         self.host = host
         self.port = port
@@ -63,7 +72,9 @@ final class Run: Sendable {
         }
         let before = self.daemon.flatMap(GatewayBenchmark.memory(of:))
         let pace = self.rate > 0 ? "\(Int(self.rate)) messages/s" : "as fast as acknowledged"
-        print("gateway-benchmark: \(self.connections) \(self.tls == nil ? "WebSocket" : "TLS WebSocket (wss)") connections, groups of \(self.groupSize), \(self.seconds) s of load, \(pace)")
+        print(
+            "gateway-benchmark: \(self.connections) \(self.tls == nil ? "WebSocket" : "TLS WebSocket (wss)") connections, groups of \(self.groupSize), \(self.seconds) s of load, \(pace)"
+        )
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             // 1. Connect and authenticate, 200 at a time.
@@ -72,7 +83,9 @@ final class Run: Sendable {
                 for index in wave..<min(wave + 200, self.connections) {
                     group.addTask { try await self.hold(index, devices[index]) }
                 }
-                try await self.wait("connections", timeout: .seconds(120)) { $0.ready + $0.failures.count >= min(wave + 200, self.connections) }
+                try await self.wait("connections", timeout: .seconds(120)) {
+                    $0.ready + $0.failures.count >= min(wave + 200, self.connections)
+                }
             }
             let connectSeconds = GatewayBenchmark.milliseconds(clock.now - connectStart) / 1000
             let failures = self.state.withLock { $0.failures }
@@ -81,10 +94,12 @@ final class Run: Sendable {
             }
             try await Task.sleep(for: .seconds(1))
             let after = self.daemon.flatMap(GatewayBenchmark.memory(of:))
-            var line = "connections held: \(self.connections) (connect + authenticate \(GatewayBenchmark.format(Double(self.connections) / connectSeconds, 0))/s)"
+            var line =
+                "connections held: \(self.connections) (connect + authenticate \(GatewayBenchmark.format(Double(self.connections) / connectSeconds, 0))/s)"
             if let before, let after {
                 let perConnection = Double(after.rss - before.rss) / Double(self.connections)
-                line += "; polygated RSS \(before.rss / 1024) → \(after.rss / 1024) MiB = \(GatewayBenchmark.format(perConnection)) KiB per connection"
+                line +=
+                    "; polygated RSS \(before.rss / 1024) → \(after.rss / 1024) MiB = \(GatewayBenchmark.format(perConnection)) KiB per connection"
             }
             print(line)
 
@@ -94,10 +109,14 @@ final class Run: Sendable {
             try await self.forEach(0..<conversations, concurrency: 50) { n in
                 let members = (n * self.groupSize)..<((n + 1) * self.groupSize)
                 let creator = try self.connection(members.lowerBound)
-                try await creator.call(.createConversation(.with {
-                    $0.convID = .init(convs[n])
-                    $0.groupInfo = .init([0xC0])
-                }))
+                try await creator.call(
+                    .createConversation(
+                        .with {
+                            $0.convID = .init(convs[n])
+                            $0.groupInfo = .init([0xC0])
+                        }
+                    )
+                )
                 var add = Polygate_Gateway_V1_Send()
                 add.convID = .init(convs[n])
                 add.msgID = .init(SecureRandom.bytes(count: 16))
@@ -109,10 +128,14 @@ final class Run: Sendable {
                 try await creator.call(.send(add))
                 try await creator.call(.send(Self.message(convs[n], tag: Self.warmUp)))
             }
-            try await self.wait("every member's first message", timeout: .seconds(120)) { $0.warm >= conversations * self.groupSize }
+            try await self.wait("every member's first message", timeout: .seconds(120)) {
+                $0.warm >= conversations * self.groupSize
+            }
 
             // 3. Load: each conversation's first member sends as fast as its sends are acknowledged.
-            let cpuBefore = (daemon: self.daemon.flatMap(GatewayBenchmark.cpuSeconds(of:)), own: GatewayBenchmark.cpuSeconds(of: getpid()))
+            let cpuBefore = (
+                daemon: self.daemon.flatMap(GatewayBenchmark.cpuSeconds(of:)), own: GatewayBenchmark.cpuSeconds(of: getpid())
+            )
             let start = clock.now
             let end = start + .seconds(self.seconds)
             self.state.withLock {
@@ -127,7 +150,8 @@ final class Run: Sendable {
                         var acknowledged: [Double] = []
                         defer { self.state.withLock { [acknowledged] in $0.acknowledgements.append(acknowledged) } }
                         // Open loop: this conversation's share of the rate, phases spread out.
-                        let interval: Duration? = self.rate > 0 ? .nanoseconds(Int64(Double(conversations) / self.rate * 1e9)) : nil
+                        let interval: Duration? =
+                            self.rate > 0 ? .nanoseconds(Int64(Double(conversations) / self.rate * 1e9)) : nil
                         var next = start + (interval.map { $0 * Double(n) / Double(conversations) } ?? .zero)
                         while clock.now < end {
                             if let interval {
@@ -147,14 +171,18 @@ final class Run: Sendable {
                 for try await sent in senders { total += sent }
                 return total
             }
-            let cpuAfter = (daemon: self.daemon.flatMap(GatewayBenchmark.cpuSeconds(of:)), own: GatewayBenchmark.cpuSeconds(of: getpid()))
+            let cpuAfter = (
+                daemon: self.daemon.flatMap(GatewayBenchmark.cpuSeconds(of:)), own: GatewayBenchmark.cpuSeconds(of: getpid())
+            )
             // Let the last deliveries arrive, then close every connection (which ends its reader).
             try await Task.sleep(for: .seconds(2))
             let open = self.state.withLock { Array($0.connections.values) }
             try await self.forEach(0..<open.count, concurrency: 500) { await open[$0].close() }
             try await group.waitForAll()
 
-            let (latencies, inWindow, total) = self.state.withLock { ($0.latencies.flatMap { $0 }.sorted(), $0.inWindow, $0.total) }
+            let (latencies, inWindow, total) = self.state.withLock {
+                ($0.latencies.flatMap { $0 }.sorted(), $0.inWindow, $0.total)
+            }
             let acknowledgements = self.state.withLock { $0.acknowledgements.flatMap { $0 }.sorted() }
             let window = Double(self.seconds)
             print(
@@ -239,7 +267,9 @@ final class Run: Sendable {
         body.msgID = .init(SecureRandom.bytes(count: 16))
         body.kind = .application
         body.epoch = 1
-        body.message = .init([tag] + (0..<8).map { UInt8(truncatingIfNeeded: nanos >> UInt64(56 - 8 * $0)) } + [UInt8](repeating: 0x42, count: 91))
+        body.message = .init(
+            [tag] + (0..<8).map { UInt8(truncatingIfNeeded: nanos >> UInt64(56 - 8 * $0)) } + [UInt8](repeating: 0x42, count: 91)
+        )
         return body
     }
 
@@ -258,7 +288,11 @@ final class Run: Sendable {
         }
     }
 
-    private func forEach(_ range: Range<Int>, concurrency: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    private func forEach(
+        _ range: Range<Int>,
+        concurrency: Int,
+        _ body: @escaping @Sendable (Int) async throws -> Void
+    ) async throws {
         try await GatewayBenchmark.forEach(range, concurrency: concurrency, body)
     }
 

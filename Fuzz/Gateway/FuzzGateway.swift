@@ -17,7 +17,12 @@ enum Fixture {
         do {
             let systemKey = SignatureAlgorithm.ed25519.generatePrivateKey()
             let deviceKey = try SignatureAlgorithm.ed25519.publicKey(for: SignatureAlgorithm.ed25519.generatePrivateKey())
-            let signed = try VerifiedDeviceCertificate.issue(systemKey: systemKey, deviceKey: deviceKey, deviceName: "fuzz", issuedAtMs: nowMs)
+            let signed = try VerifiedDeviceCertificate.issue(
+                systemKey: systemKey,
+                deviceKey: deviceKey,
+                deviceName: "fuzz",
+                issuedAtMs: nowMs
+            )
             return try VerifiedDeviceCertificate(signed, nowMs: nowMs)
         } catch {
             fatalError("fuzz-gateway could not make a device: \(error)")

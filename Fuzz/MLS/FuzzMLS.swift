@@ -24,7 +24,11 @@ enum Fixture {
             let aliceKey = suite.signature.generatePrivateKey()
             var alice = try MLSGroup.create(
                 cipherSuite: suite,
-                leafNode: try LeafNode.template(credential: .basic(identity: Array("alice".utf8)), signingKey: aliceKey, cipherSuite: suite),
+                leafNode: try LeafNode.template(
+                    credential: .basic(identity: Array("alice".utf8)),
+                    signingKey: aliceKey,
+                    cipherSuite: suite
+                ),
                 signingKey: aliceKey
             )
             let bobKeys = try KeyPackage.make(
@@ -41,7 +45,11 @@ enum Fixture {
                 signingKey: suite.signature.generatePrivateKey()
             )
             let daveKey = suite.signature.generatePrivateKey()
-            let daveLeaf = try LeafNode.template(credential: .basic(identity: Array("dave".utf8)), signingKey: daveKey, cipherSuite: suite)
+            let daveLeaf = try LeafNode.template(
+                credential: .basic(identity: Array("dave".utf8)),
+                signingKey: daveKey,
+                cipherSuite: suite
+            )
             // Seeds: what bob would be sent at epoch 1, and what a newcomer would see.
             var sender = alice
             let application = try sender.encrypt(Array("hello".utf8))

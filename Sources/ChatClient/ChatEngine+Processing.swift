@@ -75,7 +75,9 @@ extension ChatEngine {
             self.adopt(group, in: conv, at: notice.seq)
             // Acking the Welcome's Commit drops the Welcome at the gateway.
             self.unacked[conv] = max(self.unacked[conv] ?? 0, notice.seq)
-            self.notices.append(existing == nil ? "you were added to \(conv.prefix(12))" : "you were added again to \(existing!.name)")
+            self.notices.append(
+                existing == nil ? "you were added to \(conv.prefix(12))" : "you were added again to \(existing!.name)"
+            )
             return
         }
         self.cannotUse(notice, "it is for a KeyPackage this device no longer has")
@@ -423,7 +425,8 @@ extension ChatEngine {
             self.joining.insert(conv)
             switch await self.joinExternally(conv, session: session) {
             case .notMember: gone.insert(conv)
-            case .failed(lasting: true) where (self.state.rejoin ?? []).contains(conv)
+            case .failed(lasting: true)
+            where (self.state.rejoin ?? []).contains(conv)
                 && !self.state.conversations.contains(where: { $0.id == conv && !$0.left }):
                 // A conversation this device never could read, and cannot join: given up.
                 givenUp.insert(conv)

@@ -372,7 +372,8 @@ extension ChatEngine {
                 return .notMember
             } catch let error as GatewayClientError {
                 // The gateway or the connection failing passes; a refusal of what was sent lasts.
-                let lasting = error.code == .server && ![ErrorCode.unavailable, .internal, .rateLimited].contains(error.serverCode)
+                let lasting =
+                    error.code == .server && ![ErrorCode.unavailable, .internal, .rateLimited].contains(error.serverCode)
                 self.notices.append("this device could not join \(name): \(error)")
                 return .failed(lasting: lasting)
             } catch {

@@ -1,5 +1,5 @@
-import ClientTLS
 import AsyncHTTPClient
+import ClientTLS
 import Foundation
 import GatewayClient
 import NIOCore

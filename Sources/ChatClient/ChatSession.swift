@@ -1,9 +1,9 @@
-public import GatewayClient
 import ClientTLS
+public import GatewayClient
 import GatewayWire
-import Synchronization
 import MLS
 import Primitives
+import Synchronization
 
 /// One connection of the engine to the gateway: authenticated, caught up, KeyPackages topped
 /// up. Server frames are processed in order by ``pump(timeout:until:)`` (the command line) or
@@ -143,7 +143,13 @@ extension ChatEngine {
                 return try await overSSE()
             case .websocket, .auto:
                 do {
-                    return try await GatewayConnection.withWebSocket(host: endpoint.host, port: endpoint.port, path: endpoint.path, tls: tls, session)
+                    return try await GatewayConnection.withWebSocket(
+                        host: endpoint.host,
+                        port: endpoint.port,
+                        path: endpoint.path,
+                        tls: tls,
+                        session
+                    )
                 } catch let error as GatewayClientError
                     where self.connection.transport == .auto && error.code == .refused && !entered.withLock({ $0 })
                     && error.httpStatus != 429 && error.httpStatus != 503

@@ -15,9 +15,14 @@ public struct GatewayEndpoint: Sendable, Hashable {
 
     /// - Throws: ``ChatError`` `bad_argument` saying what a gateway URL looks like.
     public init(parsing url: String) throws(ChatError) {
-        let schemes: [(String, Bool, Int)] = [("ws://", false, 80), ("http://", false, 80), ("wss://", true, 443), ("https://", true, 443)]
+        let schemes: [(String, Bool, Int)] = [
+            ("ws://", false, 80), ("http://", false, 80), ("wss://", true, 443), ("https://", true, 443),
+        ]
         guard let (scheme, tls, defaultPort) = schemes.first(where: { url.lowercased().hasPrefix($0.0) }) else {
-            throw ChatError(.badArgument, "'\(url)' is not a gateway URL (wss://host/v1/gateway, https://host, ws://host:port or http://host:port)")
+            throw ChatError(
+                .badArgument,
+                "'\(url)' is not a gateway URL (wss://host/v1/gateway, https://host, ws://host:port or http://host:port)"
+            )
         }
         let rest = url.dropFirst(scheme.count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -49,6 +54,9 @@ public struct GatewayEndpoint: Sendable, Hashable {
     }
 
     static func bad(_ url: String) -> ChatError {
-        ChatError(.badArgument, "'\(url)' is not a gateway URL (wss://host/v1/gateway, https://host, ws://host:port or http://host:port)")
+        ChatError(
+            .badArgument,
+            "'\(url)' is not a gateway URL (wss://host/v1/gateway, https://host, ws://host:port or http://host:port)"
+        )
     }
 }

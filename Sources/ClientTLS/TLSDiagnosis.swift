@@ -52,7 +52,10 @@ extension ClientTLS {
         let chain = await self.peerChain(host: host, port: port)
         let ders = chain.compactMap { try? $0.toDERBytes() }
         guard !ders.isEmpty, ders.count == chain.count else {
-            return TLSFailure(.badCertificate, "the certificate of \(place) was refused, and the server did not show it again for a closer look")
+            return TLSFailure(
+                .badCertificate,
+                "the certificate of \(place) was refused, and the server did not show it again for a closer look"
+            )
         }
         var issuer = [CChar](repeating: 0, count: 512)
         let code = Self.check(ders, caFiles: self.caFiles, host: host, issuer: &issuer)

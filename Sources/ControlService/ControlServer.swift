@@ -2,7 +2,6 @@ import Control
 import Foundation
 public import Logging
 import NIOCore
-
 import NIOPosix
 public import ServiceLifecycle
 import Synchronization

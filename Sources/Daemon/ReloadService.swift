@@ -22,7 +22,9 @@ struct ReloadService: Service {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
             guard let tls = self.tls else {
-                self.logger.notice("SIGHUP: nothing to reload (only [http] tls_certificate and tls_private_key are reloaded; other settings need a restart)")
+                self.logger.notice(
+                    "SIGHUP: nothing to reload (only [http] tls_certificate and tls_private_key are reloaded; other settings need a restart)"
+                )
                 continue
             }
             _ = self.notifier.notify(.reloading, .status("reloading the TLS certificate"))
@@ -50,9 +52,15 @@ struct ReloadService: Service {
         logger.notice(reloaded ? "TLS certificate reloaded" : "TLS certificate loaded", metadata: metadata)
         let left = loaded.notAfter - Int(time(nil))
         if left <= 0 {
-            logger.error("the TLS certificate has expired: clients refuse it; renew it and reload (systemctl reload polygated)", metadata: metadata)
+            logger.error(
+                "the TLS certificate has expired: clients refuse it; renew it and reload (systemctl reload polygated)",
+                metadata: metadata
+            )
         } else if left < 14 * 86400 {
-            logger.warning("the TLS certificate expires in \(left / 86400) days: renew it and reload (systemctl reload polygated)", metadata: metadata)
+            logger.warning(
+                "the TLS certificate expires in \(left / 86400) days: renew it and reload (systemctl reload polygated)",
+                metadata: metadata
+            )
         }
     }
 }

@@ -37,7 +37,9 @@ public enum SessionSignal: Sendable, Hashable {
             guard let suite = UInt32(parts[2]), let count = UInt32(parts[3]) else { return nil }
             self = .keyPackagesLow(deviceID: id, cipherSuite: suite, count: count)
         case ("c", 4):
-            guard let other = Hex.decode(parts[2]), other.count == 32, let state = Int(parts[3]), (1...4).contains(state) else { return nil }
+            guard let other = Hex.decode(parts[2]), other.count == 32, let state = Int(parts[3]), (1...4).contains(state) else {
+                return nil
+            }
             self = .contact(userID: id, other: other, state: state)
         default: return nil
         }

@@ -101,11 +101,14 @@ public struct DeliveryAudit: Sendable {
             }
             for (msgID, seq) in conversation.acked where conversation.log[seq].map({ $0 != msgID }) ?? false {
                 report.conflicts += 1
-                report.problems.append("\(Self.short(conv)): seq \(seq) acknowledged for \(Self.short(msgID)) holds another message")
+                report.problems.append(
+                    "\(Self.short(conv)): seq \(seq) acknowledged for \(Self.short(msgID)) holds another message"
+                )
             }
-            report.deliveredUnacknowledged += conversation.log.values.filter { id in
-                conversation.acked[id] == nil && !id.isEmpty
-            }.count
+            report.deliveredUnacknowledged +=
+                conversation.log.values.filter { id in
+                    conversation.acked[id] == nil && !id.isEmpty
+                }.count
         }
         report.problems = Array(report.problems.prefix(20))
         return report

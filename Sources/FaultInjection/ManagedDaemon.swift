@@ -1,5 +1,5 @@
-public import TestSupport
 import Synchronization
+public import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -56,7 +56,11 @@ extension ManagedDaemon {
             var daemons: [ManagedDaemon] = []
             defer { for daemon in daemons { daemon.kill9() } }
             for index in 0..<count {
-                let harness = try DaemonHarness(databaseURL: cluster.url(), extra: "\n" + configuration, gatewayID: "\(prefix)\(index)")
+                let harness = try DaemonHarness(
+                    databaseURL: cluster.url(),
+                    extra: "\n" + configuration,
+                    gatewayID: "\(prefix)\(index)"
+                )
                 let daemon = ManagedDaemon(harness: harness)
                 daemons.append(daemon)
                 try await daemon.start()

@@ -64,7 +64,9 @@ public struct Soak: Sendable {
     /// Runs the soak; `progress` is told what happens, as it happens.
     public func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
         let plan = self.plan
-        return try await ManagedDaemon.withDaemons(plan.daemons, configuration: plan.configuration, gatewayIDPrefix: "gw_soak_") { daemons, cluster in
+        return try await ManagedDaemon.withDaemons(plan.daemons, configuration: plan.configuration, gatewayIDPrefix: "gw_soak_") {
+            daemons,
+            cluster in
             progress("\(plan.daemons) daemons ready on a durable cluster; preparing \(plan.traffic.users) users")
             let traffic = Traffic(plan: plan.traffic, ports: daemons.map(\.port))
             try await traffic.prepare()

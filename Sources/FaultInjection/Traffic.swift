@@ -111,7 +111,11 @@ public final class Traffic: Sendable {
         for (rank, user) in senders.enumerated() {
             let count = plan.messages / senders.count + (rank < plan.messages % senders.count ? 1 : 0)
             shares[user] = (0..<count).map { n in
-                Message(conv: memberships[user][n % memberships[user].count], msgID: SecureRandom.bytes(count: 16), text: "m \(user) \(n)")
+                Message(
+                    conv: memberships[user][n % memberships[user].count],
+                    msgID: SecureRandom.bytes(count: 16),
+                    text: "m \(user) \(n)"
+                )
             }
         }
         self.members.withLock { members in
@@ -197,7 +201,9 @@ public final class Traffic: Sendable {
         body.message = .init(Array(message.text.utf8))
         do {
             let result = try await connection.call(.send(body), timeout: self.plan.sendTimeout).send
-            self.audit.withLock { $0.acknowledged(message.conv, msgID: message.msgID, seq: result.seq, duplicate: result.duplicate) }
+            self.audit.withLock {
+                $0.acknowledged(message.conv, msgID: message.msgID, seq: result.seq, duplicate: result.duplicate)
+            }
             self.sent.wrappingAdd(1, ordering: .relaxed)
             return true
         } catch let error as GatewayClientError where error.code == .server {

@@ -19,7 +19,11 @@ public struct DeviceCredentials: Sendable, CustomStringConvertible {
     /// A device from its key and certificate.
     ///
     /// - Throws: ``GatewayWireError`` when the certificate does not verify or is not for this key.
-    public init(deviceKey: SecretBytes, certificate: Polygate_Gateway_V1_SignedDeviceCertificate, nowMs: UInt64) throws(GatewayWireError) {
+    public init(
+        deviceKey: SecretBytes,
+        certificate: Polygate_Gateway_V1_SignedDeviceCertificate,
+        nowMs: UInt64
+    ) throws(GatewayWireError) {
         let verified = try VerifiedDeviceCertificate(certificate, nowMs: nowMs)
         let publicKey: [UInt8]
         do {
@@ -62,7 +66,10 @@ public struct DeviceCredentials: Sendable, CustomStringConvertible {
     }
 
     /// The `Authenticate` body answering a challenge.
-    public func authenticate(_ challenge: Polygate_Gateway_V1_Challenge, register: Bool) throws(GatewayWireError) -> Polygate_Gateway_V1_Authenticate {
+    public func authenticate(
+        _ challenge: Polygate_Gateway_V1_Challenge,
+        register: Bool
+    ) throws(GatewayWireError) -> Polygate_Gateway_V1_Authenticate {
         var body = Polygate_Gateway_V1_Authenticate()
         body.certificate = self.certificate
         body.signature = .init(
@@ -76,7 +83,10 @@ public struct DeviceCredentials: Sendable, CustomStringConvertible {
     }
 
     /// The `Resume` body answering a challenge with a resume token.
-    public func resume(_ challenge: Polygate_Gateway_V1_Challenge, token: [UInt8]) throws(GatewayWireError) -> Polygate_Gateway_V1_Resume {
+    public func resume(
+        _ challenge: Polygate_Gateway_V1_Challenge,
+        token: [UInt8]
+    ) throws(GatewayWireError) -> Polygate_Gateway_V1_Resume {
         var body = Polygate_Gateway_V1_Resume()
         body.token = .init(token)
         body.signature = .init(
@@ -88,5 +98,7 @@ public struct DeviceCredentials: Sendable, CustomStringConvertible {
         return body
     }
 
-    public var description: String { "device \(Hex.encode(self.deviceID.prefix(8))) of user \(Hex.encode(self.userID.prefix(8)))" }
+    public var description: String {
+        "device \(Hex.encode(self.deviceID.prefix(8))) of user \(Hex.encode(self.userID.prefix(8)))"
+    }
 }

@@ -46,7 +46,10 @@ extension GatewayConnection {
             throw error
         }
         let transport = SSEClientTransport(client: client, url: "\(base)/v1/send")
-        let connection = GatewayConnection(transport: transport, httpHeaders: response.headers.map { ($0.name.lowercased(), $0.value) })
+        let connection = GatewayConnection(
+            transport: transport,
+            httpHeaders: response.headers.map { ($0.name.lowercased(), $0.value) }
+        )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await transport.read(response.body, into: connection) }
             do {
@@ -117,7 +120,9 @@ final class SSEClientTransport: FrameTransport {
                     for try await chunk in body {
                         for event in parser.feed(chunk.readableBytesView) {
                             guard let frame = ServerSentEvents.Parser.frame(of: event) else { continue }
-                            if let challenge = try? Polygate_Gateway_V1_ServerFrame(serializedBytes: frame), case .challenge(let c) = challenge.body {
+                            if let challenge = try? Polygate_Gateway_V1_ServerFrame(serializedBytes: frame),
+                                case .challenge(let c) = challenge.body
+                            {
                                 self.state.withLock { $0.streamID = [UInt8](c.streamID) }
                             }
                             connection.received(frame)

@@ -1,9 +1,9 @@
 public import ClientTLS
 import GatewayWire
 import NIOCore
-import NIOSSL
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import Synchronization
 
@@ -46,7 +46,9 @@ extension GatewayConnection {
                             upgradePipelineHandler: { channel, response in
                                 channel.eventLoop.makeCompletedFuture {
                                     ClientUpgrade.webSocket(
-                                        try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel),
+                                        try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
+                                            wrappingChannelSynchronously: channel
+                                        ),
                                         response.headers.map { ($0.name.lowercased(), $0.value) }
                                     )
                                 }
@@ -237,11 +239,15 @@ final class WebSocketClientTransport: FrameTransport {
     }
 
     func send(_ frame: [UInt8]) async throws {
-        try await self.outbound.write(WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: ByteBuffer(bytes: frame)))
+        try await self.outbound.write(
+            WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: ByteBuffer(bytes: frame))
+        )
     }
 
     func sendText(_ text: String) async throws {
-        try await self.outbound.write(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(string: text)))
+        try await self.outbound.write(
+            WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(string: text))
+        )
     }
 
     func close(code: UInt16) async {
@@ -279,7 +285,9 @@ final class WebSocketClientTransport: FrameTransport {
                 case .continuation:
                     message? += Array(frame.unmaskedData.readableBytesView)
                 case .ping:
-                    try? await self.outbound.write(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData))
+                    try? await self.outbound.write(
+                        WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
+                    )
                     continue
                 case .connectionClose:
                     var data = frame.unmaskedData
@@ -292,7 +300,9 @@ final class WebSocketClientTransport: FrameTransport {
                     if reply {
                         var echo = ByteBuffer()
                         echo.writeInteger(closeCode ?? CloseCode.normal)
-                        try? await self.outbound.write(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo))
+                        try? await self.outbound.write(
+                            WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo)
+                        )
                     }
                     var error = GatewayClientError(.closed, "the server closed the connection")
                     error.closeCode = closeCode

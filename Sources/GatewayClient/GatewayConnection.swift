@@ -272,7 +272,11 @@ public final class GatewayConnection: Sendable {
 }
 
 /// Runs `body`, throwing ``GatewayClientError`` `.timeout` if it takes longer than `timeout`.
-func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+func withTimeout<T: Sendable>(
+    _ timeout: Duration,
+    _ what: String,
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {

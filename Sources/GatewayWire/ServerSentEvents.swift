@@ -69,7 +69,11 @@ public enum ServerSentEvents {
                     self.name = ""
                 }
                 guard !self.data.isEmpty else { return nil }
-                return Event(id: self.id, name: self.name.isEmpty ? "message" : self.name, data: self.data.joined(separator: "\n"))
+                return Event(
+                    id: self.id,
+                    name: self.name.isEmpty ? "message" : self.name,
+                    data: self.data.joined(separator: "\n")
+                )
             }
             if self.line.first == UInt8(ascii: ":") { return nil }
             let text = String(decoding: self.line, as: UTF8.self)

@@ -37,7 +37,8 @@ public enum PresenceSignal: Sendable, Hashable {
 
     private static func batched(_ tag: String, _ instance: String, _ users: [[UInt8]]) -> [String] {
         stride(from: 0, to: users.count, by: Self.usersPerPayload).map { start in
-            "\(tag):\(instance):" + users[start..<min(start + Self.usersPerPayload, users.count)].map { Hex.encode($0) }.joined(separator: ",")
+            "\(tag):\(instance):"
+                + users[start..<min(start + Self.usersPerPayload, users.count)].map { Hex.encode($0) }.joined(separator: ",")
         }
     }
 
@@ -99,7 +100,10 @@ public enum PresenceSignal: Sendable, Hashable {
         case ("a", 3), ("d", 3):
             let users = parts[2].split(separator: ",").map { Hex.decode(String($0)) }
             guard !users.isEmpty, users.allSatisfy({ $0?.count == 32 }) else { return nil }
-            self = parts[0] == "a" ? .acquired(instance: parts[1], users: users.compactMap { $0 }) : .released(instance: parts[1], users: users.compactMap { $0 })
+            self =
+                parts[0] == "a"
+                ? .acquired(instance: parts[1], users: users.compactMap { $0 })
+                : .released(instance: parts[1], users: users.compactMap { $0 })
         case ("h", 2): self = .heartbeat(instance: parts[1], ttlMs: nil)
         case ("h", 3):
             guard let ttl = UInt64(parts[2]), ttl > 0 else { return nil }

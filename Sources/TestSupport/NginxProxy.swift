@@ -31,7 +31,9 @@ public struct NginxProxy: Sendable {
         upstreamSource: String = "127.0.0.3"
     ) async throws -> NginxProxy {
         let directory = TestEnvironment.makeDirectory("nginx")
-        let (tlsPort, redirectPort, noUpgradePort) = (TestEnvironment.freePort(), TestEnvironment.freePort(), TestEnvironment.freePort())
+        let (tlsPort, redirectPort, noUpgradePort) = (
+            TestEnvironment.freePort(), TestEnvironment.freePort(), TestEnvironment.freePort()
+        )
         var site = readFile(example)
         let replacements: [(String, String)] = [
             ("server 127.0.0.1:8080;", "server 127.0.0.1:\(upstream);"),
@@ -98,7 +100,13 @@ public struct NginxProxy: Sendable {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        return NginxProxy(directory: directory, process: process, tlsPort: tlsPort, redirectPort: redirectPort, noUpgradePort: noUpgradePort)
+        return NginxProxy(
+            directory: directory,
+            process: process,
+            tlsPort: tlsPort,
+            redirectPort: redirectPort,
+            noUpgradePort: noUpgradePort
+        )
     }
 
     /// What nginx logged (for failures).

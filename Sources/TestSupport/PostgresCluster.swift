@@ -35,7 +35,12 @@ public final class PostgresCluster: Sendable {
     public static func start(durable: Bool = false, settings: [String] = []) async throws -> PostgresCluster {
         let directory = TestEnvironment.makeDirectory("pg")
         try handToPostgresUser(directory)
-        let cluster = PostgresCluster(directory: directory, port: TestEnvironment.freePort(), durable: durable, settings: settings)
+        let cluster = PostgresCluster(
+            directory: directory,
+            port: TestEnvironment.freePort(),
+            durable: durable,
+            settings: settings
+        )
         let initdb = try await runAsPostgres(
             "initdb",
             ["-D", cluster.dataDirectory, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"]
@@ -67,10 +72,18 @@ public final class PostgresCluster: Sendable {
     public func startStandby() async throws -> PostgresCluster {
         let directory = TestEnvironment.makeDirectory("pg-standby")
         try Self.handToPostgresUser(directory)
-        let standby = PostgresCluster(directory: directory, port: TestEnvironment.freePort(), durable: self.durable, settings: self.settings)
+        let standby = PostgresCluster(
+            directory: directory,
+            port: TestEnvironment.freePort(),
+            durable: self.durable,
+            settings: self.settings
+        )
         let backup = try await Self.runAsPostgres(
             "pg_basebackup",
-            ["-h", "127.0.0.1", "-p", "\(self.port)", "-U", "postgres", "-D", standby.dataDirectory, "-R", "-X", "stream", "--no-sync"]
+            [
+                "-h", "127.0.0.1", "-p", "\(self.port)", "-U", "postgres", "-D", standby.dataDirectory, "-R", "-X", "stream",
+                "--no-sync",
+            ]
         )
         guard backup.status == 0 else { throw TestFailure("pg_basebackup failed (\(backup.status)):\n\(backup.output)") }
         try await standby.startServer()
@@ -89,7 +102,8 @@ public final class PostgresCluster: Sendable {
             self.durable
             ? ["-c fsync=on", "-c synchronous_commit=on", "-c full_page_writes=on"]
             : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        let options = (["-c listen_addresses=127.0.0.1", "-p \(self.port)", "-k \(self.directory)", "-c max_connections=300"]
+        let options =
+            (["-c listen_addresses=127.0.0.1", "-p \(self.port)", "-k \(self.directory)", "-c max_connections=300"]
             + durability + self.settings.map { "-c \($0)" }).joined(separator: " ")
         let result = try await Self.runAsPostgres(
             "pg_ctl",
@@ -110,7 +124,10 @@ public final class PostgresCluster: Sendable {
 
     /// Stops the server (`fast` mode by default: sessions are terminated, as in a restart).
     public func stop(mode: StopMode = .fast) async throws {
-        let result = try await Self.runAsPostgres("pg_ctl", ["-D", self.dataDirectory, "-m", mode.rawValue, "-w", "-t", "60", "stop"])
+        let result = try await Self.runAsPostgres(
+            "pg_ctl",
+            ["-D", self.dataDirectory, "-m", mode.rawValue, "-w", "-t", "60", "stop"]
+        )
         guard result.status == 0 else { throw TestFailure("pg_ctl stop failed (\(result.status)):\n\(result.output)") }
     }
 

@@ -70,7 +70,8 @@ struct Contacts: AsyncParsableCommand {
         struct Accept: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Accept a contact request (or make one that they accept).")
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user")) var user: String
+            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+            var user: String
             func run() async throws { try await Change.apply(.accept, self.user, self.state) }
         }
 
@@ -79,7 +80,8 @@ struct Contacts: AsyncParsableCommand {
                 abstract: "End a contact (or withdraw a request): presence stops at once, both ways."
             )
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user")) var user: String
+            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+            var user: String
             func run() async throws { try await Change.apply(.revoke, self.user, self.state) }
         }
 
@@ -88,14 +90,16 @@ struct Contacts: AsyncParsableCommand {
                 abstract: "Block a user: revokes the contact, and they cannot DM you, add you or see you."
             )
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user")) var user: String
+            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+            var user: String
             func run() async throws { try await Change.apply(.block, self.user, self.state) }
         }
 
         struct Unblock: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Unblock a user (the contact is not restored).")
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user")) var user: String
+            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+            var user: String
             func run() async throws { try await Change.apply(.unblock, self.user, self.state) }
         }
     }

@@ -234,7 +234,12 @@ struct Servers: AsyncParsableCommand {
             let identity = await engine.identity
             let authorities = engine.caFiles
             if self.output.json {
-                print(Listing.json(["social": identity.socialURL, "gateway": identity.gatewayURL, "ca_files": authorities.joined(separator: ",")]))
+                print(
+                    Listing.json([
+                        "social": identity.socialURL, "gateway": identity.gatewayURL,
+                        "ca_files": authorities.joined(separator: ","),
+                    ])
+                )
             } else {
                 print("social  \(identity.socialURL)\ngateway \(identity.gatewayURL)")
                 print("trusts  the system's certificate authorities\(authorities.map { " and \($0)" }.joined())")

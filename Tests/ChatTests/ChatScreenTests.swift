@@ -144,7 +144,10 @@ import Testing
         #expect(lines.count == height)
         #expect(lines.allSatisfy { $0.count == width })
         let text = lines.map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }.joined(separator: " ")
-        #expect(text == "Window too small for polychat: it needs 40x8, this is \(width)x\(height). Enlarge it, or press Ctrl-C to quit.")
+        #expect(
+            text
+                == "Window too small for polychat: it needs 40x8, this is \(width)x\(height). Enlarge it, or press Ctrl-C to quit."
+        )
     }
 
     @Test func aWindowOfOneLineShowsTheStartOfTheMessage() {

@@ -28,7 +28,13 @@ extension ChatEngine {
         )
     }
 
-    static func room(_ id: String, _ name: String, kind: ConversationRecord.Kind = .room, peer: String? = nil, members: [String])
+    static func room(
+        _ id: String,
+        _ name: String,
+        kind: ConversationRecord.Kind = .room,
+        peer: String? = nil,
+        members: [String]
+    )
         -> ConversationRecord
     {
         ConversationRecord(
@@ -60,13 +66,17 @@ extension ChatEngine {
         // A whole id needs no acquaintance.
         let stranger = String(repeating: "e", count: 64)
         #expect(try await engine.resolveUser(stranger) == Hex.decode(stranger))
-        for (text, code) in [("c9f4", ChatError.Code.ambiguous), ("abcdef", .notFound), ("c9f", .badArgument), ("zzzz", .badArgument)] {
+        for (text, code) in [
+            ("c9f4", ChatError.Code.ambiguous), ("abcdef", .notFound), ("c9f", .badArgument), ("zzzz", .badArgument),
+        ] {
             do {
                 _ = try await engine.resolveUser(text)
                 Issue.record("\(text) named a user")
             } catch {
                 #expect(error.code == code, "\(text): \(error)")
-                if code == .ambiguous { #expect(error.message.contains("c9f44590594c") && error.message.contains("c9f4aaaa0000")) }
+                if code == .ambiguous {
+                    #expect(error.message.contains("c9f44590594c") && error.message.contains("c9f4aaaa0000"))
+                }
             }
         }
     }
@@ -77,7 +87,9 @@ extension ChatEngine {
         let phone = try await Self.engine("export")
         let peer = String(repeating: "b", count: 64)
         await phone.insertForTest(Self.room(String(repeating: "1", count: 64), "family", members: [phone.userID, peer]))
-        await phone.insertForTest(Self.room(String(repeating: "2", count: 64), "dm", kind: .dm, peer: peer, members: [phone.userID, peer]))
+        await phone.insertForTest(
+            Self.room(String(repeating: "2", count: 64), "dm", kind: .dm, peer: peer, members: [phone.userID, peer])
+        )
         var left = Self.room(String(repeating: "3", count: 64), "old", members: [phone.userID])
         left.left = true
         await phone.insertForTest(left)
@@ -101,7 +113,9 @@ extension ChatEngine {
             environment: ["POLYCHAT_HOME": second.path]
         )
         #expect(laptop.userID == phone.userID)
-        #expect(await laptop.directoryForTest.map(\.id) == [String(repeating: "1", count: 64), String(repeating: "2", count: 64)])
+        #expect(
+            await laptop.directoryForTest.map(\.id) == [String(repeating: "1", count: 64), String(repeating: "2", count: 64)]
+        )
     }
 
     /// Exports made by polychat before the directory (`PCX1`: the bundle alone) still import.
@@ -114,7 +128,9 @@ extension ChatEngine {
         let export = try ChatEngine.readExport(old, passphrase: "old")
         #expect(export.bundle == bundle)
         #expect(export.conversations.isEmpty)
-        #expect(throws: ChatError.self) { _ = try ChatEngine.readExport(Array("PCX9".utf8) + salt + [1, 2, 3], passphrase: "old") }
+        #expect(throws: ChatError.self) {
+            _ = try ChatEngine.readExport(Array("PCX9".utf8) + salt + [1, 2, 3], passphrase: "old")
+        }
     }
 
     /// KeyPackages are published for 60 days and renewed 14 days before they expire; secrets
@@ -148,7 +164,9 @@ extension ChatEngine {
     }
 
     @Test func mistypedCommandsGetSuggestions() {
-        let commands = ["init", "whoami", "post", "reply", "follow", "unfollow", "feed", "profile", "rooms", "room", "send", "read", "chat"]
+        let commands = [
+            "init", "whoami", "post", "reply", "follow", "unfollow", "feed", "profile", "rooms", "room", "send", "read", "chat",
+        ]
         #expect(Suggestion.closest(to: "psot", among: commands) == ["post"])
         #expect(Suggestion.closest(to: "sned", among: commands) == ["send"])
         #expect(Suggestion.closest(to: "frobnicate", among: commands).isEmpty)

@@ -197,9 +197,15 @@ func mode(_ path: String) -> mode_t {
         // TLS: port 443 by default; a prefix behind a proxy is kept for SSE.
         #expect(try parts("wss://chat.example.org/v1/gateway") == ["chat.example.org", "443", "/v1/gateway", "true", ""])
         #expect(try parts("https://chat.example.org") == ["chat.example.org", "443", "/v1/gateway", "true", ""])
-        #expect(try parts("HTTPS://chat.example.org:8443/polygate/") == ["chat.example.org", "8443", "/polygate/v1/gateway", "true", "/polygate"])
+        #expect(
+            try parts("HTTPS://chat.example.org:8443/polygate/") == [
+                "chat.example.org", "8443", "/polygate/v1/gateway", "true", "/polygate",
+            ]
+        )
         #expect(try parts("https://[2001:db8::1]:9443") == ["2001:db8::1", "9443", "/v1/gateway", "true", ""])
-        for bad in ["ftp://host", "host:80", "http://:80", "https://host:0", "https://host:http", "https://[::1", "wss://user@host"] {
+        for bad in [
+            "ftp://host", "host:80", "http://:80", "https://host:0", "https://host:http", "https://[::1", "wss://user@host",
+        ] {
             #expect(throws: ChatError.self, "\(bad)") { _ = try GatewayEndpoint(parsing: bad) }
         }
     }

@@ -193,7 +193,11 @@ import Glibc
             )
             let first = try await DaemonHarness.run(["migrate", "--config", harness.configPath])
             #expect(first.status == 0)
-            #expect(first.stdout.contains("applied 1 (audit_ledger)\napplied 2 (social)\napplied 3 (delivery)\napplied 4 (gateway_sessions)\napplied 5 (presence)\napplied 6 (welcome_member_devices)\napplied 7 (blocks_welcomes_contacts)\napplied 8 (membership_caps)\napplied 9 (append_notify_after_commit)\napplied 10 (group_commit)\napplied stored functions: gw_append, gw_contact, gw_page\nschema version 10"))
+            #expect(
+                first.stdout.contains(
+                    "applied 1 (audit_ledger)\napplied 2 (social)\napplied 3 (delivery)\napplied 4 (gateway_sessions)\napplied 5 (presence)\napplied 6 (welcome_member_devices)\napplied 7 (blocks_welcomes_contacts)\napplied 8 (membership_caps)\napplied 9 (append_notify_after_commit)\napplied 10 (group_commit)\napplied stored functions: gw_append, gw_contact, gw_page\nschema version 10"
+                )
+            )
             let second = try await DaemonHarness.run(["migrate", "--config", harness.configPath])
             #expect(second.stdout.contains("schema is up to date (version 10)"))
             let after = try await DaemonHarness.run(["migrate", "--status", "--config", harness.configPath])

@@ -51,7 +51,10 @@ import Glibc
             let activatedPort = TestEnvironment.freePort()
             let activator = try TestProcess(
                 executable: "/usr/bin/systemd-socket-activate",
-                arguments: ["--listen=127.0.0.1:\(activatedPort)", "--fdname=http", DaemonHarness.binary, "serve", "--config", harness.configPath],
+                arguments: [
+                    "--listen=127.0.0.1:\(activatedPort)", "--fdname=http", DaemonHarness.binary, "serve", "--config",
+                    harness.configPath,
+                ],
                 environment: TestEnvironment.baseEnvironment,
                 outputDirectory: harness.directory
             )

@@ -161,7 +161,9 @@ import Testing
             add.welcomeDevices = [bob.id]
             add.welcome = Array("welcome".utf8)
             add.groupInfo = [1]
-            #expect(try await repository.append(add, nowMs: 1) == Appended(seq: 1, epoch: 1, duplicate: false, convHome: "gw_test"))
+            #expect(
+                try await repository.append(add, nowMs: 1) == Appended(seq: 1, epoch: 1, duplicate: false, convHome: "gw_test")
+            )
             #expect(try await repository.members(convID: conv, asker: bob.user)?.users.count == 2)
             #expect(try await repository.welcomes(deviceID: bob.id).map(\.seq) == [1])
 

@@ -71,7 +71,9 @@ import Testing
         #expect(self.code(try self.keyPackage(lifetime: Lifetime(notBefore: 0, notAfter: UInt64.max))) == .badKeyPackage)
         // … and so is one second more than a configured maximum.
         let check = KeyPackageCheck(device: self.certificate, maxLifetime: 86_400)
-        let tooLong = try self.keyPackage(lifetime: Lifetime(notBefore: 1_700_000_000 - 3600, notAfter: 1_700_000_000 - 3600 + 86_401))
+        let tooLong = try self.keyPackage(
+            lifetime: Lifetime(notBefore: 1_700_000_000 - 3600, notAfter: 1_700_000_000 - 3600 + 86_401)
+        )
         do throws(GatewayWireError) {
             _ = try check.check(tooLong, nowMs: 1_700_000_000_000)
             Issue.record("a KeyPackage over the maximum lifetime was accepted")
@@ -80,7 +82,10 @@ import Testing
             #expect(error.message.contains("1 days at most"))
         }
         // A lifetime that ends before it begins is no lifetime.
-        #expect(self.code(try self.keyPackage(lifetime: Lifetime(notBefore: 1_800_000_000, notAfter: 1_700_000_100))) == .badKeyPackage)
+        #expect(
+            self.code(try self.keyPackage(lifetime: Lifetime(notBefore: 1_800_000_000, notAfter: 1_700_000_100)))
+                == .badKeyPackage
+        )
     }
 
     /// Device keys are Ed25519: only suites 1 and 3 can carry them, in uploads and in requests.

@@ -66,7 +66,11 @@ import Testing
         // The close comes after what is queued, with the GoAway; then nothing.
         outbox.close(code: 4008, reason: "slow", finalFrame: ByteBuffer(bytes: [9]), discardQueued: false)
         #expect(!outbox.push(ByteBuffer(bytes: [4])))
-        #expect(await outbox.next() == [.frame(ByteBuffer(bytes: [2])), .frame(ByteBuffer(bytes: [9])), .close(code: 4008, reason: "slow")])
+        #expect(
+            await outbox.next() == [
+                .frame(ByteBuffer(bytes: [2])), .frame(ByteBuffer(bytes: [9])), .close(code: 4008, reason: "slow"),
+            ]
+        )
         #expect(await outbox.next() == nil)
         // A slow consumer's queue is dropped: only the GoAway and the close are left.
         let slow = Outbox(maxFrames: 4, maxBytes: 1000)
@@ -217,8 +221,14 @@ import Testing
         ] {
             #expect(SessionSignal(payload: signal.payload) == signal)
         }
-        #expect(SessionSignal.keyPackagesLow(deviceID: id, cipherSuite: 3, count: 7).payload == "k:\(String(repeating: "ab", count: 32)):3:7")
-        for junk in ["", "u", "u:", "u:zz", "u:abab", "x:\(String(repeating: "ab", count: 32))", "k:\(String(repeating: "ab", count: 32)):3"] {
+        #expect(
+            SessionSignal.keyPackagesLow(deviceID: id, cipherSuite: 3, count: 7).payload
+                == "k:\(String(repeating: "ab", count: 32)):3:7"
+        )
+        for junk in [
+            "", "u", "u:", "u:zz", "u:abab", "x:\(String(repeating: "ab", count: 32))",
+            "k:\(String(repeating: "ab", count: 32)):3",
+        ] {
             #expect(SessionSignal(payload: junk) == nil, "\(junk)")
         }
         let append = AppendSignal(convID: [1, 2, 255], seq: 42)

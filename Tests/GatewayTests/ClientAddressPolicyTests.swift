@@ -31,12 +31,18 @@ import Testing
         #expect(IPNetwork("::ffff:10.0.0.0/104")?.contains(IPAddress("10.1.2.3")!) == true)
         #expect(IPNetwork("0.0.0.0/0")?.contains(IPAddress("203.0.113.9")!) == true)
         // Bits past the prefix, lengths out of range, names: refused.
-        for bad in ["10.0.0.1/8", "10.0.0.0/33", "2001:db8::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8/9", "proxy.local/32", "10.0.0.0/ 8"] {
+        for bad in [
+            "10.0.0.1/8", "10.0.0.0/33", "2001:db8::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8/9", "proxy.local/32",
+            "10.0.0.0/ 8",
+        ] {
             #expect(IPNetwork(bad) == nil, "\(bad)")
         }
     }
 
-    static let nginx = ClientAddressPolicy(trustedProxies: [IPNetwork("127.0.0.1")!, IPNetwork("10.0.0.0/8")!], header: .xForwardedFor)
+    static let nginx = ClientAddressPolicy(
+        trustedProxies: [IPNetwork("127.0.0.1")!, IPNetwork("10.0.0.0/8")!],
+        header: .xForwardedFor
+    )
 
     @Test func anUntrustedPeersHeadersChangeNothing() {
         #expect(Self.nginx.clientAddress(peer: "203.0.113.7", values: ["198.51.100.1"]) == "203.0.113.7")

@@ -26,7 +26,10 @@ import Testing
     @Test func followsTheEventStreamRules() {
         var parser = ServerSentEvents.Parser()
         let events = parser.feed(
-            Array(": comment\r\nevent: other\r\ndata: a\r\ndata: b\r\n\r\nid: 9\ndata\n\n\n: only a comment\n\nevent: frame\ndata: !!\n\n".utf8)
+            Array(
+                ": comment\r\nevent: other\r\ndata: a\r\ndata: b\r\n\r\nid: 9\ndata\n\n\n: only a comment\n\nevent: frame\ndata: !!\n\n"
+                    .utf8
+            )
         )
         #expect(events.count == 3)
         #expect(events[0] == ServerSentEvents.Event(id: nil, name: "other", data: "a\nb"))

@@ -112,10 +112,14 @@ import Testing
                 lifetime: Lifetime(notBefore: notBefore, notAfter: notAfter)
             ).keyPackage
         }
-        Self.expectCode(.invalidKeyPackage) { _ = try room.alice.group!.addMembers([try keyPackage(now - 100 * 86_400, now - 10 * 86_400)]) }
+        Self.expectCode(.invalidKeyPackage) {
+            _ = try room.alice.group!.addMembers([try keyPackage(now - 100 * 86_400, now - 10 * 86_400)])
+        }
         Self.expectCode(.invalidKeyPackage) { _ = try room.alice.group!.addMembers([try keyPackage(now + 3600, now + 86_400)]) }
         Self.expectCode(.invalidKeyPackage) { _ = try room.alice.group!.addMembers([try keyPackage(0, UInt64.max)]) }
-        Self.expectCode(.invalidKeyPackage) { _ = try room.alice.group!.addMembers([try keyPackage(now - 86_400, now + 89 * 86_400 + 1)]) }
+        Self.expectCode(.invalidKeyPackage) {
+            _ = try room.alice.group!.addMembers([try keyPackage(now - 86_400, now + 89 * 86_400 + 1)])
+        }
         #expect(!room.alice.group!.hasPendingCommit)
         // Exactly the maximum, around now: added.
         _ = try room.alice.group!.addMembers([try keyPackage(now - 86_400, now + 89 * 86_400)])

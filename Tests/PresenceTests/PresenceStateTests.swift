@@ -78,18 +78,32 @@ import Testing
         flapping.append(.released(instance: a, users: [self.alice]))
         flapping.append(.acquired(instance: a, users: [self.bob]))
         let batch = PresenceSignal.batch(flapping)
-        #expect(batch == [.heartbeat(instance: a, ttlMs: 2000), .released(instance: a, users: [self.alice]), .acquired(instance: a, users: [self.bob])])
+        #expect(
+            batch == [
+                .heartbeat(instance: a, ttlMs: 2000), .released(instance: a, users: [self.alice]),
+                .acquired(instance: a, users: [self.bob]),
+            ]
+        )
         let payloads = batch.flatMap(\.payloads)
         #expect(Set(payloads).count == payloads.count)
         // Ending online: one acquisition.
         #expect(
-            PresenceSignal.batch([.acquired(instance: a, users: [self.alice]), .released(instance: a, users: [self.alice]), .acquired(instance: a, users: [self.alice])])
+            PresenceSignal.batch([
+                .acquired(instance: a, users: [self.alice]), .released(instance: a, users: [self.alice]),
+                .acquired(instance: a, users: [self.alice]),
+            ])
                 == [.acquired(instance: a, users: [self.alice])]
         )
         // A reset separates stretches: what came before it is announced before it.
         #expect(
-            PresenceSignal.batch([.released(instance: a, users: [self.alice]), .reset(instance: a), .acquired(instance: a, users: [self.alice, self.bob])])
-                == [.released(instance: a, users: [self.alice]), .reset(instance: a), .acquired(instance: a, users: [self.alice, self.bob])]
+            PresenceSignal.batch([
+                .released(instance: a, users: [self.alice]), .reset(instance: a),
+                .acquired(instance: a, users: [self.alice, self.bob]),
+            ])
+                == [
+                    .released(instance: a, users: [self.alice]), .reset(instance: a),
+                    .acquired(instance: a, users: [self.alice, self.bob]),
+                ]
         )
         // A repeated signal goes once.
         #expect(PresenceSignal.batch([.reset(instance: a), .reset(instance: a)]) == [.reset(instance: a)])
@@ -139,7 +153,12 @@ import Testing
         // Flapping ten times within a window ends offline: one notification.
         for n in 0..<10 {
             _ = state.release(device: self.phone, now: .seconds(4) + .milliseconds(n * 20))
-            _ = state.acquire(device: self.phone, user: self.alice, ttl: .seconds(60), now: .seconds(4) + .milliseconds(n * 20 + 10))
+            _ = state.acquire(
+                device: self.phone,
+                user: self.alice,
+                ttl: .seconds(60),
+                now: .seconds(4) + .milliseconds(n * 20 + 10)
+            )
         }
         _ = state.release(device: self.phone, now: .milliseconds(4300))
         #expect(state.nextDue == .seconds(5))
@@ -177,7 +196,10 @@ import Testing
         ] {
             #expect(other.payloads.map { PresenceSignal(payload: $0) } == [other])
         }
-        for junk in ["", "a", "a:x", "a:x:zz", "a::\(String(repeating: "01", count: 32))", "i:01:1", "i:\(String(repeating: "01", count: 32)):2", "h:", "h:x:", "h:x:0", "h:x:ten"] {
+        for junk in [
+            "", "a", "a:x", "a:x:zz", "a::\(String(repeating: "01", count: 32))", "i:01:1",
+            "i:\(String(repeating: "01", count: 32)):2", "h:", "h:x:", "h:x:0", "h:x:ten",
+        ] {
             #expect(PresenceSignal(payload: junk) == nil, "\(junk)")
         }
     }

@@ -53,7 +53,10 @@ import Testing
                 var failed = 0
                 for try await didFail in group where didFail { failed += 1 }
                 #expect(failed == 8)
-                #expect(ContinuousClock.now - stopped < .seconds(5), "queries on dead connections waited \(ContinuousClock.now - stopped)")
+                #expect(
+                    ContinuousClock.now - stopped < .seconds(5),
+                    "queries on dead connections waited \(ContinuousClock.now - stopped)"
+                )
             }
             let deadline = ContinuousClock.now + .seconds(5)
             while client.statistics.open > 0, ContinuousClock.now < deadline {

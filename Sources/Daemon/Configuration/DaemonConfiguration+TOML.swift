@@ -90,13 +90,15 @@ extension DaemonConfiguration {
             }
         }
         if let tls = configuration.http.tls, tls.certificate.isEmpty || tls.privateKey.isEmpty {
-            let (set, missing) = tls.certificate.isEmpty ? ("tls_private_key", "tls_certificate") : ("tls_certificate", "tls_private_key")
+            let (set, missing) =
+                tls.certificate.isEmpty ? ("tls_private_key", "tls_certificate") : ("tls_certificate", "tls_private_key")
             throw ConfigurationError(
                 code: .invalidValue,
                 file: file,
                 line: locator.line(of: ["http", set]),
                 key: "http.\(missing)",
-                message: "http.\(set) is set but http.\(missing) is not: give both PEM files (the certificate chain and its key) or neither"
+                message:
+                    "http.\(set) is set but http.\(missing) is not: give both PEM files (the certificate chain and its key) or neither"
             )
         }
         return configuration
@@ -382,7 +384,10 @@ extension DaemonConfiguration {
     private static func filePath(_ value: any TOMLValueConvertible) throws(Problem) -> String {
         let path = try string(value)
         guard path.isEmpty || path.hasPrefix("/") else {
-            throw Problem(code: .invalidValue, message: "must be an absolute path such as \"/etc/polygate/tls/fullchain.pem\" (got \"\(path)\")")
+            throw Problem(
+                code: .invalidValue,
+                message: "must be an absolute path such as \"/etc/polygate/tls/fullchain.pem\" (got \"\(path)\")"
+            )
         }
         return path
     }
@@ -427,7 +432,8 @@ extension DaemonConfiguration {
         } else if value.type == .string {
             throw Problem(
                 code: .invalidValue,
-                message: "must be a duration such as \"500ms\", \"10s\", \"2m\", \"1h\" or \"30d\" (got \"\(value.string ?? "")\")"
+                message:
+                    "must be a duration such as \"500ms\", \"10s\", \"2m\", \"1h\" or \"30d\" (got \"\(value.string ?? "")\")"
             )
         } else {
             throw wrongType("a duration such as \"10s\"", value)

@@ -21,10 +21,13 @@ enum TOMLPrecheck {
             return position + needle.count <= scalars.count && Array(scalars[position..<position + needle.count]) == needle
         }
         func isBareKey(_ scalar: Unicode.Scalar) -> Bool {
-            scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-")
+            scalar.isASCII
+                && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "_"
+                    || scalar == "-")
         }
         func shown(_ scalar: Unicode.Scalar) -> String {
-            scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F ? "'\(scalar)'" : "U+\(String(scalar.value, radix: 16, uppercase: true))"
+            scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F
+                ? "'\(scalar)'" : "U+\(String(scalar.value, radix: 16, uppercase: true))"
         }
         while index < scalars.count {
             let scalar = scalars[index]
@@ -71,10 +74,15 @@ enum TOMLPrecheck {
                         break
                     }
                     guard isBareKey(scalar) || scalar == "\"" || scalar == "'" else {
-                        return (line, "\(shown(scalar)) cannot start a \(header ? "table name" : "key"); names are ASCII letters, digits, '_' and '-', or quoted")
+                        return (
+                            line,
+                            "\(shown(scalar)) cannot start a \(header ? "table name" : "key"); names are ASCII letters, digits, '_' and '-', or quoted"
+                        )
                     }
                 }
-                if !scalar.isASCII { return (line, "\(shown(scalar)) outside a quoted string; names are ASCII letters, digits, '_' and '-'") }
+                if !scalar.isASCII {
+                    return (line, "\(shown(scalar)) outside a quoted string; names are ASCII letters, digits, '_' and '-'")
+                }
                 if starts("\"\"\"", at: index) {
                     place = .multilineBasic
                     index += 3

@@ -70,7 +70,10 @@ extension GatewaySession {
             self.close(code: CloseCode.overloaded, reason: "the database did not answer", after: .seconds(5))
             return
         }
-        self.authenticated(Identity(userID: certificate.userID, deviceID: certificate.deviceID, certificate: certificate), requestID)
+        self.authenticated(
+            Identity(userID: certificate.userID, deviceID: certificate.deviceID, certificate: certificate),
+            requestID
+        )
     }
 
     func resume(_ request: Polygate_Gateway_V1_Resume, requestID: UInt64) async {

@@ -87,7 +87,11 @@ extension GatewaySession {
                 self.respond(self.response(requestID))
             case .fetchGroupInfo(let fetch):
                 try Self.check(convID: fetch.convID)
-                guard let view = try await self.gateway.repository.conversation(convID: [UInt8](fetch.convID), asker: identity.userID)
+                guard
+                    let view = try await self.gateway.repository.conversation(
+                        convID: [UInt8](fetch.convID),
+                        asker: identity.userID
+                    )
                 else { throw GatewayWireError(.notMember, "not a member of that conversation") }
                 var result = Polygate_Gateway_V1_GroupInfoResult()
                 result.groupInfo = .init(view.groupInfo)
@@ -97,7 +101,11 @@ extension GatewaySession {
                 self.respond(response)
             case .listMembers(let list):
                 try Self.check(convID: list.convID)
-                guard let view = try await self.gateway.repository.conversation(convID: [UInt8](list.convID), asker: identity.userID)
+                guard
+                    let view = try await self.gateway.repository.conversation(
+                        convID: [UInt8](list.convID),
+                        asker: identity.userID
+                    )
                 else { throw GatewayWireError(.notMember, "not a member of that conversation") }
                 var result = Polygate_Gateway_V1_MemberList()
                 result.userIds = view.members.map { .init($0) }
@@ -126,7 +134,9 @@ extension GatewaySession {
                 self.respond(response)
             case .setBlocked(let block):
                 guard block.userID.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
-                guard [UInt8](block.userID) != identity.userID else { throw GatewayWireError(.badRequest, "you cannot block yourself") }
+                guard [UInt8](block.userID) != identity.userID else {
+                    throw GatewayWireError(.badRequest, "you cannot block yourself")
+                }
                 try await self.gateway.repository.setBlocked(user: identity.userID, blocked: [UInt8](block.userID), block.blocked)
                 if block.blocked {
                     // A block ends a contact at once, in both directions.
@@ -161,7 +171,9 @@ extension GatewaySession {
                 self.respond(response)
             case .watch(let watch):
                 guard try await self.limit(.watch, identity, requestID) else { return }
-                guard watch.userIds.allSatisfy({ $0.count == 32 }) else { throw GatewayWireError(.badRequest, "user_ids are 32-byte keys") }
+                guard watch.userIds.allSatisfy({ $0.count == 32 }) else {
+                    throw GatewayWireError(.badRequest, "user_ids are 32-byte keys")
+                }
                 var result = Polygate_Gateway_V1_WatchResult()
                 result.presences = try await self.gateway.presence.watch(self, identity, watch.userIds.map { [UInt8]($0) })
                 var response = self.response(requestID)
@@ -265,14 +277,19 @@ extension GatewaySession {
         if send.kind == .commit {
             try self.checkSize(send.welcome, "welcome")
             try self.checkSize(send.groupInfo, "group_info")
-            guard !send.groupInfo.isEmpty else { throw GatewayWireError(.badRequest, "a Commit carries the new epoch's group_info") }
+            guard !send.groupInfo.isEmpty else {
+                throw GatewayWireError(.badRequest, "a Commit carries the new epoch's group_info")
+            }
             // Bounds first, before any work in proportion to the lists.
             let limits = self.gateway.limits
             guard send.addedUsers.count <= limits.maxAddedPerCommit else {
                 throw GatewayWireError(.tooLarge, "a Commit adds at most \(limits.maxAddedPerCommit) users")
             }
             guard send.removedUsers.count <= limits.maxMembers, send.welcomeDevices.count <= 1000 else {
-                throw GatewayWireError(.tooLarge, "a Commit removes at most \(limits.maxMembers) users and welcomes at most 1,000 devices")
+                throw GatewayWireError(
+                    .tooLarge,
+                    "a Commit removes at most \(limits.maxMembers) users and welcomes at most 1,000 devices"
+                )
             }
             guard send.addedUsers.allSatisfy({ $0.count == 32 }), send.removedUsers.allSatisfy({ $0.count == 32 }),
                 send.welcomeDevices.allSatisfy({ $0.count == 32 })
@@ -338,7 +355,9 @@ extension GatewaySession {
                     )
                 }
             }
-            let last = lastResort.flatMap { $0.cipherSuite == suite ? (bytes: $0.bytes, expiresAtMs: Optional($0.expiresAtMs)) : nil }
+            let last = lastResort.flatMap {
+                $0.cipherSuite == suite ? (bytes: $0.bytes, expiresAtMs: Optional($0.expiresAtMs)) : nil
+            }
             try await self.gateway.repository.storeKeyPackages(
                 deviceID: identity.deviceID,
                 cipherSuite: suite,
@@ -348,7 +367,10 @@ extension GatewaySession {
         }
     }
 
-    private func claim(_ claim: Polygate_Gateway_V1_ClaimKeyPackages, _ identity: Identity) async throws -> Polygate_Gateway_V1_ClaimResult {
+    private func claim(
+        _ claim: Polygate_Gateway_V1_ClaimKeyPackages,
+        _ identity: Identity
+    ) async throws -> Polygate_Gateway_V1_ClaimResult {
         guard claim.userID.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
         try KeyPackageCheck.checkSuite(claim.cipherSuite)
         let target = [UInt8](claim.userID)

@@ -121,7 +121,8 @@ public final class Outbox: Sendable {
 
     /// The transport is gone: the writer's `next` returns nil, later pushes are dropped.
     public func finish() {
-        let (waiter, room) = self.state.withLock { state -> (CheckedContinuation<[Item]?, Never>?, CheckedContinuation<Void, Never>?) in
+        let (waiter, room) = self.state.withLock {
+            state -> (CheckedContinuation<[Item]?, Never>?, CheckedContinuation<Void, Never>?) in
             state.finished = true
             defer {
                 state.waiter = nil

@@ -117,7 +117,9 @@ public final class RateLimiter: Sendable {
     @discardableResult
     public func reset(device: [UInt8]) -> Bool {
         self.state.withLock { state in
-            let had = state.send[device] != nil || state.claim[device] != nil || state.watch[device] != nil || state.penalties[device] != nil
+            let had =
+                state.send[device] != nil || state.claim[device] != nil || state.watch[device] != nil
+                || state.penalties[device] != nil
             state.send[device] = nil
             state.claim[device] = nil
             state.watch[device] = nil
@@ -151,7 +153,9 @@ public final class RateLimiter: Sendable {
             var levels: [Level] = []
             func add(_ key: String, _ name: String, _ bucket: inout TokenBucket) {
                 let tokens = bucket.level(now: now)
-                if tokens < bucket.shape.burst { levels.append(Level(key: key, bucket: name, tokens: tokens, burst: bucket.shape.burst)) }
+                if tokens < bucket.shape.burst {
+                    levels.append(Level(key: key, bucket: name, tokens: tokens, burst: bucket.shape.burst))
+                }
             }
             for key in Array(state.send.keys) { add("device \(Hex.encode(key))", "send", &state.send[key]!) }
             for key in Array(state.claim.keys) { add("device \(Hex.encode(key))", "claim", &state.claim[key]!) }
@@ -169,13 +173,31 @@ public final class RateLimiter: Sendable {
     /// Drops full buckets and expired penalties, so that memory follows the active clients.
     public func sweep(now: Duration) {
         self.state.withLock { state in
-            state.send = state.send.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
-            state.claim = state.claim.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
-            state.watch = state.watch.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
-            state.connect = state.connect.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
-            state.authFailures = state.authFailures.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
+            state.send = state.send.filter { _, bucket in
+                var b = bucket
+                return !b.isFull(now: now)
+            }
+            state.claim = state.claim.filter { _, bucket in
+                var b = bucket
+                return !b.isFull(now: now)
+            }
+            state.watch = state.watch.filter { _, bucket in
+                var b = bucket
+                return !b.isFull(now: now)
+            }
+            state.connect = state.connect.filter { _, bucket in
+                var b = bucket
+                return !b.isFull(now: now)
+            }
+            state.authFailures = state.authFailures.filter { _, bucket in
+                var b = bucket
+                return !b.isFull(now: now)
+            }
             state.penalties = state.penalties.filter { $0.value > now }
-            state.revoked = state.revoked.filter { _, bucket in var b = bucket; return !b.isFull(now: now) }
+            state.revoked = state.revoked.filter { _, bucket in
+                var b = bucket
+                return !b.isFull(now: now)
+            }
         }
     }
 }

@@ -65,7 +65,11 @@ public final class ServerTLS: Sendable {
         do {
             chain = try NIOSSLCertificate.fromPEMFile(files.certificate)
         } catch {
-            throw ServerTLSError(.certificate, file: files.certificate, Self.unreadable(files.certificate, "PEM certificates (-----BEGIN CERTIFICATE-----)"))
+            throw ServerTLSError(
+                .certificate,
+                file: files.certificate,
+                Self.unreadable(files.certificate, "PEM certificates (-----BEGIN CERTIFICATE-----)")
+            )
         }
         guard let leaf = chain.first else {
             throw ServerTLSError(.certificate, file: files.certificate, "holds no certificate (-----BEGIN CERTIFICATE-----)")
@@ -74,7 +78,11 @@ public final class ServerTLS: Sendable {
         do {
             key = try NIOSSLPrivateKey(file: files.privateKey, format: .pem)
         } catch {
-            throw ServerTLSError(.privateKey, file: files.privateKey, Self.unreadable(files.privateKey, "an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)"))
+            throw ServerTLSError(
+                .privateKey,
+                file: files.privateKey,
+                Self.unreadable(files.privateKey, "an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)")
+            )
         }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) },
@@ -103,7 +111,11 @@ public final class ServerTLS: Sendable {
         do {
             attributes = try FileManager.default.attributesOfItem(atPath: path)
         } catch {
-            throw ServerTLSError(.privateKey, file: path, "cannot be read (\(access(path, F_OK) == 0 ? "permission denied" : "no such file"))")
+            throw ServerTLSError(
+                .privateKey,
+                file: path,
+                "cannot be read (\(access(path, F_OK) == 0 ? "permission denied" : "no such file"))"
+            )
         }
         let mode = (attributes[.posixPermissions] as? Int) ?? 0
         guard mode & 0o027 == 0 else {
@@ -116,7 +128,9 @@ public final class ServerTLS: Sendable {
     }
 
     static func unreadable(_ path: String, _ what: String) -> String {
-        access(path, R_OK) == 0 ? "does not hold \(what)" : "cannot be read (\(String(cString: strerror(errno)))): it must be readable by the daemon's user"
+        access(path, R_OK) == 0
+            ? "does not hold \(what)"
+            : "cannot be read (\(String(cString: strerror(errno)))): it must be readable by the daemon's user"
     }
 
     static func names(of certificate: NIOSSLCertificate) -> [String] {

@@ -32,14 +32,30 @@ public final class MetricsExporter: Sendable {
             let sessions = name("gateway", "sessions", "", "Open realtime connections by transport")
             self.webSocket = registry.makeGauge(descriptor: sessions, labels: [("transport", "websocket")])
             self.sse = registry.makeGauge(descriptor: sessions, labels: [("transport", "sse")])
-            self.authenticated = registry.makeGauge(descriptor: name("gateway", "authenticated_sessions", "", "Open realtime connections that authenticated"))
-            self.conversations = registry.makeGauge(descriptor: name("gateway", "conversations", "", "Conversations with readers on this daemon"))
-            self.appends = registry.makeCounter(descriptor: name("gateway", "appends", "total", "Messages appended through this daemon"))
-            self.deliveries = registry.makeCounter(descriptor: name("gateway", "deliveries", "total", "Delivery frames queued to connections"))
-            self.authFailures = registry.makeCounter(descriptor: name("gateway", "auth_failures", "total", "Failed authentications"))
-            self.rateLimited = registry.makeCounter(descriptor: name("gateway", "rate_limited", "total", "Requests refused with rate_limited"))
-            self.slowConsumers = registry.makeCounter(descriptor: name("gateway", "slow_consumers", "total", "Connections closed as slow consumers (4008)"))
-            self.penalties = registry.makeCounter(descriptor: name("gateway", "penalties", "total", "Connections closed for repeated rate limiting (4029)"))
+            self.authenticated = registry.makeGauge(
+                descriptor: name("gateway", "authenticated_sessions", "", "Open realtime connections that authenticated")
+            )
+            self.conversations = registry.makeGauge(
+                descriptor: name("gateway", "conversations", "", "Conversations with readers on this daemon")
+            )
+            self.appends = registry.makeCounter(
+                descriptor: name("gateway", "appends", "total", "Messages appended through this daemon")
+            )
+            self.deliveries = registry.makeCounter(
+                descriptor: name("gateway", "deliveries", "total", "Delivery frames queued to connections")
+            )
+            self.authFailures = registry.makeCounter(
+                descriptor: name("gateway", "auth_failures", "total", "Failed authentications")
+            )
+            self.rateLimited = registry.makeCounter(
+                descriptor: name("gateway", "rate_limited", "total", "Requests refused with rate_limited")
+            )
+            self.slowConsumers = registry.makeCounter(
+                descriptor: name("gateway", "slow_consumers", "total", "Connections closed as slow consumers (4008)")
+            )
+            self.penalties = registry.makeCounter(
+                descriptor: name("gateway", "penalties", "total", "Connections closed for repeated rate limiting (4029)")
+            )
         }
 
         func update(_ now: GatewayCounters.Snapshot) {

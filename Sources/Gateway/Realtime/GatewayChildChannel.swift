@@ -4,9 +4,9 @@ public import HummingbirdCore
 public import Logging
 public import NIOCore
 import NIOHTTP1
-import NIOSSL
 public import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import NIOSSL
 public import NIOWebSocket
 
 /// One accepted TCP connection of polygated: HTTP/1.1 for the routes, or — for
@@ -37,7 +37,8 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                     message: "too many connections are waiting to authenticate; retry shortly",
                     retryAfter: .seconds(1)
                 )
-            case .rateLimited(let wait): self.init(status: .tooManyRequests, message: "too many connections from this address", retryAfter: wait)
+            case .rateLimited(let wait):
+                self.init(status: .tooManyRequests, message: "too many connections from this address", retryAfter: wait)
             }
         }
     }
@@ -97,7 +98,9 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             }
             // After the request decoder (below): times every wait for a request head.
             let guardHandler = RequestHeadGuard(
-                timeout: .milliseconds(self.headTimeout.components.seconds * 1000 + self.headTimeout.components.attoseconds / 1_000_000_000_000_000),
+                timeout: .milliseconds(
+                    self.headTimeout.components.seconds * 1000 + self.headTimeout.components.attoseconds / 1_000_000_000_000_000
+                ),
                 waiting: self.waiting
             )
             let parserErrors = HTTPParserErrorResponder()
@@ -159,7 +162,9 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             // A request that does not parse is answered 400 or 431 and closed (below).
             configuration.enableErrorHandling = false
             configuration.enableResponseHeaderValidation = false
-            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
+                configuration: configuration
+            )
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(parserErrors, position: .after(decoder))
             try channel.pipeline.syncOperations.addHandler(guardHandler, position: .after(parserErrors))
@@ -196,7 +201,8 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                     try? await frames.channel.close()
                     return
                 }
-                await WebSocketTransport(frames: frames, session: session, maxMessageBytes: self.maxFrameBytes, logger: logger).run()
+                await WebSocketTransport(frames: frames, session: session, maxMessageBytes: self.maxFrameBytes, logger: logger)
+                    .run()
             }
         } catch {
             // A connection gone before its head came: nothing owns the channel yet, so close it.
@@ -205,7 +211,11 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
-    private static func refuse(_ http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, _ refusal: Refusal, logger: Logger) async {
+    private static func refuse(
+        _ http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>,
+        _ refusal: Refusal,
+        logger: Logger
+    ) async {
         do {
             try await http.executeThenClose { _, outbound in
                 let body = ByteBuffer(string: refusal.message + "\n")

@@ -33,7 +33,9 @@ public struct SSERoutes: Sendable {
 
     static func text(_ status: HTTPResponse.Status, _ message: String, retryAfter: Duration? = nil) -> Response {
         var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"]
-        if let retryAfter { headers[.retryAfter] = "\(max(1, retryAfter.components.seconds + (retryAfter.components.attoseconds > 0 ? 1 : 0)))" }
+        if let retryAfter {
+            headers[.retryAfter] = "\(max(1, retryAfter.components.seconds + (retryAfter.components.attoseconds > 0 ? 1 : 0)))"
+        }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
     }
 

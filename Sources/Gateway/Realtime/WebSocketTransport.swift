@@ -45,27 +45,43 @@ struct WebSocketTransport {
                 // RFC 6455 §5.1: a server must close the connection on a frame from the client
                 // that is not masked.
                 guard frame.maskKey != nil else {
-                    self.session.close(code: CloseCode.webSocketProtocolError, reason: "client frames must be masked", after: .seconds(5))
+                    self.session.close(
+                        code: CloseCode.webSocketProtocolError,
+                        reason: "client frames must be masked",
+                        after: .seconds(5)
+                    )
                     continue
                 }
                 switch frame.opcode {
                 case .binary, .continuation:
                     if frame.opcode == .binary {
                         guard message == nil else {
-                            self.session.close(code: CloseCode.protocolError, reason: "a new message inside a fragmented one", after: .seconds(5))
+                            self.session.close(
+                                code: CloseCode.protocolError,
+                                reason: "a new message inside a fragmented one",
+                                after: .seconds(5)
+                            )
                             continue
                         }
                         message = []
                     }
                     guard message != nil else {
-                        self.session.close(code: CloseCode.protocolError, reason: "a continuation without a message", after: .seconds(5))
+                        self.session.close(
+                            code: CloseCode.protocolError,
+                            reason: "a continuation without a message",
+                            after: .seconds(5)
+                        )
                         continue
                     }
                     var data = frame.unmaskedData
                     message!.append(contentsOf: data.readBytes(length: data.readableBytes) ?? [])
                     if message!.count > self.maxMessageBytes {
                         message = nil
-                        self.session.close(code: CloseCode.frameTooLarge, reason: "message over \(self.maxMessageBytes) bytes", after: .zero)
+                        self.session.close(
+                            code: CloseCode.frameTooLarge,
+                            reason: "message over \(self.maxMessageBytes) bytes",
+                            after: .zero
+                        )
                         continue
                     }
                     if frame.fin, let complete = message {
@@ -73,7 +89,11 @@ struct WebSocketTransport {
                         await self.session.receive(complete)
                     }
                 case .text:
-                    self.session.close(code: CloseCode.protocolError, reason: "text frames are not part of the protocol", after: .seconds(5))
+                    self.session.close(
+                        code: CloseCode.protocolError,
+                        reason: "text frames are not part of the protocol",
+                        after: .seconds(5)
+                    )
                 case .ping:
                     try await outbound.write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
                 case .pong:

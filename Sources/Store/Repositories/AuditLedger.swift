@@ -22,7 +22,9 @@ public struct AuditLedger: Sendable {
     ///   - subject: what it concerns, if anything.
     ///   - details: small string fields, stored as a JSON object.
     public func record(_ event: String, actor: String, subject: String? = nil, details: [String: String] = [:]) async throws {
-        try await self.client.query(Self.insert(gatewayID: self.gatewayID, event, actor: actor, subject: subject, details: details))
+        try await self.client.query(
+            Self.insert(gatewayID: self.gatewayID, event, actor: actor, subject: subject, details: details)
+        )
         self.mirrored(event, actor: actor, subject: subject, details: details)
     }
 

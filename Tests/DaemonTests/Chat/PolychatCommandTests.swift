@@ -165,7 +165,10 @@ import Glibc
             #expect(try await alice.fails(["send", "kept", "into the void"], status: 3).contains("is polygated running?"))
             // In words a user can act on (issue 15: "…/ranges: connection reset (error set): Connection refused) (errno: 111)").
             let social = try await alice.fails(["post", "nobody hears"], status: 3)
-            #expect(social.contains("cannot reach the social server at http://127.0.0.1:\(closed) (connection refused)"), "\(social)")
+            #expect(
+                social.contains("cannot reach the social server at http://127.0.0.1:\(closed) (connection refused)"),
+                "\(social)"
+            )
             #expect(!social.contains("errno"))
             #expect(try await alice.fails(["servers", "--gateway", "ftp://x"], status: 64).contains("not a gateway URL"))
             try await alice.ok([

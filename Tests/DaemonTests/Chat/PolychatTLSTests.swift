@@ -58,7 +58,9 @@ import Testing
     /// Counts the sessions opened per transport in a daemon's debug log.
     static func transports(_ log: String) -> (webSocket: Int, sse: Int) {
         let opened = log.split(separator: "\n").filter { $0.contains("session opened") }
-        return (opened.filter { $0.contains("gw.transport=websocket") }.count, opened.filter { $0.contains("gw.transport=sse") }.count)
+        return (
+            opened.filter { $0.contains("gw.transport=websocket") }.count, opened.filter { $0.contains("gw.transport=sse") }.count
+        )
     }
 
     @Test func everydayUseOverTheNativeTLSListener() async throws {
@@ -66,7 +68,11 @@ import Testing
         let pair = try await certificates.server("server")
         let http = "tls_certificate = \"\(pair.certificate)\"\ntls_private_key = \"\(pair.privateKey)\""
         try await GatewayHarness.run(http: http, tlsCA: certificates.caFile) { gateway in
-            try await Self.everydayUse(server: "https://localhost:\(gateway.port)", port: gateway.port, caFile: certificates.caFile) {
+            try await Self.everydayUse(
+                server: "https://localhost:\(gateway.port)",
+                port: gateway.port,
+                caFile: certificates.caFile
+            ) {
                 Self.transports(gateway.daemons[0].process.stderr)
             }
         }
@@ -79,15 +85,25 @@ import Testing
         try await GatewayHarness.run(http: http, tlsCA: certificates.caFile) { gateway in
             let server = "https://localhost:\(gateway.port)"
             // Created (the identity is local), not registered: it says why.
-            let carol = PolychatUser(name: "carol", home: TestEnvironment.makeDirectory("polychat-carol") + "/state", server: server, extraEnvironment: [:])
+            let carol = PolychatUser(
+                name: "carol",
+                home: TestEnvironment.makeDirectory("polychat-carol") + "/state",
+                server: server,
+                extraEnvironment: [:]
+            )
             let (status, _, stderr) = try await carol.run(["init", "--server", server, "--name", "carol"])
             #expect(status == 0)
             #expect(stderr.contains("cannot connect securely to the social server at \(server)"), "\(stderr)")
             let refused = try await carol.fails(["room", "create", "x"], status: 3)
             #expect(refused.contains("cannot connect securely to the gateway at \(server)"), "\(refused)")
-            #expect(refused.contains("issued by an authority this machine does not trust") && refused.contains("--ca-file"), "\(refused)")
+            #expect(
+                refused.contains("issued by an authority this machine does not trust") && refused.contains("--ca-file"),
+                "\(refused)"
+            )
             // Not a CA file: refused, nothing changed.
-            #expect(try await carol.fails(["servers", "--ca-file", pair.privateKey], status: 64).contains("cannot read the CA file"))
+            #expect(
+                try await carol.fails(["servers", "--ca-file", pair.privateKey], status: 64).contains("cannot read the CA file")
+            )
             #expect(try await carol.fails(["servers", "--ca-file", "/nonexistent.pem"], status: 64).contains("/nonexistent.pem"))
             // Given the authority, it works; "" forgets it again.
             try await carol.ok(["servers", "--ca-file", certificates.caFile])
@@ -95,25 +111,46 @@ import Testing
             try await carol.ok(["servers", "--ca-file", ""])
             #expect(try await carol.fails(["send", "x", "y"], status: 3).contains("does not trust"))
             // An authority given in the environment works for one run.
-            let scripted = PolychatUser(name: "carol", home: carol.home, server: server, extraEnvironment: ["POLYCHAT_CA_FILE": certificates.caFile])
+            let scripted = PolychatUser(
+                name: "carol",
+                home: carol.home,
+                server: server,
+                extraEnvironment: ["POLYCHAT_CA_FILE": certificates.caFile]
+            )
             try await scripted.ok(["send", "x", "from a script"])
             // A bad transport name is a usage error.
-            let odd = PolychatUser(name: "carol", home: carol.home, server: server, extraEnvironment: ["POLYCHAT_TRANSPORT": "pigeon"])
+            let odd = PolychatUser(
+                name: "carol",
+                home: carol.home,
+                server: server,
+                extraEnvironment: ["POLYCHAT_TRANSPORT": "pigeon"]
+            )
             #expect(try await odd.fails(["rooms"], status: 64).contains("POLYCHAT_TRANSPORT=pigeon"))
         }
         // An expired certificate and one for other names: each refused with its own words.
         for (name, pair, words) in [
             ("expired", try await certificates.server("expired", days: -1), "expired on"),
-            ("elsewhere", try await certificates.server("elsewhere", names: ["DNS:chat.example.org"]), "but for chat.example.org"),
+            (
+                "elsewhere", try await certificates.server("elsewhere", names: ["DNS:chat.example.org"]),
+                "but for chat.example.org"
+            ),
         ] {
             let http = "tls_certificate = \"\(pair.certificate)\"\ntls_private_key = \"\(pair.privateKey)\""
             try await GatewayHarness.run(http: http) { gateway in
                 let server = "https://localhost:\(gateway.port)"
-                let user = PolychatUser(name: name, home: TestEnvironment.makeDirectory("polychat-\(name)") + "/state", server: server, extraEnvironment: [:])
+                let user = PolychatUser(
+                    name: name,
+                    home: TestEnvironment.makeDirectory("polychat-\(name)") + "/state",
+                    server: server,
+                    extraEnvironment: [:]
+                )
                 let (status, _, stderr) = try await user.run(["init", "--server", server, "--ca-file", certificates.caFile])
                 #expect(status == 0 && stderr.contains(words), "\(stderr)")
                 let refused = try await user.fails(["room", "create", "x"], status: 3)
-                #expect(refused.contains("cannot connect securely to the gateway at \(server)") && refused.contains(words), "\(refused)")
+                #expect(
+                    refused.contains("cannot connect securely to the gateway at \(server)") && refused.contains(words),
+                    "\(refused)"
+                )
             }
         }
     }

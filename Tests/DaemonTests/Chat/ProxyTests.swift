@@ -61,7 +61,10 @@ import Glibc
             // The ledger names the client (127.0.0.1), never nginx (127.0.0.3).
             let ledger = try await Gwctl.ok(["--json", "ledger", "tail", "-n", "200"], socket: gateway.controlPath).items()
             let registrations = ledger.filter { $0["event"]?.string == "device.registered" }.compactMap { $0["details"]?.string }
-            #expect(registrations.count == 2 && registrations.allSatisfy { $0.contains("\"ip\": \"127.0.0.1\"") }, "\(registrations)")
+            #expect(
+                registrations.count == 2 && registrations.allSatisfy { $0.contains("\"ip\": \"127.0.0.1\"") },
+                "\(registrations)"
+            )
 
             // Behind a proxy that does not upgrade (HTTP/1.0, no Upgrade), polychat falls back to
             // SSE by itself.
@@ -80,7 +83,10 @@ import Glibc
 
             // The example's port 80 sends everyone to https.
             let redirect = try await Self.curl(["http://localhost:\(nginx.redirectPort)/v1/gateway"])
-            #expect(redirect.code == "301" && redirect.output.contains("Location: https://localhost/v1/gateway"), "\(redirect.output)")
+            #expect(
+                redirect.code == "301" && redirect.output.contains("Location: https://localhost/v1/gateway"),
+                "\(redirect.output)"
+            )
         }
     }
 
@@ -114,7 +120,9 @@ import Glibc
             #expect(first.code == "200" && first.output.contains("X-Cache-Status: MISS"), "\(first.output)")
             #expect(second.output.contains("X-Cache-Status: HIT"), "\(second.output)")
             // Metrics are not published through the proxy.
-            #expect(try await Self.curl(["--cacert", certificates.caFile, "https://localhost:\(nginx.tlsPort)/metrics"]).code == "403")
+            #expect(
+                try await Self.curl(["--cacert", certificates.caFile, "https://localhost:\(nginx.tlsPort)/metrics"]).code == "403"
+            )
             // The realtime routes are never cached.
             let stream = try await Self.curl(["--cacert", certificates.caFile, "https://localhost:\(nginx.tlsPort)/v1/gateway"])
             #expect(stream.code == "426" && !stream.output.contains("X-Cache-Status: HIT"), "\(stream.output)")

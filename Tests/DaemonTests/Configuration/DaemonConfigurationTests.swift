@@ -173,7 +173,10 @@ import Testing
         #expect(TOMLPrecheck.problem(in: "a = '''\nüber'''\nb = \"\\\"é\"\nc = \"\"\"\né\\\n\"\"\"\n") == nil)
         #expect(TOMLPrecheck.problem(in: "a = '''x'''\nü = 1\n")?.line == 2)
         // What else aborted the parser: a name starting with a character a name cannot start with.
-        for (bad, line) in [("[daemon]\nx = 1\n[`aemon]\n", 3), ("[ a.`b ]\n", 1), ("t = { ?a = 1 }\n", 1), ("t = { a = 1, ?b = 2 }\n", 1), ("?k = 1\n", 1), ("[\nx = 1\n", 1), ("[a.\n", 1), ("[a\n", 1), ("[\r\rhttp]\n", 1)] {
+        for (bad, line) in [
+            ("[daemon]\nx = 1\n[`aemon]\n", 3), ("[ a.`b ]\n", 1), ("t = { ?a = 1 }\n", 1), ("t = { a = 1, ?b = 2 }\n", 1),
+            ("?k = 1\n", 1), ("[\nx = 1\n", 1), ("[a.\n", 1), ("[a\n", 1), ("[\r\rhttp]\n", 1),
+        ] {
             #expect(TOMLPrecheck.problem(in: bad)?.line == line, "\(bad.debugDescription)")
         }
         // What is fine stays fine: arrays over lines, nested arrays, inline tables, quoted names.
@@ -191,7 +194,10 @@ import Testing
         #expect(error?.code == .unknownKey)
         #expect(error?.key == "http.lisen")
         #expect(error?.line == 6)
-        #expect(error?.description == "typo.conf:6: unknown key 'http.lisen'; [http] accepts http.listen, http.idle_timeout, http.header_timeout, http.max_waiting_connections, http.trusted_proxies, http.client_address_header, http.tls_certificate, http.tls_private_key")
+        #expect(
+            error?.description
+                == "typo.conf:6: unknown key 'http.lisen'; [http] accepts http.listen, http.idle_timeout, http.header_timeout, http.max_waiting_connections, http.trusted_proxies, http.client_address_header, http.tls_certificate, http.tls_private_key"
+        )
     }
 
     @Test func unknownSectionNamesItsLine() {

@@ -103,7 +103,8 @@ import Glibc
             #expect(listed.first { $0["name"]?.string == "laptop" }?["revoked"]?.string?.hasSuffix("Z") == true)
             // conv show lists the revoked device as such (its leaf stays in the group until a
             // member removes it), rather than hiding it.
-            let shownDevices = try await Gwctl.ok(["--json", "conv", "show", Self.hex(conv)], socket: socket).json()["devices"]?.array ?? []
+            let shownDevices =
+                try await Gwctl.ok(["--json", "conv", "show", Self.hex(conv)], socket: socket).json()["devices"]?.array ?? []
             let laptopRow = try #require(shownDevices.first { $0["device"]?.string == Self.hex(laptop.deviceID) })
             #expect(laptopRow["revoked"]?.string?.hasSuffix("Z") == true)
             #expect(shownDevices.first { $0["device"]?.string == Self.hex(phone.deviceID) }?["revoked"] == .null)
@@ -337,7 +338,10 @@ import Glibc
             ] {
                 let run = try await Gwctl.run(["--json"] + command, socket: socket)
                 #expect(run.status == 1, "\(command.joined(separator: " ")): \(run.status) \(run.stdout)\(run.stderr)")
-                #expect(try run.json()["error"]?["code"]?.string == "not_found", "\(command.joined(separator: " ")): \(run.stdout)")
+                #expect(
+                    try run.json()["error"]?["code"]?.string == "not_found",
+                    "\(command.joined(separator: " ")): \(run.stdout)"
+                )
                 #expect(run.stderr.contains("no "), "\(command.joined(separator: " ")): \(run.stderr)")
             }
             let after = try await Gwctl.ok(["--json", "ledger", "tail", "-n", "1000"], socket: socket).items().count

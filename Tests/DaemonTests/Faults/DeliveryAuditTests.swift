@@ -38,7 +38,9 @@ import Testing
     @Test func aMessageOneDeviceNeverGotIsLost() {
         var audit = self.started()
         audit.acknowledged(self.conv, msgID: [2], seq: 2, duplicate: false)
-        for device in [self.alice, self.bob] { audit.delivered(self.conv, seq: 1, msgID: [0], to: device, connection: Int(device[0])) }
+        for device in [self.alice, self.bob] {
+            audit.delivered(self.conv, seq: 1, msgID: [0], to: device, connection: Int(device[0]))
+        }
         audit.delivered(self.conv, seq: 2, msgID: [2], to: self.alice, connection: 0xA)
         #expect(audit.missing == 1)
         #expect(audit.report.lost == 1)

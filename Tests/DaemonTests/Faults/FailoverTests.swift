@@ -31,8 +31,11 @@ import Testing
             admin.shutdown()
             #expect(state == "sync")
 
-            let url = "postgresql://postgres@127.0.0.1:\(primary.port),127.0.0.1:\(replica.port)/postgres?target_session_attrs=read-write"
-            let managed = ManagedDaemon(harness: try DaemonHarness(databaseURL: url, extra: "\n" + GatewayHarness.baseGatewayConfig, gatewayID: "gw_ha"))
+            let url =
+                "postgresql://postgres@127.0.0.1:\(primary.port),127.0.0.1:\(replica.port)/postgres?target_session_attrs=read-write"
+            let managed = ManagedDaemon(
+                harness: try DaemonHarness(databaseURL: url, extra: "\n" + GatewayHarness.baseGatewayConfig, gatewayID: "gw_ha")
+            )
             daemon = managed
             try await managed.start()
             let traffic = Traffic(plan: FaultInjectionTests.plan(messages: 600), ports: [managed.port])

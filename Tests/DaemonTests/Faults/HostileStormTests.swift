@@ -95,7 +95,9 @@ import Glibc
                     }
                     // 24 MiB streamed at a 16 MiB limit: 413, and the connection does not take it all.
                     let body = try RawConnection.tcp(port: port)
-                    _ = body.write("POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    _ = body.write(
+                        "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    )
                     let chunk = Array("100000\r\n".utf8) + [UInt8](repeating: 0x41, count: 1 << 20) + Array("\r\n".utf8)
                     var sent = 0
                     while sent < 24, body.write(chunk) { sent += 1 }

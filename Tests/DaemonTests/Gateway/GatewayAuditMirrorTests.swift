@@ -133,7 +133,9 @@ import Testing
                     ).keyPackage
                 ).encoded
                 do {
-                    try await connection.call(.uploadKeyPackages(.with { $0.keyPackages = [.init(try device.keyPackage()), .init(forever)] }))
+                    try await connection.call(
+                        .uploadKeyPackages(.with { $0.keyPackages = [.init(try device.keyPackage()), .init(forever)] })
+                    )
                     Issue.record("a KeyPackage valid for ever was accepted")
                 } catch let error as GatewayClientError {
                     #expect(error.serverCode == .badKeyPackage)

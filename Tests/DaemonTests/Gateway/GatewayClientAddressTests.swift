@@ -85,7 +85,9 @@ import Testing
             #expect(!keys.contains("ip 127.0.0.1"))
             #expect(levels.contains { $0["key"]?.string == "ip 198.51.100.4" && $0["bucket"]?.string == "auth_failures" })
             try await withDatabase(gateway.databaseURL) { database in
-                let rows = try await database.query("SELECT subject, details->>'ip' FROM audit_ledger WHERE event = 'auth.failed'")
+                let rows = try await database.query(
+                    "SELECT subject, details->>'ip' FROM audit_ledger WHERE event = 'auth.failed'"
+                )
                 let seen = try rows.map { [try $0[0].decode(String.self), try $0[1].decode(String.self)] }
                 #expect(seen == [["198.51.100.4", "198.51.100.4"]])
             }
@@ -99,7 +101,10 @@ import Testing
             // A "different client" by the header is the same address: refused.
             let refused = try #require(try await Self.connects(gateway.port, [("X-Forwarded-For", "198.51.100.2")]))
             #expect(refused.httpStatus == 429)
-            #expect(try await Self.streams(gateway.port, [("X-Real-IP", "198.51.100.3"), ("X-Forwarded-For", "198.51.100.3")]).status.code == 429)
+            #expect(
+                try await Self.streams(gateway.port, [("X-Real-IP", "198.51.100.3"), ("X-Forwarded-For", "198.51.100.3")]).status
+                    .code == 429
+            )
             let levels = try await Gwctl.ok(["--json", "ratelimit", "show"], socket: gateway.controlPath).items()
             #expect(Set(levels.compactMap { $0["key"]?.string }) == ["ip 127.0.0.1"])
         }

@@ -31,13 +31,20 @@ import Testing
                             try await gateway.connected(d) { cd in
                                 for connection in [ca, cb, cb2, cc, cd] { _ = try await connection.backlog() }
                                 try await ca.createConversation(conv)
-                                let add = try await ca.add(conv, epoch: 0, users: [bob.id, carol.id], devices: [b.deviceID, c.deviceID])
+                                let add = try await ca.add(
+                                    conv,
+                                    epoch: 0,
+                                    users: [bob.id, carol.id],
+                                    devices: [b.deviceID, c.deviceID]
+                                )
                                 #expect(add.seq == 1)
                                 #expect(add.epoch == 1)
 
                                 // The Welcome reaches exactly the devices named, live.
                                 for connection in [cb, cc] {
-                                    let welcome = try await connection.next("Welcome") { if case .welcome = $0.body { true } else { false } }
+                                    let welcome = try await connection.next("Welcome") {
+                                        if case .welcome = $0.body { true } else { false }
+                                    }
                                     #expect([UInt8](welcome.welcome.convID) == conv)
                                     #expect(welcome.welcome.seq == 1)
                                     #expect([UInt8](welcome.welcome.welcome) == Array("welcome".utf8))
@@ -51,18 +58,38 @@ import Testing
                                 for n in 0..<30 {
                                     sends.append(
                                         try await ca.call(
-                                            .send(GatewayConnection.sendBody(conv, .application, epoch: 1, Array("m\(n)".utf8), msgID: SecureRandom.bytes(count: 16)))
+                                            .send(
+                                                GatewayConnection.sendBody(
+                                                    conv,
+                                                    .application,
+                                                    epoch: 1,
+                                                    Array("m\(n)".utf8),
+                                                    msgID: SecureRandom.bytes(count: 16)
+                                                )
+                                            )
                                         )
                                     )
                                 }
                                 #expect(sends.map(\.send.seq) == Array(2...31))
-                                #expect(sends.allSatisfy { $0.gatewayID == "gw_test" && $0.convHome == "gw_test" && $0.originGateway == "gw_test" })
+                                #expect(
+                                    sends.allSatisfy {
+                                        $0.gatewayID == "gw_test" && $0.convHome == "gw_test" && $0.originGateway == "gw_test"
+                                    }
+                                )
                                 for connection in [ca, cb, cb2, cc] {
                                     let got = try await connection.deliveries(30)
                                     #expect(got.map(\.seq) == Array(2...31))
                                     #expect(got.map(Self.text) == (0..<30).map { "m\($0)" })
-                                    #expect(got.allSatisfy { [UInt8]($0.senderDevice) == a.deviceID && $0.epoch == 1 && $0.kind == .application })
-                                    #expect(got.allSatisfy { $0.convHome == "gw_test" && $0.originGateway == "gw_test" && $0.acceptedMs > 0 })
+                                    #expect(
+                                        got.allSatisfy {
+                                            [UInt8]($0.senderDevice) == a.deviceID && $0.epoch == 1 && $0.kind == .application
+                                        }
+                                    )
+                                    #expect(
+                                        got.allSatisfy {
+                                            $0.convHome == "gw_test" && $0.originGateway == "gw_test" && $0.acceptedMs > 0
+                                        }
+                                    )
                                 }
                                 // Bob answers; everyone, Bob's devices included, sees it in place.
                                 let reply = try await cb.send(conv, epoch: 1, Array("hi from bob".utf8))
@@ -112,7 +139,9 @@ import Testing
                             for (n, connection) in [ca, cb, cc, ca, cb, cc, ca, cb, cc].enumerated() {
                                 group.addTask {
                                     do {
-                                        return .success(try await connection.send(conv, .commit, epoch: 1, Array("commit \(n)".utf8)).seq)
+                                        return .success(
+                                            try await connection.send(conv, .commit, epoch: 1, Array("commit \(n)".utf8)).seq
+                                        )
                                     } catch let error as GatewayClientError {
                                         return .failure(error)
                                     }
@@ -138,7 +167,9 @@ import Testing
                         // A stale application message is still accepted two epochs back, not three.
                         try await cb.send(conv, epoch: 0, Array("late".utf8))
                         await expectServerError(.staleEpoch) { try await cb.send(conv, epoch: 3, Array("future".utf8)) }
-                        await expectServerError(.staleEpoch) { try await cb.send(conv, .proposal, epoch: 1, Array("old proposal".utf8)) }
+                        await expectServerError(.staleEpoch) {
+                            try await cb.send(conv, .proposal, epoch: 1, Array("old proposal".utf8))
+                        }
                     }
                 }
             }
@@ -173,7 +204,9 @@ import Testing
                     // Bad sends are refused with a reason and change nothing.
                     await expectServerError(.badRequest) { try await ca.send(conv, epoch: 0, [1], msgID: [1, 2, 3]) }
                     await expectServerError(.badRequest) { try await ca.send(Array(conv.prefix(8)), epoch: 0, [1]) }
-                    await expectServerError(.tooLarge) { try await ca.send(conv, epoch: 0, [UInt8](repeating: 7, count: (256 << 10) + 1)) }
+                    await expectServerError(.tooLarge) {
+                        try await ca.send(conv, epoch: 0, [UInt8](repeating: 7, count: (256 << 10) + 1))
+                    }
                     await expectServerError(.badRequest) { try await ca.send(conv, .unspecified, epoch: 0, [1]) }
                     #expect(try await ca.send(conv, epoch: 0, Array("after".utf8)).seq == 3)
                 }
@@ -245,8 +278,12 @@ import Testing
                         // exactly as for a conversation that does not exist.
                         for target in [conv, SecureRandom.bytes(count: 16)] {
                             await expectServerError(.notMember) { try await cc.send(target, epoch: 1, Array("let me in".utf8)) }
-                            await expectServerError(.notMember) { try await cc.call(.listMembers(.with { $0.convID = .init(target) })) }
-                            await expectServerError(.notMember) { try await cc.call(.fetchGroupInfo(.with { $0.convID = .init(target) })) }
+                            await expectServerError(.notMember) {
+                                try await cc.call(.listMembers(.with { $0.convID = .init(target) }))
+                            }
+                            await expectServerError(.notMember) {
+                                try await cc.call(.fetchGroupInfo(.with { $0.convID = .init(target) }))
+                            }
                             await expectServerError(.notMember) { try await cc.ack(target, 1) }
                         }
                         await expectServerError(.conversationExists) { try await cc.createConversation(conv) }
@@ -279,21 +316,56 @@ import Testing
                 }
                 // Blocks: Carol blocks Alice, who can then neither add her nor claim her KeyPackages.
                 try await gateway.connected(c) { cc in
-                    try await cc.call(.setBlocked(.with { $0.userID = .init(alice.id); $0.blocked = true }))
+                    try await cc.call(
+                        .setBlocked(
+                            .with {
+                                $0.userID = .init(alice.id)
+                                $0.blocked = true
+                            }
+                        )
+                    )
                     try await cc.call(.uploadKeyPackages(.with { $0.keyPackages = [.init(try c.keyPackage())] }))
                 }
                 await expectServerError(.blocked) {
-                    try await ca.send(conv, .commit, epoch: 2, Array("add carol".utf8), added: [carol.id], welcome: ([c.deviceID], [1]))
+                    try await ca.send(
+                        conv,
+                        .commit,
+                        epoch: 2,
+                        Array("add carol".utf8),
+                        added: [carol.id],
+                        welcome: ([c.deviceID], [1])
+                    )
                 }
                 await expectServerError(.blocked) {
-                    try await ca.call(.claimKeyPackages(.with { $0.userID = .init(carol.id); $0.cipherSuite = 1 }))
+                    try await ca.call(
+                        .claimKeyPackages(
+                            .with {
+                                $0.userID = .init(carol.id)
+                                $0.cipherSuite = 1
+                            }
+                        )
+                    )
                 }
                 // A Welcome for a device that is not the added user's is refused.
                 await expectServerError(.badWelcome) {
-                    try await ca.send(conv, .commit, epoch: 2, Array("add bob".utf8), added: [bob.id], welcome: ([c.deviceID], [1]))
+                    try await ca.send(
+                        conv,
+                        .commit,
+                        epoch: 2,
+                        Array("add bob".utf8),
+                        added: [bob.id],
+                        welcome: ([c.deviceID], [1])
+                    )
                 }
                 // Re-added, Bob reads from the re-adding Commit on.
-                let readd = try await ca.send(conv, .commit, epoch: 2, Array("add bob".utf8), added: [bob.id], welcome: ([b.deviceID], [2]))
+                let readd = try await ca.send(
+                    conv,
+                    .commit,
+                    epoch: 2,
+                    Array("add bob".utf8),
+                    added: [bob.id],
+                    welcome: ([b.deviceID], [2])
+                )
                 try await gateway.connected(b) { cb in
                     let welcome = try await cb.next("Welcome") { if case .welcome = $0.body { true } else { false } }
                     #expect(welcome.welcome.seq == readd.seq)
@@ -328,12 +400,18 @@ import Testing
                     try await cb.call(.uploadKeyPackages(.with { $0.keyPackages = [.init([0, 1, 2, 3])] }))
                 }
                 await expectServerError(.tooManyKeyPackages) {
-                    try await cb.call(.uploadKeyPackages(.with { $0.keyPackages = Array(repeating: .init(packages[0]), count: 101) }))
+                    try await cb.call(
+                        .uploadKeyPackages(.with { $0.keyPackages = Array(repeating: .init(packages[0]), count: 101) })
+                    )
                 }
-                try await cb.call(.uploadKeyPackages(.with {
-                    $0.keyPackages = packages.map { .init($0) }
-                    $0.lastResort = .init(lastResort)
-                }))
+                try await cb.call(
+                    .uploadKeyPackages(
+                        .with {
+                            $0.keyPackages = packages.map { .init($0) }
+                            $0.lastResort = .init(lastResort)
+                        }
+                    )
+                )
                 // The per-device cap (60 here) counts what is stored.
                 await expectServerError(.tooManyKeyPackages) {
                     try await cb.call(.uploadKeyPackages(.with { $0.keyPackages = Array(packages.prefix(21)).map { .init($0) } }))
@@ -350,8 +428,15 @@ import Testing
                                 try await withThrowingTaskGroup(of: [Polygate_Gateway_V1_ClaimedKeyPackage].self) { inner in
                                     for _ in 0..<4 {
                                         inner.addTask {
-                                            try await connection.call(.claimKeyPackages(.with { $0.userID = .init(bob.id); $0.cipherSuite = 1 }))
-                                                .claim.keyPackages
+                                            try await connection.call(
+                                                .claimKeyPackages(
+                                                    .with {
+                                                        $0.userID = .init(bob.id)
+                                                        $0.cipherSuite = 1
+                                                    }
+                                                )
+                                            )
+                                            .claim.keyPackages
                                         }
                                     }
                                     var all: [Polygate_Gateway_V1_ClaimedKeyPackage] = []

@@ -101,7 +101,9 @@ import Glibc
                     var challenge = try await connection.challenge()
                     challenge.gatewayID = gatewayID
                     if let nonce { challenge.nonce = .init(nonce) }
-                    await expectServerError(.badSignature) { try await connection.call(.authenticate(try phone.authenticate(challenge, register: true))) }
+                    await expectServerError(.badSignature) {
+                        try await connection.call(.authenticate(try phone.authenticate(challenge, register: true)))
+                    }
                     try await expectClosed(connection, CloseCode.authenticationFailed)
                 }
             }

@@ -1,10 +1,10 @@
 import AsyncHTTPClient
 import ClientTLS
 import GatewayClient
-import NIOCore
-import NIOHTTP1
 import GatewayWire
 import MLS
+import NIOCore
+import NIOHTTP1
 import Primitives
 import Store
 import SwiftProtobuf
@@ -77,7 +77,13 @@ struct GatewayHarness {
 
     /// `tlsCA`: the daemon serves TLS with a certificate of this authority (readiness is then
     /// asked over https).
-    mutating func startDaemon(gateway: String, gatewayID: String, control: String = "", http: String = "", tlsCA: String? = nil) async throws {
+    mutating func startDaemon(
+        gateway: String,
+        gatewayID: String,
+        control: String = "",
+        http: String = "",
+        tlsCA: String? = nil
+    ) async throws {
         let config = try DaemonHarness(
             databaseURL: self.databaseURL,
             extra: "\n" + gateway,
@@ -93,7 +99,9 @@ struct GatewayHarness {
                 // A certificate no client here accepts (expired, for other names): the log says when.
                 let deadline = ContinuousClock.now + .seconds(30)
                 while !process.stderr.contains("polygated ready") {
-                    guard ContinuousClock.now < deadline, process.exitedStatus == nil else { throw TestFailure("polygated did not get ready") }
+                    guard ContinuousClock.now < deadline, process.exitedStatus == nil else {
+                        throw TestFailure("polygated did not get ready")
+                    }
                     try await Task.sleep(for: .milliseconds(50))
                 }
             } else {
@@ -116,7 +124,10 @@ struct GatewayHarness {
         var last = "no answer"
         while ContinuousClock.now < deadline {
             do {
-                let response = try await client.execute(HTTPClientRequest(url: "https://localhost:\(port)/readyz"), timeout: .seconds(5))
+                let response = try await client.execute(
+                    HTTPClientRequest(url: "https://localhost:\(port)/readyz"),
+                    timeout: .seconds(5)
+                )
                 if response.status.code == 200 { return }
                 last = "status \(response.status.code)"
             } catch {

@@ -30,7 +30,11 @@ import Testing
             #expect(partialHeaders.write("GET /readyz HTTP/1.1\r\nHost: x\r\n"))
             let keepAlive = try RawConnection.tcp(port: harness.port)
             #expect(keepAlive.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
-            #expect(String(decoding: keepAlive.read(for: .seconds(5)) { $0.count > 12 }.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+            #expect(
+                String(decoding: keepAlive.read(for: .seconds(5)) { $0.count > 12 }.bytes, as: UTF8.self).hasPrefix(
+                    "HTTP/1.1 200"
+                )
+            )
             // WebSockets: one waiting to authenticate, one authenticated; an SSE stream.
             let device = try GatewayHarness.User().device()
             async let waiting: Void = GatewayConnection.withWebSocket(host: "127.0.0.1", port: harness.port) { connection in
@@ -76,14 +80,20 @@ import Testing
         try await GatewayHarness.run { gateway in
             let requests: [(String, String)] = [
                 ("garbage", "GARBAGE\r\n\r\n"),
-                ("a TLS ClientHello", String(decoding: [0x16, 0x03, 0x01, 0x00, 0xA5, 0x01, 0x00, 0x00, 0xA1, 0x03, 0x03], as: UTF8.self)),
+                (
+                    "a TLS ClientHello",
+                    String(decoding: [0x16, 0x03, 0x01, 0x00, 0xA5, 0x01, 0x00, 0x00, 0xA1, 0x03, 0x03], as: UTF8.self)
+                ),
                 ("HTTP/9.9", "GET / HTTP/9.9\r\nHost: x\r\n\r\n"),
                 ("Content-Length -1", "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
                 (
                     "both Content-Length and Transfer-Encoding",
                     "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
                 ),
-                ("an oversized chunk size", "POST /events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n"),
+                (
+                    "an oversized chunk size",
+                    "POST /events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n"
+                ),
                 ("invalid bytes in the target", "GET /\u{1}\u{7f} HTTP/1.1\r\nHost: x\r\n\r\n"),
                 ("a 1 MB header", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 1 << 20))\r\n\r\n"),
                 ("a 16 MB request target", "GET /\(String(repeating: "a", count: 16 << 20)) HTTP/1.1\r\nHost: x\r\n\r\n"),
@@ -106,14 +116,19 @@ import Testing
     /// its second request, which the idle timeout never closed (every byte reset it); at most
     /// `http.max_waiting_connections` wait for a first head at once.
     @Test func aConnectionWithoutARequestHeadIsClosedInTime() async throws {
-        try await GatewayHarness.run(http: "header_timeout = \"3s\"\nidle_timeout = \"60s\"\nmax_waiting_connections = 3") { gateway in
+        try await GatewayHarness.run(http: "header_timeout = \"3s\"\nidle_timeout = \"60s\"\nmax_waiting_connections = 3") {
+            gateway in
             let silent = try RawConnection.tcp(port: gateway.port)
             let slow = try RawConnection.tcp(port: gateway.port)
             #expect(slow.write("GET /readyz HTTP/1.1\r\n"))
             // A first request answered, then the next head a byte at a time.
             let keepAlive = try RawConnection.tcp(port: gateway.port)
             #expect(keepAlive.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
-            #expect(String(decoding: keepAlive.read(for: .seconds(5)) { $0.count > 12 }.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+            #expect(
+                String(decoding: keepAlive.read(for: .seconds(5)) { $0.count > 12 }.bytes, as: UTF8.self).hasPrefix(
+                    "HTTP/1.1 200"
+                )
+            )
             let opened = ContinuousClock.now
             // Two connections wait for a first head (the keep-alive one no longer counts): a
             // third is taken, the fourth is closed at once.
@@ -213,7 +228,10 @@ import Testing
                 status = try await Gwctl.ok(["--json", "status"], socket: gateway.controlPath).json()
             }
             #expect(status["connections"]?.int == 0)
-            #expect(ContinuousClock.now - hungUp < .seconds(3), "the session outlived its client by \(ContinuousClock.now - hungUp)")
+            #expect(
+                ContinuousClock.now - hungUp < .seconds(3),
+                "the session outlived its client by \(ContinuousClock.now - hungUp)"
+            )
             var ping = Polygate_Gateway_V1_ClientFrame()
             ping.ping.clientTimeMs = 1
             let answer = try await HTTPTestClient.send(
@@ -315,11 +333,18 @@ import Testing
                     try await connection.add(conv, epoch: 0, users: [bob.id, carol.id, dave.id], devices: [])
                 }
                 await expectServerError(.tooLarge) {
-                    try await connection.add(conv, epoch: 0, users: (0..<10_000).map { _ in SecureRandom.bytes(count: 32) }, devices: [])
+                    try await connection.add(
+                        conv,
+                        epoch: 0,
+                        users: (0..<10_000).map { _ in SecureRandom.bytes(count: 32) },
+                        devices: []
+                    )
                 }
                 // Up to the conversation's cap, and no further.
                 try await connection.add(conv, epoch: 0, users: [bob.id, carol.id], devices: [b.deviceID, c.deviceID])
-                await expectServerError(.tooLarge) { try await connection.add(conv, epoch: 1, users: [dave.id], devices: [d.deviceID]) }
+                await expectServerError(.tooLarge) {
+                    try await connection.add(conv, epoch: 1, users: [dave.id], devices: [d.deviceID])
+                }
                 // Removing one makes room for another in the same Commit.
                 try await connection.send(
                     conv,
@@ -358,7 +383,9 @@ import Testing
             // The server's close frame (opcode 8) carries 1002, then the connection ends.
             let answer = connection.read(for: .seconds(10))
             let bytes = answer.bytes
-            let close = (0..<max(0, bytes.count - 3)).first { bytes[$0] == 0x88 && bytes[$0 + 2] == 0x03 && bytes[$0 + 3] == 0xEA }
+            let close = (0..<max(0, bytes.count - 3)).first {
+                bytes[$0] == 0x88 && bytes[$0 + 2] == 0x03 && bytes[$0 + 3] == 0xEA
+            }
             #expect(close != nil, "no close frame with 1002 in \(bytes.count) bytes")
             #expect(answer.closed)
             // A masked client is still served.

@@ -77,7 +77,9 @@ import Testing
                 var frame = Polygate_Gateway_V1_ClientFrame()
                 frame.countKeyPackages.cipherSuite = 1
                 try await connection.send(frame)
-                let response = try await connection.next("a Response to request 0") { if case .response = $0.body { true } else { false } }
+                let response = try await connection.next("a Response to request 0") {
+                    if case .response = $0.body { true } else { false }
+                }
                 #expect(response.response.requestID == 0)
                 #expect(response.response.error.code == "bad_request")
                 let count = try await connection.call(.countKeyPackages(.with { $0.cipherSuite = 1 }))
@@ -138,9 +140,25 @@ import Testing
             // Another device of the same user is not penalised; its claim bucket runs out on its own.
             try await gateway.connected(try alice.device("other")) { connection in
                 let target = User()
-                for _ in 0..<2 { try await connection.call(.claimKeyPackages(.with { $0.userID = .init(target.id); $0.cipherSuite = 1 })) }
+                for _ in 0..<2 {
+                    try await connection.call(
+                        .claimKeyPackages(
+                            .with {
+                                $0.userID = .init(target.id)
+                                $0.cipherSuite = 1
+                            }
+                        )
+                    )
+                }
                 await expectServerError(.rateLimited) {
-                    try await connection.call(.claimKeyPackages(.with { $0.userID = .init(target.id); $0.cipherSuite = 1 }))
+                    try await connection.call(
+                        .claimKeyPackages(
+                            .with {
+                                $0.userID = .init(target.id)
+                                $0.cipherSuite = 1
+                            }
+                        )
+                    )
                 }
             }
             try await withDatabase(gateway.databaseURL) { database in

@@ -328,8 +328,10 @@ import Glibc
                     // The tenth request (n = 9) made her invisible: stored by the end of its window.
                     try await eventually("the last mode is stored") {
                         try await withDatabase(gateway.databaseURL) { database in
-                            try await database.query("SELECT invisible FROM gw_presence_settings WHERE user_id = \(alice.id)")[0][0]
-                                .decode(Bool.self)
+                            try await database.query("SELECT invisible FROM gw_presence_settings WHERE user_id = \(alice.id)")[0][
+                                0
+                            ]
+                            .decode(Bool.self)
                         }
                     }
                 }
@@ -444,4 +446,3 @@ import Glibc
         }
     }
 }
-

@@ -39,7 +39,8 @@ import Testing
             // … and the address is not refused: another device still gets in.
             try await gateway.connected(phone) { connection in _ = try await connection.backlog() }
             // The stream of retries is recorded, but not each one (at most 3 at once).
-            let failures = try await Gwctl.ok(["--json", "ledger", "tail", "-e", "auth.failed"], socket: gateway.controlPath).items()
+            let failures = try await Gwctl.ok(["--json", "ledger", "tail", "-e", "auth.failed"], socket: gateway.controlPath)
+                .items()
             #expect((1...3).contains(failures.count), "\(failures.count) auth.failed rows")
             #expect(failures.allSatisfy { $0["details"]?.string?.contains("\"revoked\": \"true\"") == true })
             // A failure that is not a known device's still counts against the address.
@@ -94,7 +95,9 @@ import Testing
                         // Asking gives the same answer, in the order asked, to those who may know.
                         let checked = try await cb.call(.checkDevices(.with { $0.deviceIds = ids })).devices
                         #expect(checked.revokedDeviceIds.map { [UInt8]($0) } == [a2.deviceID])
-                        #expect(try await ca.call(.checkDevices(.with { $0.deviceIds = ids })).devices.revokedDeviceIds.count == 1)
+                        #expect(
+                            try await ca.call(.checkDevices(.with { $0.deviceIds = ids })).devices.revokedDeviceIds.count == 1
+                        )
                         #expect(try await ce.call(.checkDevices(.with { $0.deviceIds = ids })).devices.revokedDeviceIds.isEmpty)
                         // Malformed requests.
                         await expectServerError(.badRequest) {
@@ -102,7 +105,9 @@ import Testing
                         }
                         await expectServerError(.badRequest) {
                             try await cb.call(
-                                .checkDevices(.with { $0.deviceIds = (0...1000).map { _ in Data(SecureRandom.bytes(count: 32)) } })
+                                .checkDevices(
+                                    .with { $0.deviceIds = (0...1000).map { _ in Data(SecureRandom.bytes(count: 32)) } }
+                                )
                             )
                         }
                     }
@@ -189,7 +194,9 @@ import Testing
                     #expect(Set(listed.map { [UInt8]($0.userID) }) == [alice.id, nobody])
                     #expect(listed.allSatisfy { $0.state == .outgoing })
                     for target in [alice.id, nobody] {
-                        await expectServerError(.noRequest) { try await cb.call(.contactAccept(.with { $0.userID = .init(target) })) }
+                        await expectServerError(.noRequest) {
+                            try await cb.call(.contactAccept(.with { $0.userID = .init(target) }))
+                        }
                     }
                     // Alice hears nothing and lists nothing while she blocks him.
                     #expect(try await ca.call(.listContacts(.init())).contacts.contacts.isEmpty)

@@ -52,12 +52,20 @@ import Glibc
             }
             try await HTTPClient.withClient(trusting: certificates.caFile) { client in
                 // SSE over TLS.
-                try await GatewayConnection.withSSE(host: "localhost", port: gateway.port, tls: tls, client: client) { connection in
+                try await GatewayConnection.withSSE(host: "localhost", port: gateway.port, tls: tls, client: client) {
+                    connection in
                     try await connection.authenticate(a, register: false)
                 }
                 // The Polycentric API over TLS.
                 let social = try PolycentricServer(baseURL: "https://localhost:\(gateway.port)", client: client, tls: tls)
-                #expect(try await social.head(of: .with { $0.keyType = 1; $0.key = .init(alice.id) }).isEmpty)
+                #expect(
+                    try await social.head(
+                        of: .with {
+                            $0.keyType = 1
+                            $0.key = .init(alice.id)
+                        }
+                    ).isEmpty
+                )
             }
             // Plain HTTP to the TLS port is no request: the connection ends, nothing is served.
             let plain = try? await HTTPTestClient.get(port: gateway.port, "/readyz", timeout: .seconds(5))
@@ -65,9 +73,14 @@ import Glibc
             // A TLS client at a plain port is told what is wrong.
         }
         try await GatewayHarness.run { gateway in
-            let failure = try #require(try await Self.webSocketFailure(port: gateway.port, tls: ClientTLS(caFiles: [certificates.caFile])))
+            let failure = try #require(
+                try await Self.webSocketFailure(port: gateway.port, tls: ClientTLS(caFiles: [certificates.caFile]))
+            )
             #expect(failure.code == .tls && failure.tls?.code == .handshake, "\(failure)")
-            #expect(failure.message.contains("localhost:\(gateway.port)") && failure.message.contains("TLS port"), "\(failure.message)")
+            #expect(
+                failure.message.contains("localhost:\(gateway.port)") && failure.message.contains("TLS port"),
+                "\(failure.message)"
+            )
         }
     }
 
@@ -79,19 +92,29 @@ import Glibc
         try await GatewayHarness.run(http: Self.tlsConfig(valid), tlsCA: certificates.caFile) { gateway in
             let failure = try #require(try await Self.webSocketFailure(port: gateway.port, tls: ClientTLS()))
             #expect(failure.tls?.code == .untrustedIssuer, "\(failure)")
-            #expect(failure.message.contains("localhost:\(gateway.port)") && failure.message.contains("polygate test ca"), "\(failure.message)")
+            #expect(
+                failure.message.contains("localhost:\(gateway.port)") && failure.message.contains("polygate test ca"),
+                "\(failure.message)"
+            )
             #expect(failure.message.contains("--ca-file"))
             // The same through AsyncHTTPClient (SSE and the social API).
             try await HTTPClient.withClient(trusting: nil) { system in
                 do {
-                    try await GatewayConnection.withSSE(host: "localhost", port: gateway.port, tls: ClientTLS(), client: system) { _ in }
+                    try await GatewayConnection.withSSE(host: "localhost", port: gateway.port, tls: ClientTLS(), client: system) {
+                        _ in
+                    }
                     Issue.record("SSE accepted an untrusted certificate")
                 } catch let error as GatewayClientError {
                     #expect(error.tls?.code == .untrustedIssuer, "\(error)")
                 }
                 let social = try PolycentricServer(baseURL: "https://localhost:\(gateway.port)", client: system)
                 do {
-                    _ = try await social.head(of: .with { $0.keyType = 1; $0.key = .init(User().id) })
+                    _ = try await social.head(
+                        of: .with {
+                            $0.keyType = 1
+                            $0.key = .init(User().id)
+                        }
+                    )
                     Issue.record("the social client accepted an untrusted certificate")
                 } catch let error as ServerError {
                     #expect(error.tls?.code == .untrustedIssuer && error.reason?.contains("does not trust") == true, "\(error)")
@@ -110,7 +133,9 @@ import Glibc
             let failure = try #require(try await Self.webSocketFailure(port: gateway.port, tls: trusted))
             #expect(failure.tls?.code == .expired, "\(failure)")
             #expect(failure.message.contains("expired on") && failure.message.contains("renew"), "\(failure.message)")
-            try await eventually("the expired certificate is logged") { gateway.daemons[0].process.stderr.contains("the TLS certificate has expired") }
+            try await eventually("the expired certificate is logged") {
+                gateway.daemons[0].process.stderr.contains("the TLS certificate has expired")
+            }
         }
         // For other names only.
         let elsewhere = try await certificates.server("elsewhere", names: ["DNS:chat.example.org"])
@@ -120,7 +145,9 @@ import Glibc
         }
         // A CA file that is not one.
         try writeFile("\(certificates.directory)/garbage.pem", "not a certificate\n")
-        let garbage = try #require(try await Self.webSocketFailure(port: 1, tls: ClientTLS(caFiles: ["\(certificates.directory)/garbage.pem"])))
+        let garbage = try #require(
+            try await Self.webSocketFailure(port: 1, tls: ClientTLS(caFiles: ["\(certificates.directory)/garbage.pem"]))
+        )
         #expect(garbage.tls?.code == .badCAFile && garbage.message.contains("garbage.pem"), "\(garbage)")
     }
 
@@ -129,7 +156,10 @@ import Glibc
         // First for the name only; then for the address too.
         let first = try await certificates.server("first", names: ["DNS:localhost"])
         let second = try await certificates.server("second", names: ["DNS:localhost", "IP:127.0.0.1"])
-        let live = TestCertificates.Pair(certificate: "\(certificates.directory)/live.pem", privateKey: "\(certificates.directory)/live.key")
+        let live = TestCertificates.Pair(
+            certificate: "\(certificates.directory)/live.pem",
+            privateKey: "\(certificates.directory)/live.key"
+        )
         func install(_ pair: TestCertificates.Pair) throws {
             try writeFile(live.certificate, readFile(pair.certificate))
             try writeFile(live.privateKey, readFile(pair.privateKey), mode: 0o600)
@@ -179,22 +209,34 @@ import Glibc
         // A key others may read.
         chmod(pair.privateKey, 0o644)
         let open = try await check(Self.tlsConfig(pair))
-        #expect(open.status == 78 && open.stderr.contains("open to other users (mode 644)") && open.stderr.contains("chmod 0600"), "\(open)")
+        #expect(
+            open.status == 78 && open.stderr.contains("open to other users (mode 644)") && open.stderr.contains("chmod 0600"),
+            "\(open)"
+        )
         chmod(pair.privateKey, 0o640)
         #expect(try await check(Self.tlsConfig(pair)).status == 0)
         // The key of another certificate.
-        let mismatched = try await check(Self.tlsConfig(TestCertificates.Pair(certificate: pair.certificate, privateKey: other.privateKey)))
+        let mismatched = try await check(
+            Self.tlsConfig(TestCertificates.Pair(certificate: pair.certificate, privateKey: other.privateKey))
+        )
         #expect(mismatched.status == 78 && mismatched.stderr.contains("is not the key of the certificate"), "\(mismatched)")
         // Missing and garbage files.
-        let missing = try await check(Self.tlsConfig(TestCertificates.Pair(certificate: "/nonexistent.pem", privateKey: pair.privateKey)))
+        let missing = try await check(
+            Self.tlsConfig(TestCertificates.Pair(certificate: "/nonexistent.pem", privateKey: pair.privateKey))
+        )
         #expect(missing.status == 78 && missing.stderr.contains("/nonexistent.pem cannot be read"), "\(missing)")
-        let garbage = try await check(Self.tlsConfig(TestCertificates.Pair(certificate: pair.privateKey, privateKey: pair.privateKey)))
+        let garbage = try await check(
+            Self.tlsConfig(TestCertificates.Pair(certificate: pair.privateKey, privateKey: pair.privateKey))
+        )
         #expect(garbage.status == 78 && garbage.stderr.contains("does not hold PEM certificates"), "\(garbage)")
         // And the daemon itself refuses to start, with the same words.
         chmod(pair.privateKey, 0o666)
         let harness = try DaemonHarness(databaseURL: "postgresql:///nowhere", http: Self.tlsConfig(pair))
         let daemon = try harness.start()
         #expect(try await daemon.waitForExit(timeout: .seconds(30)) == 78)
-        #expect(daemon.stderr.contains("http.tls_private_key") && daemon.stderr.contains("open to other users"), "\(daemon.stderr)")
+        #expect(
+            daemon.stderr.contains("http.tls_private_key") && daemon.stderr.contains("open to other users"),
+            "\(daemon.stderr)"
+        )
     }
 }

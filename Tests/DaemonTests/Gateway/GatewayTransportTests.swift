@@ -148,7 +148,9 @@ import Testing
                             let sender = n % 2 == 0 ? ca : cb
                             try await sender.send(conv, epoch: 1, Array("m\(n)".utf8))
                         }
-                        let seen = try await [(ca, 21), (cb, 20), (cc, 20)].asyncMap { (connection: GatewayConnection, count: Int) in try await connection.deliveries(count) }
+                        let seen = try await [(ca, 21), (cb, 20), (cc, 20)].asyncMap {
+                            (connection: GatewayConnection, count: Int) in try await connection.deliveries(count)
+                        }
                         let alices = seen[0].filter { $0.seq >= 2 }
                         for got in [alices, seen[1], seen[2]] {
                             #expect(got.map(\.seq) == Array(2...21))
@@ -156,7 +158,17 @@ import Testing
                             #expect(got.allSatisfy { $0.convHome == "gw_a" })
                         }
                         #expect(Set(seen[1].map(\.originGateway)) == ["gw_a", "gw_b"])
-                        let fromBob = try await cb.call(.send(GatewayConnection.sendBody(conv, .application, epoch: 1, [1], msgID: SecureRandom.bytes(count: 16))))
+                        let fromBob = try await cb.call(
+                            .send(
+                                GatewayConnection.sendBody(
+                                    conv,
+                                    .application,
+                                    epoch: 1,
+                                    [1],
+                                    msgID: SecureRandom.bytes(count: 16)
+                                )
+                            )
+                        )
                         #expect(fromBob.gatewayID == "gw_b")
                         #expect(fromBob.convHome == "gw_a")
                         #expect(fromBob.originGateway == "gw_b")

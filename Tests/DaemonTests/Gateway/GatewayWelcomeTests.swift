@@ -11,7 +11,10 @@ import Testing
 @Suite struct GatewayWelcomeTests {
     typealias User = GatewayHarness.User
 
-    static func welcome(_ connection: GatewayConnection, timeout: Duration = .seconds(10)) async throws
+    static func welcome(
+        _ connection: GatewayConnection,
+        timeout: Duration = .seconds(10)
+    ) async throws
         -> Polygate_Gateway_V1_WelcomeNotice
     {
         try await connection.next(timeout: timeout, "WelcomeNotice") {
@@ -50,7 +53,11 @@ import Testing
                     #expect(backlog.map(\.seq) == [4])
                     #expect(backlog.first.map(GatewayDeliveryTests.text) == "three")
                     // Every Delivery names the gateway that sends it (issue 15, 22).
-                    #expect(backlog.allSatisfy { $0.gatewayID == "gw_test" && $0.convHome == "gw_test" && $0.originGateway == "gw_test" })
+                    #expect(
+                        backlog.allSatisfy {
+                            $0.gatewayID == "gw_test" && $0.convHome == "gw_test" && $0.originGateway == "gw_test"
+                        }
+                    )
                 }
                 // a3 registers now, while it is connected: it starts at the end of the log …
                 try await gateway.connected(a3) { ca3 in
