@@ -17,9 +17,33 @@ extension GatewaySession {
     /// Page size of backlog reads.
     static let pageSize = 500
 
-    /// The delivery task: runs until the session ends.
-    public func runDeliveries() async {
-        for await work in self.work {
+    /// Queues work for the delivery worker — the only reader of the database for this session —
+    /// and starts the worker when none runs. The worker is a task of its own that ends when no
+    /// work is left: an idle connection holds no delivery task, and none of the memory its last
+    /// backlog read needed (a task keeps its allocator's slabs until it ends).
+    func schedule(_ work: Work) {
+        let start = self.state.withLock { state -> Bool in
+            guard !state.machine.isClosed else { return false }
+            state.work.append(work)
+            guard !state.working else { return false }
+            state.working = true
+            return true
+        }
+        if start { Task { await self.runWork() } }
+    }
+
+    /// The delivery worker: does the queued work in order, then ends.
+    private func runWork() async {
+        while true {
+            let next = self.state.withLock { state -> Work? in
+                guard !state.machine.isClosed, !state.work.isEmpty else {
+                    state.work = []
+                    state.working = false
+                    return nil
+                }
+                return state.work.removeFirst()
+            }
+            guard let work = next else { return }
             guard let identity = self.identity else { continue }
             do {
                 switch work {
@@ -31,9 +55,14 @@ extension GatewaySession {
                     try await self.pull(conv, identity)
                 }
             } catch {
-                if self.isClosed { return }
-                self.logger.warning("delivery read failed; the client must resume", metadata: ["error": "\(error)"])
-                self.close(code: CloseCode.overloaded, reason: "the database did not answer", after: .seconds(5))
+                if !self.isClosed {
+                    self.logger.warning("delivery read failed; the client must resume", metadata: ["error": "\(error)"])
+                    self.close(code: CloseCode.overloaded, reason: "the database did not answer", after: .seconds(5))
+                }
+                self.state.withLock { state in
+                    state.work = []
+                    state.working = false
+                }
                 return
             }
         }
@@ -185,7 +214,7 @@ extension GatewaySession {
         guard let identity = self.identity else { return }
         switch self.deliver(entry, frame: frame, identity: identity, fromRead: false) {
         case .ended: self.finish(entry.convID)
-        case .gap: self.workContinuation.yield(.pull(entry.convID))
+        case .gap: self.schedule(.pull(entry.convID))
         case .sent, .skipped: break
         }
     }
@@ -237,7 +266,7 @@ extension GatewaySession {
     func signal(_ signal: SessionSignal) {
         switch signal {
         case .membership:
-            self.workContinuation.yield(.refresh)
+            self.schedule(.refresh)
         case .revoked:
             self.close(code: CloseCode.deviceRevoked, reason: "device revoked", after: .zero)
         case .keyPackagesLow(_, let suite, let count):

@@ -158,7 +158,7 @@ extension GatewaySession {
         self.respond(response)
         self.logger.debug("authenticated", metadata: ["gw.device": "\(Hex.encode(identity.deviceID))"])
         self.gateway.attach(self, identity: identity)
-        self.workContinuation.yield(.catchUp)
+        self.schedule(.catchUp)
     }
 
     /// Answers a failed authentication, records it and closes (4001, or 4003 when revoked).

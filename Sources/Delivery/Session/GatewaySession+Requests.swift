@@ -47,7 +47,7 @@ extension GatewaySession {
                     subject: Hex.encode(create.convID)
                 )
                 // This device reads the new conversation at once (the others on a signal).
-                self.workContinuation.yield(.refresh)
+                self.schedule(.refresh)
                 self.respond(self.response(requestID))
             case .send(let send):
                 guard try await self.limit(.send, identity, requestID) else { return }

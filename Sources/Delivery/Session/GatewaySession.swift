@@ -7,10 +7,11 @@ import Synchronization
 
 /// One client connection of the gateway, whatever its transport (docs/GATEWAY_SPEC.md §3–5).
 ///
-/// The transport hands it each received frame with ``receive(_:)`` (one at a time, in order),
-/// runs ``runDeliveries()`` beside it, and writes what ``outbox`` yields. Everything the session
-/// decides goes through the value-type ``ConnectionStateMachine``; the fan-out offers live log
-/// entries with ``offer(_:frame:)`` from any thread.
+/// The transport hands it each received frame with ``receive(_:)`` (one at a time, in order)
+/// and writes what ``outbox`` yields; database reads for delivery (backlogs, gaps) run in a
+/// worker task that exists only while there is such work (``schedule(_:)``). Everything the
+/// session decides goes through the value-type ``ConnectionStateMachine``; the fan-out offers
+/// live log entries with ``offer(_:frame:)`` from any thread.
 public final class GatewaySession: Sendable {
     public enum Transport: String, Sendable, Hashable {
         case webSocket = "websocket"
@@ -51,6 +52,9 @@ public final class GatewaySession: Sendable {
         var welcomesSent: Set<[UInt8]> = []
         var lastKeepAlive: Duration
         var closeCode: UInt16?
+        /// Work for the delivery worker, in order, and whether one runs (``schedule(_:)``).
+        var work: [Work] = []
+        var working = false
     }
 
     public let id: UInt64
@@ -65,8 +69,6 @@ public final class GatewaySession: Sendable {
     let nonce: [UInt8]
     let gateway: RealtimeGateway
     let state: Mutex<State>
-    let work: AsyncStream<Work>
-    let workContinuation: AsyncStream<Work>.Continuation
     /// SSE: frames POSTed for this stream, processed in order by ``runInbound()``.
     let inbound: AsyncStream<[UInt8]>
     let inboundContinuation: AsyncStream<[UInt8]>.Continuation
@@ -83,7 +85,6 @@ public final class GatewaySession: Sendable {
         let now = gateway.clock.now
         self.openedAt = now
         self.state = Mutex(State(machine: ConnectionStateMachine(limits: limits, now: now), lastKeepAlive: now))
-        (self.work, self.workContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         (self.inbound, self.inboundContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(256))
     }
 
@@ -118,7 +119,19 @@ public final class GatewaySession: Sendable {
     // MARK: Incoming frames
 
     /// Handles one frame from the client. Call in order, one at a time.
+    ///
+    /// The frame is handled in a child task of its own. A task keeps the memory its deepest
+    /// call ever needed (Swift's task allocator frees its slabs only when the task ends), and the
+    /// transport's task lives as long as the connection: handled in place, one authentication
+    /// or request would leave ~15 KiB reserved in every idle connection (docs/BENCHMARKS.md,
+    /// "Memory per connection").
     public func receive(_ bytes: [UInt8]) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.process(bytes) }
+        }
+    }
+
+    private func process(_ bytes: [UInt8]) async {
         guard !self.isClosed else { return }
         guard bytes.count <= self.gateway.limits.maxFrameBytes else {
             self.close(
@@ -235,7 +248,6 @@ public final class GatewaySession: Sendable {
         frame.goAway = goAway
         self.outbox.close(code: code, reason: reason, finalFrame: Self.serialize(frame), discardQueued: discardQueued)
         self.logger.debug("closing", metadata: ["gw.close.code": "\(code)", "gw.close.reason": "\(reason)"])
-        self.workContinuation.finish()
         self.inboundContinuation.finish()
         self.gateway.detach(self)
     }
@@ -248,7 +260,6 @@ public final class GatewaySession: Sendable {
             }
         }
         self.outbox.finish()
-        self.workContinuation.finish()
         self.inboundContinuation.finish()
         self.gateway.detach(self)
     }

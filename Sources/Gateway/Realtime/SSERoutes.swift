@@ -68,7 +68,6 @@ public struct SSERoutes: Sendable {
                 try? await channel.pipeline.addHandler(hangup, position: .first).get()
                 defer { channel.pipeline.removeHandler(hangup, promise: nil) }
                 await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await session.runDeliveries() }
                     group.addTask { await session.runInbound() }
                     var count: UInt64 = 0
                     writing: while let items = await session.outbox.next(limit: 64) {

@@ -22,7 +22,6 @@ struct WebSocketTransport {
         do {
             try await self.frames.executeThenClose { inbound, outbound in
                 await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await self.session.runDeliveries() }
                     group.addTask { await self.write(outbound, channel: channel) }
                     await self.read(inbound, outbound)
                     self.session.transportEnded()
