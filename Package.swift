@@ -186,7 +186,6 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -262,7 +261,6 @@ let package = Package(
             name: "social-benchmark",
             dependencies: [
                 "Polycentric", "PolycentricClient",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Benchmarks/SocialBenchmark"
         ),
@@ -304,7 +302,6 @@ let package = Package(
             name: "FaultInjection",
             dependencies: [
                 "GatewayClient", "GatewayWire", "Primitives", "TestSupport",
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .testTarget(
@@ -351,7 +348,7 @@ let package = Package(
             dependencies: [
                 "ClientTLS", "Control", "Daemon", "Delivery", "FaultInjection", "Gateway", "GatewayClient", "GatewayWire", "MLS",
                 "Polycentric",
-                "PolycentricClient", "Primitives", "Store", "Systemd", "TestSupport",
+                "PolycentricClient", "Primitives", "Store", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
