@@ -77,12 +77,10 @@ extension GatewaySession {
             // until nothing is wanted, then go live and say so, atomically.
             await self.outbox.waitForRoom(bytes: Self.caughtUp.readableBytes)
             let pending = self.state.withLock { state -> [[UInt8]] in
-                let behind = state.readings.filter { $0.value.wanted > $0.value.lastSent }.map(\.key)
+                let behind = state.rule.goLiveUnlessBehind()
                 if behind.isEmpty {
                     // CaughtUp goes out before any live entry can; like the backlog, it waited
                     // for room rather than overflow.
-                    state.live = true
-                    for key in state.readings.keys { state.readings[key]?.pulling = false }
                     _ = self.outbox.pushUnbounded(Self.caughtUp)
                 }
                 return behind
@@ -117,29 +115,13 @@ extension GatewaySession {
             frame.welcome = notice
             self.push(frame)
         }
-        let added = self.state.withLock { state -> [[UInt8]] in
-            var added: [[UInt8]] = []
-            for position in positions {
-                guard var reading = state.readings[position.convID] else {
-                    state.readings[position.convID] = Reading(lastSent: position.after, until: position.until, pulling: true)
-                    added.append(position.convID)
-                    continue
-                }
-                // A Welcome moved this device's start past what it was sent (a member's new
-                // device added by Welcome reads from that Commit on): skip what lies before.
-                if position.after > reading.lastSent { reading.lastSent = position.after }
-                // Removed and added again before the removal was read to its end: read on.
-                if position.until == nil { reading.until = nil }
-                state.readings[position.convID] = reading
-            }
-            return added
-        }
+        let added = self.state.withLock { $0.rule.merge(positions) }
         guard !added.isEmpty else { return }
         // Subscribe first, read after: an entry committed in between is offered and read.
         self.gateway.hub.subscribe(self, to: added)
         // Closed meanwhile: the hub's detach may have run before this subscription.
         if self.isClosed { self.gateway.hub.detach(self) }
-        let live = self.state.withLock { $0.live }
+        let live = self.state.withLock { $0.rule.live }
         for conv in added {
             // Before the session is live, the catch-up loop reads what was offered meanwhile.
             if live { try await self.pull(conv, identity) } else { try await self.read(conv, identity) }
@@ -150,22 +132,16 @@ extension GatewaySession {
     private func pull(_ conv: [UInt8], _ identity: Identity) async throws {
         while true {
             try await self.read(conv, identity)
-            let again = self.state.withLock { state -> Bool in
-                guard var reading = state.readings[conv] else { return false }
-                if reading.wanted > reading.lastSent, reading.until.map({ reading.lastSent < $0 }) ?? true { return true }
-                reading.pulling = false
-                state.readings[conv] = reading
-                return false
-            }
-            if !again { return }
+            if !self.state.withLock({ $0.rule.pullAgain(conv) }) { return }
         }
     }
 
     /// Reads a conversation's log from `lastSent` to its end (or to `until`) and queues it.
     private func read(_ conv: [UInt8], _ identity: Identity) async throws {
         while true {
-            guard let reading = self.state.withLock({ $0.readings[conv] }) else { return }
-            if let until = reading.until, reading.lastSent >= until {
+            let (reading, over) = self.state.withLock { ($0.rule.reading(conv), $0.rule.readEnded(conv)) }
+            guard let reading else { return }
+            if over {
                 self.finish(conv)
                 return
             }
@@ -189,9 +165,7 @@ extension GatewaySession {
                 var frame = Polygate_Gateway_V1_ServerFrame()
                 frame.behind = behind
                 self.push(frame)
-                self.state.withLock { state in
-                    if state.readings[conv]?.lastSent == reading.lastSent { state.readings[conv]?.lastSent = first - 1 }
-                }
+                self.state.withLock { $0.rule.skipPruned(conv, expected: reading.lastSent, first: first) }
             }
             var ended = false
             for entry in page.entries {
@@ -221,36 +195,24 @@ extension GatewaySession {
 
     enum DeliveryOutcome { case sent, skipped, gap, ended }
 
-    /// Queues `entry` if it is the next one of its conversation. An overflowing queue closes the
-    /// connection as a slow consumer.
+    /// Queues `entry` if the delivery rule says so. An overflowing queue closes the connection
+    /// as a slow consumer.
     private func deliver(_ entry: LogEntry, frame: ByteBuffer, identity: Identity, fromRead: Bool) -> DeliveryOutcome {
         var overflow = false
         let outcome = self.state.withLock { state -> DeliveryOutcome in
-            guard var reading = state.readings[entry.convID] else { return .skipped }
-            defer { state.readings[entry.convID] = reading }
-            if entry.seq <= reading.lastSent { return .skipped }
-            if let until = reading.until, entry.seq > until { return .ended }
-            if !fromRead, reading.pulling || !state.live {
-                reading.wanted = max(reading.wanted, entry.seq)
-                return .skipped
-            }
-            guard entry.seq == reading.lastSent + 1 else {
-                reading.wanted = max(reading.wanted, entry.seq)
-                reading.pulling = true
-                return .gap
+            switch state.rule.offer(conv: entry.convID, seq: entry.seq, fromRead: fromRead) {
+            case .skip: return .skipped
+            case .gap: return .gap
+            case .ended: return .ended
+            case .send: break
             }
             guard self.outbox.push(frame) else {
                 overflow = true
                 return .skipped
             }
-            reading.lastSent = entry.seq
             self.gateway.counters.add(.deliveries)
-            if entry.removedUsers.contains(identity.userID) {
-                // The Commit that removed this user is the last entry it reads.
-                reading.until = entry.seq
-                return .ended
-            }
-            return .sent
+            let removed = entry.removedUsers.contains(identity.userID)
+            return state.rule.sent(conv: entry.convID, seq: entry.seq, removesReader: removed) ? .ended : .sent
         }
         if overflow { self.closeSlowConsumer() }
         return outcome
@@ -258,7 +220,7 @@ extension GatewaySession {
 
     /// The user no longer reads `conv` (removed, or it is gone).
     private func finish(_ conv: [UInt8]) {
-        self.state.withLock { _ = $0.readings.removeValue(forKey: conv) }
+        self.state.withLock { $0.rule.remove(conv) }
         self.gateway.hub.unsubscribe(self, from: conv)
     }
 

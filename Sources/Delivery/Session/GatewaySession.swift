@@ -32,23 +32,11 @@ public final class GatewaySession: Sendable {
         case refresh
     }
 
-    /// One conversation's delivery state on this connection.
-    struct Reading: Sendable {
-        /// The last seq queued to the client.
-        var lastSent: UInt64
-        /// The removing Commit, when the user was removed: nothing after it goes out.
-        var until: UInt64?
-        /// The highest seq offered while a pull ran (or before the session went live).
-        var wanted: UInt64 = 0
-        /// A pull from the database is running or queued.
-        var pulling = false
-    }
-
     struct State: Sendable {
         var machine: ConnectionStateMachine
         var identity: Identity?
-        var live = false
-        var readings: [[UInt8]: Reading] = [:]
+        /// Backlog then live, no gap, no repeat (docs/GATEWAY_SPEC.md §5).
+        var rule = DeliveryRule()
         var welcomesSent: Set<[UInt8]> = []
         var lastKeepAlive: Duration
         var closeCode: UInt16?
