@@ -82,21 +82,26 @@ extension DeliveryRepository {
                 // Another transaction locked rows in another order: try again.
                 if attempt < 3 { continue }
                 throw error
-            } catch let error as PostgresError where batch.count > 1 && error.sqlState != nil && !error.sqlState!.hasPrefix("08")
-            {
+            } catch let error as PostgresError where batch.count > 1 && Self.refusedByServer(error) {
                 // An error no check foresaw: run the items one by one, so that it ends only the
                 // item that causes it.
                 var results: [Result<Appended, GatewayWireError>] = []
                 for item in batch {
                     do {
                         results.append(try await self.appendOrdered([item])[0])
-                    } catch let single as PostgresError where single.sqlState != nil && !single.sqlState!.hasPrefix("08") {
+                    } catch let single as PostgresError where Self.refusedByServer(single) {
                         results.append(.failure(GatewayWireError(.internal, "the database refused this message")))
                     }
                 }
                 return results
             }
         }
+    }
+
+    /// The server refused the statement (a SQLSTATE, and not one of class 08, a lost connection).
+    static func refusedByServer(_ error: PostgresError) -> Bool {
+        guard let state = error.sqlState else { return false }
+        return !state.hasPrefix("08")
     }
 
     /// One `gw_append_batch` statement over `items`, in this order.

@@ -8,12 +8,9 @@ import Synchronization
 /// statement for all. An announcement that fails, or that a crash prevents, is covered by every
 /// daemon's reconciliation (every 2 s).
 final class AppendAnnouncer: Sendable {
-    private struct State {
-        var pending: [String] = []
-        var flushing = false
-    }
-
-    private let state = Mutex(State())
+    /// What waits for the next announcement: one runner at a time, what arrives meanwhile goes
+    /// out in the next statement (at most 1,000 payloads of ~70 bytes each).
+    private let queue = Mutex(GroupCommitQueue<String>(maxItems: 1000, maxBytes: 1 << 20))
     let repository: DeliveryRepository
     let logger: Logger
 
@@ -24,26 +21,14 @@ final class AppendAnnouncer: Sendable {
 
     /// `seq` of `conv` committed.
     func announce(conv: [UInt8], seq: UInt64) {
-        let start = self.state.withLock { state -> Bool in
-            state.pending.append(AppendSignal(convID: conv, seq: seq).payload)
-            guard !state.flushing else { return false }
-            state.flushing = true
-            return true
+        let payload = AppendSignal(convID: conv, seq: seq).payload
+        if self.queue.withLock({ $0.submit(payload, bytes: payload.utf8.count) }) {
+            Task { await self.flush() }
         }
-        if start { Task { await self.flush() } }
     }
 
     private func flush() async {
-        while true {
-            let batch = self.state.withLock { state -> [String]? in
-                guard !state.pending.isEmpty else {
-                    state.flushing = false
-                    return nil
-                }
-                defer { state.pending = [] }
-                return state.pending
-            }
-            guard let batch else { return }
+        while let batch = self.queue.withLock({ $0.next() }) {
             do {
                 try await self.repository.announce(appends: batch)
             } catch {
