@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "ControlService",
             dependencies: [
-                "Control", "Delivery", "Primitives", "Store",
+                "Control", "Gateway", "Presence", "Primitives", "Store",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -94,11 +94,22 @@ let package = Package(
         ),
         // gwctl's console: the blocking control client, readline, output and exit statuses.
         .target(name: "AdminConsole", dependencies: ["BuildInfo", "Control", "CReadline"]),
-        // Presence as values: leases, other daemons' announcements, coalescing, last-seen buckets.
-        .target(name: "Presence", dependencies: ["Primitives"]),
-        // The MLS Delivery Service's state in PostgreSQL.
+        // Presence, all of it: leases, other daemons' announcements, coalescing and last-seen
+        // buckets as values; the service that runs them and pushes `Presence` frames to
+        // watchers; consent, modes and last-seen in PostgreSQL.
         .target(
-            name: "Delivery",
+            name: "Presence",
+            dependencies: [
+                "GatewayWire", "Primitives", "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The realtime gateway, the MLS Delivery Service: sessions whatever the transport, the
+        // delivery rule, group commit of appends, the fan-out, and their state in PostgreSQL.
+        .target(
+            name: "Gateway",
             dependencies: [
                 "GatewayWire", "MLS", "Presence", "Primitives", "Store",
                 .product(name: "Logging", package: "swift-log"),
@@ -173,11 +184,11 @@ let package = Package(
             ]
         ),
         .target(
-            name: "Gateway",
+            name: "HTTPFront",
             dependencies: [
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 "BuildInfo",
-                "Delivery",
+                "Gateway",
                 "GatewayWire",
                 "Primitives",
                 "Social",
@@ -203,9 +214,9 @@ let package = Package(
                 "BuildInfo",
                 "Control",
                 "ControlService",
-                "Delivery",
-                "Presence",
                 "Gateway",
+                "Presence",
+                "HTTPFront",
                 "Social",
                 "Store",
                 "Systemd",
@@ -225,7 +236,7 @@ let package = Package(
             name: "polygated",
             dependencies: [
                 "Daemon",
-                "Gateway",
+                "HTTPFront",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -316,9 +327,9 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "SocialTests", dependencies: ["Social", "Polycentric"]),
         .testTarget(
-            name: "DeliveryTests",
+            name: "GatewayTests",
             dependencies: [
-                "Delivery", "GatewayWire", "MLS", "Primitives", "Store", "TestSupport",
+                "Gateway", "GatewayWire", "MLS", "Primitives", "Store", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
@@ -336,9 +347,9 @@ let package = Package(
             dependencies: ["Systemd", "TestSupport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .testTarget(
-            name: "GatewayTests",
+            name: "HTTPFrontTests",
             dependencies: [
-                "Gateway", "TestSupport",
+                "HTTPFront", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -346,7 +357,7 @@ let package = Package(
         .testTarget(
             name: "DaemonTests",
             dependencies: [
-                "ClientTLS", "Control", "Daemon", "Delivery", "FaultInjection", "Gateway", "GatewayClient", "GatewayWire", "MLS",
+                "ClientTLS", "Control", "Daemon", "FaultInjection", "Gateway", "HTTPFront", "GatewayClient", "GatewayWire", "MLS",
                 "Polycentric",
                 "PolycentricClient", "Primitives", "Store", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -382,7 +393,7 @@ if Context.environment["POLYGATE_FUZZ"] == "1" {
         ("fuzz-mls", "Fuzz/MLS", ["MLS", "Primitives"]),
         (
             "fuzz-gateway", "Fuzz/Gateway",
-            ["Delivery", "GatewayWire", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            ["Gateway", "GatewayWire", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         (
             "fuzz-polycentric", "Fuzz/Polycentric",

@@ -1,6 +1,6 @@
-import Delivery
 import Foundation
 import FuzzSupport
+import Gateway
 import GatewayWire
 import Primitives
 import SwiftProtobuf

@@ -1,5 +1,5 @@
 public import Control
-public import Delivery
+public import Gateway
 public import Store
 
 /// What the control commands read and act on, handed over by the daemon (this target does not

@@ -1,5 +1,5 @@
 import Control
-import Delivery
+import Gateway
 
 /// `ledger tail`: the newest entries, and with `--follow` every new one as it is written (the
 /// ledger is polled every 500 ms: it has no notification of its own).

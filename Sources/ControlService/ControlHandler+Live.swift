@@ -1,5 +1,6 @@
 import Control
-import Delivery
+import Gateway
+import Presence
 import Primitives
 
 /// Commands over this daemon's memory: connections, presence leases, rate limits.
@@ -63,7 +64,7 @@ extension ControlHandler {
         let presence = self.context.realtime.presence
         let state = presence.inspect(user)
         let leases = presence.leases.filter { $0.user == user }
-        let lastSeen = try await self.context.repository.presenceSettings(of: [user])[user]?.lastSeenMs.map { Int64($0) }
+        let lastSeen = try await presence.lastSeen(of: user).map { Int64($0) }
         return [
             "user": .string(Hex.encode(user)),
             "online": .bool(state.online),
@@ -109,8 +110,4 @@ extension ControlHandler {
     }
 
     static func isIP(_ text: String) -> Bool { text.contains(".") || text.contains(":") }
-}
-
-extension Duration {
-    var milliseconds: Int64 { self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000 }
 }

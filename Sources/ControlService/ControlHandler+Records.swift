@@ -1,5 +1,5 @@
 import Control
-import Delivery
+import Gateway
 import Primitives
 import Store
 

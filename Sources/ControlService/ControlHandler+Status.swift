@@ -1,6 +1,7 @@
 import Control
-import Delivery
 import Foundation
+import Gateway
+import Presence
 import Store
 
 /// `status` and `check`.

@@ -1,6 +1,6 @@
 public import Control
-import Delivery
 import Foundation
+import Gateway
 import Primitives
 import Store
 

@@ -1,8 +1,8 @@
 import BuildInfo
 import Control
 import ControlService
-import Delivery
-public import Gateway
+import Gateway
+public import HTTPFront
 public import Logging
 import Metrics
 import NIOCore

@@ -1,6 +1,6 @@
 import BuildInfo
-import Delivery
 import Gateway
+import HTTPFront
 import Logging
 import ServiceLifecycle
 import Store

@@ -1,5 +1,5 @@
 import Foundation
-import Gateway
+import HTTPFront
 import Logging
 import ServiceLifecycle
 import Systemd

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Daemon
-import Gateway
+import HTTPFront
 import Logging
 
 #if canImport(Glibc)

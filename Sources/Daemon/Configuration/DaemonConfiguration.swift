@@ -1,6 +1,6 @@
 import Control
-public import Delivery
 public import Gateway
+public import HTTPFront
 public import Logging
 public import Presence
 

@@ -1,5 +1,5 @@
-import Delivery
 import Gateway
+import HTTPFront
 import Logging
 import Testing
 

@@ -1,4 +1,4 @@
-import Delivery
+import Gateway
 import GatewayClient
 import GatewayWire
 import Primitives

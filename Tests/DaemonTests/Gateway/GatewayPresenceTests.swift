@@ -179,6 +179,28 @@ import Glibc
         }
     }
 
+    /// A device's lease belongs to the device, not to one connection: with two connections of
+    /// one device open, closing one leaves it online; closing the other takes it offline at once
+    /// (well within the 60 s TTL).
+    @Test func aDeviceStaysOnlineUntilItsLastConnectionCloses() async throws {
+        try await GatewayHarness.run(gateway: Self.steady) { gateway in
+            let (alice, bob) = (User(), User())
+            let (phone, b) = (try alice.device("phone"), try bob.device())
+            try await gateway.connected(b) { cb in
+                _ = try await cb.backlog()
+                try await gateway.connected(phone) { first in
+                    try await Self.befriend(first, alice.id, cb, bob.id)
+                    #expect(try await Self.watch(cb, [alice.id]).map(\.status) == [.online])
+                    try await gateway.connected(phone) { second in
+                        _ = try await second.backlog()
+                    }
+                    try await Self.expectNoChange(cb, of: alice.id, from: .online, for: .milliseconds(800))
+                }
+                #expect(try await Self.presence(cb, of: alice.id, timeout: .seconds(2)).status == .offline)
+            }
+        }
+    }
+
     @Test func onlyMutualContactsSeeEachOtherAndProbingLearnsNothing() async throws {
         try await GatewayHarness.run(gateway: Self.steady) { gateway in
             let (alice, bob, carol) = (User(), User(), User())

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Delivery
+import Gateway
 import GatewayClient
 import GatewayWire
 import NIOCore
@@ -109,7 +109,12 @@ import Testing
                 """
             let reused = try RawConnection.tcp(port: gateway.port)
             #expect(reused.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
-            let first = reused.read(for: .seconds(5)) { String(decoding: $0, as: UTF8.self).contains("\r\n\r\n") }
+            // The whole response, body included (the JSON object's closing brace): what the
+            // upgrade then reads must be the close alone.
+            let first = reused.read(for: .seconds(5)) {
+                let text = String(decoding: $0, as: UTF8.self)
+                return text.contains("\r\n\r\n") && text.hasSuffix("}")
+            }
             #expect(String(decoding: first.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
             #expect(reused.write(upgrade))
             let second = reused.read(for: .seconds(5))
@@ -214,7 +219,7 @@ import Testing
 /// Revokes a device as an admin would (gwctl, later), through the daemon's own repository code.
 enum DeliveryRepositoryAccess {
     static func revoke(_ device: [UInt8], database: PostgresClient) async throws -> Bool {
-        try await Delivery.DeliveryRepository(database: database, gatewayID: "gw_admin").revoke(device, by: "test")
+        try await Gateway.DeliveryRepository(database: database, gatewayID: "gw_admin").revoke(device, by: "test")
     }
 }
 
