@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db openssl nginx curl
 
-.PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-realtime bench-control bench-append conformance proto format clean
+.PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-realtime bench-control bench-append conformance proto conf format clean
 
 all: build
 
@@ -175,6 +175,12 @@ bench-mls: deps
 conformance: deps
 	$(SWIFT) build --product mls-conformance
 	.build/debug/mls-conformance Tests/Vectors/mls/*.json
+
+## conf: regenerate etc/polygate/polygated.conf from the table of configuration keys
+## (polygated default-config; a test fails when the shipped file differs).
+conf: deps
+	$(SWIFT) build --product polygated
+	.build/debug/polygated default-config > etc/polygate/polygated.conf
 
 format:
 	$(SWIFT) format --in-place --recursive --parallel $(FORMATTED)

@@ -329,7 +329,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "GatewayWire", "MLS", "Primitives", "Store", "TestSupport",
+                "Gateway", "GatewayWire", "MLS", "Presence", "Primitives", "Store", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

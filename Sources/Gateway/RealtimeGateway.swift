@@ -76,11 +76,7 @@ public final class RealtimeGateway: Sendable {
         logger: Logger
     ) {
         self.configuration = configuration
-        let presence = configuration.presence
-        self.limiter = RateLimiter(
-            limits: configuration.limits,
-            watchRate: .init(presence.watchRate, per: presence.watchPeriod, burst: presence.watchBurst)
-        )
+        self.limiter = RateLimiter(limits: configuration.limits, watchRate: configuration.presence.watch)
         self.repository = DeliveryRepository(
             database: database,
             gatewayID: configuration.gatewayID,

@@ -1,3 +1,5 @@
+public import Primitives
+
 /// The `[presence]` section of the configuration (docs/GATEWAY_SPEC.md §10), with defaults.
 public struct PresenceLimits: Sendable, Hashable {
     /// `lease_ttl`: a device's lease lasts this long unless renewed (a Ping renews it). Also how
@@ -7,10 +9,8 @@ public struct PresenceLimits: Sendable, Hashable {
     public var coalesce: Duration = .seconds(1)
     /// `max_watched`: users one connection may watch at once.
     public var maxWatched = 100
-    /// `watch_rate` (`watchRate` per `watchPeriod`) and `watch_burst`: Watch requests per device.
-    public var watchRate: Double = 10
-    public var watchPeriod: Duration = .seconds(60)
-    public var watchBurst: Double = 20
+    /// `watch_rate` and `watch_burst`: Watch requests per device.
+    public var watch = TokenRate(10, per: .seconds(60), burst: 20)
 
     public init() {}
 }

@@ -105,15 +105,22 @@ public final class PresenceService: Sendable {
 
     // MARK: Sessions
 
-    /// A device authenticated on `watcher`'s connection: it holds a lease from now on. A
-    /// connection that closed while the user's modes were read releases it again (unless
-    /// another connection of the device holds it).
+    /// A device authenticated on `watcher`'s connection: it holds a lease from now on, unless
+    /// the connection closed meanwhile (while the user's modes were read). Joining the device's
+    /// connections and taking the lease are one step under the index lock, checked against
+    /// the connection being closed: a close before it takes nothing, a close after it finds the
+    /// connection and releases the lease (when it was the device's last) — no window between.
     package func authenticated(_ watcher: any PresenceWatcher, user: User, device: Device) async {
-        self.index.withLock { _ = $0.connections[device, default: []].insert(watcher.id) }
         await self.learnModes([user])
         let now = self.clock.now
-        self.change { $0.acquire(device: device, user: user, ttl: self.limits.leaseTTL, now: now) }
-        if watcher.isClosed { self.disconnected(watcher.id, device: device) }
+        self.index.withLock { index in
+            guard !watcher.isClosed else { return }
+            index.connections[device, default: []].insert(watcher.id)
+            guard
+                let change = self.state.withLock({ $0.acquire(device: device, user: user, ttl: self.limits.leaseTTL, now: now) })
+            else { return }
+            Self.record(change, into: &index, instance: self.instance)
+        }
     }
 
     /// The device showed it is alive (a Ping, or `RenewLease`): its lease runs `ttl` from now.
@@ -140,11 +147,11 @@ public final class PresenceService: Sendable {
         self.disconnected(watcher.id, device: device)
     }
 
-    /// Connection `id` of `device` is gone: the lease goes with the device's last connection.
+    /// Connection `id` of `device` is gone: the lease goes with the device's last connection
+    /// (a connection that never joined — closed before its lease was taken — releases nothing).
     private func disconnected(_ id: UInt64, device: Device) {
         let last = self.index.withLock { index -> Bool in
-            guard var ids = index.connections[device] else { return false }
-            ids.remove(id)
+            guard var ids = index.connections[device], ids.remove(id) != nil else { return false }
             index.connections[device] = ids.isEmpty ? nil : ids
             return ids.isEmpty
         }

@@ -18,7 +18,7 @@ struct Polygated: AsyncParsableCommand {
             'control', watchdog, journald) or by hand. See polygated(8) and polygated.conf(5).
             """,
         version: PolygateVersionText.value,
-        subcommands: [Serve.self, Migrate.self, CheckConfig.self],
+        subcommands: [Serve.self, Migrate.self, CheckConfig.self, DefaultConfig.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -123,6 +123,24 @@ extension Polygated {
                 print("# \(self.options.config): OK")
                 print(configuration, terminator: "")
             }
+        }
+    }
+}
+
+extension Polygated {
+    struct DefaultConfig: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "default-config",
+            abstract: "Print a configuration file with every key commented out at its default.",
+            discussion: """
+                The text of the shipped /etc/polygate/polygated.conf: each key with its description, \
+                commented out, at its default value. Redirect it to a file, uncomment what you change, \
+                and check it with 'polygated check-config'.
+                """
+        )
+
+        func run() {
+            print(DaemonConfiguration.defaultFile, terminator: "")
         }
     }
 }

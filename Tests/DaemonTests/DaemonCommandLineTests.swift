@@ -52,6 +52,18 @@ import Testing
         #expect(result.stderr.contains("bad.conf:1: unknown section [nonsense]"))
     }
 
+    /// `default-config` prints the shipped file, which `check-config` accepts as the defaults.
+    @Test func defaultConfigPrintsTheShippedFile() async throws {
+        let printed = try await DaemonHarness.run(["default-config"])
+        #expect(printed.status == 0)
+        #expect(printed.stdout == readFile("\(ShippedConfigurationTests.root)/etc/polygate/polygated.conf"))
+        let path = "\(TestEnvironment.makeDirectory("conf"))/default.conf"
+        try writeFile(path, printed.stdout)
+        let checked = try await DaemonHarness.run(["check-config", "--config", path])
+        #expect(checked.status == 0)
+        #expect(checked.stdout == "# \(path): OK\n\(DaemonConfiguration().description)")
+    }
+
     @Test func missingFileIsAConfigurationError() async throws {
         let result = try await DaemonHarness.run(["check-config", "--config", "/nonexistent/polygated.conf"])
         #expect(result.status == 78)
@@ -64,7 +76,7 @@ import Testing
     @Test func helpListsSubcommandsAndVersionPrints() async throws {
         let help = try await DaemonHarness.run(["--help"])
         #expect(help.status == 0)
-        for word in ["serve", "migrate", "check-config"] {
+        for word in ["serve", "migrate", "check-config", "default-config"] {
             #expect(help.stdout.contains(word))
         }
         let serveHelp = try await DaemonHarness.run(["serve", "--help"])

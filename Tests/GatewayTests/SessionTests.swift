@@ -1,6 +1,7 @@
 import Gateway
 import GatewayWire
 import NIOCore
+import Primitives
 import TestSupport
 import Testing
 

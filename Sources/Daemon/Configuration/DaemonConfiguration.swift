@@ -3,6 +3,7 @@ public import Gateway
 public import HTTPFront
 public import Logging
 public import Presence
+import Primitives
 
 /// Everything `polygated` reads from its configuration file, with the defaults that apply when a
 /// key is absent. Every key is documented in `etc/polygate/polygated.conf` and polygated.conf(5).
@@ -40,6 +41,24 @@ public struct DaemonConfiguration: Sendable, Hashable {
         /// files (none: plain HTTP, for a proxy in front).
         public var tls: ServerTLS.Files?
         public init() {}
+
+        /// `tls_certificate` ("" when none).
+        var tlsCertificate: String {
+            get { self.tls?.certificate ?? "" }
+            set { self.setTLS(certificate: newValue, privateKey: self.tlsPrivateKey) }
+        }
+
+        /// `tls_private_key` ("" when none).
+        var tlsPrivateKey: String {
+            get { self.tls?.privateKey ?? "" }
+            set { self.setTLS(certificate: self.tlsCertificate, privateKey: newValue) }
+        }
+
+        private mutating func setTLS(certificate: String, privateKey: String) {
+            self.tls =
+                certificate.isEmpty && privateKey.isEmpty
+                ? nil : ServerTLS.Files(certificate: certificate, privateKey: privateKey)
+        }
     }
 
     /// `[database]`
@@ -98,104 +117,66 @@ public struct DaemonConfiguration: Sendable, Hashable {
 }
 
 extension DaemonConfiguration: CustomStringConvertible {
-    /// The effective settings as TOML, with secrets masked (the database URL's password and the
-    /// metrics token).
+    /// The effective settings as TOML, every key in the order of the shipped file, with
+    /// secrets masked (the database URL's password and the metrics token).
     public var description: String {
-        """
-        [daemon]
-        gateway_id = "\(self.daemon.gatewayID)"
-        log_level = "\(self.daemon.logLevel)"
-        drain_timeout = "\(formatDuration(self.daemon.drainTimeout))"
-        audit_to_log = \(self.daemon.auditToLog)
+        Self.sections.map { section in
+            "[\(section.name)]\n" + section.keys.map { "\($0.name) = \($0.render(self))\n" }.joined()
+        }.joined(separator: "\n") + "\n"
+    }
 
-        [http]
-        listen = "\(self.http.listen)"
-        idle_timeout = "\(formatDuration(self.http.idleTimeout))"
-        header_timeout = "\(formatDuration(self.http.headerTimeout))"
-        max_waiting_connections = \(self.http.maxWaitingConnections)
-        trusted_proxies = [\(self.http.clientAddresses.trustedProxies.map { "\"\($0)\"" }.joined(separator: ", "))]
-        client_address_header = "\(self.http.clientAddresses.header.rawValue)"
-        tls_certificate = "\(self.http.tls?.certificate ?? "")"
-        tls_private_key = "\(self.http.tls?.privateKey ?? "")"
-
-        [database]
-        url = "\(maskPassword(inURL: self.database.url))"
-        pool_size = \(self.database.poolSize)
-        connect_timeout = "\(formatDuration(self.database.connectTimeout))"
-        migrate_on_start = \(self.database.migrateOnStart)
-        ready_timeout = "\(formatDuration(self.database.readyTimeout))"
-
-        [metrics]
-        token = "\(self.metrics.token == nil ? "" : "********")"
-
-        [gateway]
-        max_frame_bytes = \(self.gateway.maxFrameBytes)
-        max_message_bytes = \(self.gateway.maxMessageBytes)
-        send_queue_frames = \(self.gateway.sendQueueFrames)
-        send_queue_bytes = \(self.gateway.sendQueueBytes)
-        connect_rate_per_ip = "\(formatRate(self.gateway.connectPerIP))"
-        connect_burst_per_ip = \(Int(self.gateway.connectPerIP.burst))
-        send_rate_per_device = "\(formatRate(self.gateway.sendPerDevice))"
-        send_burst_per_device = \(Int(self.gateway.sendPerDevice.burst))
-        claim_rate_per_device = "\(formatRate(self.gateway.claimPerDevice))"
-        claim_burst_per_device = \(Int(self.gateway.claimPerDevice.burst))
-        auth_failures_per_ip = "\(formatRate(self.gateway.authFailuresPerIP))"
-        penalty_after_limits = \(self.gateway.penaltyAfterLimits)
-        ping_interval = "\(formatDuration(self.gateway.pingInterval))"
-        auth_timeout = "\(formatDuration(self.gateway.authTimeout))"
-        max_unauthenticated = \(self.gateway.maxUnauthenticated)
-        resume_ttl = "\(formatDuration(self.gateway.resumeTTL))"
-        key_packages_per_upload = \(self.gateway.keyPackagesPerUpload)
-        key_packages_per_device = \(self.gateway.keyPackagesPerDevice)
-        key_packages_low = \(self.gateway.keyPackagesLow)
-        past_epochs = \(self.gateway.pastEpochs)
-        retention = "\(formatDuration(self.gateway.retention))"
-        key_package_max_lifetime = "\(formatDuration(self.gateway.keyPackageMaxLifetime))"
-        max_members = \(self.gateway.maxMembers)
-        max_added_per_commit = \(self.gateway.maxAddedPerCommit)
-
-        [presence]
-        lease_ttl = "\(formatDuration(self.presence.leaseTTL))"
-        coalesce = "\(formatDuration(self.presence.coalesce))"
-        max_watched = \(self.presence.maxWatched)
-        watch_rate = "\(formatRate(GatewayLimits.Rate(self.presence.watchRate, per: self.presence.watchPeriod, burst: self.presence.watchBurst)))"
-        watch_burst = \(Int(self.presence.watchBurst))
-
-        [control]
-        listen = "\(self.control.listen)"
-        group = "\(self.control.group)"
-        readonly_listen = "\(self.control.readOnlyListen)"
-        readonly_group = "\(self.control.readOnlyGroup)"
-
-        """
+    /// The shipped configuration file: every key commented out with its default and its
+    /// description (`polygated default-config`; etc/polygate/polygated.conf is this text).
+    public static var defaultFile: String {
+        var lines = Self.fileHeader.map { $0.isEmpty ? "#" : "# \($0)" }
+        for section in Self.sections {
+            lines.append("")
+            lines.append("[\(section.name)]")
+            lines += section.doc.map { "# \($0)" }
+            for (index, key) in section.keys.enumerated() {
+                // A key with a description of its own starts a paragraph; one without
+                // belongs with the key above it.
+                if !key.doc.isEmpty, index > 0 || !section.doc.isEmpty { lines.append("") }
+                lines += key.doc.map { "# \($0)" }
+                lines.append("# \(key.name) = \(key.defaultValue)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 }
 
 extension DaemonConfiguration {
-    /// The settings as `config show` returns them: sections of keys, secrets masked (read back
-    /// from ``description``, so the two cannot differ).
+    /// The settings as `config show` returns them: sections of keys, secrets masked — each
+    /// value as the key prints it (so `config show` and the printed file cannot differ): a
+    /// quoted string as a string, `true`/`false` as a boolean, an integer as an integer, an
+    /// array as its TOML text.
     var controlValue: ControlValue {
         var sections: [String: ControlValue] = [:]
-        var section = ""
-        var keys: [String: ControlValue] = [:]
-        for line in self.description.split(separator: "\n") {
-            if line.hasPrefix("[") {
-                if !section.isEmpty { sections[section] = .object(keys) }
-                section = String(line.dropFirst().dropLast())
-                keys = [:]
-            } else if let equals = line.firstRange(of: " = ") {
-                let key = String(line[..<equals.lowerBound])
-                let raw = String(line[equals.upperBound...])
-                keys[key] =
-                    if raw.hasPrefix("\""), raw.hasSuffix("\""), raw.count >= 2 {
-                        .string(String(raw.dropFirst().dropLast()))
-                    } else if raw == "true" || raw == "false" { .bool(raw == "true") } else if let number = Int64(raw) {
-                        .int(number)
-                    } else { .string(raw) }
-            }
+        for section in Self.sections {
+            var keys: [String: ControlValue] = [:]
+            for key in section.keys { keys[key.name] = Self.controlValue(ofTOML: key.render(self)) }
+            sections[section.name] = .object(keys)
         }
-        if !section.isEmpty { sections[section] = .object(keys) }
         return .object(sections)
+    }
+
+    private static func controlValue(ofTOML raw: String) -> ControlValue {
+        if raw.hasPrefix("\""), raw.hasSuffix("\""), raw.count >= 2 {
+            var text = ""
+            var escaped = false
+            for character in raw.dropFirst().dropLast() {
+                if escaped || character != "\\" {
+                    text.append(character)
+                    escaped = false
+                } else {
+                    escaped = true
+                }
+            }
+            return .string(text)
+        }
+        if raw == "true" || raw == "false" { return .bool(raw == "true") }
+        if let number = Int64(raw) { return .int(number) }
+        return .string(raw)
     }
 }
 
@@ -215,7 +196,7 @@ func maskPassword(inURL url: String) -> String {
 }
 
 /// A rate as `"<count>/<period>"`, e.g. `"20/1m"`.
-func formatRate(_ rate: GatewayLimits.Rate) -> String {
+func formatRate(_ rate: TokenRate) -> String {
     let count = rate.rate == rate.rate.rounded() ? String(Int(rate.rate)) : String(rate.rate)
     return "\(count)/\(formatDuration(rate.per))"
 }

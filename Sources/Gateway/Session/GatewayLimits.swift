@@ -1,18 +1,10 @@
+public import Primitives
+
 /// Every limit of docs/GATEWAY_SPEC.md §7, with its default (the `[gateway]` configuration
 /// section overrides them).
 public struct GatewayLimits: Sendable, Hashable {
-    /// A token bucket's shape: `rate` tokens per `per`, holding at most `burst`.
-    public struct Rate: Sendable, Hashable {
-        public var rate: Double
-        public var per: Duration
-        public var burst: Double
-
-        public init(_ rate: Double, per: Duration, burst: Double) {
-            self.rate = rate
-            self.per = per
-            self.burst = burst
-        }
-    }
+    /// A token bucket's shape (`TokenRate`, shared with `[presence]`).
+    public typealias Rate = TokenRate
 
     public var maxFrameBytes = 1 << 20
     public var maxMessageBytes = 256 << 10

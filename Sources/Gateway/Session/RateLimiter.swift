@@ -1,4 +1,5 @@
-import Primitives
+public import Presence
+public import Primitives
 import Synchronization
 
 /// The daemon's token buckets (docs/GATEWAY_SPEC.md §7): per device for `Send` and
@@ -35,7 +36,7 @@ public final class RateLimiter: Sendable {
     public let watchRate: GatewayLimits.Rate
     private let state = Mutex(State())
 
-    public init(limits: GatewayLimits, watchRate: GatewayLimits.Rate = GatewayLimits.Rate(10, per: .seconds(60), burst: 20)) {
+    public init(limits: GatewayLimits, watchRate: GatewayLimits.Rate = PresenceLimits().watch) {
         self.limits = limits
         self.watchRate = watchRate
     }

@@ -1,3 +1,5 @@
+public import Primitives
+
 /// A token bucket as a value: `take` at a given instant either spends one token or says how
 /// long until one is available. No clock inside; the caller passes time, so tests need none.
 public struct TokenBucket: Sendable, Hashable {

@@ -1,6 +1,7 @@
 import Gateway
 import HTTPFront
 import Logging
+import Primitives
 import Testing
 
 @testable import Daemon
