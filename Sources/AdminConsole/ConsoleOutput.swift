@@ -1,4 +1,4 @@
-public import Control
+package import Control
 
 #if canImport(Glibc)
 import Glibc
@@ -6,13 +6,13 @@ import Glibc
 
 /// How gwctl prints: tables fitted to the terminal's width (uncut when not a terminal), colour
 /// only on a terminal (or when asked), JSON with `--json`; and which exit status an answer means.
-public struct ConsoleOutput: Sendable {
-    public var json: Bool
-    public var color: Bool
+package struct ConsoleOutput: Sendable {
+    package var json: Bool
+    package var color: Bool
     /// Colour on standard error (errors in red), decided apart: one may be a terminal and not the other.
-    public var errorColor: Bool
+    package var errorColor: Bool
 
-    public init(json: Bool, color: GwctlArguments.Color, environment: [String: String]) {
+    package init(json: Bool, color: GwctlArguments.Color, environment: [String: String]) {
         self.json = json
         let allowed = environment["NO_COLOR"].map(\.isEmpty) ?? true
         let dumb = environment["TERM"] == "dumb"
@@ -27,7 +27,7 @@ public struct ConsoleOutput: Sendable {
 
     /// The terminal's width, or a width nothing is cut at when standard output is not a terminal
     /// (COLUMNS, when set, wins over both).
-    public var width: Int {
+    package var width: Int {
         if let columns = getenv("COLUMNS").map({ String(cString: $0) }).flatMap(Int.init), columns > 0 { return columns }
         var size = winsize()
         if isatty(1) == 1, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
@@ -37,7 +37,7 @@ public struct ConsoleOutput: Sendable {
     /// Prints a command's final answer; returns the exit status it means: a refusal of the
     /// arguments (`bad_arguments`, `unknown_command`) is a usage error (2), like one gwctl finds
     /// itself; any other failure is 1.
-    public func show(_ response: ControlProtocol.Response, of command: ControlCommand, streamed: Bool) -> Int32 {
+    package func show(_ response: ControlProtocol.Response, of command: ControlCommand, streamed: Bool) -> Int32 {
         guard response.ok == true, let result = response.result else {
             let error = response.error ?? ControlProtocol.ErrorBody(code: "failed", message: "the daemon gave no result")
             self.failure(error.code, error.message)
@@ -57,7 +57,7 @@ public struct ConsoleOutput: Sendable {
 
     /// One streamed entry (`ledger tail --follow`): one compact JSON object, or a line of its
     /// columns padded to `widths` — set from the first entry, with the header printed then.
-    public func event(_ value: ControlValue, of command: ControlCommand, widths: inout [Int]?) {
+    package func event(_ value: ControlValue, of command: ControlCommand, widths: inout [Int]?) {
         if self.json {
             Self.write(String(decoding: ControlProtocol.line(value), as: UTF8.self))
             return
@@ -76,7 +76,7 @@ public struct ConsoleOutput: Sendable {
     /// script reading it always gets an object); the message on standard error in any case.
     /// Codes are the protocol's (`bad_arguments`, `not_found`, …) and gwctl's own
     /// `unreachable` and `interrupted`.
-    public func failure(_ code: String, _ message: String) {
+    package func failure(_ code: String, _ message: String) {
         if self.json {
             Self.write(ControlProtocol.pretty(["error": ["code": .string(code), "message": .string(message)]]) + "\n")
         }
@@ -84,13 +84,13 @@ public struct ConsoleOutput: Sendable {
     }
 
     /// "gwctl: message" on standard error, in red on a terminal.
-    public func error(_ message: String) {
+    package func error(_ message: String) {
         let text = "gwctl: " + ControlTable.clean(message)
         Self.writeError((self.errorColor ? "\u{1b}[31m\(text)\u{1b}[0m" : text) + "\n")
     }
 
-    public static func write(_ text: String) { Self.write(1, text) }
-    public static func writeError(_ text: String) { Self.write(2, text) }
+    package static func write(_ text: String) { Self.write(1, text) }
+    package static func writeError(_ text: String) { Self.write(2, text) }
 
     static func write(_ fd: Int32, _ text: String) {
         let bytes = Array(text.utf8)

@@ -1,4 +1,4 @@
-public import Control
+package import Control
 
 #if canImport(Glibc)
 import Glibc
@@ -7,10 +7,10 @@ import Glibc
 /// A blocking client of the control protocol (docs/CONTROL_PROTOCOL.md) over the daemon's Unix
 /// socket: connects, reads `hello`, then sends requests and reads their answers line by line.
 /// Waits can be cut short by an interrupt descriptor becoming readable (gwctl's Ctrl-C).
-public final class ControlClient {
+package final class ControlClient {
     /// Why a call did not get an answer.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public enum Code: String, Sendable {
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package enum Code: String, Sendable {
             /// No daemon answers at the path (missing socket, refused, permission denied).
             case unreachable
             /// The daemon spoke something else, or a version this client does not know.
@@ -22,23 +22,23 @@ public final class ControlClient {
             case timeout
         }
 
-        public var code: Code
-        public var message: String
-        public var description: String { self.message }
+        package var code: Code
+        package var message: String
+        package var description: String { self.message }
     }
 
-    public let path: String
-    public let hello: ControlProtocol.Hello
+    package let path: String
+    package let hello: ControlProtocol.Hello
     private let fd: Int32
     private var buffer: [UInt8] = []
     private var nextID: Int64 = 1
     /// Whether the last call was a stream that the interrupt cancelled.
-    public private(set) var lastCallCancelled = false
+    package private(set) var lastCallCancelled = false
 
     /// Connects and reads the daemon's hello.
     ///
     /// - Throws: ``Failure`` `unreachable` (with what to do about it), `protocol` or `timeout`.
-    public init(path: String, timeoutMs: Int32 = 5000) throws(Failure) {
+    package init(path: String, timeoutMs: Int32 = 5000) throws(Failure) {
         self.path = path
         guard path.utf8.count < 108 else { throw Failure(code: .unreachable, message: "\(path): too long for a socket path") }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -92,7 +92,7 @@ public final class ControlClient {
     /// Sends a request and reads its answer; stream events go to `event` as they come. When
     /// `interrupt` becomes readable during a stream the stream is cancelled (and its final line
     /// still read); during any other wait the call throws `interrupted`.
-    public func call(
+    package func call(
         _ command: ParsedCommand,
         interrupt: Int32? = nil,
         timeoutMs: Int32 = 120_000,
@@ -134,7 +134,7 @@ public final class ControlClient {
     }
 
     /// Live ids of a kind starting with `prefix` (for completion); empty when the daemon cannot say.
-    public func ids(_ kind: ControlCommand.Kind, prefix: String) -> [String] {
+    package func ids(_ kind: ControlCommand.Kind, prefix: String) -> [String] {
         guard let command = ControlCommands.named("complete") else { return [] }
         let parsed = ParsedCommand(
             command: command,

@@ -8,11 +8,11 @@ import Glibc
 /// gwctl: one command from its arguments, one per line of standard input, or the console
 /// (docs/CONTROL_PROTOCOL.md, gwctl(8)). Exit statuses: 0 ok, 1 the command failed, 2 usage,
 /// 3 the daemon cannot be reached.
-public enum Gwctl {
-    public static let version = "gwctl \(PolygateVersion.string) (control protocol \(ControlProtocol.version))"
+package enum Gwctl {
+    package static let version = "gwctl \(PolygateVersion.string) (control protocol \(ControlProtocol.version))"
 
     /// Runs gwctl with the arguments after the program name; returns the exit status.
-    public static func main(_ arguments: [String], environment: [String: String]) -> Int32 {
+    package static func main(_ arguments: [String], environment: [String: String]) -> Int32 {
         let parsed: GwctlArguments
         do throws(GwctlArguments.Problem) {
             parsed = try GwctlArguments.parse(arguments, environment: environment)

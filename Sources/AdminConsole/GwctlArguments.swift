@@ -1,31 +1,31 @@
 /// gwctl's own command line: its options (anywhere before `--`), and the command words that
 /// follow for the daemon. A value; parsing does no I/O.
-public struct GwctlArguments: Sendable, Hashable {
-    public enum Color: Sendable, Hashable {
+package struct GwctlArguments: Sendable, Hashable {
+    package enum Color: Sendable, Hashable {
         /// Colour when standard output is a terminal and NO_COLOR is unset.
         case automatic
         case always
         case never
     }
 
-    public static let defaultSocket = "/run/polygate/control.sock"
+    package static let defaultSocket = "/run/polygate/control.sock"
 
-    public var socket: String
-    public var json = false
-    public var color = Color.automatic
+    package var socket: String
+    package var json = false
+    package var color = Color.automatic
     /// `--help` / `-h`: gwctl's help, or the command's when words are given.
-    public var help = false
-    public var version = false
+    package var help = false
+    package var version = false
     /// The command's words; empty for the console.
-    public var words: [String] = []
+    package var words: [String] = []
 
     /// Usage errors (exit status 2).
-    public struct Problem: Error, Sendable, CustomStringConvertible {
-        public var description: String
+    package struct Problem: Error, Sendable, CustomStringConvertible {
+        package var description: String
     }
 
     /// Parses the arguments after the program name; `environment` supplies GWCTL_SOCKET.
-    public static func parse(_ arguments: [String], environment: [String: String]) throws(Problem) -> GwctlArguments {
+    package static func parse(_ arguments: [String], environment: [String: String]) throws(Problem) -> GwctlArguments {
         var parsed = GwctlArguments(socket: environment["GWCTL_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultSocket)
         var index = 0
         var ended = false
@@ -67,7 +67,7 @@ public struct GwctlArguments: Sendable, Hashable {
     }
 
     /// What `gwctl --help` prints.
-    public static let usage = """
+    package static let usage = """
         usage: gwctl [--socket PATH] [--json] [--color|--no-color] [COMMAND [ARGUMENTS...]]
 
         The admin console of polygated: inspects conversations, devices, KeyPackage pools,

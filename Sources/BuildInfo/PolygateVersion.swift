@@ -1,4 +1,4 @@
 /// The version of this build of polygate (kept in step with debian/changelog).
-public enum PolygateVersion {
-    public static let string = "0.1.0"
+package enum PolygateVersion {
+    package static let string = "0.1.0"
 }

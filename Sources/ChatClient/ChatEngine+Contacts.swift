@@ -7,22 +7,22 @@ import SwiftProtobuf
 /// Contacts by mutual consent and presence (docs/GATEWAY_SPEC.md §10).
 extension ChatEngine {
     /// A contact as listed.
-    public struct Contact: Sendable, Codable, Hashable {
-        public var user: String
+    package struct Contact: Sendable, Codable, Hashable {
+        package var user: String
         /// `mutual`, `outgoing` (you asked) or `incoming` (they asked).
-        public var state: String
+        package var state: String
         /// `online`, `offline`, or nil when not known (only mutual contacts have one).
-        public var presence: String?
+        package var presence: String?
         /// `now`, `hour`, `day`, `week`, `longer`.
-        public var lastSeen: String?
+        package var lastSeen: String?
     }
 
-    public enum ContactAction: String, Sendable, CaseIterable {
+    package enum ContactAction: String, Sendable, CaseIterable {
         case request, accept, revoke, block, unblock
     }
 
     /// The contacts, with the presence of mutual ones (watched on this connection).
-    public func contacts(session: ChatSession) async throws -> [Contact] {
+    package func contacts(session: ChatSession) async throws -> [Contact] {
         let list = try await session.call(.listContacts(.init())).contacts.contacts
         self.rememberContacts(list.map { Hex.encode($0.userID) })
         let mutual = list.filter { $0.state == .mutual }.map { [UInt8]($0.userID) }
@@ -40,7 +40,7 @@ extension ChatEngine {
         }
     }
 
-    public func contact(_ action: ContactAction, _ user: [UInt8], session: ChatSession) async throws {
+    package func contact(_ action: ContactAction, _ user: [UInt8], session: ChatSession) async throws {
         switch action {
         case .request: try await session.call(.contactRequest(.with { $0.userID = .init(user) }))
         case .accept: try await session.call(.contactAccept(.with { $0.userID = .init(user) }))
@@ -61,14 +61,14 @@ extension ChatEngine {
         }
     }
 
-    public func setInvisible(_ invisible: Bool, session: ChatSession) async throws {
+    package func setInvisible(_ invisible: Bool, session: ChatSession) async throws {
         try await session.call(.setPresence(.with { $0.invisible = invisible }))
         self.setInvisibleRecord(invisible)
         try self.saveNow()
     }
 
     /// Watches users (mutual contacts answer; anyone else is `unavailable`).
-    public func watch(_ users: [[UInt8]], session: ChatSession) async throws -> [Contact] {
+    package func watch(_ users: [[UInt8]], session: ChatSession) async throws -> [Contact] {
         let presences = try await session.call(.watch(.with { $0.userIds = users.map { .init($0) } })).watch.presences
         for presence in presences where presence.status != .unavailable { self.presence[Hex.encode(presence.userID)] = presence }
         return presences.map { presence in
@@ -82,11 +82,11 @@ extension ChatEngine {
     }
 
     /// The last known presence of watched users: user id (hex) → `online` / `offline`.
-    public var presenceByUser: [String: String] { self.presence.mapValues(Self.status) }
+    package var presenceByUser: [String: String] { self.presence.mapValues(Self.status) }
 
     /// Watches the peers of this device's DMs (mutual contacts among them answer), so lists
     /// can show them; errors are ignored (presence is a nicety).
-    public func watchPeers(session: ChatSession) async {
+    package func watchPeers(session: ChatSession) async {
         let peers = Set(self.state.conversations.compactMap { $0.kind == .dm && !$0.left ? $0.peer : nil }).compactMap {
             Hex.decode($0)
         }

@@ -14,7 +14,7 @@ extension ChatEngine {
 
     /// Creates a room (or a DM, with `kind`) with this user as its only member — and this user's
     /// other devices, which are added at once.
-    public func createRoom(
+    package func createRoom(
         _ name: String,
         kind: ConversationRecord.Kind = .room,
         session: ChatSession
@@ -70,7 +70,7 @@ extension ChatEngine {
     }
 
     /// Adds a user (every device of it that has a KeyPackage) to a conversation.
-    public func invite(_ user: [UInt8], to conv: String, session: ChatSession) async throws {
+    package func invite(_ user: [UInt8], to conv: String, session: ChatSession) async throws {
         let claimed = try await self.claimToAdd(user, session: session)
         try await self.add(claimed, users: [user], to: conv, session: session)
         try await self.sendMeta(conv, session: session)
@@ -90,7 +90,7 @@ extension ChatEngine {
     }
 
     /// Removes a user (all its devices) from a conversation.
-    public func remove(_ user: [UInt8], from conv: String, session: ChatSession) async throws {
+    package func remove(_ user: [UInt8], from conv: String, session: ChatSession) async throws {
         let hex = Hex.encode(user)
         guard let group = self.group(conv) else { throw ChatError(.notMember, "this device is not in that conversation") }
         guard group.members.contains(where: { Self.user(of: $0.node) == hex }) else {
@@ -144,7 +144,7 @@ extension ChatEngine {
 
     /// Leaves a conversation: asks the others (a Remove proposal for each of this user's
     /// devices), which the next member online commits; this device stops reading it now.
-    public func leave(_ conv: String, session: ChatSession) async throws {
+    package func leave(_ conv: String, session: ChatSession) async throws {
         guard var group = self.group(conv), let index = self.state.conversations.firstIndex(where: { $0.id == conv }) else {
             throw ChatError(.notMember, "this device is not in that conversation")
         }
@@ -168,7 +168,7 @@ extension ChatEngine {
 
     /// Sends a text message.
     @discardableResult
-    public func send(_ text: String, to conv: String, session: ChatSession) async throws -> ChatMessage {
+    package func send(_ text: String, to conv: String, session: ChatSession) async throws -> ChatMessage {
         guard let index = self.state.conversations.firstIndex(where: { $0.id == conv }), !self.state.conversations[index].left
         else {
             throw ChatError(.notMember, "you are not in that conversation any more")
@@ -192,7 +192,7 @@ extension ChatEngine {
     }
 
     /// The DM with `user`: the existing one, or a new one (created, `user` invited).
-    public func dm(_ user: [UInt8], session: ChatSession) async throws -> ConversationRecord {
+    package func dm(_ user: [UInt8], session: ChatSession) async throws -> ConversationRecord {
         let hex = Hex.encode(user)
         if let existing = self.state.conversations.first(where: { $0.kind == .dm && $0.peer == hex && !$0.left }) {
             return existing

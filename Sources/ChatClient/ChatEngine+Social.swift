@@ -12,23 +12,23 @@ import SwiftProtobuf
 /// others are read from it.
 extension ChatEngine {
     /// A post as the feed shows it.
-    public struct Post: Sendable, Codable, Hashable {
+    package struct Post: Sendable, Codable, Hashable {
         /// The post's share link (reply to it with this).
-        public var id: String
+        package var id: String
         /// The author's user id, hex.
-        public var author: String
-        public var authorName: String?
-        public var text: String
-        public var postedAtMs: UInt64
+        package var author: String
+        package var authorName: String?
+        package var text: String
+        package var postedAtMs: UInt64
         /// For replies: the share link of the post replied to.
-        public var replyTo: String?
+        package var replyTo: String?
     }
 
     /// A user's profile.
-    public struct Profile: Sendable, Codable, Hashable {
-        public var user: String
-        public var name: String?
-        public var description: String?
+    package struct Profile: Sendable, Codable, Hashable {
+        package var user: String
+        package var name: String?
+        package var description: String?
     }
 
     func server() throws(ChatError) -> PolycentricServer {
@@ -58,7 +58,7 @@ extension ChatEngine {
 
     /// Uploads what the server lacks of this user's events.
     @discardableResult
-    public func sync() async throws -> Int {
+    package func sync() async throws -> Int {
         var account = self.social
         let sent = try await self.remote { server throws(ServerError) in
             try await account.download(from: server)
@@ -71,7 +71,7 @@ extension ChatEngine {
 
     /// Posts (or replies to the post `replyTo`, a share link), then syncs.
     @discardableResult
-    public func post(_ text: String, replyTo: String? = nil) async throws -> Post {
+    package func post(_ text: String, replyTo: String? = nil) async throws -> Post {
         var parent: VerifiedEvent?
         if let replyTo { parent = try await self.event(replyTo) }
         let event: VerifiedEvent
@@ -85,7 +85,7 @@ extension ChatEngine {
         return self.post(of: event, name: self.social.username)
     }
 
-    public func follow(_ user: [UInt8], _ follow: Bool = true) async throws {
+    package func follow(_ user: [UInt8], _ follow: Bool = true) async throws {
         do {
             if follow { try self.social.follow(.ed25519(user)) } else { try self.social.unfollow(.ed25519(user)) }
         } catch {
@@ -95,7 +95,7 @@ extension ChatEngine {
         try await self.sync()
     }
 
-    public func setProfile(name: String?, description: String?) async throws {
+    package func setProfile(name: String?, description: String?) async throws {
         do {
             if let name { try self.social.setUsername(name) }
             if let description { try self.social.setDescription(description) }
@@ -107,10 +107,10 @@ extension ChatEngine {
     }
 
     /// The users this user follows (hex).
-    public var following: [String] { self.social.following.map { Hex.encode($0.key) } }
+    package var following: [String] { self.social.following.map { Hex.encode($0.key) } }
 
     /// Posts of followed users, newest first.
-    public func feed(limit: Int = 20) async throws -> [Post] {
+    package func feed(limit: Int = 20) async throws -> [Post] {
         let systems = self.social.following
         let events = try await self.remote { server throws(ServerError) in
             try await SocialAccount.feed(of: systems, from: server, limit: limit)
@@ -122,7 +122,7 @@ extension ChatEngine {
         return events.map { self.post(of: $0, name: names[$0.systemKey]) }
     }
 
-    public func profile(of user: [UInt8]) async throws -> Profile {
+    package func profile(of user: [UInt8]) async throws -> Profile {
         if user == self.device.userID {
             return Profile(user: Hex.encode(user), name: self.social.username, description: self.social.profileDescription)
         }

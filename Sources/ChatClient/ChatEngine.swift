@@ -1,7 +1,7 @@
 import ClientTLS
 import Foundation
 import GatewayClient
-public import GatewayWire
+package import GatewayWire
 import MLS
 import Polycentric
 import PolycentricClient
@@ -11,7 +11,7 @@ import SwiftProtobuf
 /// polychat's engine: the local identity and state (encrypted at rest), the Polycentric
 /// account, and the MLS groups of this device. An actor: the command line and the terminal UI
 /// call it from several tasks; one ``ChatSession`` at a time talks to the gateway.
-public actor ChatEngine {
+package actor ChatEngine {
     static let suite = CipherSuite.mls128DHKEMX25519AES128GCMSHA256Ed25519
 
     /// How long the KeyPackages (and leaves) this device publishes are valid: from a day ago
@@ -41,7 +41,7 @@ public actor ChatEngine {
     /// The directory's lock; nil for a read-only engine (``open(directory:environment:readOnly:passphrase:)``).
     let lock: StateLock?
     let vault: Vault
-    public internal(set) var identity: IdentityRecord
+    package internal(set) var identity: IdentityRecord
     let device: DeviceCredentials
     var social: SocialAccount
     var state: ChatState
@@ -62,11 +62,11 @@ public actor ChatEngine {
     /// The highest seq processed per conversation and not acked yet.
     var unacked: [String: UInt64] = [:]
     /// Presence of watched contacts (user hex → status), as last told.
-    public internal(set) var presence: [String: Polygate_Gateway_V1_Presence] = [:]
+    package internal(set) var presence: [String: Polygate_Gateway_V1_Presence] = [:]
     /// Messages that arrived in this process, oldest first (bounded; ``takeArrivals()``).
     var arrivals: [(conv: String, message: ChatMessage)] = []
     /// Whether this session is connected (for the terminal UI).
-    public internal(set) var connected = false
+    package internal(set) var connected = false
     /// TLS authorities and transport from the environment.
     let connection: ConnectionSettings
 
@@ -93,21 +93,21 @@ public actor ChatEngine {
     // MARK: Identity
 
     /// This user's id (the Polycentric system key), hex.
-    public nonisolated var userID: String { Hex.encode(self.device.userID) }
+    package nonisolated var userID: String { Hex.encode(self.device.userID) }
     /// This device's id, hex.
-    public nonisolated var deviceID: String { Hex.encode(self.device.deviceID) }
+    package nonisolated var deviceID: String { Hex.encode(self.device.deviceID) }
     /// The state directory.
-    public nonisolated var statePath: String { self.directory.path }
+    package nonisolated var statePath: String { self.directory.path }
     /// How the state is encrypted at rest.
-    public nonisolated var vaultMode: Vault.Mode { self.vault.mode }
+    package nonisolated var vaultMode: Vault.Mode { self.vault.mode }
     /// This user's Polycentric username, if set.
-    public var username: String? { self.social.username }
+    package var username: String? { self.social.username }
 
     /// Creates an identity (a new one, or the one in `bundle`, an export of another device) and
     /// this device in `directory`.
     ///
     /// - Throws: ``ChatError`` `identity_exists` when there is one.
-    public static func initialize(
+    package static func initialize(
         directory: StateDirectory,
         deviceName: String,
         socialURL: String,
@@ -180,7 +180,7 @@ public actor ChatEngine {
     ///
     /// - Parameter readOnly: do not take the directory's lock (for `whoami` while the terminal UI
     ///   runs); such an engine refuses to save.
-    public static func open(
+    package static func open(
         directory: StateDirectory,
         environment: [String: String],
         readOnly: Bool = false,
@@ -232,7 +232,7 @@ public actor ChatEngine {
     /// What an identity export holds: the identity (system key and Polycentric events) and the
     /// user's conversations as this device knows them (ids, names, kinds, DM peers — no keys,
     /// no messages), so the new device can join them at once under their names.
-    public struct IdentityExport: Sendable {
+    package struct IdentityExport: Sendable {
         /// The Polycentric export bundle.
         var bundle: [UInt8]
         var conversations: [ConversationHint]
@@ -247,7 +247,7 @@ public actor ChatEngine {
 
     /// The identity for another device, sealed with `passphrase` (Argon2id +
     /// ChaCha20-Poly1305): `PCX2`, the salt, then the sealed ``ExportContents``.
-    public func exportIdentity(passphrase: String) throws(ChatError) -> [UInt8] {
+    package func exportIdentity(passphrase: String) throws(ChatError) -> [UInt8] {
         let salt = SecureRandom.bytes(count: PasswordHash.saltSize)
         let key = try Vault.derive(passphrase, salt)
         let vault = Vault(key: key, mode: .passphrase)
@@ -265,7 +265,7 @@ public actor ChatEngine {
     ///
     /// - Throws: ``ChatError`` `bad_argument` for a file that is no export, `bad_state` for a
     ///   wrong passphrase or a damaged export.
-    public static func readExport(_ bytes: [UInt8], passphrase: String) throws(ChatError) -> IdentityExport {
+    package static func readExport(_ bytes: [UInt8], passphrase: String) throws(ChatError) -> IdentityExport {
         let magic = bytes.count > 4 + 16 ? String(decoding: bytes.prefix(4), as: UTF8.self) : ""
         guard magic == "PCX1" || magic == "PCX2" else {
             throw ChatError(.badArgument, "not a polychat identity export")
@@ -288,7 +288,7 @@ public actor ChatEngine {
 
     /// Changes the servers, and the private CA trusted for them (`caFile`: a PEM file to copy
     /// into the state directory; "" to trust the system's authorities alone again).
-    public func setServers(social: String?, gateway: String?, caFile: String? = nil) throws(ChatError) {
+    package func setServers(social: String?, gateway: String?, caFile: String? = nil) throws(ChatError) {
         if let social {
             try Self.checkSocialURL(social)
             self.identity.socialURL = social
@@ -331,7 +331,7 @@ public actor ChatEngine {
     }
 
     /// The CA files trusted beyond the system's: the state directory's, and `POLYCHAT_CA_FILE`.
-    public nonisolated var caFiles: [String] {
+    package nonisolated var caFiles: [String] {
         var files: [String] = []
         if self.directory.exists(Self.authorityFile) { files.append(self.directory.file(Self.authorityFile)) }
         if let extra = self.connection.caFile { files.append(extra) }
@@ -346,7 +346,7 @@ public actor ChatEngine {
     // MARK: Saving
 
     /// Writes the state (identity, chat, social), each file atomically.
-    public func save() throws(ChatError) { try self.saveNow() }
+    package func save() throws(ChatError) { try self.saveNow() }
 
     func saveNow() throws(ChatError) {
         guard self.lock != nil else { throw ChatError(.busy, "this polychat opened the state read-only") }
@@ -367,18 +367,18 @@ public actor ChatEngine {
     // MARK: Reading the state
 
     /// The conversations, newest activity first.
-    public var conversations: [ConversationRecord] {
+    package var conversations: [ConversationRecord] {
         self.state.conversations.sorted { ($0.messages.last?.sentAtMs ?? 0) > ($1.messages.last?.sentAtMs ?? 0) }
     }
 
     /// What happened since the last call (joins, removals, failures), for the user.
-    public func takeNotices() -> [String] {
+    package func takeNotices() -> [String] {
         defer { self.notices = [] }
         return self.notices
     }
 
     /// The messages that arrived since the last call, with their conversation ids.
-    public func takeArrivals() -> [(conv: String, message: ChatMessage)] {
+    package func takeArrivals() -> [(conv: String, message: ChatMessage)] {
         defer { self.arrivals = [] }
         return self.arrivals
     }
@@ -386,7 +386,7 @@ public actor ChatEngine {
     /// The conversation a hex prefix (or a name) names.
     ///
     /// - Throws: ``ChatError`` `not_found` or `ambiguous`.
-    public func conversation(named text: String) throws(ChatError) -> ConversationRecord {
+    package func conversation(named text: String) throws(ChatError) -> ConversationRecord {
         let lowered = text.lowercased()
         let byID = self.state.conversations.filter { $0.id.hasPrefix(lowered) }
         let matches = byID.isEmpty ? self.state.conversations.filter { $0.name == text } : byID
@@ -403,7 +403,7 @@ public actor ChatEngine {
     }
 
     /// Marks a conversation read; its messages.
-    public func markRead(_ conv: String) -> [ChatMessage] {
+    package func markRead(_ conv: String) -> [ChatMessage] {
         guard let index = self.state.conversations.firstIndex(where: { $0.id == conv }) else { return [] }
         self.state.conversations[index].unread = 0
         return self.state.conversations[index].messages
@@ -412,7 +412,7 @@ public actor ChatEngine {
     static func nowMs() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
     /// A user id from hex (64 characters).
-    public static func user(_ text: String) throws(ChatError) -> [UInt8] {
+    package static func user(_ text: String) throws(ChatError) -> [UInt8] {
         guard let bytes = Hex.decode(text.lowercased()), bytes.count == 32 else {
             throw ChatError(.badArgument, "'\(text)' is not a user id (64 hex characters, as 'polychat whoami' prints)")
         }
@@ -421,7 +421,7 @@ public actor ChatEngine {
 
     /// The users this device knows (hex, sorted): itself, conversation members and DM peers,
     /// contacts and requests, blocked users, and the users it follows.
-    public var knownUsers: [String] {
+    package var knownUsers: [String] {
         var users: Set<String> = [self.userID]
         for record in self.state.conversations {
             users.formUnion(record.members)
@@ -439,7 +439,7 @@ public actor ChatEngine {
     ///
     /// - Throws: ``ChatError`` `bad_argument` when `text` is not hex, `not_found` when no known
     ///   user starts with it, `ambiguous` (listing the candidates) when several do.
-    public func resolveUser(_ text: String) throws(ChatError) -> [UInt8] {
+    package func resolveUser(_ text: String) throws(ChatError) -> [UInt8] {
         let lowered = text.lowercased()
         guard !lowered.isEmpty, lowered.allSatisfy(\.isHexDigit), lowered.count <= 64 else {
             throw ChatError(.badArgument, "'\(text)' is not a user id (hex, as 'polychat whoami' and listings print it)")

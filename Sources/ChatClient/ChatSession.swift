@@ -1,5 +1,5 @@
 import ClientTLS
-public import GatewayClient
+package import GatewayClient
 import GatewayWire
 import MLS
 import Primitives
@@ -8,14 +8,14 @@ import Synchronization
 /// One connection of the engine to the gateway: authenticated, caught up, KeyPackages topped
 /// up. Server frames are processed in order by ``pump(timeout:until:)`` (the command line) or
 /// ``step(timeout:)`` (the terminal UI).
-public struct ChatSession: Sendable {
-    public let connection: GatewayConnection
-    public let engine: ChatEngine
+package struct ChatSession: Sendable {
+    package let connection: GatewayConnection
+    package let engine: ChatEngine
 
     /// Processes server frames until `done` holds (checked after each frame).
     ///
     /// - Throws: ``ChatError`` `unreachable` when the connection ends first, or after `timeout`.
-    public func pump(timeout: Duration = .seconds(20), until done: @Sendable (ChatEngine) async -> Bool) async throws {
+    package func pump(timeout: Duration = .seconds(20), until done: @Sendable (ChatEngine) async -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !(await done(self.engine)) {
             let left = deadline - ContinuousClock.now
@@ -46,7 +46,7 @@ public struct ChatSession: Sendable {
     ///
     /// - Returns: whether a frame was processed.
     /// - Throws: ``ChatError`` `unreachable` once the connection has ended.
-    public func step(timeout: Duration) async throws(ChatError) -> Bool {
+    package func step(timeout: Duration) async throws(ChatError) -> Bool {
         let frame: GatewayConnection.ServerFrame?
         do {
             frame = try await self.connection.nextEvent(timeout: timeout)
@@ -86,7 +86,7 @@ extension ChatEngine {
     /// `body`, and saves the state.
     ///
     /// - Throws: ``ChatError`` `unreachable` when the gateway cannot be reached.
-    public nonisolated func withSession<T: Sendable>(_ body: (ChatSession) async throws -> T) async throws -> T {
+    package nonisolated func withSession<T: Sendable>(_ body: (ChatSession) async throws -> T) async throws -> T {
         let url = await self.identity.gatewayURL
         if await self.identity.revoked == true { throw Self.revokedError }
         let endpoint = try GatewayEndpoint(parsing: url)

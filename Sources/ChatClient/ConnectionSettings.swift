@@ -6,9 +6,9 @@ import Synchronization
 /// How polychat reaches its servers, from its environment: the TLS authorities it trusts
 /// beyond the system's (the state directory's `ca.pem`, from `--ca-file`, and
 /// `POLYCHAT_CA_FILE`), and the gateway transport (`POLYCHAT_TRANSPORT`).
-public struct ConnectionSettings: Sendable, Hashable {
+package struct ConnectionSettings: Sendable, Hashable {
     /// `POLYCHAT_TRANSPORT`.
-    public enum Transport: String, Sendable, Hashable, CaseIterable {
+    package enum Transport: String, Sendable, Hashable, CaseIterable {
         /// WebSocket, or SSE when the way to the gateway does not upgrade (the default).
         case auto
         case websocket
@@ -16,16 +16,16 @@ public struct ConnectionSettings: Sendable, Hashable {
     }
 
     /// `POLYCHAT_CA_FILE`: a PEM file of authorities trusted for this run.
-    public var caFile: String?
-    public var transport: Transport
+    package var caFile: String?
+    package var transport: Transport
 
-    public init(caFile: String? = nil, transport: Transport = .auto) {
+    package init(caFile: String? = nil, transport: Transport = .auto) {
         self.caFile = caFile
         self.transport = transport
     }
 
     /// - Throws: ``ChatError`` `bad_argument` for a transport that is not one of the three.
-    public init(environment: [String: String]) throws(ChatError) {
+    package init(environment: [String: String]) throws(ChatError) {
         self.caFile = environment["POLYCHAT_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         let name = environment["POLYCHAT_TRANSPORT"] ?? ""
         guard let transport = name.isEmpty ? .auto : Transport(rawValue: name.lowercased()) else {

@@ -1,20 +1,20 @@
 /// Where the gateway is, from its URL: `ws://host:port/v1/gateway`, `wss://…`, or the
 /// social server's `http(s)://host[:port][/prefix]` (then `/v1/gateway` under it). IPv6 hosts
 /// in brackets. TLS for `wss://` and `https://` (default port 443, else 80).
-public struct GatewayEndpoint: Sendable, Hashable {
-    public var host: String
-    public var port: Int
+package struct GatewayEndpoint: Sendable, Hashable {
+    package var host: String
+    package var port: Int
     /// The WebSocket path (`/v1/gateway`, or under a prefix behind a proxy).
-    public var path: String
-    public var tls: Bool
+    package var path: String
+    package var tls: Bool
 
     /// The prefix of the SSE routes: `/chat` for a gateway at `/chat/v1/gateway`.
-    public var prefix: String {
+    package var prefix: String {
         self.path.hasSuffix("/v1/gateway") ? String(self.path.dropLast("/v1/gateway".count)) : ""
     }
 
     /// - Throws: ``ChatError`` `bad_argument` saying what a gateway URL looks like.
-    public init(parsing url: String) throws(ChatError) {
+    package init(parsing url: String) throws(ChatError) {
         let schemes: [(String, Bool, Int)] = [
             ("ws://", false, 80), ("http://", false, 80), ("wss://", true, 443), ("https://", true, 443),
         ]

@@ -7,21 +7,21 @@ import Glibc
 
 /// How polychat prints things: short ids, local times, one line per item, and JSON for
 /// scripts (`--json`: one document, keys sorted).
-public enum Listing {
+package enum Listing {
     /// The first 12 hex characters of an id: enough to tell people apart in a terminal.
-    public static func short(_ id: String) -> String { String(id.prefix(12)) }
+    package static func short(_ id: String) -> String { String(id.prefix(12)) }
 
     /// The first 12 hex characters of a raw id.
-    public static func short(_ id: [UInt8]) -> String { Hex.encode(Array(id.prefix(6))) }
+    package static func short(_ id: [UInt8]) -> String { Hex.encode(Array(id.prefix(6))) }
 
     /// A user as shown: "name (abcdef012345)" or the short id.
-    public static func user(_ id: String, name: String?) -> String {
+    package static func user(_ id: String, name: String?) -> String {
         guard let name, !name.isEmpty else { return Self.short(id) }
         return "\(Self.clean(name)) (\(Self.short(id)))"
     }
 
     /// A local time, "2026-12-01 08:05".
-    public static func time(_ ms: UInt64) -> String {
+    package static func time(_ ms: UInt64) -> String {
         var seconds = time_t(ms / 1000)
         var parts = tm()
         localtime_r(&seconds, &parts)
@@ -32,7 +32,7 @@ public enum Listing {
 
     /// Text from other people with control characters (escape sequences) replaced, so a message
     /// cannot repaint the terminal.
-    public static func clean(_ text: String) -> String {
+    package static func clean(_ text: String) -> String {
         String(
             String.UnicodeScalarView(
                 text.unicodeScalars.map { scalar in
@@ -43,7 +43,7 @@ public enum Listing {
     }
 
     /// One message line: "08:05 name (id): text" (notices in brackets).
-    public static func message(_ message: ChatMessage, withDate: Bool = true) -> String {
+    package static func message(_ message: ChatMessage, withDate: Bool = true) -> String {
         let when = withDate ? Self.time(message.sentAtMs) : String(Self.time(message.sentAtMs).suffix(5))
         if message.notice {
             let who = message.sender.isEmpty ? "" : Self.short(message.sender) + " "
@@ -54,7 +54,7 @@ public enum Listing {
     }
 
     /// One conversation line: short id, kind, name, members, unread.
-    public static func conversation(_ record: ConversationRecord) -> String {
+    package static func conversation(_ record: ConversationRecord) -> String {
         let state = record.left ? " (left)" : ""
         let unread = record.unread > 0 ? "  \(record.unread) unread" : ""
         let name = record.kind == .dm ? "dm with \(record.peer.map(Self.short) ?? "?")" : Self.clean(record.name)
@@ -63,7 +63,7 @@ public enum Listing {
     }
 
     /// A post, over lines: author and time, then the text indented.
-    public static func post(_ post: ChatEngine.Post) -> String {
+    package static func post(_ post: ChatEngine.Post) -> String {
         var out = "\(Self.user(post.author, name: post.authorName))  \(Self.time(post.postedAtMs))\n"
         if let replyTo = post.replyTo { out += "  in reply to \(replyTo)\n" }
         for line in Self.clean(post.text).split(separator: "\n", omittingEmptySubsequences: false) { out += "  \(line)\n" }
@@ -72,7 +72,7 @@ public enum Listing {
     }
 
     /// JSON for `--json`.
-    public static func json<T: Encodable>(_ value: T) -> String {
+    package static func json<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value) else { return "null" }

@@ -1,8 +1,8 @@
 /// What polychat keeps in its state directory (each file encrypted by the ``Vault``).
 
 /// `identity.json`: who this is and where it talks to.
-public struct IdentityRecord: Codable, Sendable {
-    public var version = 1
+package struct IdentityRecord: Codable, Sendable {
+    package var version = 1
     /// The Polycentric system key (Ed25519 seed), hex.
     var systemKey: String
     /// This device's Polycentric process id, hex.
@@ -11,19 +11,19 @@ public struct IdentityRecord: Codable, Sendable {
     var deviceKey: String
     /// The serialized `SignedDeviceCertificate`, hex.
     var certificate: String
-    public var deviceName: String
+    package var deviceName: String
     /// The Polycentric server (`http://host:port`).
-    public var socialURL: String
+    package var socialURL: String
     /// The gateway (`ws://host:port/v1/gateway` or `http://host:port`).
-    public var gatewayURL: String
+    package var gatewayURL: String
     /// Messages kept per conversation (0: none are stored; `read` then shows only what arrives
     /// while it runs).
-    public var history: Int
+    package var history: Int
     /// The presence setting last made from this device (nil: never set, visible).
-    public var invisible: Bool?
+    package var invisible: Bool?
     /// The gateway said this device is revoked: it no longer connects (the identity stays, for
     /// `polychat identity export`).
-    public var revoked: Bool?
+    package var revoked: Bool?
 }
 
 /// `chat.json`: conversations, their MLS state and messages, and this device's KeyPackages.
@@ -60,39 +60,39 @@ struct ConversationHint: Codable, Sendable, Hashable {
 }
 
 /// One conversation as this device knows it.
-public struct ConversationRecord: Codable, Sendable, Hashable {
-    public enum Kind: String, Codable, Sendable { case room, dm }
+package struct ConversationRecord: Codable, Sendable, Hashable {
+    package enum Kind: String, Codable, Sendable { case room, dm }
 
     /// The MLS group id, hex.
-    public var id: String
-    public var name: String
-    public var kind: Kind
+    package var id: String
+    package var name: String
+    package var kind: Kind
     /// For a DM: the other user, hex.
-    public var peer: String?
+    package var peer: String?
     /// The serialized `MLSGroup`, hex; nil once this device left or was removed.
     var group: String?
     /// The last seq this device processed.
-    public var lastSeq: UInt64
-    public var messages: [ChatMessage]
-    public var unread: Int
+    package var lastSeq: UInt64
+    package var messages: [ChatMessage]
+    package var unread: Int
     /// Removed or left: no new messages can be read or sent.
-    public var left: Bool
+    package var left: Bool
     /// Members' user ids, hex (as of the last processed epoch).
-    public var members: [String]
+    package var members: [String]
 }
 
 /// A message as shown to the user (stored only in the encrypted state).
-public struct ChatMessage: Codable, Sendable, Hashable {
-    public var seq: UInt64
+package struct ChatMessage: Codable, Sendable, Hashable {
+    package var seq: UInt64
     /// The sender's user id, hex.
-    public var sender: String
+    package var sender: String
     /// The name the sender goes by (its own claim, from its Polycentric profile).
-    public var senderName: String?
-    public var text: String
-    public var sentAtMs: UInt64
-    public var own: Bool
+    package var senderName: String?
+    package var text: String
+    package var sentAtMs: UInt64
+    package var own: Bool
     /// Not a message but an event ("alice joined"): shown differently.
-    public var notice: Bool
+    package var notice: Bool
 }
 
 /// A KeyPackage this device uploaded, with the private keys a Welcome to it needs.

@@ -8,13 +8,13 @@ import Glibc
 ///
 /// The directory is `$POLYCHAT_HOME`, else `$XDG_DATA_HOME/polychat`, else
 /// `~/.local/share/polychat`.
-public struct StateDirectory: Sendable {
-    public let path: String
+package struct StateDirectory: Sendable {
+    package let path: String
 
-    public init(path: String) { self.path = path }
+    package init(path: String) { self.path = path }
 
     /// The default location (see the type's documentation).
-    public static func standard(environment: [String: String]) -> StateDirectory {
+    package static func standard(environment: [String: String]) -> StateDirectory {
         if let home = environment["POLYCHAT_HOME"], !home.isEmpty { return StateDirectory(path: Self.absolute(home)) }
         if let data = environment["XDG_DATA_HOME"], !data.isEmpty {
             return StateDirectory(path: Self.absolute(data) + "/polychat")
@@ -23,7 +23,7 @@ public struct StateDirectory: Sendable {
     }
 
     /// `path` made absolute (against the working directory), without a trailing slash.
-    public static func absolute(_ path: String) -> String {
+    package static func absolute(_ path: String) -> String {
         var result = path
         if !result.hasPrefix("/") {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
@@ -38,7 +38,7 @@ public struct StateDirectory: Sendable {
 
     /// Creates the directory (and its parents) with mode 0700; `tighten`: also when it exists
     /// (never for a directory that only holds the key file, such as the user's home).
-    public func create(tighten: Bool = true) throws(ChatError) {
+    package func create(tighten: Bool = true) throws(ChatError) {
         var partial = self.path.hasPrefix("/") ? "" : "."
         for component in self.path.split(separator: "/") {
             partial += "/" + component
@@ -49,15 +49,15 @@ public struct StateDirectory: Sendable {
         if tighten { chmod(self.path, 0o700) }
     }
 
-    public func exists(_ name: String) -> Bool { access(self.file(name), F_OK) == 0 }
+    package func exists(_ name: String) -> Bool { access(self.file(name), F_OK) == 0 }
 
     func file(_ name: String) -> String { "\(self.path)/\(name)" }
 
     /// The bytes of a file, or nil when it does not exist.
-    public func read(_ name: String) throws(ChatError) -> [UInt8]? { try Self.readFile(self.file(name)) }
+    package func read(_ name: String) throws(ChatError) -> [UInt8]? { try Self.readFile(self.file(name)) }
 
     /// The bytes of the file at `path`, or nil when it does not exist.
-    public static func readFile(_ path: String) throws(ChatError) -> [UInt8]? {
+    package static func readFile(_ path: String) throws(ChatError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
@@ -79,7 +79,7 @@ public struct StateDirectory: Sendable {
     }
 
     /// Replaces a file atomically (mode 0600).
-    public func write(_ name: String, _ bytes: [UInt8]) throws(ChatError) {
+    package func write(_ name: String, _ bytes: [UInt8]) throws(ChatError) {
         let path = self.file(name)
         let temporary = "\(path).tmp.\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -112,13 +112,13 @@ public struct StateDirectory: Sendable {
         }
     }
 
-    public func remove(_ name: String) { unlink(self.file(name)) }
+    package func remove(_ name: String) { unlink(self.file(name)) }
 
     /// Takes the directory's lock (`lock`, flock): one polychat at a time uses a state
     /// directory, or two would ratchet the same MLS groups apart.
     ///
     /// - Throws: ``ChatError`` `busy` when another process holds it.
-    public func lock() throws(ChatError) -> StateLock {
+    package func lock() throws(ChatError) -> StateLock {
         let path = self.file("lock")
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ChatError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
@@ -131,7 +131,7 @@ public struct StateDirectory: Sendable {
 }
 
 /// A held state-directory lock; released when the value goes away (or the process ends).
-public final class StateLock: Sendable {
+package final class StateLock: Sendable {
     let fd: Int32
     init(fd: Int32) { self.fd = fd }
     deinit { close(self.fd) }

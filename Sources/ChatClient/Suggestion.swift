@@ -1,15 +1,15 @@
 /// "Did you mean …?" for mistyped words: the candidates closest to a word by edit distance
 /// (insertions, deletions, substitutions and swaps of neighbours each count 1).
-public enum Suggestion {
+package enum Suggestion {
     /// The candidates nearest to `word`, if within `limit` edits (in the given order).
-    public static func closest(to word: String, among candidates: [String], limit: Int = 2) -> [String] {
+    package static func closest(to word: String, among candidates: [String], limit: Int = 2) -> [String] {
         let scored = candidates.map { ($0, Self.distance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.map(\.1).min(), best <= limit else { return [] }
         return scored.filter { $0.1 == best }.map(\.0)
     }
 
     /// The optimal-string-alignment distance between two words.
-    public static func distance(_ a: String, _ b: String) -> Int {
+    package static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a)
         let b = Array(b)
         guard !a.isEmpty else { return b.count }

@@ -12,8 +12,8 @@ import Primitives
 ///   files as the user can read everything.
 /// - **passphrase** (`init --passphrase`): Argon2id (t = 2, 64 MiB) of the passphrase with a
 ///   random salt; the passphrase is asked for each time (or read from `$POLYCHAT_PASSPHRASE`).
-public struct Vault: Sendable {
-    public enum Mode: String, Sendable, Codable {
+package struct Vault: Sendable {
+    package enum Mode: String, Sendable, Codable {
         case keyFile = "keyfile"
         case passphrase
     }
@@ -31,10 +31,10 @@ public struct Vault: Sendable {
     static let aead = AEADAlgorithm.chacha20Poly1305
 
     let key: SecretBytes
-    public let mode: Mode
+    package let mode: Mode
 
     /// Where the key file of `directory` lives.
-    public static func keyFilePath(for directory: StateDirectory, environment: [String: String]) -> String {
+    package static func keyFilePath(for directory: StateDirectory, environment: [String: String]) -> String {
         if let explicit = environment["POLYCHAT_KEYFILE"], !explicit.isEmpty { return StateDirectory.absolute(explicit) }
         if environment["POLYCHAT_HOME"] != nil { return directory.path + ".key" }
         let config =
@@ -43,7 +43,7 @@ public struct Vault: Sendable {
     }
 
     /// Makes a new vault for `directory` (its key file or its passphrase header).
-    public static func create(
+    package static func create(
         in directory: StateDirectory,
         passphrase: String?,
         environment: [String: String]
@@ -72,7 +72,7 @@ public struct Vault: Sendable {
     }
 
     /// Opens the vault of `directory`; `passphrase` is asked for only in passphrase mode.
-    public static func open(
+    package static func open(
         _ directory: StateDirectory,
         environment: [String: String],
         passphrase: () throws(ChatError) -> String
@@ -128,7 +128,7 @@ public struct Vault: Sendable {
     }
 
     /// Encrypts the contents of file `name`.
-    public func seal(_ plaintext: [UInt8], name: String) throws(ChatError) -> [UInt8] {
+    package func seal(_ plaintext: [UInt8], name: String) throws(ChatError) -> [UInt8] {
         let nonce = SecureRandom.bytes(count: Self.aead.nonceSize)
         do {
             return Self.magic + nonce
@@ -144,7 +144,7 @@ public struct Vault: Sendable {
     }
 
     /// Decrypts the contents of file `name`.
-    public func open(_ sealed: [UInt8], name: String) throws(ChatError) -> [UInt8] {
+    package func open(_ sealed: [UInt8], name: String) throws(ChatError) -> [UInt8] {
         guard sealed.count >= 4 + 12 + 16, Array(sealed.prefix(4)) == Self.magic else {
             throw ChatError(.badState, "\(name) is not a polychat vault file")
         }
@@ -161,7 +161,7 @@ public struct Vault: Sendable {
     }
 
     /// Reads and decrypts a JSON file of the state directory (nil when absent).
-    public func load<T: Decodable>(_ type: T.Type, _ name: String, from directory: StateDirectory) throws(ChatError) -> T? {
+    package func load<T: Decodable>(_ type: T.Type, _ name: String, from directory: StateDirectory) throws(ChatError) -> T? {
         guard let sealed = try directory.read(name) else { return nil }
         let bytes = try self.open(sealed, name: name)
         do {
@@ -172,7 +172,7 @@ public struct Vault: Sendable {
     }
 
     /// Encrypts and writes a JSON file atomically.
-    public func store<T: Encodable>(_ value: T, _ name: String, in directory: StateDirectory) throws(ChatError) {
+    package func store<T: Encodable>(_ value: T, _ name: String, in directory: StateDirectory) throws(ChatError) {
         try directory.write(name, try self.seal(try Self.encode(value), name: name))
     }
 }

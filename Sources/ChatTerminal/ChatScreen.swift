@@ -1,52 +1,52 @@
-public import ChatClient
+package import ChatClient
 
 /// What the terminal UI shows, as a value: conversations with unread counts and presence, the
 /// selected conversation's messages, the input line and a status line. ``render()`` lays it
 /// out for a terminal of `width` × `height` cells (one cell per character: wide East Asian
 /// characters are counted as one). No I/O here, so every layout is tested as a value.
-public struct ChatScreen: Sendable {
-    public enum Connection: Sendable, Hashable {
+package struct ChatScreen: Sendable {
+    package enum Connection: Sendable, Hashable {
         case connecting
         case connected
         /// Disconnected; the next try is in this many seconds.
         case waiting(seconds: Int, reason: String)
     }
 
-    public var width = 80
-    public var height = 24
+    package var width = 80
+    package var height = 24
     /// Who this is ("name (abcdef012345)").
-    public var me = ""
-    public var connection = Connection.connecting
-    public var conversations: [ConversationRecord] = []
+    package var me = ""
+    package var connection = Connection.connecting
+    package var conversations: [ConversationRecord] = []
     /// Presence by user id (hex): "online" / "offline".
-    public var presence: [String: String] = [:]
+    package var presence: [String: String] = [:]
     /// The selected conversation's id.
-    public var selected: String?
+    package var selected: String?
     /// What was typed and not sent yet, per conversation (by id; "" before any is selected):
     /// switching conversations keeps each one's draft.
-    public var drafts: [String: String] = [:]
+    package var drafts: [String: String] = [:]
     /// The input line: the selected conversation's draft.
-    public var input: String {
+    package var input: String {
         get { self.drafts[self.selected ?? ""] ?? "" }
         set { self.drafts[self.selected ?? ""] = newValue.isEmpty ? nil : newValue }
     }
     /// The last thing worth telling (a join, an error), shown above the input line.
-    public var notice = ""
+    package var notice = ""
     /// Lines scrolled back from the newest message.
-    public var scroll = 0
+    package var scroll = 0
 
-    public init() {}
+    package init() {}
 
     /// The smallest terminal the layout fits.
-    public static let minimumWidth = 40
-    public static let minimumHeight = 8
+    package static let minimumWidth = 40
+    package static let minimumHeight = 8
 
     // MARK: Selection
 
-    public var selectedRecord: ConversationRecord? { self.conversations.first { $0.id == self.selected } }
+    package var selectedRecord: ConversationRecord? { self.conversations.first { $0.id == self.selected } }
 
     /// Moves the selection by `delta` (wrapping) and resets the scroll.
-    public mutating func move(_ delta: Int) {
+    package mutating func move(_ delta: Int) {
         guard !self.conversations.isEmpty else { return }
         let current = self.conversations.firstIndex { $0.id == self.selected } ?? 0
         let count = self.conversations.count
@@ -55,7 +55,7 @@ public struct ChatScreen: Sendable {
     }
 
     /// Replaces the conversations (keeping the selection when it still exists).
-    public mutating func update(_ conversations: [ConversationRecord]) {
+    package mutating func update(_ conversations: [ConversationRecord]) {
         self.conversations = conversations
         if self.selected == nil || !conversations.contains(where: { $0.id == self.selected }) {
             self.selected = conversations.first?.id
@@ -65,7 +65,7 @@ public struct ChatScreen: Sendable {
     // MARK: Layout
 
     /// The screen's lines (each exactly `width` cells) and where the cursor goes (0-based).
-    public func render() -> (lines: [String], cursorRow: Int, cursorColumn: Int) {
+    package func render() -> (lines: [String], cursorRow: Int, cursorColumn: Int) {
         guard self.width >= Self.minimumWidth, self.height >= Self.minimumHeight else {
             return (self.tooSmall(), 0, 0)
         }
@@ -171,7 +171,7 @@ public struct ChatScreen: Sendable {
     }
 
     /// A conversation's title: its name, or for a DM the peer's name (as its messages say) or id.
-    public static func title(_ record: ConversationRecord) -> String {
+    package static func title(_ record: ConversationRecord) -> String {
         guard record.kind == .dm else { return Listing.clean(record.name) }
         let peer = record.peer ?? ""
         let name = record.messages.last { $0.sender == peer && $0.senderName != nil }?.senderName

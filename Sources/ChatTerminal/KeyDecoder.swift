@@ -1,5 +1,5 @@
 /// A key the terminal UI acts on.
-public enum Key: Sendable, Hashable {
+package enum Key: Sendable, Hashable {
     case text(String)
     case enter
     case backspace
@@ -17,13 +17,13 @@ public enum Key: Sendable, Hashable {
 /// Turns the bytes a terminal in raw mode sends into ``Key``s: UTF-8 text, control keys and
 /// the common escape sequences (arrows, page up/down in both VT and xterm forms). A value:
 /// bytes may arrive split anywhere; the rest waits for more.
-public struct KeyDecoder: Sendable {
+package struct KeyDecoder: Sendable {
     private var pending: [UInt8] = []
 
-    public init() {}
+    package init() {}
 
     /// Keys for `bytes` appended to what is pending.
-    public mutating func feed(_ bytes: [UInt8]) -> [Key] {
+    package mutating func feed(_ bytes: [UInt8]) -> [Key] {
         self.pending += bytes
         var keys: [Key] = []
         var index = 0

@@ -1,4 +1,4 @@
-public import ChatClient
+package import ChatClient
 
 #if canImport(Glibc)
 import Glibc
@@ -8,18 +8,18 @@ import Glibc
 /// ("[room] 08:05 alice (abcdef012345): text"), each line of standard input sent to the
 /// conversation; it ends with its input (or, with `listen`, only when interrupted).
 /// Disconnections are reported on standard error and retried with backoff.
-public struct LineChat {
+package struct LineChat {
     let engine: ChatEngine
     let conversation: String?
     let listen: Bool
 
-    public init(engine: ChatEngine, conversation: String?, listen: Bool) {
+    package init(engine: ChatEngine, conversation: String?, listen: Bool) {
         self.engine = engine
         self.conversation = conversation
         self.listen = listen
     }
 
-    public func run() async throws {
+    package func run() async throws {
         var pending: [UInt8] = []
         var inputEnded = self.listen
         var outbox: [String] = []

@@ -4,19 +4,19 @@ import Glibc
 
 /// The controlling terminal: raw mode for the UI (restored on every way out, including
 /// SIGTERM and SIGHUP), its size, and passphrase prompts without echo.
-public enum Terminal {
+package enum Terminal {
     /// Whether `fd` is a terminal.
-    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+    package static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
     /// The size of the terminal on `fd` (nil when it is not one or reports 0).
-    public static func size(_ fd: Int32 = 1) -> (width: Int, height: Int)? {
+    package static func size(_ fd: Int32 = 1) -> (width: Int, height: Int)? {
         var size = winsize()
         guard ioctl(fd, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0 else { return nil }
         return (Int(size.ws_col), Int(size.ws_row))
     }
 
     /// Writes all of `text` to `fd`.
-    public static func write(_ text: String, to fd: Int32 = 1) {
+    package static func write(_ text: String, to fd: Int32 = 1) {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -29,7 +29,7 @@ public enum Terminal {
     }
 
     /// Bytes available on `fd` now (non-blocking; empty when none).
-    public static func readAvailable(_ fd: Int32 = 0) -> [UInt8]? {
+    package static func readAvailable(_ fd: Int32 = 0) -> [UInt8]? {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&descriptor, 1, 0) > 0 else { return [] }
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -42,7 +42,7 @@ public enum Terminal {
     /// Asks for a secret on /dev/tty with echo off.
     ///
     /// - Returns: nil when there is no terminal to ask on.
-    public static func readSecret(prompt: String) -> String? {
+    package static func readSecret(prompt: String) -> String? {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -63,14 +63,14 @@ public enum Terminal {
 
 /// Raw mode on a terminal for the UI's lifetime (alternate screen, no echo, no line buffering,
 /// Ctrl-C as a key). ``restore()`` puts everything back; so do SIGTERM and SIGHUP.
-public final class RawMode: @unchecked Sendable {
+package final class RawMode: @unchecked Sendable {
     let fd: Int32
     private var saved = termios()
     private var active = false
 
-    public init(fd: Int32 = 0) { self.fd = fd }
+    package init(fd: Int32 = 0) { self.fd = fd }
 
-    public func enable() throws {
+    package func enable() throws {
         guard tcgetattr(self.fd, &self.saved) == 0 else { throw RawModeError() }
         var raw = self.saved
         raw.c_iflag &= ~tcflag_t(BRKINT | ICRNL | INPCK | ISTRIP | IXON)
@@ -86,7 +86,7 @@ public final class RawMode: @unchecked Sendable {
         Terminal.write("\u{1b}[?1049h\u{1b}[H\u{1b}[2J")  // alternate screen, cleared
     }
 
-    public func restore() {
+    package func restore() {
         guard self.active else { return }
         self.active = false
         Terminal.write("\u{1b}[?25h\u{1b}[?1049l")
@@ -99,8 +99,8 @@ public final class RawMode: @unchecked Sendable {
 }
 
 /// The terminal is not one that can be put in raw mode.
-public struct RawModeError: Error, CustomStringConvertible {
-    public var description: String { "the terminal cannot be put in raw mode" }
+package struct RawModeError: Error, CustomStringConvertible {
+    package var description: String { "the terminal cannot be put in raw mode" }
 }
 
 // For the signal handler (which may touch nothing else): the saved mode and its descriptor.

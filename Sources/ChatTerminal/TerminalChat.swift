@@ -1,4 +1,4 @@
-public import ChatClient
+package import ChatClient
 
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +8,7 @@ import Glibc
 /// input, frames from the gateway processed as they come, reconnection with jittered backoff
 /// shown in the header. One task does everything (keys are polled between frames, every
 /// 40 ms at most), so the engine never sees two callers at once.
-public final class TerminalChat {
+package final class TerminalChat {
     let engine: ChatEngine
     var screen = ChatScreen()
     var decoder = KeyDecoder()
@@ -17,13 +17,13 @@ public final class TerminalChat {
     var shown: [String]?
     var shownCursor = (0, 0)
 
-    public init(engine: ChatEngine, conversation: String?) {
+    package init(engine: ChatEngine, conversation: String?) {
         self.engine = engine
         self.screen.selected = conversation
     }
 
     /// Runs until the user quits (Ctrl-C, Ctrl-D on an empty line, `/quit`) or input ends.
-    public func run() async throws {
+    package func run() async throws {
         let raw = RawMode(fd: 0)
         try raw.enable()
         defer { raw.restore() }

@@ -1,16 +1,16 @@
-public import NIOCore
-public import NIOSSL
+package import NIOCore
+package import NIOSSL
 import Synchronization
 
 /// How a client checks the servers it talks to over TLS (`https://`, `wss://`): the chain
 /// against the system's trust store (Debian's `/etc/ssl/certs`) and, for a private CA, the
 /// certificates of `caFiles` as well; the host name against the certificate. Verification is
 /// always on: there is deliberately no switch to turn it off.
-public struct ClientTLS: Sendable, Hashable {
+package struct ClientTLS: Sendable, Hashable {
     /// PEM files of certificate authorities trusted in addition to the system's.
-    public var caFiles: [String]
+    package var caFiles: [String]
 
-    public init(caFiles: [String] = []) {
+    package init(caFiles: [String] = []) {
         self.caFiles = caFiles
     }
 
@@ -18,7 +18,7 @@ public struct ClientTLS: Sendable, Hashable {
     /// verification, ALPN `http/1.1`.
     ///
     /// - Throws: ``TLSFailure`` `bad_ca_file` when a CA file cannot be read or holds no certificate.
-    public func configuration() throws(TLSFailure) -> TLSConfiguration {
+    package func configuration() throws(TLSFailure) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         configuration.certificateVerification = .fullVerification
@@ -35,7 +35,7 @@ public struct ClientTLS: Sendable, Hashable {
     /// A context for ``handler(host:context:)``: one per settings for the life of the process
     /// (each holds the parsed trust store, about a megabyte; a client of many connections
     /// shares it). A CA file is read when its settings are first used.
-    public func context() throws(TLSFailure) -> NIOSSLContext {
+    package func context() throws(TLSFailure) -> NIOSSLContext {
         if let context = Self.contexts.withLock({ $0[self] }) { return context }
         let configuration = try self.configuration()
         let context: NIOSSLContext
@@ -55,7 +55,7 @@ public struct ClientTLS: Sendable, Hashable {
 
     /// The channel handler that speaks TLS to `host` (sent as SNI unless it is an IP address,
     /// and checked against the certificate either way).
-    public static func handler(host: String, context: NIOSSLContext) throws -> NIOSSLClientHandler {
+    package static func handler(host: String, context: NIOSSLContext) throws -> NIOSSLClientHandler {
         try NIOSSLClientHandler(context: context, serverHostname: Self.isIPAddress(host) ? nil : host)
     }
 

@@ -15,7 +15,7 @@ extension ClientTLS {
     /// failure, or a host name that does not match), the server's chain is fetched once more
     /// on a connection of its own and checked with OpenSSL for the reason — an untrusted
     /// issuer, an expired or not yet valid certificate, other names.
-    public func explain(_ error: any Error, host: String, port: Int) async -> TLSFailure? {
+    package func explain(_ error: any Error, host: String, port: Int) async -> TLSFailure? {
         let place = "\(host):\(port)"
         if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
             return await self.diagnose(host: host, port: port)

@@ -1,9 +1,9 @@
 /// One command of the control protocol, as both sides know it: its words, parameters and
 /// options (for parsing, completion and help), whether it changes anything (refused on the
 /// read-only socket, recorded in the audit ledger), and how its result is laid out.
-public struct ControlCommand: Sendable, Hashable {
+package struct ControlCommand: Sendable, Hashable {
     /// What a parameter names: decides completion (live ids) and checks.
-    public enum Kind: String, Sendable, Hashable {
+    package enum Kind: String, Sendable, Hashable {
         case conversation, user, device, session
         /// A device id or an IP address (`ratelimit`).
         case deviceOrIP = "device-or-ip"
@@ -15,46 +15,46 @@ public struct ControlCommand: Sendable, Hashable {
         case text
     }
 
-    public struct Parameter: Sendable, Hashable {
-        public var name: String
-        public var kind: Kind
-        public var optional: Bool
+    package struct Parameter: Sendable, Hashable {
+        package var name: String
+        package var kind: Kind
+        package var optional: Bool
     }
 
-    public struct Option: Sendable, Hashable {
-        public var name: String
-        public var short: Character?
+    package struct Option: Sendable, Hashable {
+        package var name: String
+        package var short: Character?
         /// The value's placeholder; nil for a flag.
-        public var value: String?
-        public var kind: Kind
-        public var help: String
+        package var value: String?
+        package var kind: Kind
+        package var help: String
     }
 
     /// A table inside a record result (`conv show`'s members).
-    public struct Table: Sendable, Hashable {
-        public var field: String
-        public var columns: [String]
+    package struct Table: Sendable, Hashable {
+        package var field: String
+        package var columns: [String]
     }
 
     /// "conv show".
-    public var name: String
-    public var summary: String
-    public var details: String
-    public var parameters: [Parameter]
-    public var options: [Option]
-    public var mutating: Bool
+    package var name: String
+    package var summary: String
+    package var details: String
+    package var parameters: [Parameter]
+    package var options: [Option]
+    package var mutating: Bool
     /// Sends events until cancelled (`ledger tail --follow`).
-    public var streams: Bool
+    package var streams: Bool
     /// List results: `{"items": [...]}` shown with these columns, in this order.
-    public var columns: [String]
+    package var columns: [String]
     /// Record results: these fields first, in this order, then the tables.
-    public var fields: [String]
-    public var tables: [Table]
+    package var fields: [String]
+    package var tables: [Table]
 
-    public var words: [String] { self.name.split(separator: " ").map(String.init) }
+    package var words: [String] { self.name.split(separator: " ").map(String.init) }
 
     /// "conv show CONV [--member USER]".
-    public var usage: String {
+    package var usage: String {
         var parts = [self.name]
         for parameter in self.parameters {
             parts.append(parameter.optional ? "[\(parameter.name)]" : parameter.name)
@@ -67,7 +67,7 @@ public struct ControlCommand: Sendable, Hashable {
     }
 
     /// What `help COMMAND` prints.
-    public var help: String {
+    package var help: String {
         var lines = ["usage: \(self.usage)", "", self.summary]
         if !self.details.isEmpty { lines += ["", self.details] }
         if !self.options.isEmpty {

@@ -1,30 +1,30 @@
 /// A command line as typed (in gwctl's REPL or as its arguments), parsed against the
 /// registry: words may be abbreviated to unique prefixes (`dev l` is `device list`), options are
 /// `--name value`, `--name=value`, `-n value` or flags, `--` ends them. A value type; no I/O.
-public struct ParsedCommand: Sendable, Hashable {
-    public var command: ControlCommand
-    public var arguments: [String]
-    public var options: [String: String]
+package struct ParsedCommand: Sendable, Hashable {
+    package var command: ControlCommand
+    package var arguments: [String]
+    package var options: [String: String]
 
-    public init(command: ControlCommand, arguments: [String], options: [String: String]) {
+    package init(command: ControlCommand, arguments: [String], options: [String: String]) {
         self.command = command
         self.arguments = arguments
         self.options = options
     }
 
-    public func request(id: Int64) -> ControlProtocol.Request {
+    package func request(id: Int64) -> ControlProtocol.Request {
         ControlProtocol.Request(id: id, command: self.command.name, arguments: self.arguments, options: self.options)
     }
 
-    public var flag: (String) -> Bool { { self.options[$0] == "true" } }
+    package var flag: (String) -> Bool { { self.options[$0] == "true" } }
 }
 
-public enum ControlCommandLine {
+package enum ControlCommandLine {
     /// Splits a line into words: blanks separate, single and double quotes group, a backslash
     /// escapes the next character.
     ///
     /// - Throws: ``ControlError`` `bad_arguments` for an unterminated quote.
-    public static func tokenize(_ line: String) throws(ControlError) -> [String] {
+    package static func tokenize(_ line: String) throws(ControlError) -> [String] {
         var words: [String] = []
         var current = ""
         var inWord = false
@@ -59,7 +59,7 @@ public enum ControlCommandLine {
     /// The command the leading words name (abbreviations resolved) and the words after it.
     ///
     /// - Throws: ``ControlError`` `unknown_command` (with what would be accepted there).
-    public static func resolve(_ tokens: [String]) throws(ControlError) -> (command: ControlCommand, rest: [String]) {
+    package static func resolve(_ tokens: [String]) throws(ControlError) -> (command: ControlCommand, rest: [String]) {
         var prefix: [String] = []
         var index = 0
         while true {
@@ -94,12 +94,12 @@ public enum ControlCommandLine {
     }
 
     /// Parses a line.
-    public static func parse(line: String) throws(ControlError) -> ParsedCommand {
+    package static func parse(line: String) throws(ControlError) -> ParsedCommand {
         try Self.parse(try Self.tokenize(line))
     }
 
     /// Parses words (gwctl's own arguments after its options).
-    public static func parse(_ tokens: [String]) throws(ControlError) -> ParsedCommand {
+    package static func parse(_ tokens: [String]) throws(ControlError) -> ParsedCommand {
         let (command, rest) = try Self.resolve(tokens)
         var arguments: [String] = []
         var options: [String: String] = [:]
@@ -193,14 +193,14 @@ public enum ControlCommandLine {
     }
 
     /// Whether a session-or-device value names a session.
-    public static func isSession(_ value: String) -> Bool { value.count <= 20 && UInt64(value) != nil }
+    package static func isSession(_ value: String) -> Bool { value.count <= 20 && UInt64(value) != nil }
 }
 
 extension ControlCommandLine {
     /// A request as the daemon receives it, checked against the registry like a typed line.
     ///
     /// - Throws: ``ControlError`` `unknown_command` or `bad_arguments`.
-    public static func validate(_ request: ControlProtocol.Request) throws(ControlError) -> ParsedCommand {
+    package static func validate(_ request: ControlProtocol.Request) throws(ControlError) -> ParsedCommand {
         guard let name = request.command, let command = ControlCommands.named(name) else {
             throw ControlError(.unknownCommand, "unknown command '\(request.command ?? "")' (try help)")
         }

@@ -1,5 +1,5 @@
 /// Every command of control protocol version 1 (docs/CONTROL_PROTOCOL.md, gwctl(8)).
-public enum ControlCommands {
+package enum ControlCommands {
     typealias P = ControlCommand.Parameter
     typealias O = ControlCommand.Option
     typealias T = ControlCommand.Table
@@ -32,7 +32,7 @@ public enum ControlCommands {
 
     static let limit = O(name: "limit", short: "n", value: "N", kind: .count, help: "at most N rows (default 50)")
 
-    public static let all: [ControlCommand] = [
+    package static let all: [ControlCommand] = [
         command(
             "status",
             "Version, uptime, gateway id, database, connections and readiness of this daemon.",
@@ -187,5 +187,5 @@ public enum ControlCommands {
     ]
 
     /// The command named exactly `name`.
-    public static func named(_ name: String) -> ControlCommand? { Self.all.first { $0.name == name } }
+    package static func named(_ name: String) -> ControlCommand? { Self.all.first { $0.name == name } }
 }

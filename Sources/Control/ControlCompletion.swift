@@ -1,10 +1,10 @@
 /// What Tab offers in gwctl's REPL: command words, options, and live ids from the daemon for
 /// the parameter being typed (through `ids`). A value-level function; no I/O of its own.
-public enum ControlCompletion {
+package enum ControlCompletion {
     /// Candidates for `word`, the word being typed, after `before` (the line up to it).
     ///
     /// - Parameter ids: live ids of a kind starting with a prefix (asked only when an id is wanted).
-    public static func candidates(
+    package static func candidates(
         before: String,
         word: String,
         ids: (ControlCommand.Kind, String) -> [String]

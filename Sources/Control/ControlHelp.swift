@@ -1,9 +1,9 @@
 /// gwctl's help, from the registry alone (so it works with the daemon down): the overview,
 /// `help WORDS…` (a command, or every command of a group such as `conv`), and what `?` shows
 /// for a half-typed line. Values in, text out; no I/O.
-public enum ControlHelp {
+package enum ControlHelp {
     /// `help` without words: every command with its summary, then how the console works.
-    public static func overview(width: Int) -> String {
+    package static func overview(width: Int) -> String {
         let commands = ControlCommands.all.filter { $0.name != "complete" }
         let nameWidth = (commands.map(\.name.count).max() ?? 0) + 2
         var lines = ["Commands (words may be abbreviated to unique prefixes: `dev l` is `device list`):", ""]
@@ -23,7 +23,7 @@ public enum ControlHelp {
     /// `help WORDS…`: one command's full help, or each of a group's.
     ///
     /// - Throws: ``ControlError`` `not_found` when the words name no command.
-    public static func text(for words: [String], width: Int) throws(ControlError) -> String {
+    package static func text(for words: [String], width: Int) throws(ControlError) -> String {
         guard !words.isEmpty else { return Self.overview(width: width) }
         let lowered = words.map { $0.lowercased() }
         if let (command, rest) = try? ControlCommandLine.resolve(lowered), rest.isEmpty {
@@ -36,7 +36,7 @@ public enum ControlHelp {
 
     /// What `?` shows after `before` (the line up to the cursor): the commands that can follow,
     /// or, once a command is named, its usage and what the next word is.
-    public static func context(before: String, width: Int) -> String {
+    package static func context(before: String, width: Int) -> String {
         let tokens = (try? ControlCommandLine.tokenize(before)) ?? []
         let trailingBlank = before.last.map { $0 == " " || $0 == "\t" } ?? true
         var complete = tokens

@@ -5,21 +5,21 @@ import Foundation
 #endif
 
 /// The control protocol's messages (docs/CONTROL_PROTOCOL.md): JSON objects, one per line.
-public enum ControlProtocol {
+package enum ControlProtocol {
     /// The protocol version this side speaks (`hello.protocol`).
-    public static let version = 1
+    package static let version = 1
     /// A line longer than this is refused (the connection is closed).
-    public static let maximumLine = 1 << 20
+    package static let maximumLine = 1 << 20
 
     /// The server's first line.
-    public struct Hello: Sendable, Hashable, Codable {
-        public var `protocol`: Int
-        public var server: String
-        public var gatewayID: String
+    package struct Hello: Sendable, Hashable, Codable {
+        package var `protocol`: Int
+        package var server: String
+        package var gatewayID: String
         /// This socket refuses commands that change anything.
-        public var readOnly: Bool
+        package var readOnly: Bool
 
-        public init(protocol: Int = ControlProtocol.version, server: String, gatewayID: String, readOnly: Bool) {
+        package init(protocol: Int = ControlProtocol.version, server: String, gatewayID: String, readOnly: Bool) {
             self.protocol = `protocol`
             self.server = server
             self.gatewayID = gatewayID
@@ -34,22 +34,22 @@ public enum ControlProtocol {
     }
 
     /// A command. `cancel` (with the id of a running stream) ends that stream instead.
-    public struct Request: Sendable, Hashable, Codable {
-        public var id: Int64
-        public var command: String?
-        public var arguments: [String]?
+    package struct Request: Sendable, Hashable, Codable {
+        package var id: Int64
+        package var command: String?
+        package var arguments: [String]?
         /// Options by long name; flags are "true".
-        public var options: [String: String]?
-        public var cancel: Bool?
+        package var options: [String: String]?
+        package var cancel: Bool?
 
-        public init(id: Int64, command: String, arguments: [String] = [], options: [String: String] = [:]) {
+        package init(id: Int64, command: String, arguments: [String] = [], options: [String: String] = [:]) {
             self.id = id
             self.command = command
             self.arguments = arguments
             self.options = options
         }
 
-        public static func cancel(_ id: Int64) -> Request {
+        package static func cancel(_ id: Int64) -> Request {
             var request = Request(id: id, command: "", arguments: [], options: [:])
             request.command = nil
             request.arguments = nil
@@ -60,41 +60,41 @@ public enum ControlProtocol {
     }
 
     /// An answer: stream events (`event`), then one final line with `ok` and `result` or `error`.
-    public struct Response: Sendable, Hashable, Codable {
-        public var id: Int64
-        public var ok: Bool?
-        public var result: ControlValue?
-        public var error: ErrorBody?
-        public var event: ControlValue?
+    package struct Response: Sendable, Hashable, Codable {
+        package var id: Int64
+        package var ok: Bool?
+        package var result: ControlValue?
+        package var error: ErrorBody?
+        package var event: ControlValue?
 
-        public static func result(_ id: Int64, _ value: ControlValue) -> Response {
+        package static func result(_ id: Int64, _ value: ControlValue) -> Response {
             Response(id: id, ok: true, result: value, error: nil, event: nil)
         }
 
-        public static func failure(_ id: Int64, _ error: ControlError) -> Response {
+        package static func failure(_ id: Int64, _ error: ControlError) -> Response {
             Response(id: id, ok: false, result: nil, error: ErrorBody(code: error.code.name, message: error.message), event: nil)
         }
 
-        public static func event(_ id: Int64, _ value: ControlValue) -> Response {
+        package static func event(_ id: Int64, _ value: ControlValue) -> Response {
             Response(id: id, ok: nil, result: nil, error: nil, event: value)
         }
 
         /// The final line of a request (not an event).
-        public var isFinal: Bool { self.ok != nil }
+        package var isFinal: Bool { self.ok != nil }
     }
 
-    public struct ErrorBody: Sendable, Hashable, Codable {
-        public var code: String
-        public var message: String
+    package struct ErrorBody: Sendable, Hashable, Codable {
+        package var code: String
+        package var message: String
 
-        public init(code: String, message: String) {
+        package init(code: String, message: String) {
             self.code = code
             self.message = message
         }
     }
 
     /// One message as a line (compact JSON, keys sorted, `\n`-terminated).
-    public static func line(_ message: some Encodable) -> [UInt8] {
+    package static func line(_ message: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(message)) ?? Data("{}".utf8)
@@ -104,7 +104,7 @@ public enum ControlProtocol {
     /// A message from one line (without its newline).
     ///
     /// - Throws: ``ControlError`` `bad_request`.
-    public static func decode<T: Decodable>(_ type: T.Type, _ line: some Collection<UInt8>) throws(ControlError) -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, _ line: some Collection<UInt8>) throws(ControlError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(line))
         } catch {
@@ -113,7 +113,7 @@ public enum ControlProtocol {
     }
 
     /// JSON for people and scripts (`--json`): pretty, keys sorted.
-    public static func pretty(_ value: ControlValue) -> String {
+    package static func pretty(_ value: ControlValue) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value) else { return "null" }

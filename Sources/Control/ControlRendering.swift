@@ -1,8 +1,8 @@
 /// How gwctl shows a command's result: lists as tables, records as aligned fields followed by
 /// their tables, `config show` as sections. The same for every command, driven by the
 /// registry's `columns`, `fields` and `tables`.
-public enum ControlRendering {
-    public static func render(_ result: ControlValue, of command: ControlCommand, width: Int, color: Bool) -> String {
+package enum ControlRendering {
+    package static func render(_ result: ControlValue, of command: ControlCommand, width: Int, color: Bool) -> String {
         if let items = result["items"]?.array {
             guard !items.isEmpty else { return "(none)" }
             let columns = command.columns.isEmpty ? Self.keys(items) : command.columns
@@ -43,7 +43,7 @@ public enum ControlRendering {
     }
 
     /// Cells separated by two spaces, each but the last padded to its width (cells may be wider).
-    public static func padded(_ cells: [String], _ widths: [Int]) -> String {
+    package static func padded(_ cells: [String], _ widths: [Int]) -> String {
         var text = ""
         for (index, cell) in cells.enumerated() {
             if index > 0 { text += "  " }

@@ -1,11 +1,11 @@
 /// A table fitted to a terminal's width: columns as wide as their widest cell, the widest
 /// shrunk first (cells cut with "…") until the table fits; headers in capitals, bold with
 /// colour. A value; `render` does no I/O.
-public struct ControlTable: Sendable, Hashable {
-    public var columns: [String]
-    public var rows: [[String]]
+package struct ControlTable: Sendable, Hashable {
+    package var columns: [String]
+    package var rows: [[String]]
 
-    public init(columns: [String], rows: [[String]]) {
+    package init(columns: [String], rows: [[String]]) {
         self.columns = columns
         self.rows = rows
     }
@@ -13,7 +13,7 @@ public struct ControlTable: Sendable, Hashable {
     /// The narrowest a column gets.
     static let minimumWidth = 6
 
-    public func render(width: Int, color: Bool) -> String {
+    package func render(width: Int, color: Bool) -> String {
         guard !self.columns.isEmpty else { return "" }
         let headers = self.columns.map { $0.uppercased() }
         var widths = headers.map(\.count)
@@ -49,7 +49,7 @@ public struct ControlTable: Sendable, Hashable {
     }
 
     /// Control characters (from names users chose) never reach the terminal.
-    public static func clean(_ text: String) -> String {
+    package static func clean(_ text: String) -> String {
         String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\u{FFFD}" : $0 }))
     }
 }

@@ -1,6 +1,6 @@
 /// A JSON value: what the control protocol carries as command results (docs/CONTROL_PROTOCOL.md).
 /// Integers stay integers (sequence numbers and ids are 64-bit).
-public enum ControlValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
+package enum ControlValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
 {
     case null
@@ -11,18 +11,18 @@ public enum ControlValue: Sendable, Hashable, Codable, ExpressibleByStringLitera
     case array([ControlValue])
     case object([String: ControlValue])
 
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int64) { self = .int(value) }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(arrayLiteral elements: ControlValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, ControlValue)...) {
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(integerLiteral value: Int64) { self = .int(value) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(arrayLiteral elements: ControlValue...) { self = .array(elements) }
+    package init(dictionaryLiteral elements: (String, ControlValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 
-    public init(_ value: some BinaryInteger) { self = .int(Int64(clamping: value)) }
-    public init(_ value: String?) { self = value.map(ControlValue.string) ?? .null }
+    package init(_ value: some BinaryInteger) { self = .int(Int64(clamping: value)) }
+    package init(_ value: String?) { self = value.map(ControlValue.string) ?? .null }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -41,7 +41,7 @@ public enum ControlValue: Sendable, Hashable, Codable, ExpressibleByStringLitera
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -56,34 +56,34 @@ public enum ControlValue: Sendable, Hashable, Codable, ExpressibleByStringLitera
 
     // MARK: Reading
 
-    public subscript(key: String) -> ControlValue? {
+    package subscript(key: String) -> ControlValue? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
-    public var array: [ControlValue]? {
+    package var array: [ControlValue]? {
         if case .array(let array) = self { return array }
         return nil
     }
 
-    public var string: String? {
+    package var string: String? {
         if case .string(let string) = self { return string }
         return nil
     }
 
-    public var int: Int64? {
+    package var int: Int64? {
         if case .int(let int) = self { return int }
         return nil
     }
 
-    public var bool: Bool? {
+    package var bool: Bool? {
         if case .bool(let bool) = self { return bool }
         return nil
     }
 
     /// The value as one line of text for a table cell ("" for null, "yes"/"no" for booleans,
     /// lists joined by commas).
-    public var text: String {
+    package var text: String {
         switch self {
         case .null: ""
         case .bool(let value): value ? "yes" : "no"

@@ -1,27 +1,27 @@
-public import Control
-public import Gateway
-public import Store
+package import Control
+package import Gateway
+package import Store
 
 /// What the control commands read and act on, handed over by the daemon (this target does not
 /// know the daemon's configuration type or its readiness object).
-public struct ControlContext: Sendable {
-    public var version: String
-    public var gatewayID: String
+package struct ControlContext: Sendable {
+    package var version: String
+    package var gatewayID: String
     /// When the daemon started (`ContinuousClock`).
-    public var started: ContinuousClock.Instant
-    public var realtime: RealtimeGateway
-    public var ledger: AuditLedger
-    public var listener: PostgresListener
+    package var started: ContinuousClock.Instant
+    package var realtime: RealtimeGateway
+    package var ledger: AuditLedger
+    package var listener: PostgresListener
     /// The configuration in force as sections of keys, secrets already masked.
-    public var configuration: ControlValue
+    package var configuration: ControlValue
     /// `ready`, `starting: …` or `draining`.
-    public var readiness: @Sendable () -> String
+    package var readiness: @Sendable () -> String
     /// Pending and unknown migrations (the migrator's status).
-    public var migrations: @Sendable () async throws -> (pending: Int, unknown: Int)
+    package var migrations: @Sendable () async throws -> (pending: Int, unknown: Int)
     /// A pool is low below this many one-time KeyPackages (`kp stats` without a user).
-    public var keyPackagesLow: Int
+    package var keyPackagesLow: Int
 
-    public init(
+    package init(
         version: String,
         gatewayID: String,
         started: ContinuousClock.Instant,
@@ -49,17 +49,17 @@ public struct ControlContext: Sendable {
 }
 
 /// Who is on the other end of a control connection (`SO_PEERCRED`).
-public struct ControlPeer: Sendable, Hashable, CustomStringConvertible {
-    public var pid: Int32
-    public var uid: UInt32
-    public var gid: UInt32
+package struct ControlPeer: Sendable, Hashable, CustomStringConvertible {
+    package var pid: Int32
+    package var uid: UInt32
+    package var gid: UInt32
 
-    public init(pid: Int32, uid: UInt32, gid: UInt32) {
+    package init(pid: Int32, uid: UInt32, gid: UInt32) {
         self.pid = pid
         self.uid = uid
         self.gid = gid
     }
 
     /// The audit ledger's actor: `admin uid=N pid=M`.
-    public var description: String { "admin uid=\(self.uid) pid=\(self.pid)" }
+    package var description: String { "admin uid=\(self.uid) pid=\(self.pid)" }
 }

@@ -1,4 +1,4 @@
-public import Control
+package import Control
 import Foundation
 import Gateway
 import Primitives
@@ -9,14 +9,14 @@ import Store
 /// limiter, the audit ledger — and answers with a ``ControlValue`` laid out as the registry
 /// says. Commands that change anything are refused on a read-only socket and recorded in the
 /// audit ledger as `admin.<command>`.
-public struct ControlHandler: Sendable {
-    public let context: ControlContext
+package struct ControlHandler: Sendable {
+    package let context: ControlContext
 
-    public init(context: ControlContext) { self.context = context }
+    package init(context: ControlContext) { self.context = context }
 
     /// Runs one command; `emit` sends stream events (`ledger tail --follow`) until the task is
     /// cancelled.
-    public func run(
+    package func run(
         _ command: ParsedCommand,
         peer: ControlPeer,
         readOnly: Bool,

@@ -1,9 +1,9 @@
 import Control
 import Foundation
-public import Logging
+package import Logging
 import NIOCore
 import NIOPosix
-public import ServiceLifecycle
+package import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
@@ -14,18 +14,18 @@ import Glibc
 /// read-write one and optionally a read-only one, each bound at a path or passed by systemd.
 /// Connections are accepted on a thread of their own per socket (accept blocks), then served
 /// through NIO; every connection gets `hello`, then one answer per request, in order.
-public final class ControlServer: Service, Sendable {
-    public struct Endpoint: Sendable, Hashable {
-        public enum Source: Sendable, Hashable {
+package final class ControlServer: Service, Sendable {
+    package struct Endpoint: Sendable, Hashable {
+        package enum Source: Sendable, Hashable {
             case path(String, group: String?)
             /// A listening socket systemd passed.
             case inherited(fd: Int32)
         }
 
-        public var source: Source
-        public var readOnly: Bool
+        package var source: Source
+        package var readOnly: Bool
 
-        public init(source: Source, readOnly: Bool) {
+        package init(source: Source, readOnly: Bool) {
             self.source = source
             self.readOnly = readOnly
         }
@@ -43,7 +43,7 @@ public final class ControlServer: Service, Sendable {
     private let listening = Mutex<[Listening]>([])
     private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
 
-    public init(endpoints: [Endpoint], handler: ControlHandler, logger: Logger) {
+    package init(endpoints: [Endpoint], handler: ControlHandler, logger: Logger) {
         self.endpoints = endpoints
         self.handler = handler
         self.logger = logger
@@ -53,7 +53,7 @@ public final class ControlServer: Service, Sendable {
     /// directory does not exist is skipped with a warning; any other failure throws.
     ///
     /// - Returns: what listens, for the log.
-    public func bind() throws(ControlSocket.Failure) -> [String] {
+    package func bind() throws(ControlSocket.Failure) -> [String] {
         var bound: [Listening] = []
         for endpoint in self.endpoints {
             switch endpoint.source {
@@ -85,7 +85,7 @@ public final class ControlServer: Service, Sendable {
         }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let sockets = self.listening.withLock { $0 }
         guard !sockets.isEmpty else {
             try? await gracefulShutdown()

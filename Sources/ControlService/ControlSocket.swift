@@ -4,12 +4,12 @@ import Glibc
 
 /// The control socket's file: a Unix stream socket bound at a path with mode 0660 and the
 /// admin group, replacing a stale socket file but never one a running daemon answers on.
-public enum ControlSocket {
+package enum ControlSocket {
     /// Why the socket could not be made.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
+    package struct Failure: Error, Sendable, CustomStringConvertible {
         /// The directory does not exist (then the daemon runs without this socket, and says so).
-        public var directoryMissing: Bool
-        public var description: String
+        package var directoryMissing: Bool
+        package var description: String
     }
 
     /// `SO_PEERCRED` on Linux (not exported to Swift).
@@ -18,7 +18,7 @@ public enum ControlSocket {
     /// Binds and listens at `path`.
     ///
     /// - Returns: the listening descriptor, and a warning when the group could not be applied.
-    public static func bind(path: String, mode: UInt32, group: String?) throws(Failure) -> (fd: Int32, warning: String?) {
+    package static func bind(path: String, mode: UInt32, group: String?) throws(Failure) -> (fd: Int32, warning: String?) {
         guard path.utf8.count < 108 else {
             throw Failure(directoryMissing: false, description: "\(path) is longer than a socket path may be (107 bytes)")
         }

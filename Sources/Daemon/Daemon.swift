@@ -2,11 +2,11 @@ import BuildInfo
 import Control
 import ControlService
 import Gateway
-public import HTTPFront
-public import Logging
+package import HTTPFront
+package import Logging
 import Metrics
 import NIOCore
-public import Prometheus
+package import Prometheus
 import ServiceLifecycle
 import Social
 import Store
@@ -18,10 +18,10 @@ import Glibc
 #endif
 
 /// What `polygated` does, apart from parsing its command line.
-public enum Daemon {
+package enum Daemon {
     /// Sets up process-wide logging (journald when stderr is the journal, else stderr) and
     /// metrics (a Prometheus registry behind swift-metrics). Call once, before anything logs.
-    public static func bootstrap(logLevel: Logger.Level) -> PrometheusCollectorRegistry {
+    package static func bootstrap(logLevel: Logger.Level) -> PrometheusCollectorRegistry {
         let destination = SystemdLogging.detectDestination()
         LoggingSystem.bootstrap(
             SystemdLogging.handlerFactory(destination: destination, identifier: "polygated", level: logLevel),
@@ -37,7 +37,7 @@ public enum Daemon {
     /// signal drains within `daemon.drain_timeout`.
     ///
     /// - Throws: when a listener cannot be bound, a migration fails, or a service fails.
-    public static func serve(
+    package static func serve(
         configuration: DaemonConfiguration,
         tls: ServerTLS? = nil,
         registry: PrometheusCollectorRegistry,
@@ -181,7 +181,7 @@ public enum Daemon {
     /// The native TLS listener's certificate and key, loaded, when `[http]` names them.
     ///
     /// - Throws: ``ServerTLSError`` naming the file and what is wrong (polygated exits 78).
-    public static func tls(configuration: DaemonConfiguration) throws(ServerTLSError) -> ServerTLS? {
+    package static func tls(configuration: DaemonConfiguration) throws(ServerTLSError) -> ServerTLS? {
         guard let files = configuration.http.tls else { return nil }
         return try ServerTLS(files: files)
     }
@@ -234,7 +234,7 @@ public enum Daemon {
     /// `polygated migrate`: applies pending migrations (or, with `statusOnly`, lists them).
     ///
     /// - Returns: a report for the terminal.
-    public static func migrate(configuration: DaemonConfiguration, statusOnly: Bool, logger: Logger) async throws -> String {
+    package static func migrate(configuration: DaemonConfiguration, statusOnly: Bool, logger: Logger) async throws -> String {
         let database = PostgresClient(
             configuration: .init(
                 conninfo: configuration.database.url,
@@ -282,5 +282,5 @@ public enum Daemon {
 
 extension Daemon {
     /// The version string `--version` prints.
-    public static var version: String { PolygateVersion.string }
+    package static var version: String { PolygateVersion.string }
 }

@@ -4,9 +4,9 @@
 /// each connection, and no message is stored twice.
 ///
 /// A value: the traffic feeds it, ``report`` judges it; tested without any I/O.
-public struct DeliveryAudit: Sendable {
+package struct DeliveryAudit: Sendable {
     /// A conversation's id and a message's id, as bytes.
-    public typealias ID = [UInt8]
+    package typealias ID = [UInt8]
 
     struct Conversation {
         var members: [ID] = []
@@ -26,11 +26,11 @@ public struct DeliveryAudit: Sendable {
     /// Per connection: the last seq per conversation (order check).
     private var lastOnConnection: [Int: [ID: UInt64]] = [:]
 
-    public init() {}
+    package init() {}
 
     /// `device` is a member device of `conv`, owed everything from `fromSeq` on (a device added
     /// by a Commit reads from the message after it).
-    public mutating func member(_ device: ID, of conv: ID, fromSeq: UInt64) {
+    package mutating func member(_ device: ID, of conv: ID, fromSeq: UInt64) {
         var conversation = self.conversations[conv] ?? Conversation()
         if !conversation.members.contains(device) { conversation.members.append(device) }
         conversation.joinedAt[device] = fromSeq
@@ -38,7 +38,7 @@ public struct DeliveryAudit: Sendable {
     }
 
     /// A `Send` was answered with `SendResult{seq, duplicate}`.
-    public mutating func acknowledged(_ conv: ID, msgID: ID, seq: UInt64, duplicate: Bool) {
+    package mutating func acknowledged(_ conv: ID, msgID: ID, seq: UInt64, duplicate: Bool) {
         self.counts.acknowledged += 1
         if duplicate { self.counts.duplicatesSuppressed += 1 }
         if let earlier = self.conversations[conv]?.acked[msgID], earlier != seq {
@@ -49,12 +49,12 @@ public struct DeliveryAudit: Sendable {
     }
 
     /// A `Send` was sent again after a failure (same msg_id).
-    public mutating func retried() {
+    package mutating func retried() {
         self.counts.retries += 1
     }
 
     /// `device` was delivered `seq` of `conv` on connection number `connection`.
-    public mutating func delivered(_ conv: ID, seq: UInt64, msgID: ID, to device: ID, connection: Int) {
+    package mutating func delivered(_ conv: ID, seq: UInt64, msgID: ID, to device: ID, connection: Int) {
         self.counts.deliveries += 1
         var conversation = self.conversations[conv, default: Conversation()]
         if let known = conversation.log[seq], known != msgID {
@@ -73,7 +73,7 @@ public struct DeliveryAudit: Sendable {
     }
 
     /// Acknowledged messages some member device has not been delivered yet.
-    public var missing: Int {
+    package var missing: Int {
         var missing = 0
         for conversation in self.conversations.values {
             for seq in conversation.acked.values {
@@ -86,7 +86,7 @@ public struct DeliveryAudit: Sendable {
     }
 
     /// The verdict.
-    public var report: AuditReport {
+    package var report: AuditReport {
         var report = self.counts
         report.lost = self.missing
         for (conv, conversation) in self.conversations {
@@ -120,37 +120,37 @@ public struct DeliveryAudit: Sendable {
 }
 
 /// The numbers of a run, and whether they keep the promise.
-public struct AuditReport: Sendable, CustomStringConvertible {
+package struct AuditReport: Sendable, CustomStringConvertible {
     /// `Send`s answered with a `SendResult` (retries that were answered included).
-    public var acknowledged = 0
+    package var acknowledged = 0
     /// `SendResult`s that said `duplicate`: a retry of a message stored before.
-    public var duplicatesSuppressed = 0
+    package var duplicatesSuppressed = 0
     /// `Send`s sent again with the same msg_id after a failure.
-    public var retries = 0
+    package var retries = 0
     /// Deliveries received (repeats included).
-    public var deliveries = 0
+    package var deliveries = 0
     /// Deliveries of a seq the device had already been given (not acked before a reconnect).
-    public var redeliveries = 0
+    package var redeliveries = 0
     /// Acknowledged messages a member device never got: must be 0.
-    public var lost = 0
+    package var lost = 0
     /// Messages stored at two seqs: must be 0.
-    public var storedTwice = 0
+    package var storedTwice = 0
     /// A seq delivered out of order on one connection: must be 0.
-    public var outOfOrder = 0
+    package var outOfOrder = 0
     /// One seq with two messages, or one msg_id acknowledged with two seqs: must be 0.
-    public var conflicts = 0
+    package var conflicts = 0
     /// Messages in the log whose send was never acknowledged (stored, but the answer was lost
     /// to a crash): allowed, the client retries them with the same msg_id.
-    public var deliveredUnacknowledged = 0
+    package var deliveredUnacknowledged = 0
     /// The first problems, in words.
-    public var problems: [String] = []
+    package var problems: [String] = []
 
-    public init() {}
+    package init() {}
 
     /// Whether the promise held.
-    public var holds: Bool { self.lost == 0 && self.storedTwice == 0 && self.outOfOrder == 0 && self.conflicts == 0 }
+    package var holds: Bool { self.lost == 0 && self.storedTwice == 0 && self.outOfOrder == 0 && self.conflicts == 0 }
 
-    public var description: String {
+    package var description: String {
         var text = """
             acknowledged \(self.acknowledged) (duplicates suppressed \(self.duplicatesSuppressed), retries \(self.retries)); \
             deliveries \(self.deliveries) (redeliveries \(self.redeliveries)); lost \(self.lost), stored twice \(self.storedTwice), \

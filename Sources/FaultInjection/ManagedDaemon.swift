@@ -1,5 +1,5 @@
 import Synchronization
-public import TestSupport
+package import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -7,22 +7,22 @@ import Glibc
 
 /// A `polygated` child process that a fault run kills and starts again, on the same port and
 /// configuration.
-public final class ManagedDaemon: Sendable {
-    public let harness: DaemonHarness
+package final class ManagedDaemon: Sendable {
+    package let harness: DaemonHarness
     private let process: Mutex<TestProcess?> = Mutex(nil)
 
-    public init(harness: DaemonHarness) {
+    package init(harness: DaemonHarness) {
         self.harness = harness
     }
 
-    public var port: Int { self.harness.port }
+    package var port: Int { self.harness.port }
 
     /// The running process (the last one started).
-    public var current: TestProcess? { self.process.withLock { $0 } }
+    package var current: TestProcess? { self.process.withLock { $0 } }
 
     /// Starts the daemon and waits until `/readyz` answers 200; how long that took.
     @discardableResult
-    public func start(readyWithin timeout: Duration = .seconds(60)) async throws -> Duration {
+    package func start(readyWithin timeout: Duration = .seconds(60)) async throws -> Duration {
         let started = ContinuousClock.now
         let process = try self.harness.start()
         self.process.withLock { $0 = process }
@@ -31,22 +31,22 @@ public final class ManagedDaemon: Sendable {
     }
 
     /// SIGKILL: no drain, no goodbye.
-    public func kill9() {
+    package func kill9() {
         self.process.withLock { $0?.kill9() }
     }
 
     /// Whether the process has exited (and with what status).
-    public var exitedStatus: Int32? { self.process.withLock { $0?.exitedStatus } }
+    package var exitedStatus: Int32? { self.process.withLock { $0?.exitedStatus } }
 
     /// The standard error of the running process.
-    public var stderr: String { self.process.withLock { $0?.stderr ?? "" } }
+    package var stderr: String { self.process.withLock { $0?.stderr ?? "" } }
 }
 
 extension ManagedDaemon {
     /// On a fresh durable cluster, `count` ready daemons (gateway ids `prefix0`, `prefix1` …)
     /// with `configuration` added to their files; `body` runs with them, and every daemon is
     /// killed and the cluster destroyed after, whatever happens.
-    public static func withDaemons<T: Sendable>(
+    package static func withDaemons<T: Sendable>(
         _ count: Int,
         configuration: String,
         gatewayIDPrefix prefix: String,

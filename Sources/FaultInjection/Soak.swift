@@ -3,43 +3,43 @@ import TestSupport
 /// The long form of the fault suite (`make soak`): traffic through several daemons on a durable
 /// cluster of its own, with faults spread evenly over it — kill -9 of a daemon (started again
 /// after a pause), an immediate restart of PostgreSQL, and outages of PostgreSQL.
-public struct Soak: Sendable {
-    public struct Plan: Sendable {
-        public var traffic = TrafficPlan()
-        public var daemons = 2
+package struct Soak: Sendable {
+    package struct Plan: Sendable {
+        package var traffic = TrafficPlan()
+        package var daemons = 2
         /// SIGKILLs, each of the next daemon in turn.
-        public var kills = 10
+        package var kills = 10
         /// How long a killed daemon stays down.
-        public var downtime: Duration = .seconds(2)
+        package var downtime: Duration = .seconds(2)
         /// `pg_ctl stop -m immediate` followed at once by a start.
-        public var databaseCrashes = 3
+        package var databaseCrashes = 3
         /// PostgreSQL stopped (immediate) for ``outageLength``.
-        public var outages = 2
-        public var outageLength: Duration = .seconds(20)
+        package var outages = 2
+        package var outageLength: Duration = .seconds(20)
         /// The `[gateway]` (and other) configuration of the daemons.
-        public var configuration = ""
+        package var configuration = ""
         /// How long the whole run may take.
-        public var deadline: Duration = .seconds(3600)
+        package var deadline: Duration = .seconds(3600)
 
-        public init() {}
+        package init() {}
     }
 
     /// What happened.
-    public struct Report: Sendable, CustomStringConvertible {
-        public var audit = AuditReport()
-        public var kills = 0
-        public var databaseCrashes = 0
-        public var outages = 0
+    package struct Report: Sendable, CustomStringConvertible {
+        package var audit = AuditReport()
+        package var kills = 0
+        package var databaseCrashes = 0
+        package var outages = 0
         /// Per fault, from the end of the fault (the start of the daemon or of PostgreSQL) to
         /// every daemon answering `/readyz` 200.
-        public var recoveries: [Duration] = []
-        public var elapsed: Duration = .zero
-        public var daemonExits: [String] = []
-        public var refusals: [String] = []
+        package var recoveries: [Duration] = []
+        package var elapsed: Duration = .zero
+        package var daemonExits: [String] = []
+        package var refusals: [String] = []
 
-        public var holds: Bool { self.audit.holds && self.daemonExits.isEmpty && self.refusals.isEmpty }
+        package var holds: Bool { self.audit.holds && self.daemonExits.isEmpty && self.refusals.isEmpty }
 
-        public var description: String {
+        package var description: String {
             let seconds = Double(self.elapsed.components.seconds) + Double(self.elapsed.components.attoseconds) / 1e18
             let rate = seconds > 0 ? Double(self.audit.acknowledged) / seconds : 0
             let worst = self.recoveries.max().map { "\($0)" } ?? "-"
@@ -55,14 +55,14 @@ public struct Soak: Sendable {
         }
     }
 
-    public let plan: Plan
+    package let plan: Plan
 
-    public init(plan: Plan) {
+    package init(plan: Plan) {
         self.plan = plan
     }
 
     /// Runs the soak; `progress` is told what happens, as it happens.
-    public func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
+    package func run(progress: @escaping @Sendable (String) -> Void) async throws -> Report {
         let plan = self.plan
         return try await ManagedDaemon.withDaemons(plan.daemons, configuration: plan.configuration, gatewayIDPrefix: "gw_soak_") {
             daemons,

@@ -13,8 +13,8 @@ import Glibc
 /// sends its share of the messages into its conversations — again with the same `msg_id` after
 /// any failure, until a `SendResult` comes — and reads and acknowledges everything delivered to
 /// it. Everything is written down in a ``DeliveryAudit``.
-public final class Traffic: Sendable {
-    public let plan: TrafficPlan
+package final class Traffic: Sendable {
+    package let plan: TrafficPlan
     /// The daemons' HTTP ports (read at each connection attempt: a restarted daemon keeps its port).
     let ports: [Int]
     let audit = Mutex(DeliveryAudit())
@@ -36,21 +36,21 @@ public final class Traffic: Sendable {
 
     private let members: Mutex<[Member]> = Mutex([])
 
-    public init(plan: TrafficPlan, ports: [Int]) {
+    package init(plan: TrafficPlan, ports: [Int]) {
         self.plan = plan
         self.ports = ports
     }
 
     /// The audit so far.
-    public var report: AuditReport { self.audit.withLock { $0.report } }
+    package var report: AuditReport { self.audit.withLock { $0.report } }
 
     /// Messages acknowledged so far.
-    public var acknowledged: Int { self.sent.load(ordering: .relaxed) }
+    package var acknowledged: Int { self.sent.load(ordering: .relaxed) }
 
     /// Waits until `count` messages are acknowledged.
     ///
     /// - Throws: `TestFailure` after `timeout`.
-    public func waitUntil(acknowledged count: Int, timeout: Duration = .seconds(60)) async throws {
+    package func waitUntil(acknowledged count: Int, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while self.acknowledged < count {
             guard ContinuousClock.now < deadline else {
@@ -61,13 +61,13 @@ public final class Traffic: Sendable {
     }
 
     /// Server refusals other than `unavailable` and `rate_limited` (none are expected).
-    public var refusals: [String] { self.refused.withLock { $0 } }
+    package var refusals: [String] { self.refused.withLock { $0 } }
 
     // MARK: Setup
 
     /// Registers the users' devices and makes the conversations (a creator adds the others in
     /// one Commit), through the first daemon.
-    public func prepare() async throws {
+    package func prepare() async throws {
         let plan = self.plan
         let systemKeys = (0..<plan.users).map { _ in SignatureAlgorithm.ed25519.generatePrivateKey() }
         let devices = try systemKeys.enumerated().map { index, key in
@@ -128,7 +128,7 @@ public final class Traffic: Sendable {
     /// Runs every member until all messages are acknowledged and every acknowledged message
     /// was delivered to every member device, or until `deadline` or cancellation; returns the
     /// report.
-    public func run(deadline: Duration) async -> AuditReport {
+    package func run(deadline: Duration) async -> AuditReport {
         let members = self.members.withLock { $0 }
         let until = ContinuousClock.now + deadline
         await withTaskGroup(of: Void.self) { group in

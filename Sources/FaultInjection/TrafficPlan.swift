@@ -1,22 +1,22 @@
 /// The shape of the traffic of a fault run: users (one device each), the conversations between
 /// them, and how many numbered messages they send.
-public struct TrafficPlan: Sendable {
+package struct TrafficPlan: Sendable {
     /// Users, each with one device that sends and reads.
-    public var users = 6
+    package var users = 6
     /// Two-member conversations (user 2n with user 2n+1, so that three of them cover six users).
-    public var directMessages = 3
+    package var directMessages = 3
     /// Rooms of ``roomSize`` consecutive users.
-    public var rooms = 1
-    public var roomSize = 4
+    package var rooms = 1
+    package var roomSize = 4
     /// Messages sent in all, spread evenly over the users that are in a conversation.
-    public var messages = 600
+    package var messages = 600
     /// A pause after each acknowledged send of one user (zero: closed loop).
-    public var pause: Duration = .milliseconds(5)
+    package var pause: Duration = .milliseconds(5)
     /// How long a `Send` may go unanswered before the connection is given up and the message
     /// sent again on a new one.
-    public var sendTimeout: Duration = .seconds(10)
+    package var sendTimeout: Duration = .seconds(10)
 
-    public init() {}
+    package init() {}
 
     /// The conversations as lists of user indices.
     var conversations: [[Int]] {

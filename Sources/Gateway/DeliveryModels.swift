@@ -1,24 +1,24 @@
-public import GatewayWire
+package import GatewayWire
 
 /// A message to append to a conversation's log.
-public struct Submission: Sendable {
-    public var convID: [UInt8]
-    public var msgID: [UInt8]
-    public var senderUser: [UInt8]
-    public var senderDevice: [UInt8]
-    public var kind: Polygate_Gateway_V1_MessageKind
-    public var epoch: UInt64
-    public var message: [UInt8]
+package struct Submission: Sendable {
+    package var convID: [UInt8]
+    package var msgID: [UInt8]
+    package var senderUser: [UInt8]
+    package var senderDevice: [UInt8]
+    package var kind: Polygate_Gateway_V1_MessageKind
+    package var epoch: UInt64
+    package var message: [UInt8]
     /// Commits only.
-    public var addedUsers: [[UInt8]] = []
-    public var removedUsers: [[UInt8]] = []
-    public var welcomeDevices: [[UInt8]] = []
-    public var welcome: [UInt8] = []
-    public var groupInfo: [UInt8] = []
+    package var addedUsers: [[UInt8]] = []
+    package var removedUsers: [[UInt8]] = []
+    package var welcomeDevices: [[UInt8]] = []
+    package var welcome: [UInt8] = []
+    package var groupInfo: [UInt8] = []
     /// When the gateway accepted it (the entry's `accepted_ms`).
-    public var acceptedAtMs: UInt64 = 0
+    package var acceptedAtMs: UInt64 = 0
 
-    public init(
+    package init(
         convID: [UInt8],
         msgID: [UInt8],
         senderUser: [UInt8],
@@ -38,15 +38,15 @@ public struct Submission: Sendable {
 }
 
 /// The result of an append: its place in the log and the conversation's epoch after it.
-public struct Appended: Sendable, Hashable {
-    public var seq: UInt64
-    public var epoch: UInt64
+package struct Appended: Sendable, Hashable {
+    package var seq: UInt64
+    package var epoch: UInt64
     /// The msg_id was already in the log: `seq` is the original one and nothing was appended.
-    public var duplicate: Bool
+    package var duplicate: Bool
     /// The gateway that orders the conversation.
-    public var convHome: String
+    package var convHome: String
 
-    public init(seq: UInt64, epoch: UInt64, duplicate: Bool, convHome: String) {
+    package init(seq: UInt64, epoch: UInt64, duplicate: Bool, convHome: String) {
         self.seq = seq
         self.epoch = epoch
         self.duplicate = duplicate
@@ -55,23 +55,23 @@ public struct Appended: Sendable, Hashable {
 }
 
 /// One log entry as stored.
-public struct LogEntry: Sendable, Hashable {
-    public var convID: [UInt8]
-    public var seq: UInt64
-    public var msgID: [UInt8]
-    public var senderDevice: [UInt8]
-    public var kind: Int16
-    public var epoch: UInt64
-    public var message: [UInt8]
-    public var acceptedAtMs: UInt64
-    public var originGateway: String
-    public var convHome: String
+package struct LogEntry: Sendable, Hashable {
+    package var convID: [UInt8]
+    package var seq: UInt64
+    package var msgID: [UInt8]
+    package var senderDevice: [UInt8]
+    package var kind: Int16
+    package var epoch: UInt64
+    package var message: [UInt8]
+    package var acceptedAtMs: UInt64
+    package var originGateway: String
+    package var convHome: String
     /// Commits: the users this entry added and removed.
-    public var addedUsers: [[UInt8]]
-    public var removedUsers: [[UInt8]]
+    package var addedUsers: [[UInt8]]
+    package var removedUsers: [[UInt8]]
 
     /// The `Delivery` frame for this entry, as `gatewayID` sends it: the same for every recipient.
-    public func frame(gatewayID: String) -> Polygate_Gateway_V1_ServerFrame {
+    package func frame(gatewayID: String) -> Polygate_Gateway_V1_ServerFrame {
         var delivery = Polygate_Gateway_V1_Delivery()
         delivery.convID = .init(self.convID)
         delivery.seq = self.seq
@@ -92,12 +92,12 @@ public struct LogEntry: Sendable, Hashable {
 
 /// Where a device reads a conversation from: entries after `after`, and — when its user was
 /// removed — up to and including `until` (the removing Commit), no further.
-public struct ReadPosition: Sendable, Hashable {
-    public var convID: [UInt8]
-    public var after: UInt64
-    public var until: UInt64?
+package struct ReadPosition: Sendable, Hashable {
+    package var convID: [UInt8]
+    package var after: UInt64
+    package var until: UInt64?
 
-    public init(convID: [UInt8], after: UInt64, until: UInt64? = nil) {
+    package init(convID: [UInt8], after: UInt64, until: UInt64? = nil) {
         self.convID = convID
         self.after = after
         self.until = until
@@ -105,17 +105,17 @@ public struct ReadPosition: Sendable, Hashable {
 }
 
 /// A registered device as stored.
-public struct DeviceRecord: Sendable, Hashable {
-    public var deviceID: [UInt8]
-    public var userID: [UInt8]
+package struct DeviceRecord: Sendable, Hashable {
+    package var deviceID: [UInt8]
+    package var userID: [UInt8]
     /// The serialized `SignedDeviceCertificate` the device registered with.
-    public var certificate: [UInt8]
-    public var revoked: Bool
+    package var certificate: [UInt8]
+    package var revoked: Bool
 }
 
 /// A KeyPackage handed out by a claim.
-public struct ClaimedKeyPackage: Sendable, Hashable {
-    public var deviceID: [UInt8]
-    public var keyPackage: [UInt8]
-    public var lastResort: Bool
+package struct ClaimedKeyPackage: Sendable, Hashable {
+    package var deviceID: [UInt8]
+    package var keyPackage: [UInt8]
+    package var lastResort: Bool
 }

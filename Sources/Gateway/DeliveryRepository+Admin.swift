@@ -1,5 +1,5 @@
 import Primitives
-public import Store
+package import Store
 
 /// What gwctl reads and changes (docs/CONTROL_PROTOCOL.md): metadata only — ids, counters,
 /// times — never message contents or keys. Ids come back as lowercase hex, times as ISO 8601
@@ -8,20 +8,20 @@ extension DeliveryRepository {
     /// `to_char` pattern of every time shown to the admin.
     static let iso = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
 
-    public struct ConversationSummary: Sendable, Hashable {
-        public var conv: String
-        public var home: String
-        public var epoch: Int64
-        public var seq: Int64
-        public var members: Int64
-        public var created: String
-        public var lastActivityMs: Int64?
+    package struct ConversationSummary: Sendable, Hashable {
+        package var conv: String
+        package var home: String
+        package var epoch: Int64
+        package var seq: Int64
+        package var members: Int64
+        package var created: String
+        package var lastActivityMs: Int64?
     }
 
     /// Conversations, newest activity first (of `member`, when given). The newest `limit` are
     /// picked first, on their last log entry alone; the rest of each row is read for those only.
     /// Without a member this still reads every conversation's last entry (one index probe each).
-    public func conversations(member: [UInt8]?, limit: Int) async throws -> [ConversationSummary] {
+    package func conversations(member: [UInt8]?, limit: Int) async throws -> [ConversationSummary] {
         let newest: PostgresQuery =
             if let member {
                 """
@@ -65,32 +65,32 @@ extension DeliveryRepository {
         }
     }
 
-    public struct ConversationDetail: Sendable, Hashable {
-        public struct Member: Sendable, Hashable {
-            public var user: String
-            public var joinedSeq: Int64
-            public var leftSeq: Int64?
+    package struct ConversationDetail: Sendable, Hashable {
+        package struct Member: Sendable, Hashable {
+            package var user: String
+            package var joinedSeq: Int64
+            package var leftSeq: Int64?
         }
 
-        public struct Device: Sendable, Hashable {
-            public var device: String
-            public var user: String
-            public var name: String
-            public var ackedSeq: Int64?
+        package struct Device: Sendable, Hashable {
+            package var device: String
+            package var user: String
+            package var name: String
+            package var ackedSeq: Int64?
             /// When it was revoked (its leaves stay in the group until a member removes them).
-            public var revoked: String?
+            package var revoked: String?
         }
 
-        public var summary: ConversationSummary
-        public var createdBy: String
-        public var pendingWelcomes: Int64
-        public var groupInfoBytes: Int64
-        public var members: [Member]
-        public var devices: [Device]
+        package var summary: ConversationSummary
+        package var createdBy: String
+        package var pendingWelcomes: Int64
+        package var groupInfoBytes: Int64
+        package var members: [Member]
+        package var devices: [Device]
     }
 
     /// One conversation's metadata (nil when unknown).
-    public func conversation(hex conv: String) async throws -> ConversationDetail? {
+    package func conversation(hex conv: String) async throws -> ConversationDetail? {
         guard let id = Hex.decode(conv) else { return nil }
         let results = try await self.database.pipeline([
             """
@@ -141,18 +141,18 @@ extension DeliveryRepository {
         )
     }
 
-    public struct DeviceSummary: Sendable, Hashable {
-        public var device: String
-        public var user: String
-        public var name: String
-        public var registered: String
-        public var revoked: String?
-        public var keyPackages: Int64
-        public var lastResort: Bool
+    package struct DeviceSummary: Sendable, Hashable {
+        package var device: String
+        package var user: String
+        package var name: String
+        package var registered: String
+        package var revoked: String?
+        package var keyPackages: Int64
+        package var lastResort: Bool
     }
 
     /// A user's devices, oldest first.
-    public func devices(of user: [UInt8]) async throws -> [DeviceSummary] {
+    package func devices(of user: [UInt8]) async throws -> [DeviceSummary] {
         let rows = try await self.database.query(
             """
             SELECT encode(d.device_id, 'hex'), encode(d.user_id, 'hex'), d.name,
@@ -179,17 +179,17 @@ extension DeliveryRepository {
         }
     }
 
-    public struct PoolLevel: Sendable, Hashable {
-        public var device: String
-        public var user: String
-        public var suite: Int64?
-        public var oneTime: Int64
-        public var lastResort: Bool
+    package struct PoolLevel: Sendable, Hashable {
+        package var device: String
+        package var user: String
+        package var suite: Int64?
+        package var oneTime: Int64
+        package var lastResort: Bool
     }
 
     /// KeyPackage pools of active devices per cipher suite: of `user`, or (nil) every pool with
     /// fewer than `below` one-time packages (devices with none at all included).
-    public func keyPackagePools(of user: [UInt8]?, below: Int) async throws -> [PoolLevel] {
+    package func keyPackagePools(of user: [UInt8]?, below: Int) async throws -> [PoolLevel] {
         let rows = try await self.database.query(
             """
             SELECT encode(d.device_id, 'hex'), encode(d.user_id, 'hex'), k.cipher_suite::int8,
@@ -209,13 +209,13 @@ extension DeliveryRepository {
     }
 
     /// The users `user` blocks (hex).
-    public func blocks(of user: [UInt8]) async throws -> [String] {
+    package func blocks(of user: [UInt8]) async throws -> [String] {
         try await self.blockedUsers(of: user).map { Hex.encode($0) }
     }
 
     /// Ids of a kind that start with a hex prefix (at most `limit`): `conversation`, `user`
     /// (users with a registered device) or `device`.
-    public func ids(_ kind: String, prefix: String, limit: Int) async throws -> [String] {
+    package func ids(_ kind: String, prefix: String, limit: Int) async throws -> [String] {
         // User and device ids are 32 bytes; conversation ids up to 64.
         let longest = kind == "conversation" ? 128 : 64
         let hex = String(prefix.lowercased().filter(\.isHexDigit).prefix(longest))
@@ -248,20 +248,20 @@ extension DeliveryRepository {
         return try await self.database.query(query).map { try $0.decode(String.self) }
     }
 
-    public struct LedgerEntry: Sendable, Hashable {
-        public var id: Int64
-        public var at: String
-        public var gateway: String
-        public var event: String
-        public var actor: String?
-        public var subject: String?
+    package struct LedgerEntry: Sendable, Hashable {
+        package var id: Int64
+        package var at: String
+        package var gateway: String
+        package var event: String
+        package var actor: String?
+        package var subject: String?
         /// The details as JSON text.
-        public var details: String
+        package var details: String
     }
 
     /// Audit-ledger entries after `after` (oldest first, at most `limit`), or with `after` nil
     /// the newest `limit` (still oldest first); of events starting with `prefix`.
-    public func ledger(after: Int64?, limit: Int, prefix: String?) async throws -> [LedgerEntry] {
+    package func ledger(after: Int64?, limit: Int, prefix: String?) async throws -> [LedgerEntry] {
         let pattern = prefix.map { $0.replacing("%", with: "\\%").replacing("_", with: "\\_") + "%" }
         let query: PostgresQuery =
             if let after {
@@ -288,7 +288,7 @@ extension DeliveryRepository {
     }
 
     /// The database's schema version and clock, and how long a round trip took.
-    public func probe() async throws -> (schemaVersion: Int64, nowMs: Int64, latency: Duration) {
+    package func probe() async throws -> (schemaVersion: Int64, nowMs: Int64, latency: Duration) {
         let started = ContinuousClock.now
         let rows = try await self.database.query(
             "SELECT coalesce((SELECT max(version)::int8 FROM schema_migrations), 0), (extract(epoch FROM clock_timestamp()) * 1000)::int8"

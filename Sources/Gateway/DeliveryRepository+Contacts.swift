@@ -1,12 +1,12 @@
 import Primitives
-public import Store
+package import Store
 
 /// Contacts (migration 0005): the grants between users that presence consent rests on, asked
 /// for, accepted and revoked (`gw_contact`). Modes and last-seen are the Presence target's
 /// (`PresenceRepository`).
 extension DeliveryRepository {
     /// The outcome of a contact action.
-    public enum ContactOutcome: String, Sendable {
+    package enum ContactOutcome: String, Sendable {
         case mutual
         case outgoing
         case none
@@ -17,13 +17,13 @@ extension DeliveryRepository {
 
     /// A contact action of `user` about `other`: `request`, `accept` or `revoke` (with the
     /// notifications to both users' devices, in the same statement).
-    public func contact(_ action: String, user: [UInt8], other: [UInt8]) async throws -> ContactOutcome {
+    package func contact(_ action: String, user: [UInt8], other: [UInt8]) async throws -> ContactOutcome {
         let rows = try await self.database.query("SELECT gw_contact(\(user), \(other), \(action))", format: .binary)
         return ContactOutcome(rawValue: try rows[0][0].decode(String.self)) ?? .none
     }
 
     /// A user's contacts: who it granted, who granted it.
-    public func contacts(of user: [UInt8]) async throws -> [(user: [UInt8], mine: Bool, theirs: Bool)] {
+    package func contacts(of user: [UInt8]) async throws -> [(user: [UInt8], mine: Bool, theirs: Bool)] {
         let rows = try await self.database.query(
             """
             SELECT coalesce(m.grantee, t.granter), m.grantee IS NOT NULL, t.granter IS NOT NULL

@@ -1,6 +1,6 @@
-public import GatewayWire
+package import GatewayWire
 import Primitives
-public import Store
+package import Store
 
 /// Conversations: creation, the append transaction (gap-free seq, msg_id idempotency, epoch
 /// compare-and-set for Commits, membership and Welcomes of the winner), reads and cursors.
@@ -9,10 +9,10 @@ public import Store
 /// `left_seq` = the removing Commit's seq, so its devices still read up to that Commit.
 extension DeliveryRepository {
     /// The NOTIFY channel that announces appends to every daemon.
-    public static let channel = AppendSignal.channel
+    package static let channel = AppendSignal.channel
 
     /// Creates a conversation at epoch 0 with `creator` as its only member.
-    public func createConversation(convID: [UInt8], creator: [UInt8], groupInfo: [UInt8]) async throws(GatewayWireError) {
+    package func createConversation(convID: [UInt8], creator: [UInt8], groupInfo: [UInt8]) async throws(GatewayWireError) {
         do {
             _ = try await self.database.pipeline([
                 """
@@ -41,7 +41,7 @@ extension DeliveryRepository {
     /// - Throws: ``GatewayWireError`` with `not_member`, `stale_epoch` (with the current epoch),
     ///   `bad_welcome`, `blocked`, `bad_request`, `too_large`; ``PostgresError`` when the
     ///   database fails.
-    public func append(_ s: Submission, nowMs: UInt64) async throws -> Appended {
+    package func append(_ s: Submission, nowMs: UInt64) async throws -> Appended {
         var submission = s
         submission.acceptedAtMs = nowMs
         return try await self.append(batch: [submission])[0].get()
@@ -61,7 +61,7 @@ extension DeliveryRepository {
     ///   `bad_request`, `too_large`), which never affects the other items.
     /// - Throws: ``PostgresError`` when the database fails; then nothing of the batch is known
     ///   to be appended (a client's retry with the same msg_id learns the outcome).
-    public func append(batch: [Submission]) async throws -> [Result<Appended, GatewayWireError>] {
+    package func append(batch: [Submission]) async throws -> [Result<Appended, GatewayWireError>] {
         guard !batch.isEmpty else { return [] }
         let order = batch.indices.sorted { a, b in
             let (x, y) = (batch[a].convID, batch[b].convID)
@@ -188,30 +188,30 @@ extension DeliveryRepository {
     }
 
     /// `<conv_id hex>:<seq>`.
-    public static func notification(conv: [UInt8], seq: UInt64) -> String {
+    package static func notification(conv: [UInt8], seq: UInt64) -> String {
         AppendSignal(convID: conv, seq: seq).payload
     }
 
     // MARK: Reads
 
     /// Log entries after `seq`, in order, at most `limit` (and none after `until`).
-    public func entries(convID: [UInt8], after seq: UInt64, until: UInt64? = nil, limit: Int = 500) async throws -> [LogEntry] {
+    package func entries(convID: [UInt8], after seq: UInt64, until: UInt64? = nil, limit: Int = 500) async throws -> [LogEntry] {
         try await self.page(convID: convID, after: seq, until: until, limit: limit)?.entries ?? []
     }
 
     /// A page of a conversation's log with its bounds, in one query.
-    public struct LogPage: Sendable, Hashable {
+    package struct LogPage: Sendable, Hashable {
         /// Entries after the requested seq, in order.
-        public var entries: [LogEntry]
+        package var entries: [LogEntry]
         /// The oldest seq still kept (`newest + 1` when the log is empty).
-        public var oldest: UInt64
+        package var oldest: UInt64
         /// The newest seq.
-        public var newest: UInt64
+        package var newest: UInt64
     }
 
     /// Entries after `seq` (none after `until`, at most `limit`) and the log's bounds; nil when
     /// there is no such conversation.
-    public func page(convID: [UInt8], after seq: UInt64, until: UInt64? = nil, limit: Int = 500) async throws -> LogPage? {
+    package func page(convID: [UInt8], after seq: UInt64, until: UInt64? = nil, limit: Int = 500) async throws -> LogPage? {
         let last = Int64(clamping: until ?? UInt64(Int64.max))
         let rows = try await self.database.query(
             "SELECT * FROM gw_page(\(convID), \(Int64(clamping: seq)), \(last), \(Int64(limit)))",
@@ -247,7 +247,7 @@ extension DeliveryRepository {
     }
 
     /// The newest seq of each of `convs` that exists.
-    public func newest(of convs: [[UInt8]]) async throws -> [[UInt8]: UInt64] {
+    package func newest(of convs: [[UInt8]]) async throws -> [[UInt8]: UInt64] {
         guard !convs.isEmpty else { return [:] }
         let rows = try await self.database.query(
             "SELECT conv_id, next_seq - 1 FROM gw_conversations WHERE conv_id = ANY(\(PostgresArray(convs)))",
@@ -264,7 +264,7 @@ extension DeliveryRepository {
     /// The conversations a device reads, with where it reads from: its cursor or the seq at
     /// which its user joined, whichever is later; for a removed user, up to the removing Commit
     /// while the cursor is before it.
-    public func readPositions(deviceID: [UInt8], userID: [UInt8]) async throws -> [ReadPosition] {
+    package func readPositions(deviceID: [UInt8], userID: [UInt8]) async throws -> [ReadPosition] {
         let rows = try await self.database.query(
             """
             SELECT m.conv_id, greatest(coalesce(c.acked_seq, 0), m.joined_seq), m.left_seq FROM gw_members m
@@ -282,7 +282,7 @@ extension DeliveryRepository {
 
     /// The conversations of a device's user with where the device reads from (see
     /// ``readPositions(deviceID:userID:)``).
-    public func cursors(deviceID: [UInt8], userID: [UInt8]) async throws -> [(convID: [UInt8], after: UInt64)] {
+    package func cursors(deviceID: [UInt8], userID: [UInt8]) async throws -> [(convID: [UInt8], after: UInt64)] {
         try await self.readPositions(deviceID: deviceID, userID: userID).map { ($0.convID, $0.after) }
     }
 
@@ -290,7 +290,7 @@ extension DeliveryRepository {
     /// device's Welcomes that the cursor passed. The user must read the conversation.
     ///
     /// - Throws: ``GatewayWireError`` `not_member`.
-    public func ack(deviceID: [UInt8], userID: [UInt8], convID: [UInt8], seq: UInt64) async throws {
+    package func ack(deviceID: [UInt8], userID: [UInt8], convID: [UInt8], seq: UInt64) async throws {
         let results = try await self.database.pipeline([
             """
             INSERT INTO gw_cursors (device_id, conv_id, acked_seq)
@@ -309,7 +309,7 @@ extension DeliveryRepository {
     }
 
     /// Moves a device's cursor forward (never back), without checks (tests and tools).
-    public func ack(deviceID: [UInt8], convID: [UInt8], seq: UInt64) async throws {
+    package func ack(deviceID: [UInt8], convID: [UInt8], seq: UInt64) async throws {
         try await self.database.query(
             """
             INSERT INTO gw_cursors (device_id, conv_id, acked_seq) VALUES (\(deviceID), \(convID), \(Int64(clamping: seq)))
@@ -319,20 +319,20 @@ extension DeliveryRepository {
     }
 
     /// Members, epoch and home, or nil when `userID` is not a member.
-    public func members(convID: [UInt8], asker userID: [UInt8]) async throws -> (users: [[UInt8]], epoch: UInt64)? {
+    package func members(convID: [UInt8], asker userID: [UInt8]) async throws -> (users: [[UInt8]], epoch: UInt64)? {
         try await self.conversation(convID: convID, asker: userID).map { ($0.members, $0.epoch) }
     }
 
     /// What a member may know of a conversation.
-    public struct ConversationView: Sendable, Hashable {
-        public var members: [[UInt8]]
-        public var epoch: UInt64
-        public var convHome: String
-        public var groupInfo: [UInt8]
+    package struct ConversationView: Sendable, Hashable {
+        package var members: [[UInt8]]
+        package var epoch: UInt64
+        package var convHome: String
+        package var groupInfo: [UInt8]
     }
 
     /// The conversation as `userID` may see it, or nil when `userID` is not a member.
-    public func conversation(convID: [UInt8], asker userID: [UInt8]) async throws -> ConversationView? {
+    package func conversation(convID: [UInt8], asker userID: [UInt8]) async throws -> ConversationView? {
         let rows = try await self.database.query(
             """
             SELECT m.user_id, c.epoch, c.conv_home, c.group_info
@@ -356,7 +356,7 @@ extension DeliveryRepository {
     }
 
     /// Welcomes waiting for a device (dropped once its cursor passes them).
-    public func welcomes(deviceID: [UInt8]) async throws -> [(convID: [UInt8], seq: UInt64, welcome: [UInt8])] {
+    package func welcomes(deviceID: [UInt8]) async throws -> [(convID: [UInt8], seq: UInt64, welcome: [UInt8])] {
         let rows = try await self.database.query(
             "SELECT conv_id, seq, welcome FROM gw_welcomes WHERE device_id = \(deviceID) ORDER BY conv_id, seq",
             format: .binary
@@ -369,7 +369,7 @@ extension DeliveryRepository {
 
     /// Deletes log entries accepted before `cutoffMs` (retention); returns how many.
     @discardableResult
-    public func prune(acceptedBefore cutoffMs: UInt64) async throws -> Int {
+    package func prune(acceptedBefore cutoffMs: UInt64) async throws -> Int {
         try await self.database.query("DELETE FROM gw_log WHERE accepted_at_ms < \(Int64(clamping: cutoffMs))").affectedRows ?? 0
     }
 }

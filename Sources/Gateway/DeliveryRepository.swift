@@ -1,21 +1,21 @@
-public import GatewayWire
+package import GatewayWire
 import Primitives
-public import Store
+package import Store
 import SwiftProtobuf
 
 /// The Delivery Service's PostgreSQL state: devices, KeyPackages, conversations, their logs,
 /// cursors and blocks. Every operation that must be atomic across daemons is one statement or
 /// one transaction (docs/GATEWAY_SPEC.md §4–5).
-public struct DeliveryRepository: Sendable {
+package struct DeliveryRepository: Sendable {
     let database: PostgresClient
     /// This daemon's gateway id (`conv_home` of the conversations it creates).
-    public let gatewayID: String
+    package let gatewayID: String
     /// Application messages are accepted this many epochs back.
-    public let pastEpochs: UInt64
+    package let pastEpochs: UInt64
     /// Members a conversation may have (a Commit that would exceed it is refused).
-    public let maxMembers: Int
+    package let maxMembers: Int
 
-    public init(database: PostgresClient, gatewayID: String, pastEpochs: UInt64 = 2, maxMembers: Int = 10_000) {
+    package init(database: PostgresClient, gatewayID: String, pastEpochs: UInt64 = 2, maxMembers: Int = 10_000) {
         self.database = database
         self.gatewayID = gatewayID
         self.pastEpochs = pastEpochs
@@ -25,9 +25,9 @@ public struct DeliveryRepository: Sendable {
     // MARK: Devices
 
     /// The device's state: nil when unknown.
-    public enum DeviceState: Sendable, Hashable { case active(userID: [UInt8]), revoked }
+    package enum DeviceState: Sendable, Hashable { case active(userID: [UInt8]), revoked }
 
-    public func device(_ deviceID: [UInt8]) async throws -> DeviceState? {
+    package func device(_ deviceID: [UInt8]) async throws -> DeviceState? {
         let rows = try await self.database.query(
             "SELECT user_id, revoked_at IS NOT NULL FROM gw_devices WHERE device_id = \(deviceID)",
             format: .binary
@@ -38,7 +38,7 @@ public struct DeliveryRepository: Sendable {
     }
 
     /// The stored device, with the certificate it registered with; nil when unknown.
-    public func deviceRecord(_ deviceID: [UInt8]) async throws -> DeviceRecord? {
+    package func deviceRecord(_ deviceID: [UInt8]) async throws -> DeviceRecord? {
         let rows = try await self.database.query(
             "SELECT user_id, certificate, revoked_at IS NOT NULL FROM gw_devices WHERE device_id = \(deviceID)",
             format: .binary
@@ -55,7 +55,7 @@ public struct DeliveryRepository: Sendable {
     ///
     /// - Parameter ip: the client's address (docs/GATEWAY_SPEC.md §2.4), for the ledger.
     @discardableResult
-    public func register(_ certificate: VerifiedDeviceCertificate, ip: String) async throws -> Bool {
+    package func register(_ certificate: VerifiedDeviceCertificate, ip: String) async throws -> Bool {
         let details = JSONText.object(Self.registrationDetails(certificate, ip: ip))
         let result = try await self.database.query(
             """
@@ -79,13 +79,13 @@ public struct DeliveryRepository: Sendable {
     }
 
     /// The details of a `device.registered` ledger event (stored and mirrored alike).
-    public static func registrationDetails(_ certificate: VerifiedDeviceCertificate, ip: String) -> [String: String] {
+    package static func registrationDetails(_ certificate: VerifiedDeviceCertificate, ip: String) -> [String: String] {
         ["name": certificate.deviceName, "ip": ip]
     }
 
     /// Keeps a newer certificate a registered device presented (same user, still valid), so that
     /// resumes and KeyPackage checks use the one the device uses now.
-    public func updateCertificate(_ certificate: VerifiedDeviceCertificate) async throws {
+    package func updateCertificate(_ certificate: VerifiedDeviceCertificate) async throws {
         let bytes: [UInt8] = try certificate.signed.serializedBytes()
         try await self.database.query(
             """
@@ -98,7 +98,7 @@ public struct DeliveryRepository: Sendable {
     /// Revokes a device: it can no longer authenticate, and its connections on every daemon close
     /// with 4003. True when it was active.
     @discardableResult
-    public func revoke(_ deviceID: [UInt8], by actor: String = "admin") async throws -> Bool {
+    package func revoke(_ deviceID: [UInt8], by actor: String = "admin") async throws -> Bool {
         // One implicit transaction; the notification and the ledger row only when this call
         // revoked it (now() is the transaction's start, the time the UPDATE wrote).
         let results = try await self.database.pipeline([
@@ -118,7 +118,7 @@ public struct DeliveryRepository: Sendable {
 
     /// Which of `devices` are revoked, in the order given — among the devices of `asker` and of
     /// the users who share a conversation with it (anything else is left out).
-    public func revokedDevices(_ devices: [[UInt8]], asker: [UInt8]) async throws -> [[UInt8]] {
+    package func revokedDevices(_ devices: [[UInt8]], asker: [UInt8]) async throws -> [[UInt8]] {
         guard !devices.isEmpty else { return [] }
         let rows = try await self.database.query(
             """
@@ -136,7 +136,7 @@ public struct DeliveryRepository: Sendable {
 
     /// A device's user and everyone who shares a conversation with that user (the user included):
     /// who is told when the device is revoked. Nil when the device is unknown.
-    public func revocationAudience(of device: [UInt8]) async throws -> (user: [UInt8], audience: Set<[UInt8]>)? {
+    package func revocationAudience(of device: [UInt8]) async throws -> (user: [UInt8], audience: Set<[UInt8]>)? {
         let rows = try await self.database.query(
             """
             SELECT d.user_id, y.user_id FROM gw_devices d
@@ -156,7 +156,7 @@ public struct DeliveryRepository: Sendable {
     // MARK: KeyPackages
 
     /// Stores validated one-time KeyPackages (and replaces the last-resort one when given).
-    public func storeKeyPackages(
+    package func storeKeyPackages(
         deviceID: [UInt8],
         cipherSuite: Int32,
         oneTime: [(bytes: [UInt8], expiresAtMs: Int64?)],
@@ -186,7 +186,7 @@ public struct DeliveryRepository: Sendable {
     }
 
     /// Unclaimed, unexpired one-time KeyPackages of a device, and whether it has a last resort.
-    public func countKeyPackages(
+    package func countKeyPackages(
         deviceID: [UInt8],
         cipherSuite: Int32,
         nowMs: Int64
@@ -207,7 +207,7 @@ public struct DeliveryRepository: Sendable {
     /// each one-time package is deleted as it is handed out (`FOR UPDATE SKIP LOCKED`, so two
     /// concurrent claims never get the same one); a device without one gives its last-resort
     /// package, which stays.
-    public func claimKeyPackages(
+    package func claimKeyPackages(
         userID: [UInt8],
         cipherSuite: Int32,
         claimerDevice: [UInt8],
@@ -245,12 +245,12 @@ public struct DeliveryRepository: Sendable {
     /// Deletes KeyPackages whose lifetime ended before `nowMs` (they can never be handed out);
     /// returns how many.
     @discardableResult
-    public func pruneExpiredKeyPackages(nowMs: Int64) async throws -> Int {
+    package func pruneExpiredKeyPackages(nowMs: Int64) async throws -> Int {
         try await self.database.query("DELETE FROM gw_key_packages WHERE expires_at_ms < \(nowMs)").affectedRows ?? 0
     }
 
     /// Every stored one-time KeyPackage of a device for a suite, expired or not (the per-device cap).
-    public func storedKeyPackages(deviceID: [UInt8], cipherSuite: Int32) async throws -> Int {
+    package func storedKeyPackages(deviceID: [UInt8], cipherSuite: Int32) async throws -> Int {
         let rows = try await self.database.query(
             "SELECT count(*) FROM gw_key_packages WHERE device_id = \(deviceID) AND cipher_suite = \(cipherSuite) AND NOT last_resort",
             format: .binary
@@ -261,7 +261,7 @@ public struct DeliveryRepository: Sendable {
     /// After a claim: the devices whose unexpired one-time packages for the suite are now below
     /// `threshold` are told so (``SessionSignal/keyPackagesLow(deviceID:cipherSuite:count:)``),
     /// and the claim is recorded in the audit ledger.
-    public func afterClaim(
+    package func afterClaim(
         _ claimed: [ClaimedKeyPackage],
         claimer: [UInt8],
         target: [UInt8],
@@ -298,7 +298,7 @@ public struct DeliveryRepository: Sendable {
     }
 
     /// The details of a `keypackage.claimed` ledger event (stored and mirrored alike).
-    public static func claimDetails(_ claimed: [ClaimedKeyPackage], cipherSuite: Int32) -> [String: String] {
+    package static func claimDetails(_ claimed: [ClaimedKeyPackage], cipherSuite: Int32) -> [String: String] {
         [
             "cipher_suite": "\(cipherSuite)",
             "devices": claimed.map { Hex.encode($0.deviceID) + ($0.lastResort ? "(last_resort)" : "") }.joined(separator: ","),
@@ -307,7 +307,7 @@ public struct DeliveryRepository: Sendable {
 
     /// The details of a `membership.changed` ledger event, as `gw_append` stores them (seq as
     /// text; added and removed users as comma-separated hex).
-    public static func membershipDetails(seq: UInt64, added: [[UInt8]], removed: [[UInt8]]) -> [String: String] {
+    package static func membershipDetails(seq: UInt64, added: [[UInt8]], removed: [[UInt8]]) -> [String: String] {
         [
             "seq": "\(seq)",
             "added": added.map { Hex.encode($0) }.joined(separator: ","),
@@ -319,7 +319,7 @@ public struct DeliveryRepository: Sendable {
 
     /// A secret every daemon on this database shares (e.g. the resume-token key): the stored one,
     /// or `candidate` when there was none yet (two daemons racing agree on the first stored).
-    public func sharedSecret(named name: String, candidate: [UInt8]) async throws -> [UInt8] {
+    package func sharedSecret(named name: String, candidate: [UInt8]) async throws -> [UInt8] {
         let rows = try await self.database.pipeline(
             [
                 "INSERT INTO gw_secrets (name, value) VALUES (\(name), \(candidate)) ON CONFLICT (name) DO NOTHING",
@@ -332,7 +332,7 @@ public struct DeliveryRepository: Sendable {
 
     // MARK: Blocks
 
-    public func setBlocked(user: [UInt8], blocked other: [UInt8], _ blocked: Bool) async throws {
+    package func setBlocked(user: [UInt8], blocked other: [UInt8], _ blocked: Bool) async throws {
         if blocked {
             try await self.database.query("INSERT INTO gw_blocks VALUES (\(user), \(other)) ON CONFLICT DO NOTHING")
         } else {
@@ -341,7 +341,7 @@ public struct DeliveryRepository: Sendable {
     }
 
     /// The users `user` blocks, in id order.
-    public func blockedUsers(of user: [UInt8]) async throws -> [[UInt8]] {
+    package func blockedUsers(of user: [UInt8]) async throws -> [[UInt8]] {
         try await self.database.query(
             "SELECT blocked_user FROM gw_blocks WHERE user_id = \(user) ORDER BY 1",
             format: .binary
@@ -349,7 +349,7 @@ public struct DeliveryRepository: Sendable {
     }
 
     /// Whether `user` blocked `other`.
-    public func isBlocked(_ other: [UInt8], by user: [UInt8]) async throws -> Bool {
+    package func isBlocked(_ other: [UInt8], by user: [UInt8]) async throws -> Bool {
         try await !self.database.query("SELECT 1 FROM gw_blocks WHERE user_id = \(user) AND blocked_user = \(other)").isEmpty
     }
 }

@@ -2,30 +2,30 @@ import Synchronization
 
 /// What the realtime gateway has done since it started, for `/metrics` (read at scrape time;
 /// the gateway does not import a metrics library).
-public final class GatewayCounters: Sendable {
+package final class GatewayCounters: Sendable {
     /// A point-in-time reading.
-    public struct Snapshot: Sendable, Hashable {
+    package struct Snapshot: Sendable, Hashable {
         /// Open sessions by transport, authenticated or not.
-        public var webSocketSessions = 0
-        public var sseSessions = 0
+        package var webSocketSessions = 0
+        package var sseSessions = 0
         /// Of those, authenticated.
-        public var authenticatedSessions = 0
+        package var authenticatedSessions = 0
         /// Conversations with readers on this daemon.
-        public var conversations = 0
+        package var conversations = 0
         /// Messages appended through this daemon (retries of a msg_id not counted).
-        public var appends = 0
+        package var appends = 0
         /// `Delivery` frames queued to connections.
-        public var deliveries = 0
+        package var deliveries = 0
         /// Failed authentications.
-        public var authenticationFailures = 0
+        package var authenticationFailures = 0
         /// Requests refused with `rate_limited`.
-        public var rateLimited = 0
+        package var rateLimited = 0
         /// Connections closed as slow consumers (4008).
-        public var slowConsumers = 0
+        package var slowConsumers = 0
         /// Connections closed with 4029.
-        public var penalties = 0
+        package var penalties = 0
 
-        public init() {}
+        package init() {}
     }
 
     let appends = Atomic<Int>(0)

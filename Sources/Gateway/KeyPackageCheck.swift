@@ -1,28 +1,28 @@
-public import GatewayWire
+package import GatewayWire
 import MLS
 import SwiftProtobuf
 
 /// Validates a KeyPackage a device uploads (docs/GATEWAY_SPEC.md §4.1), without I/O.
-public struct KeyPackageCheck: Sendable {
+package struct KeyPackageCheck: Sendable {
     /// What an accepted KeyPackage is stored with.
-    public struct Accepted: Sendable, Hashable {
-        public var bytes: [UInt8]
-        public var cipherSuite: Int32
+    package struct Accepted: Sendable, Hashable {
+        package var bytes: [UInt8]
+        package var cipherSuite: Int32
         /// Lifetime end in milliseconds (clamped to bigint).
-        public var expiresAtMs: Int64
+        package var expiresAtMs: Int64
     }
 
     /// The cipher suites a device can use: the leaf's signature key must be the device's
     /// Ed25519 key, and only suites 1 and 3 sign with Ed25519 (2, 5 and 7 use ECDSA, 4 and 6
     /// Ed448).
-    public static let cipherSuites: Set<UInt32> = [1, 3]
+    package static let cipherSuites: Set<UInt32> = [1, 3]
 
     /// The uploading device.
-    public let device: VerifiedDeviceCertificate
+    package let device: VerifiedDeviceCertificate
     /// The longest total lifetime accepted, in seconds (`not_after - not_before`).
-    public let maxLifetime: UInt64
+    package let maxLifetime: UInt64
 
-    public init(
+    package init(
         device: VerifiedDeviceCertificate,
         maxLifetime: UInt64 = UInt64(GatewayLimits().keyPackageMaxLifetime.components.seconds)
     ) {
@@ -33,14 +33,14 @@ public struct KeyPackageCheck: Sendable {
     /// Checks a `cipher_suite` field of a request (count, claim).
     ///
     /// - Throws: ``GatewayWireError`` `bad_request` for a suite a device cannot use.
-    public static func checkSuite(_ suite: UInt32) throws(GatewayWireError) {
+    package static func checkSuite(_ suite: UInt32) throws(GatewayWireError) {
         guard Self.cipherSuites.contains(suite) else {
             throw GatewayWireError(.badRequest, "cipher_suite must be 1 or 3 (device keys are Ed25519)")
         }
     }
 
     /// Checks one serialized `MLSMessage(KeyPackage)` at time `nowMs`.
-    public func check(_ bytes: [UInt8], nowMs: UInt64) throws(GatewayWireError) -> Accepted {
+    package func check(_ bytes: [UInt8], nowMs: UInt64) throws(GatewayWireError) -> Accepted {
         let keyPackage: KeyPackage
         do {
             guard case .keyPackage(let decoded) = try MLSMessage.decode(bytes) else {

@@ -1,9 +1,9 @@
-public import GatewayWire
-public import Logging
-public import Presence
+package import GatewayWire
+package import Logging
+package import Presence
 import Primitives
-public import ServiceLifecycle
-public import Store
+package import ServiceLifecycle
+package import Store
 import Synchronization
 
 /// The realtime gateway of one daemon: it opens sessions for the transports, keeps the
@@ -12,17 +12,17 @@ import Synchronization
 ///
 /// ``prepare()`` must run once the schema is migrated (the daemon's start-up does it before
 /// `READY=1`); until then ``open(_:peer:)`` returns nil and transports answer 503.
-public final class RealtimeGateway: Sendable {
+package final class RealtimeGateway: Sendable {
     /// What the gateway needs to know.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// `daemon.gateway_id`.
-        public var gatewayID: String
+        package var gatewayID: String
         /// The `[gateway]` section.
-        public var limits: GatewayLimits
+        package var limits: GatewayLimits
         /// The `[presence]` section.
-        public var presence: PresenceLimits
+        package var presence: PresenceLimits
 
-        public init(gatewayID: String, limits: GatewayLimits = GatewayLimits(), presence: PresenceLimits = PresenceLimits()) {
+        package init(gatewayID: String, limits: GatewayLimits = GatewayLimits(), presence: PresenceLimits = PresenceLimits()) {
             self.gatewayID = gatewayID
             self.limits = limits
             self.presence = presence
@@ -42,8 +42,8 @@ public final class RealtimeGateway: Sendable {
             )?
     }
 
-    public let configuration: Configuration
-    public let limiter: RateLimiter
+    package let configuration: Configuration
+    package let limiter: RateLimiter
     let counters = GatewayCounters()
     /// The one owner of the live sessions.
     let registry = SessionRegistry()
@@ -56,7 +56,7 @@ public final class RealtimeGateway: Sendable {
     /// Announces committed appends to every daemon, batched (ADR 0019).
     let announcer: AppendAnnouncer
     /// Presence of this daemon's devices and their watchers.
-    public let presence: PresenceService
+    package let presence: PresenceService
     let clock: GatewayClock
     let logger: Logger
     private let state = Mutex(State())
@@ -68,7 +68,7 @@ public final class RealtimeGateway: Sendable {
     private let revocations: AsyncStream<[UInt8]>
     private let revocationsContinuation: AsyncStream<[UInt8]>.Continuation
 
-    public init(
+    package init(
         configuration: Configuration,
         database: PostgresClient,
         listener: PostgresListener,
@@ -114,7 +114,7 @@ public final class RealtimeGateway: Sendable {
     /// Loads the shared resume key and starts listening. Call after migrations.
     ///
     /// - Throws: when the database fails.
-    public func prepare() async throws {
+    package func prepare() async throws {
         let key = try await self.repository.sharedSecret(named: "resume_token_key", candidate: SecureRandom.bytes(count: 32))
         let appends = try await self.listener.subscribe(to: AppendSignal.channel)
         let signals = try await self.listener.subscribe(to: SessionSignal.channel)
@@ -152,7 +152,7 @@ public final class RealtimeGateway: Sendable {
 
     /// A new connection's session, with its `Challenge` queued; nil while the gateway is not
     /// ready or shutting down (answer 503).
-    public func open(_ transport: GatewaySession.Transport, peer: String) -> GatewaySession? {
+    package func open(_ transport: GatewaySession.Transport, peer: String) -> GatewaySession? {
         let context = self.state.withLock { $0.accepting ? $0.context : nil }
         guard let context else { return nil }
         let session = self.registry.open(maxUnauthenticated: self.limits.maxUnauthenticated) { id in
@@ -173,7 +173,7 @@ public final class RealtimeGateway: Sendable {
     }
 
     /// Whether a new connection may start: nil, or why not.
-    public func admission(peer: String) -> Refusal? {
+    package func admission(peer: String) -> Refusal? {
         let accepting = self.state.withLock { $0.accepting }
         let crowded = self.registry.unauthenticatedCount >= self.limits.maxUnauthenticated
         guard accepting else { return .notReady }
@@ -184,7 +184,7 @@ public final class RealtimeGateway: Sendable {
     }
 
     /// Why a new connection was refused (the transports answer 503 or 429).
-    public enum Refusal: Sendable, Equatable {
+    package enum Refusal: Sendable, Equatable {
         /// Starting or shutting down.
         case notReady
         /// `gateway.max_unauthenticated` sessions wait to authenticate.
@@ -194,16 +194,16 @@ public final class RealtimeGateway: Sendable {
     }
 
     /// The open SSE stream with this id.
-    public func stream(id: [UInt8]) -> GatewaySession? { self.registry.stream(id: id) }
+    package func stream(id: [UInt8]) -> GatewaySession? { self.registry.stream(id: id) }
 
     /// Open sessions (authenticated or not).
-    public var sessionCount: Int { self.registry.count }
+    package var sessionCount: Int { self.registry.count }
 
     /// Every open session.
-    public var sessions: [GatewaySession] { self.registry.all }
+    package var sessions: [GatewaySession] { self.registry.all }
 
     /// Sessions, conversations and counters now (`/metrics`).
-    public var statistics: GatewayCounters.Snapshot {
+    package var statistics: GatewayCounters.Snapshot {
         var snapshot = self.counters.snapshot
         for session in self.sessions {
             switch session.transport {
@@ -217,16 +217,16 @@ public final class RealtimeGateway: Sendable {
     }
 
     /// Whether new sessions are accepted.
-    public var isAccepting: Bool { self.state.withLock { $0.accepting } }
+    package var isAccepting: Bool { self.state.withLock { $0.accepting } }
 
     /// The gateway's monotonic clock now (sessions' `openedAt` is on it).
-    public var now: Duration { self.clock.now }
+    package var now: Duration { self.clock.now }
 
     /// The repository the gateway uses (for the control socket).
-    public var deliveryRepository: DeliveryRepository { self.repository }
+    package var deliveryRepository: DeliveryRepository { self.repository }
 
     /// Closes this daemon's sessions of a device (or the one session `id`) with 4000; how many.
-    public func kick(session id: UInt64? = nil, device: [UInt8]? = nil) -> Int {
+    package func kick(session id: UInt64? = nil, device: [UInt8]? = nil) -> Int {
         let targets = self.sessions.filter { session in
             if let id { return session.id == id }
             return device != nil && session.identity?.deviceID == device
@@ -242,7 +242,7 @@ public final class RealtimeGateway: Sendable {
 
 extension RealtimeGateway: Service {
     /// Feeds the fan-out and runs the timers until graceful shutdown.
-    public func run() async throws {
+    package func run() async throws {
         let prepared = self.prepared
         let started = try? await cancelWhenGracefulShutdown { () async -> Bool in
             for await _ in prepared { return true }

@@ -3,7 +3,7 @@ import Primitives
 /// What one daemon tells the sessions of every daemon, as `NOTIFY polygate_session`
 /// (docs/GATEWAY_SPEC.md §5). Sent inside the transaction that causes it, so it arrives only
 /// when the change is committed.
-public enum SessionSignal: Sendable, Hashable {
+package enum SessionSignal: Sendable, Hashable {
     /// The user's conversations or Welcomes changed (added to a conversation): `u:<user hex>`.
     case membership(userID: [UInt8])
     /// The device was revoked: its connections close with 4003. `r:<device hex>`.
@@ -15,9 +15,9 @@ public enum SessionSignal: Sendable, Hashable {
     case contact(userID: [UInt8], other: [UInt8], state: Int)
 
     /// The NOTIFY channel.
-    public static let channel = "polygate_session"
+    package static let channel = "polygate_session"
 
-    public var payload: String {
+    package var payload: String {
         switch self {
         case .membership(let user): "u:" + Hex.encode(user)
         case .revoked(let device): "r:" + Hex.encode(device)
@@ -27,7 +27,7 @@ public enum SessionSignal: Sendable, Hashable {
     }
 
     /// Parses a payload; nil for anything malformed.
-    public init?(payload: String) {
+    package init?(payload: String) {
         let parts = payload.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 2, let id = Hex.decode(parts[1]), id.count == 32 else { return nil }
         switch (parts[0], parts.count) {
@@ -47,20 +47,20 @@ public enum SessionSignal: Sendable, Hashable {
 }
 
 /// `NOTIFY polygate_conv, '<conv_id hex>:<seq>'`: an append was committed.
-public struct AppendSignal: Sendable, Hashable {
-    public var convID: [UInt8]
-    public var seq: UInt64
+package struct AppendSignal: Sendable, Hashable {
+    package var convID: [UInt8]
+    package var seq: UInt64
 
-    public static let channel = "polygate_conv"
+    package static let channel = "polygate_conv"
 
-    public init(convID: [UInt8], seq: UInt64) {
+    package init(convID: [UInt8], seq: UInt64) {
         self.convID = convID
         self.seq = seq
     }
 
-    public var payload: String { Hex.encode(self.convID) + ":\(self.seq)" }
+    package var payload: String { Hex.encode(self.convID) + ":\(self.seq)" }
 
-    public init?(payload: String) {
+    package init?(payload: String) {
         guard let colon = payload.lastIndex(of: ":"), let conv = Hex.decode(String(payload[..<colon])),
             !conv.isEmpty, let seq = UInt64(payload[payload.index(after: colon)...])
         else { return nil }

@@ -1,25 +1,25 @@
 import Foundation
-public import GatewayWire
-public import Primitives
+package import GatewayWire
+package import Primitives
 import SwiftProtobuf
 
 /// A device's keys and certificate: what it needs to authenticate to a gateway
 /// (docs/GATEWAY_SPEC.md §3.1–3.2). The device key never leaves this value; its description
 /// shows public ids only.
-public struct DeviceCredentials: Sendable, CustomStringConvertible {
+package struct DeviceCredentials: Sendable, CustomStringConvertible {
     /// The device's Ed25519 seed.
-    public let deviceKey: SecretBytes
+    package let deviceKey: SecretBytes
     /// The certificate the user's system key issued for it.
-    public let certificate: Polygate_Gateway_V1_SignedDeviceCertificate
+    package let certificate: Polygate_Gateway_V1_SignedDeviceCertificate
     /// The user's system key (32 bytes).
-    public let userID: [UInt8]
+    package let userID: [UInt8]
     /// The device's public key (32 bytes).
-    public let deviceID: [UInt8]
+    package let deviceID: [UInt8]
 
     /// A device from its key and certificate.
     ///
     /// - Throws: ``GatewayWireError`` when the certificate does not verify or is not for this key.
-    public init(
+    package init(
         deviceKey: SecretBytes,
         certificate: Polygate_Gateway_V1_SignedDeviceCertificate,
         nowMs: UInt64
@@ -42,7 +42,7 @@ public struct DeviceCredentials: Sendable, CustomStringConvertible {
 
     /// A new device of the user whose system key is `systemKey`: a fresh device key and a
     /// certificate for it.
-    public static func make(
+    package static func make(
         systemKey: SecretBytes,
         deviceName: String,
         nowMs: UInt64,
@@ -66,7 +66,7 @@ public struct DeviceCredentials: Sendable, CustomStringConvertible {
     }
 
     /// The `Authenticate` body answering a challenge.
-    public func authenticate(
+    package func authenticate(
         _ challenge: Polygate_Gateway_V1_Challenge,
         register: Bool
     ) throws(GatewayWireError) -> Polygate_Gateway_V1_Authenticate {
@@ -83,7 +83,7 @@ public struct DeviceCredentials: Sendable, CustomStringConvertible {
     }
 
     /// The `Resume` body answering a challenge with a resume token.
-    public func resume(
+    package func resume(
         _ challenge: Polygate_Gateway_V1_Challenge,
         token: [UInt8]
     ) throws(GatewayWireError) -> Polygate_Gateway_V1_Resume {
@@ -98,7 +98,7 @@ public struct DeviceCredentials: Sendable, CustomStringConvertible {
         return body
     }
 
-    public var description: String {
+    package var description: String {
         "device \(Hex.encode(self.deviceID.prefix(8))) of user \(Hex.encode(self.userID.prefix(8)))"
     }
 }

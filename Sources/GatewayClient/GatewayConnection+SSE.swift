@@ -1,5 +1,5 @@
-public import AsyncHTTPClient
-public import ClientTLS
+package import AsyncHTTPClient
+package import ClientTLS
 import GatewayWire
 import NIOCore
 import NIOHTTP1
@@ -18,7 +18,7 @@ extension GatewayConnection {
     ///     ``ClientTLS/configuration()`` (AsyncHTTPClient takes TLS settings per client).
     /// - Throws: ``GatewayClientError`` `.refused` with the HTTP status, `.unreachable`, `.tls`;
     ///   whatever `body` throws.
-    public static func withSSE<T: Sendable>(
+    package static func withSSE<T: Sendable>(
         host: String,
         port: Int,
         prefix: String = "",

@@ -1,4 +1,4 @@
-public import ClientTLS
+package import ClientTLS
 import GatewayWire
 import NIOCore
 import NIOHTTP1
@@ -15,7 +15,7 @@ extension GatewayConnection {
     /// - Throws: ``GatewayClientError`` `.refused` with the HTTP status when the server does
     ///   not upgrade (404, 429, 503 …), `.unreachable` when nothing listens, `.tls` when TLS
     ///   fails (with why: ``TLSFailure``); whatever `body` throws.
-    public static func withWebSocket<T: Sendable>(
+    package static func withWebSocket<T: Sendable>(
         host: String,
         port: Int,
         path: String = "/v1/gateway",
@@ -117,16 +117,16 @@ extension GatewayConnection {
 
     /// WebSocket only: stops reading from the socket (the server's send queue then fills, as
     /// with a stuck client) until ``resumeReading()``.
-    public func pauseReading() {
+    package func pauseReading() {
         (self.transport as? WebSocketClientTransport)?.gate.pause()
     }
 
-    public func resumeReading() {
+    package func resumeReading() {
         (self.transport as? WebSocketClientTransport)?.gate.resume()
     }
 
     /// WebSocket only: sends a text frame (which the protocol forbids; for tests).
-    public func sendText(_ text: String) async throws {
+    package func sendText(_ text: String) async throws {
         try await (self.transport as? WebSocketClientTransport)?.sendText(text)
     }
 }

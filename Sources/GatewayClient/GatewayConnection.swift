@@ -1,6 +1,6 @@
-public import GatewayWire
+package import GatewayWire
 import Primitives
-public import SwiftProtobuf
+package import SwiftProtobuf
 import Synchronization
 
 /// Sends a client frame over some transport.
@@ -16,9 +16,9 @@ protocol FrameTransport: Sendable {
 ///
 /// Open one with ``withWebSocket(host:port:path:maxFrameBytes:_:)`` or
 /// ``withSSE(host:port:_:)``; the connection lives for the closure.
-public final class GatewayConnection: Sendable {
-    public typealias ServerFrame = Polygate_Gateway_V1_ServerFrame
-    public typealias ClientBody = Polygate_Gateway_V1_ClientFrame.OneOf_Body
+package final class GatewayConnection: Sendable {
+    package typealias ServerFrame = Polygate_Gateway_V1_ServerFrame
+    package typealias ClientBody = Polygate_Gateway_V1_ClientFrame.OneOf_Body
 
     private struct State {
         var nextRequestID: UInt64 = 0
@@ -36,7 +36,7 @@ public final class GatewayConnection: Sendable {
     private let state = Mutex(State())
     /// The headers of the server's HTTP response that opened the connection (the 101 of the
     /// WebSocket upgrade, or the SSE stream's 200), names in lower case.
-    public let httpHeaders: [(name: String, value: String)]
+    package let httpHeaders: [(name: String, value: String)]
 
     init(transport: any FrameTransport, httpHeaders: [(String, String)] = []) {
         self.transport = transport
@@ -44,7 +44,7 @@ public final class GatewayConnection: Sendable {
     }
 
     /// The value of an HTTP response header (see ``httpHeaders``).
-    public func httpHeader(_ name: String) -> String? {
+    package func httpHeader(_ name: String) -> String? {
         self.httpHeaders.first { $0.name == name.lowercased() }?.value
     }
 
@@ -62,7 +62,7 @@ public final class GatewayConnection: Sendable {
     /// connection ended and every frame was taken.
     ///
     /// - Throws: ``GatewayClientError`` `.timeout`.
-    public func nextEvent(timeout: Duration) async throws -> ServerFrame? {
+    package func nextEvent(timeout: Duration) async throws -> ServerFrame? {
         while true {
             let (stream, continuation) = AsyncStream<Void>.makeStream()
             if let taken = self.take(orWaitWith: continuation) { return taken }
@@ -74,7 +74,7 @@ public final class GatewayConnection: Sendable {
 
     /// The next server frame that is not a response, however long it takes; nil once the
     /// connection ended and every frame was taken, or when the task is cancelled.
-    public func nextEvent() async -> ServerFrame? {
+    package func nextEvent() async -> ServerFrame? {
         while !Task.isCancelled {
             let (stream, continuation) = AsyncStream<Void>.makeStream()
             if let taken = self.take(orWaitWith: continuation) { return taken }
@@ -104,12 +104,12 @@ public final class GatewayConnection: Sendable {
     }
 
     /// Server frames (not responses) until the connection ends; each waits at most `timeout`.
-    public func events(timeout: Duration = .seconds(15)) -> AsyncThrowingStream<ServerFrame, any Error> {
+    package func events(timeout: Duration = .seconds(15)) -> AsyncThrowingStream<ServerFrame, any Error> {
         AsyncThrowingStream { try await self.nextEvent(timeout: timeout) }
     }
 
     /// Frames queued and not taken yet.
-    public var pendingEvents: Int { self.state.withLock { $0.events.count - $0.eventsHead } }
+    package var pendingEvents: Int { self.state.withLock { $0.events.count - $0.eventsHead } }
 
     // MARK: From the transport
 
@@ -171,16 +171,16 @@ public final class GatewayConnection: Sendable {
     // MARK: Using the connection
 
     /// Why the connection ended, once it has.
-    public var endReason: GatewayClientError? { self.state.withLock { $0.ended } }
+    package var endReason: GatewayClientError? { self.state.withLock { $0.ended } }
 
     /// The close code the server chose (from its close frame, else its `GoAway`).
-    public var closeCode: UInt16? { self.state.withLock { $0.ended?.closeCode ?? $0.goAway.map { UInt16(clamping: $0.code) } } }
+    package var closeCode: UInt16? { self.state.withLock { $0.ended?.closeCode ?? $0.goAway.map { UInt16(clamping: $0.code) } } }
 
     /// The last `GoAway` the server sent.
-    public var goAway: Polygate_Gateway_V1_GoAway? { self.state.withLock { $0.goAway } }
+    package var goAway: Polygate_Gateway_V1_GoAway? { self.state.withLock { $0.goAway } }
 
     /// The server's `Challenge` (the first frame of every connection).
-    public func challenge(timeout: Duration = .seconds(10)) async throws -> Polygate_Gateway_V1_Challenge {
+    package func challenge(timeout: Duration = .seconds(10)) async throws -> Polygate_Gateway_V1_Challenge {
         let (stream, continuation) = AsyncThrowingStream<Polygate_Gateway_V1_Challenge, any Error>.makeStream()
         try self.state.withLock { state throws(GatewayClientError) in
             if let challenge = state.challenge {
@@ -199,17 +199,17 @@ public final class GatewayConnection: Sendable {
     }
 
     /// Sends a frame without waiting for anything (pings, misbehaving tests).
-    public func send(_ frame: Polygate_Gateway_V1_ClientFrame) async throws {
+    package func send(_ frame: Polygate_Gateway_V1_ClientFrame) async throws {
         try await self.transport.send(try frame.serializedBytes())
     }
 
     /// Sends raw bytes as one frame.
-    public func send(raw bytes: [UInt8]) async throws {
+    package func send(raw bytes: [UInt8]) async throws {
         try await self.transport.send(bytes)
     }
 
     /// Sends a request and waits for its `Response` (whatever it says).
-    public func request(_ body: ClientBody, timeout: Duration = .seconds(15)) async throws -> Polygate_Gateway_V1_Response {
+    package func request(_ body: ClientBody, timeout: Duration = .seconds(15)) async throws -> Polygate_Gateway_V1_Response {
         let (stream, continuation) = AsyncThrowingStream<Polygate_Gateway_V1_Response, any Error>.makeStream()
         let id = try self.state.withLock { state throws(GatewayClientError) -> UInt64 in
             if let ended = state.ended { throw ended }
@@ -239,7 +239,7 @@ public final class GatewayConnection: Sendable {
 
     /// Sends a request; an `Error` response throws ``GatewayClientError`` `.server`.
     @discardableResult
-    public func call(_ body: ClientBody, timeout: Duration = .seconds(15)) async throws -> Polygate_Gateway_V1_Response {
+    package func call(_ body: ClientBody, timeout: Duration = .seconds(15)) async throws -> Polygate_Gateway_V1_Response {
         let response = try await self.request(body, timeout: timeout)
         if response.hasError {
             var error = GatewayClientError(.server, response.error.message)
@@ -250,7 +250,7 @@ public final class GatewayConnection: Sendable {
     }
 
     /// Closes from the client side.
-    public func close(code: UInt16 = CloseCode.normal) async {
+    package func close(code: UInt16 = CloseCode.normal) async {
         await self.transport.close(code: code)
     }
 
@@ -258,14 +258,14 @@ public final class GatewayConnection: Sendable {
 
     /// Answers the challenge with the device's certificate.
     @discardableResult
-    public func authenticate(_ device: DeviceCredentials, register: Bool = true) async throws -> Polygate_Gateway_V1_AuthResult {
+    package func authenticate(_ device: DeviceCredentials, register: Bool = true) async throws -> Polygate_Gateway_V1_AuthResult {
         let challenge = try await self.challenge()
         return try await self.call(.authenticate(try device.authenticate(challenge, register: register))).auth
     }
 
     /// Answers the challenge with a resume token.
     @discardableResult
-    public func resume(_ device: DeviceCredentials, token: [UInt8]) async throws -> Polygate_Gateway_V1_AuthResult {
+    package func resume(_ device: DeviceCredentials, token: [UInt8]) async throws -> Polygate_Gateway_V1_AuthResult {
         let challenge = try await self.challenge()
         return try await self.call(.resume(try device.resume(challenge, token: token))).auth
     }

@@ -1,28 +1,28 @@
 import Foundation
-public import Primitives
+package import Primitives
 import SwiftProtobuf
 
 /// A device certificate that verified: the user's system key vouches for a device key
 /// (docs/GATEWAY_SPEC.md §3.1). Verified over the exact certificate bytes received.
-public struct VerifiedDeviceCertificate: Sendable, Hashable {
+package struct VerifiedDeviceCertificate: Sendable, Hashable {
     /// The user's raw 32-byte system key.
-    public let userID: [UInt8]
+    package let userID: [UInt8]
     /// The device's raw 32-byte key (its `device_id`).
-    public let deviceID: [UInt8]
-    public let issuedAtMs: UInt64
+    package let deviceID: [UInt8]
+    package let issuedAtMs: UInt64
     /// 0: no expiry.
-    public let expiresAtMs: UInt64
-    public let deviceName: String
+    package let expiresAtMs: UInt64
+    package let deviceName: String
     /// The signed form, as received (for MLS credentials and storage).
-    public let signed: Polygate_Gateway_V1_SignedDeviceCertificate
+    package let signed: Polygate_Gateway_V1_SignedDeviceCertificate
 
     /// What the system key signs in front of the certificate bytes.
-    public static let label: [UInt8] = Array("polygate device certificate v1".utf8) + [0]
+    package static let label: [UInt8] = Array("polygate device certificate v1".utf8) + [0]
     /// How far in the future `issued_at_ms` may be (clock skew).
-    public static let maxSkewMs: UInt64 = 5 * 60 * 1000
+    package static let maxSkewMs: UInt64 = 5 * 60 * 1000
 
     /// Verifies `signed` at time `nowMs`.
-    public init(_ signed: Polygate_Gateway_V1_SignedDeviceCertificate, nowMs: UInt64) throws(GatewayWireError) {
+    package init(_ signed: Polygate_Gateway_V1_SignedDeviceCertificate, nowMs: UInt64) throws(GatewayWireError) {
         let bytes = [UInt8](signed.certificate)
         let certificate: Polygate_Gateway_V1_DeviceCertificate
         do {
@@ -55,7 +55,7 @@ public struct VerifiedDeviceCertificate: Sendable, Hashable {
     }
 
     /// Issues a certificate: `systemKey` (the user's Ed25519 seed) vouches for `deviceKey`.
-    public static func issue(
+    package static func issue(
         systemKey: SecretBytes,
         deviceKey: [UInt8],
         deviceName: String,

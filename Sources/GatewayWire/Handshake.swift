@@ -1,20 +1,20 @@
-public import Primitives
+package import Primitives
 
 /// The byte strings a device signs to prove possession of its key to one gateway on one
 /// connection (docs/GATEWAY_SPEC.md §3.2–3.3), and their checks.
-public enum Handshake {
+package enum Handshake {
     /// `"polygate auth v1" 0x00 gateway_id 0x00 nonce`.
-    public static func authenticationTranscript(gatewayID: String, nonce: [UInt8]) -> [UInt8] {
+    package static func authenticationTranscript(gatewayID: String, nonce: [UInt8]) -> [UInt8] {
         Array("polygate auth v1".utf8) + [0] + Array(gatewayID.utf8) + [0] + nonce
     }
 
     /// `"polygate resume v1" 0x00 gateway_id 0x00 nonce token`.
-    public static func resumeTranscript(gatewayID: String, nonce: [UInt8], token: [UInt8]) -> [UInt8] {
+    package static func resumeTranscript(gatewayID: String, nonce: [UInt8], token: [UInt8]) -> [UInt8] {
         Array("polygate resume v1".utf8) + [0] + Array(gatewayID.utf8) + [0] + nonce + token
     }
 
     /// The device's signature over a transcript.
-    public static func sign(_ transcript: [UInt8], deviceKey: SecretBytes) throws(GatewayWireError) -> [UInt8] {
+    package static func sign(_ transcript: [UInt8], deviceKey: SecretBytes) throws(GatewayWireError) -> [UInt8] {
         do {
             return try SignatureAlgorithm.ed25519.sign(transcript, privateKey: deviceKey)
         } catch {
@@ -23,7 +23,7 @@ public enum Handshake {
     }
 
     /// Checks a device's signature over a transcript.
-    public static func verify(_ signature: [UInt8], transcript: [UInt8], deviceID: [UInt8]) throws(GatewayWireError) {
+    package static func verify(_ signature: [UInt8], transcript: [UInt8], deviceID: [UInt8]) throws(GatewayWireError) {
         guard SignatureAlgorithm.ed25519.verify(signature, message: transcript, publicKey: deviceID) else {
             throw GatewayWireError(.badSignature, "the handshake signature does not verify")
         }

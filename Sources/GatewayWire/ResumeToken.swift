@@ -1,20 +1,20 @@
-public import Primitives
+package import Primitives
 
 /// Stateless resume tokens: `device_id (32) ‖ expiry ms (8, big-endian) ‖ HMAC-SHA-256(key,
 /// device_id ‖ expiry)`. Every daemon holding the key checks them without a session store.
-public struct ResumeToken: Sendable {
+package struct ResumeToken: Sendable {
     let key: SecretBytes
 
-    public init(key: SecretBytes) { self.key = key }
+    package init(key: SecretBytes) { self.key = key }
 
     /// A token for `deviceID` valid until `expiresAtMs`.
-    public func issue(deviceID: [UInt8], expiresAtMs: UInt64) -> [UInt8] {
+    package func issue(deviceID: [UInt8], expiresAtMs: UInt64) -> [UInt8] {
         let body = deviceID + (0..<8).map { UInt8(truncatingIfNeeded: expiresAtMs >> UInt64(56 - 8 * $0)) }
         return body + HashFunction.sha256.hmac(key: self.key, message: body)
     }
 
     /// The device a token names, if it is authentic and not expired at `nowMs`.
-    public func check(_ token: [UInt8], nowMs: UInt64) throws(GatewayWireError) -> [UInt8] {
+    package func check(_ token: [UInt8], nowMs: UInt64) throws(GatewayWireError) -> [UInt8] {
         guard token.count == 32 + 8 + 32 else { throw GatewayWireError(.resumeFailed, "the resume token is malformed") }
         let body = Array(token[0..<40])
         guard ConstantTime.equal(HashFunction.sha256.hmac(key: self.key, message: body), Array(token[40...])) else {

@@ -3,22 +3,22 @@ import Primitives
 /// The SSE framing of gateway frames (docs/GATEWAY_SPEC.md §2.2): each `ServerFrame` is one
 /// event `id: <n>`, `event: frame`, `data: <standard base64>`; `: ping` comment lines keep the
 /// stream alive.
-public enum ServerSentEvents {
+package enum ServerSentEvents {
     /// The text of one frame's event.
-    public static func event(id: UInt64, frame: some Collection<UInt8>) -> String {
+    package static func event(id: UInt64, frame: some Collection<UInt8>) -> String {
         "id: \(id)\nevent: frame\ndata: \(Base64.encode(frame, .standard))\n\n"
     }
 
     /// The keep-alive comment.
-    public static let keepAlive = ": ping\n\n"
+    package static let keepAlive = ": ping\n\n"
 
     /// One parsed event.
-    public struct Event: Sendable, Hashable {
-        public var id: String?
-        public var name: String
-        public var data: String
+    package struct Event: Sendable, Hashable {
+        package var id: String?
+        package var name: String
+        package var data: String
 
-        public init(id: String?, name: String, data: String) {
+        package init(id: String?, name: String, data: String) {
             self.id = id
             self.name = name
             self.data = data
@@ -27,17 +27,17 @@ public enum ServerSentEvents {
 
     /// An incremental parser of an event stream (the client side), per the WHATWG rules that
     /// matter here: `\n` or `\r\n` line ends, comments, `id`, `event`, `data` (joined with `\n`).
-    public struct Parser: Sendable {
+    package struct Parser: Sendable {
         private var line: [UInt8] = []
         private var id: String?
         private var name = ""
         private var data: [String] = []
         private var sawCR = false
 
-        public init() {}
+        package init() {}
 
         /// Feeds bytes; returns the events they complete.
-        public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
+        package mutating func feed(_ bytes: some Sequence<UInt8>) -> [Event] {
             var events: [Event] = []
             for byte in bytes {
                 if self.sawCR {
@@ -55,7 +55,7 @@ public enum ServerSentEvents {
         }
 
         /// The frame bytes of a `frame` event; nil for other events or bad base64.
-        public static func frame(of event: Event) -> [UInt8]? {
+        package static func frame(of event: Event) -> [UInt8]? {
             guard event.name == "frame" else { return nil }
             return Base64.decode(event.data)
         }

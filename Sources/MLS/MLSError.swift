@@ -1,96 +1,96 @@
-public import Primitives
+package import Primitives
 
 /// A failure to process or create MLS data, one distinct code per class of problem.
 /// Descriptions never contain secrets or plaintext.
-public struct MLSError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+package struct MLSError: Error, Sendable, Hashable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
         /// Bytes that do not decode (see ``MLSError/decoding``).
-        public static let malformed = Code("malformed")
+        package static let malformed = Code("malformed")
         /// The cipher suite is not one of 1–7, or not the group's.
-        public static let unsupportedCipherSuite = Code("unsupported_cipher_suite")
+        package static let unsupportedCipherSuite = Code("unsupported_cipher_suite")
         /// A signature did not verify.
-        public static let invalidSignature = Code("invalid_signature")
+        package static let invalidSignature = Code("invalid_signature")
         /// A PublicMessage's membership tag did not verify.
-        public static let invalidMembershipTag = Code("invalid_membership_tag")
+        package static let invalidMembershipTag = Code("invalid_membership_tag")
         /// A confirmation tag did not verify.
-        public static let invalidConfirmationTag = Code("invalid_confirmation_tag")
+        package static let invalidConfirmationTag = Code("invalid_confirmation_tag")
         /// AEAD or HPKE decryption failed (tampered, or not for us).
-        public static let decryptionFailed = Code("decryption_failed")
+        package static let decryptionFailed = Code("decryption_failed")
         /// The message is for another group.
-        public static let wrongGroup = Code("wrong_group")
+        package static let wrongGroup = Code("wrong_group")
         /// The message is for another epoch.
-        public static let wrongEpoch = Code("wrong_epoch")
+        package static let wrongEpoch = Code("wrong_epoch")
         /// The sender is not allowed here (e.g. a non-member PrivateMessage, a blank leaf).
-        public static let invalidSender = Code("invalid_sender")
+        package static let invalidSender = Code("invalid_sender")
         /// The key for that generation was already used or deleted.
-        public static let generationConsumed = Code("generation_consumed")
+        package static let generationConsumed = Code("generation_consumed")
         /// The generation is further ahead than the ratchet may skip.
-        public static let generationTooFar = Code("generation_too_far")
+        package static let generationTooFar = Code("generation_too_far")
         /// PrivateMessageContent padding holds non-zero bytes.
-        public static let invalidPadding = Code("invalid_padding")
+        package static let invalidPadding = Code("invalid_padding")
         /// Application data in a PublicMessage, or a content type in the wrong place.
-        public static let invalidContentType = Code("invalid_content_type")
+        package static let invalidContentType = Code("invalid_content_type")
         /// A leaf or node index outside the tree.
-        public static let indexOutOfRange = Code("index_out_of_range")
+        package static let indexOutOfRange = Code("index_out_of_range")
         /// A cryptographic primitive failed (see ``MLSError/primitive``).
-        public static let cryptoFailure = Code("crypto_failure")
+        package static let cryptoFailure = Code("crypto_failure")
         /// An argument is not acceptable (length, label …).
-        public static let invalidArgument = Code("invalid_argument")
+        package static let invalidArgument = Code("invalid_argument")
 
         // Tree validation (RFC 9420 §7, §12.4.3.1)
         /// The tree hash differs from the GroupContext's.
-        public static let invalidTreeHash = Code("invalid_tree_hash")
+        package static let invalidTreeHash = Code("invalid_tree_hash")
         /// A parent node is not parent-hash valid, or a committer's leaf has the wrong parent hash.
-        public static let invalidParentHash = Code("invalid_parent_hash")
+        package static let invalidParentHash = Code("invalid_parent_hash")
         /// A LeafNode fails validation (signature, capabilities, extensions, source, lifetime).
-        public static let invalidLeafNode = Code("invalid_leaf_node")
+        package static let invalidLeafNode = Code("invalid_leaf_node")
         /// Structural tree problems: unmerged leaves, duplicate keys, node types.
-        public static let invalidTree = Code("invalid_tree")
+        package static let invalidTree = Code("invalid_tree")
         /// A KeyPackage fails validation.
-        public static let invalidKeyPackage = Code("invalid_key_package")
+        package static let invalidKeyPackage = Code("invalid_key_package")
         /// A public key (HPKE or signature) appears twice where it must be unique.
-        public static let duplicateKey = Code("duplicate_key")
+        package static let duplicateKey = Code("duplicate_key")
 
         // Proposal list validation (RFC 9420 §12.2)
         /// A single proposal is invalid for its type (e.g. Remove of a blank leaf, bad PSK nonce).
-        public static let invalidProposal = Code("invalid_proposal")
+        package static let invalidProposal = Code("invalid_proposal")
         /// The committer proposes an Update of itself by reference, or removes itself.
-        public static let committerChangesItself = Code("committer_changes_itself")
+        package static let committerChangesItself = Code("committer_changes_itself")
         /// Two Updates/Removes for one leaf, two Adds of one client, or an Add of a member.
-        public static let conflictingProposals = Code("conflicting_proposals")
+        package static let conflictingProposals = Code("conflicting_proposals")
         /// The same PSK twice, or two GroupContextExtensions.
-        public static let duplicateProposal = Code("duplicate_proposal")
+        package static let duplicateProposal = Code("duplicate_proposal")
         /// ReInit together with other proposals, or ExternalInit in a member's commit.
-        public static let misplacedProposal = Code("misplaced_proposal")
+        package static let misplacedProposal = Code("misplaced_proposal")
         /// A proposal type some member does not support, or an external sender's forbidden type.
-        public static let unsupportedProposal = Code("unsupported_proposal")
+        package static let unsupportedProposal = Code("unsupported_proposal")
         /// A commit without the path its proposals require.
-        public static let pathRequired = Code("path_required")
+        package static let pathRequired = Code("path_required")
         /// A commit references a proposal this member does not have.
-        public static let unknownProposal = Code("unknown_proposal")
+        package static let unknownProposal = Code("unknown_proposal")
         /// A PSK this member does not have.
-        public static let unknownPSK = Code("unknown_psk")
+        package static let unknownPSK = Code("unknown_psk")
         /// An external commit breaks the rules of §12.4.3.2.
-        public static let invalidExternalCommit = Code("invalid_external_commit")
+        package static let invalidExternalCommit = Code("invalid_external_commit")
         /// A required capability is not supported by some member.
-        public static let unsupportedCapability = Code("unsupported_capability")
+        package static let unsupportedCapability = Code("unsupported_capability")
         /// A Welcome is not for any of our KeyPackages, or its contents do not fit.
-        public static let invalidWelcome = Code("invalid_welcome")
+        package static let invalidWelcome = Code("invalid_welcome")
         /// The operation needs a state the group is not in (e.g. a commit pending, removed).
-        public static let invalidState = Code("invalid_state")
-        public var description: String { self.name }
+        package static let invalidState = Code("invalid_state")
+        package var description: String { self.name }
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
     /// The decoding problem, for ``Code/malformed``.
-    public var decoding: MLSDecodingError?
+    package var decoding: MLSDecodingError?
     /// The primitive's error, for ``Code/cryptoFailure`` and ``Code/decryptionFailed``.
-    public var primitive: PrimitivesError?
+    package var primitive: PrimitivesError?
 
-    public init(_ code: Code, _ message: String, decoding: MLSDecodingError? = nil, primitive: PrimitivesError? = nil) {
+    package init(_ code: Code, _ message: String, decoding: MLSDecodingError? = nil, primitive: PrimitivesError? = nil) {
         self.code = code
         self.message = message
         self.decoding = decoding
@@ -105,5 +105,5 @@ public struct MLSError: Error, Sendable, Hashable, CustomStringConvertible {
         self.init(.cryptoFailure, primitive.description, primitive: primitive)
     }
 
-    public var description: String { "\(self.code): \(self.message)" }
+    package var description: String { "\(self.code): \(self.message)" }
 }

@@ -1,10 +1,10 @@
-public import Foundation
+package import Foundation
 
 /// Runs mlswg interop vector files (github.com/mlswg/mls-implementations, `test-vectors/`)
 /// against the MLS library. Every entry is checked on its own; a file passes when every entry does.
-public enum ConformanceRunner {
+package enum ConformanceRunner {
     /// Runs the file at `path`; `kind` defaults to the one its name says.
-    public static func run(path: String, kind: VectorKind? = nil) -> VectorReport {
+    package static func run(path: String, kind: VectorKind? = nil) -> VectorReport {
         let name = path.split(separator: "/").last.map(String.init) ?? path
         guard let kind = kind ?? VectorKind.detect(path: path) else {
             return VectorReport(
@@ -21,7 +21,7 @@ public enum ConformanceRunner {
     }
 
     /// Runs vector JSON of `kind`.
-    public static func run(data: Data, name: String, kind: VectorKind) -> VectorReport {
+    package static func run(data: Data, name: String, kind: VectorKind) -> VectorReport {
         let entries: [Data]
         do {
             guard let array = try JSONSerialization.jsonObject(with: data) as? [Any] else {

@@ -1,5 +1,5 @@
 /// The kinds of mlswg vector file this runner understands, named as the files are.
-public enum VectorKind: String, Sendable, CaseIterable {
+package enum VectorKind: String, Sendable, CaseIterable {
     case treeMath = "tree-math"
     case deserialization
     case cryptoBasics = "crypto-basics"
@@ -18,7 +18,7 @@ public enum VectorKind: String, Sendable, CaseIterable {
     case passiveClientRandom = "passive-client-random"
 
     /// The kind for a file path: its base name without `.json` (`…/key-schedule.json`).
-    public static func detect(path: String) -> VectorKind? {
+    package static func detect(path: String) -> VectorKind? {
         let base = path.split(separator: "/").last.map(String.init) ?? path
         let stem = base.hasSuffix(".json") ? String(base.dropLast(5)) : base
         return VectorKind(rawValue: stem) ?? VectorKind(rawValue: stem.replacingUnderscores())

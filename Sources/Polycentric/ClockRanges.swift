@@ -1,13 +1,13 @@
 /// A set of logical clocks as sorted, disjoint, non-adjacent inclusive ranges — the arithmetic
 /// of `/ranges` sync (what the server has minus what the client has, and back).
-public struct ClockRanges: Hashable, Sendable, CustomStringConvertible {
+package struct ClockRanges: Hashable, Sendable, CustomStringConvertible {
     /// Sorted, disjoint, never adjacent (`1...3, 5...5`, never `1...3, 4...5`).
-    public private(set) var ranges: [ClosedRange<UInt64>] = []
+    package private(set) var ranges: [ClosedRange<UInt64>] = []
 
-    public init() {}
+    package init() {}
 
     /// The set of the given ranges (any order, overlapping or not).
-    public init(_ ranges: some Sequence<ClosedRange<UInt64>>) {
+    package init(_ ranges: some Sequence<ClosedRange<UInt64>>) {
         for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
             if let last = self.ranges.last, range.lowerBound <= last.upperBound || range.lowerBound - last.upperBound == 1 {
                 self.ranges[self.ranges.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
@@ -18,16 +18,16 @@ public struct ClockRanges: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The set of the given clocks.
-    public init(clocks: some Sequence<UInt64>) {
+    package init(clocks: some Sequence<UInt64>) {
         self.init(clocks.map { $0...$0 })
     }
 
-    public var isEmpty: Bool { self.ranges.isEmpty }
+    package var isEmpty: Bool { self.ranges.isEmpty }
 
     /// How many clocks the set holds.
-    public var count: UInt64 { self.ranges.reduce(0) { $0 + ($1.upperBound - $1.lowerBound + 1) } }
+    package var count: UInt64 { self.ranges.reduce(0) { $0 + ($1.upperBound - $1.lowerBound + 1) } }
 
-    public func contains(_ clock: UInt64) -> Bool {
+    package func contains(_ clock: UInt64) -> Bool {
         var low = 0
         var high = self.ranges.count
         while low < high {
@@ -37,16 +37,16 @@ public struct ClockRanges: Hashable, Sendable, CustomStringConvertible {
         return low < self.ranges.count && self.ranges[low].contains(clock)
     }
 
-    public mutating func insert(_ clock: UInt64) {
+    package mutating func insert(_ clock: UInt64) {
         self = self.union(ClockRanges([clock...clock]))
     }
 
-    public func union(_ other: ClockRanges) -> ClockRanges {
+    package func union(_ other: ClockRanges) -> ClockRanges {
         ClockRanges(self.ranges + other.ranges)
     }
 
     /// The clocks in `self` and not in `other`.
-    public func subtracting(_ other: ClockRanges) -> ClockRanges {
+    package func subtracting(_ other: ClockRanges) -> ClockRanges {
         var result: [ClosedRange<UInt64>] = []
         var j = 0
         for range in self.ranges {
@@ -71,7 +71,7 @@ public struct ClockRanges: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The first `limit` clocks, in order (how a client pages `GET /events`).
-    public func prefix(_ limit: UInt64) -> ClockRanges {
+    package func prefix(_ limit: UInt64) -> ClockRanges {
         var left = limit
         var result: [ClosedRange<UInt64>] = []
         for range in self.ranges where left > 0 {
@@ -87,7 +87,7 @@ public struct ClockRanges: Hashable, Sendable, CustomStringConvertible {
         return ClockRanges(result)
     }
 
-    public var description: String {
+    package var description: String {
         self.ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
             .joined(separator: ",")
     }

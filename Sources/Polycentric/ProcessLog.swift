@@ -3,20 +3,20 @@ import Foundation
 /// One process's append-only log as its author writes it: the next logical clock, the
 /// per-content-type back-chain (`indices`) and the vector clock over the other processes it
 /// knows. A value type with no I/O; the client persists it with its events.
-public struct ProcessLog: Sendable {
-    public let key: SystemKeyPair
-    public let process: Userpackage_Process
+package struct ProcessLog: Sendable {
+    package let key: SystemKeyPair
+    package let process: Userpackage_Process
     /// The clock of the last event written (0 before the first).
-    public private(set) var logicalClock: UInt64
+    package private(set) var logicalClock: UInt64
     /// Latest clock per content type, in the order the types were first used (upstream's order).
-    public private(set) var indices: [(contentType: UInt64, logicalClock: UInt64)]
+    package private(set) var indices: [(contentType: UInt64, logicalClock: UInt64)]
     /// Other processes of this system, as listed in this process's latest SystemProcesses event.
-    public private(set) var otherProcesses: [Userpackage_Process] = []
+    package private(set) var otherProcesses: [Userpackage_Process] = []
     /// Known heads of those processes.
-    public var otherHeads: [[UInt8]: UInt64] = [:]
+    package var otherHeads: [[UInt8]: UInt64] = [:]
 
     /// A new, empty log.
-    public init(key: SystemKeyPair, process: Userpackage_Process = .random()) {
+    package init(key: SystemKeyPair, process: Userpackage_Process = .random()) {
         self.key = key
         self.process = process
         self.logicalClock = 0
@@ -26,7 +26,7 @@ public struct ProcessLog: Sendable {
     /// The log as its events leave it: the next clock after the newest of `process`'s events
     /// and the back-chain of each content type, in the order the types were first used (a
     /// client that keeps its events restores its process log from them).
-    public init(key: SystemKeyPair, process: Userpackage_Process, events: some Sequence<VerifiedEvent>) {
+    package init(key: SystemKeyPair, process: Userpackage_Process, events: some Sequence<VerifiedEvent>) {
         self.init(key: key, process: process)
         let own = events.filter { $0.process == [UInt8](process.process) && $0.systemKey == key.publicKey }
             .sorted { $0.logicalClock < $1.logicalClock }
@@ -42,11 +42,11 @@ public struct ProcessLog: Sendable {
     }
 
     /// The current wall-clock time in milliseconds.
-    public static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+    package static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
     /// Appends an event and returns it signed. Fields are set as upstream's client sets them:
     /// `vector_clock` and `indices` always present, `unix_milliseconds` always set.
-    public mutating func append(
+    package mutating func append(
         _ contentType: ContentType,
         content: [UInt8] = [],
         lwwElement: Userpackage_LWWElement? = nil,
@@ -86,7 +86,7 @@ public struct ProcessLog: Sendable {
     // MARK: Content
 
     /// A post; a reply when `replyTo` is given, a comment on a topic when `topic` is.
-    public mutating func post(
+    package mutating func post(
         _ text: String,
         replyTo: Userpackage_Pointer? = nil,
         topic: [UInt8]? = nil,
@@ -106,7 +106,7 @@ public struct ProcessLog: Sendable {
     }
 
     /// Sets an LWW element such as the username (5) or description (6).
-    public mutating func set(
+    package mutating func set(
         _ contentType: ContentType,
         value: [UInt8],
         at time: UInt64 = ProcessLog.now()
@@ -118,7 +118,7 @@ public struct ProcessLog: Sendable {
     }
 
     /// Follows (`true`) or unfollows a system.
-    public mutating func follow(
+    package mutating func follow(
         _ system: Userpackage_PublicKey,
         _ follow: Bool = true,
         at time: UInt64 = ProcessLog.now()
@@ -131,7 +131,7 @@ public struct ProcessLog: Sendable {
     }
 
     /// Likes, dislikes or clears an opinion (``Opinion``) on another event.
-    public mutating func opinion(
+    package mutating func opinion(
         _ value: [UInt8],
         on subject: Userpackage_Pointer,
         at time: UInt64 = ProcessLog.now()
@@ -143,7 +143,7 @@ public struct ProcessLog: Sendable {
     }
 
     /// Deletes one of this system's events (copying its indices, time and content type).
-    public mutating func delete(
+    package mutating func delete(
         _ target: VerifiedEvent,
         at time: UInt64 = ProcessLog.now()
     ) throws(PolycentricError) -> VerifiedEvent {

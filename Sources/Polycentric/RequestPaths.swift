@@ -1,30 +1,30 @@
 import Foundation
 import Primitives
-public import SwiftProtobuf
+package import SwiftProtobuf
 
 /// The request paths (with query strings) of the Polycentric v1 HTTP API, encoded as upstream's
 /// client encodes them: binary parameters as URL-safe unpadded base64 of the serialized message.
 /// The same inputs give the same URL, which is what lets a CDN cache reads.
-public enum RequestPaths {
-    public static func ranges(system: Userpackage_PublicKey) -> String {
+package enum RequestPaths {
+    package static func ranges(system: Userpackage_PublicKey) -> String {
         "/ranges?system=\(system.queryID)"
     }
 
-    public static func events(system: Userpackage_PublicKey, ranges: Userpackage_RangesForSystem) -> String {
+    package static func events(system: Userpackage_PublicKey, ranges: Userpackage_RangesForSystem) -> String {
         "/events?system=\(system.queryID)&ranges=\(Self.parameter(ranges))"
     }
 
-    public static func head(system: Userpackage_PublicKey) -> String {
+    package static func head(system: Userpackage_PublicKey) -> String {
         "/head?system=\(system.queryID)"
     }
 
-    public static func queryLatest(system: Userpackage_PublicKey, contentTypes: [ContentType]) -> String {
+    package static func queryLatest(system: Userpackage_PublicKey, contentTypes: [ContentType]) -> String {
         var types = Userpackage_RepeatedUInt64()
         types.numbers = contentTypes.map(\.rawValue)
         return "/query_latest?system=\(system.queryID)&event_types=\(Self.parameter(types))"
     }
 
-    public static func queryIndex(
+    package static func queryIndex(
         system: Userpackage_PublicKey,
         contentType: ContentType,
         after: UInt64? = nil,
@@ -36,18 +36,18 @@ public enum RequestPaths {
         return path
     }
 
-    public static func queryReferences(_ request: Userpackage_QueryReferencesRequest) -> String {
+    package static func queryReferences(_ request: Userpackage_QueryReferencesRequest) -> String {
         "/query_references?query=\(Self.parameter(request))"
     }
 
-    public static func explore(cursor: [UInt8]? = nil, limit: Int? = nil) -> String {
+    package static func explore(cursor: [UInt8]? = nil, limit: Int? = nil) -> String {
         var items: [String] = []
         if let cursor { items.append("cursor=\(Base64.encode(cursor, .urlSafe))") }
         if let limit { items.append("limit=\(limit)") }
         return items.isEmpty ? "/explore" : "/explore?" + items.joined(separator: "&")
     }
 
-    public static func search(_ text: String, type: String? = nil, cursor: [UInt8]? = nil, limit: Int? = nil) -> String {
+    package static func search(_ text: String, type: String? = nil, cursor: [UInt8]? = nil, limit: Int? = nil) -> String {
         var path = "/search?search=\(Self.percentEncoded(text))"
         if let type { path += "&search_type=\(type)" }
         if let cursor { path += "&cursor=\(Base64.encode(cursor, .urlSafe))" }
@@ -55,21 +55,21 @@ public enum RequestPaths {
         return path
     }
 
-    public static func resolveClaim(_ request: Userpackage_QueryClaimToSystemRequest) -> String {
+    package static func resolveClaim(_ request: Userpackage_QueryClaimToSystemRequest) -> String {
         "/resolve_claim?query=\(Self.parameter(request))"
     }
 
-    public static func findClaimAndVouch(_ request: Userpackage_FindClaimAndVouchRequest) -> String {
+    package static func findClaimAndVouch(_ request: Userpackage_FindClaimAndVouchRequest) -> String {
         "/find_claim_and_vouch?query=\(Self.parameter(request))"
     }
 
     /// URL-safe unpadded base64 of a serialized message.
-    public static func parameter(_ message: some SwiftProtobuf.Message) -> String {
+    package static func parameter(_ message: some SwiftProtobuf.Message) -> String {
         Base64.encode(message.serialized, .urlSafe)
     }
 
     /// RFC 3986 percent-encoding of everything but unreserved characters.
-    public static func percentEncoded(_ text: String) -> String {
+    package static func percentEncoded(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {
@@ -93,7 +93,7 @@ extension String {
 
 extension Userpackage_RangesForSystem {
     /// Ranges per process, processes in the given order.
-    public init(_ ranges: [(process: Userpackage_Process, ranges: ClockRanges)]) {
+    package init(_ ranges: [(process: Userpackage_Process, ranges: ClockRanges)]) {
         self.init()
         self.rangesForProcesses = ranges.map { entry in
             var forProcess = Userpackage_RangesForProcess()
@@ -109,7 +109,7 @@ extension Userpackage_RangesForSystem {
     }
 
     /// The ranges per process id (16 bytes); inverted ranges are refused.
-    public func clockRanges() throws(PolycentricError) -> [(process: [UInt8], ranges: ClockRanges)] {
+    package func clockRanges() throws(PolycentricError) -> [(process: [UInt8], ranges: ClockRanges)] {
         var result: [(process: [UInt8], ranges: ClockRanges)] = []
         for entry in self.rangesForProcesses {
             guard entry.process.process.count == 16 else { throw PolycentricError(.badProcess, "a process is 16 bytes") }

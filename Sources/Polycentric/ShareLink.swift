@@ -5,12 +5,12 @@ import SwiftProtobuf
 /// Share links: URL-safe base64 of a serialized `URLInfo` whose body is a system link
 /// (`url_type` 1) or an event link (2), each naming servers to find it on. Upstream's web app
 /// routes them as `/user/<link>` and `/post/<link>`.
-public enum ShareLink: Sendable, Equatable {
+package enum ShareLink: Sendable, Equatable {
     case system(Userpackage_PublicKey, servers: [String])
     case event(Userpackage_PublicKey, process: Userpackage_Process, logicalClock: UInt64, servers: [String])
 
     /// The link text.
-    public var encoded: String {
+    package var encoded: String {
         var info = Userpackage_URLInfo()
         switch self {
         case .system(let system, let servers):
@@ -33,7 +33,7 @@ public enum ShareLink: Sendable, Equatable {
 
     /// Parses a link (either base64 alphabet; a `polycentric://` prefix or a web URL whose last
     /// path segment is the link are accepted too).
-    public init(_ text: String) throws(PolycentricError) {
+    package init(_ text: String) throws(PolycentricError) {
         var text = Substring(text)
         if let slash = text.lastIndex(of: "/") { text = text[text.index(after: slash)...] }
         guard let bytes = Base64.decode(text) else { throw PolycentricError(.badBase64, "share link is not base64") }

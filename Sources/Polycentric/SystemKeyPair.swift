@@ -1,16 +1,16 @@
 import Foundation
-public import Primitives
+package import Primitives
 import SwiftProtobuf
 
 /// A system's identity key: Ed25519 (`key_type` 1), the only kind Polycentric v1 has.
-public struct SystemKeyPair: Sendable {
+package struct SystemKeyPair: Sendable {
     /// The RFC 8032 private key (32-byte seed).
-    public let seed: SecretBytes
+    package let seed: SecretBytes
     /// The raw 32-byte public key.
-    public let publicKey: [UInt8]
+    package let publicKey: [UInt8]
 
     /// The key pair of `seed`.
-    public init(seed: SecretBytes) throws(PolycentricError) {
+    package init(seed: SecretBytes) throws(PolycentricError) {
         guard seed.count == 32 else { throw PolycentricError(.unsupportedKey, "an Ed25519 seed is 32 bytes, not \(seed.count)") }
         do {
             self.publicKey = try SignatureAlgorithm.ed25519.publicKey(for: seed)
@@ -21,16 +21,16 @@ public struct SystemKeyPair: Sendable {
     }
 
     /// A fresh random key pair.
-    public static func generate() -> SystemKeyPair {
+    package static func generate() -> SystemKeyPair {
         // A 32-byte seed is always a valid Ed25519 private key.
         try! SystemKeyPair(seed: SignatureAlgorithm.ed25519.generatePrivateKey())
     }
 
     /// The system as it appears on the wire.
-    public var system: Userpackage_PublicKey { .ed25519(self.publicKey) }
+    package var system: Userpackage_PublicKey { .ed25519(self.publicKey) }
 
     /// Ed25519 over exactly `bytes` (no prefix, context or pre-hash).
-    public func sign(_ bytes: [UInt8]) -> [UInt8] {
+    package func sign(_ bytes: [UInt8]) -> [UInt8] {
         // Signing with a valid 32-byte seed cannot fail.
         try! SignatureAlgorithm.ed25519.sign(bytes, privateKey: self.seed)
     }
@@ -38,7 +38,7 @@ public struct SystemKeyPair: Sendable {
 
 extension Userpackage_PublicKey {
     /// An Ed25519 system key from its 32 raw bytes.
-    public static func ed25519(_ key: [UInt8]) -> Userpackage_PublicKey {
+    package static func ed25519(_ key: [UInt8]) -> Userpackage_PublicKey {
         var publicKey = Userpackage_PublicKey()
         publicKey.keyType = 1
         publicKey.key = Data(key)
@@ -46,7 +46,7 @@ extension Userpackage_PublicKey {
     }
 
     /// Checks key type 1 and a 32-byte key, as every upstream implementation does.
-    public func validated() throws(PolycentricError) -> Userpackage_PublicKey {
+    package func validated() throws(PolycentricError) -> Userpackage_PublicKey {
         guard self.keyType == 1 else {
             throw PolycentricError(.unsupportedKey, "key_type \(self.keyType) (only 1, Ed25519, exists)")
         }
@@ -57,13 +57,13 @@ extension Userpackage_PublicKey {
     }
 
     /// Canonical id: standard base64 of the serialized `PublicKey` (`CAESI…`, 48 characters).
-    public var id: String { Base64.encode(self.serialized, .standard) }
+    package var id: String { Base64.encode(self.serialized, .standard) }
 
     /// The form used in query strings: URL-safe base64, no padding.
-    public var queryID: String { Base64.encode(self.serialized, .urlSafe) }
+    package var queryID: String { Base64.encode(self.serialized, .urlSafe) }
 
     /// Parses either id form.
-    public init(id: some StringProtocol) throws(PolycentricError) {
+    package init(id: some StringProtocol) throws(PolycentricError) {
         guard let bytes = Base64.decode(id) else { throw PolycentricError(.badBase64, "system id is not base64") }
         do {
             self = try Userpackage_PublicKey(serializedBytes: bytes)

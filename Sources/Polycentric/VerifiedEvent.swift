@@ -1,20 +1,20 @@
 import Foundation
-public import Primitives
+package import Primitives
 
 /// A SignedEvent whose signature was checked over the exact event bytes it arrived with. The
 /// bytes are kept verbatim: they are what is stored, hashed and served, never a re-encoding.
-public struct VerifiedEvent: Sendable, Hashable {
+package struct VerifiedEvent: Sendable, Hashable {
     /// The serialized `Event`, exactly as signed.
-    public let eventBytes: [UInt8]
+    package let eventBytes: [UInt8]
     /// The 64-byte Ed25519 signature.
-    public let signature: [UInt8]
+    package let signature: [UInt8]
     /// The parsed event (unknown fields kept).
-    public let event: Userpackage_Event
+    package let event: Userpackage_Event
 
     /// Parses, validates and verifies a `SignedEvent` as upstream's server does on ingest:
     /// key type 1 with a 32-byte key, a 16-byte process, `vector_clock` and `indices` present,
     /// references of types 1–3, Delete and Claim content that parses, and the signature.
-    public init(_ signed: Userpackage_SignedEvent) throws(PolycentricError) {
+    package init(_ signed: Userpackage_SignedEvent) throws(PolycentricError) {
         let bytes = [UInt8](signed.event)
         let event = try Userpackage_Event.parse(bytes, what: "SignedEvent.event")
         guard event.hasSystem else { throw PolycentricError(.missingField, "event without system") }
@@ -55,12 +55,12 @@ public struct VerifiedEvent: Sendable, Hashable {
     }
 
     /// Parses and verifies a serialized `SignedEvent`.
-    public init(serialized: [UInt8]) throws(PolycentricError) {
+    package init(serialized: [UInt8]) throws(PolycentricError) {
         try self.init(Userpackage_SignedEvent.parse(serialized, what: "SignedEvent"))
     }
 
     /// Signs `event` with `key` (the event's system must be `key`'s).
-    public init(signing event: Userpackage_Event, with key: SystemKeyPair) throws(PolycentricError) {
+    package init(signing event: Userpackage_Event, with key: SystemKeyPair) throws(PolycentricError) {
         var signed = Userpackage_SignedEvent()
         let bytes = event.serialized
         signed.event = Data(bytes)
@@ -69,7 +69,7 @@ public struct VerifiedEvent: Sendable, Hashable {
     }
 
     /// The SignedEvent to send or serve (without moderation tags).
-    public var signedEvent: Userpackage_SignedEvent {
+    package var signedEvent: Userpackage_SignedEvent {
         var signed = Userpackage_SignedEvent()
         signed.signature = Data(self.signature)
         signed.event = Data(self.eventBytes)
@@ -77,19 +77,19 @@ public struct VerifiedEvent: Sendable, Hashable {
     }
 
     /// The raw 32-byte system key.
-    public var systemKey: [UInt8] { [UInt8](self.event.system.key) }
+    package var systemKey: [UInt8] { [UInt8](self.event.system.key) }
     /// The 16-byte process id.
-    public var process: [UInt8] { [UInt8](self.event.process.process) }
-    public var logicalClock: UInt64 { self.event.logicalClock }
-    public var contentType: ContentType { ContentType(self.event.contentType) }
+    package var process: [UInt8] { [UInt8](self.event.process.process) }
+    package var logicalClock: UInt64 { self.event.logicalClock }
+    package var contentType: ContentType { ContentType(self.event.contentType) }
     /// `unix_milliseconds` when present.
-    public var unixMilliseconds: UInt64? { self.event.hasUnixMilliseconds ? self.event.unixMilliseconds : nil }
+    package var unixMilliseconds: UInt64? { self.event.hasUnixMilliseconds ? self.event.unixMilliseconds : nil }
 
     /// SHA-256 of the event bytes (not of the SignedEvent).
-    public var digest: [UInt8] { HashFunction.sha256.hash(self.eventBytes) }
+    package var digest: [UInt8] { HashFunction.sha256.hash(self.eventBytes) }
 
     /// The Pointer to this event.
-    public var pointer: Userpackage_Pointer {
+    package var pointer: Userpackage_Pointer {
         var pointer = Userpackage_Pointer()
         pointer.system = self.event.system
         pointer.process = self.event.process
@@ -99,11 +99,11 @@ public struct VerifiedEvent: Sendable, Hashable {
         return pointer
     }
 
-    public static func == (lhs: VerifiedEvent, rhs: VerifiedEvent) -> Bool {
+    package static func == (lhs: VerifiedEvent, rhs: VerifiedEvent) -> Bool {
         lhs.eventBytes == rhs.eventBytes && lhs.signature == rhs.signature
     }
 
-    public func hash(into hasher: inout Hasher) {
+    package func hash(into hasher: inout Hasher) {
         hasher.combine(self.eventBytes)
         hasher.combine(self.signature)
     }
@@ -111,24 +111,24 @@ public struct VerifiedEvent: Sendable, Hashable {
 
 extension Userpackage_Process {
     /// A process from its 16 bytes.
-    public init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         self.init()
         self.process = Data(bytes)
     }
 
     /// A fresh random process id.
-    public static func random() -> Userpackage_Process { Userpackage_Process(SecureRandom.bytes(count: 16)) }
+    package static func random() -> Userpackage_Process { Userpackage_Process(SecureRandom.bytes(count: 16)) }
 
     /// Standard base64 of the serialized Process (24 characters).
-    public var id: String { Base64.encode(self.serialized, .standard) }
+    package var id: String { Base64.encode(self.serialized, .standard) }
 }
 
 extension Userpackage_Pointer {
     /// Standard base64 of the serialized Pointer (cache tags, search ids).
-    public var id: String { Base64.encode(self.serialized, .standard) }
+    package var id: String { Base64.encode(self.serialized, .standard) }
 
     /// A Reference of type 2 to this pointer.
-    public var reference: Userpackage_Reference {
+    package var reference: Userpackage_Reference {
         var reference = Userpackage_Reference()
         reference.referenceType = ReferenceType.pointer
         reference.reference = Data(self.serialized)

@@ -1,17 +1,17 @@
-public import AsyncHTTPClient
-public import ClientTLS
+package import AsyncHTTPClient
+package import ClientTLS
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-public import Polycentric
+package import Polycentric
 import SwiftProtobuf
 
 /// One Polycentric v1 server (polygated or upstream's) at a base URL. Every event it returns is
 /// verified before it is handed out; a server cannot forge or alter events.
-public struct PolycentricServer: Sendable {
+package struct PolycentricServer: Sendable {
     /// `http(s)://host[:port][/prefix]` without a trailing slash.
-    public let baseURL: String
+    package let baseURL: String
     let client: HTTPClient
     let userAgent: String
     let timeout: TimeAmount
@@ -21,7 +21,7 @@ public struct PolycentricServer: Sendable {
     /// - Parameters:
     ///   - baseURL: e.g. `https://serv1.polycentric.io` or `http://127.0.0.1:8080`.
     ///   - client: the HTTP client (the process-wide shared one by default).
-    public init(
+    package init(
         baseURL: String,
         client: HTTPClient = .shared,
         userAgent: String = "polygate",
@@ -45,14 +45,14 @@ public struct PolycentricServer: Sendable {
     // MARK: Routes
 
     /// `POST /events` in one request.
-    public func post(_ events: [VerifiedEvent]) async throws(ServerError) {
+    package func post(_ events: [VerifiedEvent]) async throws(ServerError) {
         var body = Userpackage_Events()
         body.events = events.map(\.signedEvent)
         _ = try await self.request(.POST, "/events", body: body.serialized)
     }
 
     /// `GET /ranges`: what the server has of `system`, per process.
-    public func ranges(of system: Userpackage_PublicKey) async throws(ServerError) -> [(process: [UInt8], ranges: ClockRanges)] {
+    package func ranges(of system: Userpackage_PublicKey) async throws(ServerError) -> [(process: [UInt8], ranges: ClockRanges)] {
         let answer = try await self.get(RequestPaths.ranges(system: system), Userpackage_RangesForSystem.self)
         do {
             return try answer.clockRanges()
@@ -62,7 +62,7 @@ public struct PolycentricServer: Sendable {
     }
 
     /// `GET /events` for the given clocks of one system.
-    public func events(
+    package func events(
         of system: Userpackage_PublicKey,
         _ ranges: [(process: Userpackage_Process, ranges: ClockRanges)]
     ) async throws(ServerError) -> [VerifiedEvent] {
@@ -74,13 +74,13 @@ public struct PolycentricServer: Sendable {
     }
 
     /// `GET /query_latest`: the latest event per process of each type (profile fields).
-    public func latest(of system: Userpackage_PublicKey, _ types: [ContentType]) async throws(ServerError) -> [VerifiedEvent] {
+    package func latest(of system: Userpackage_PublicKey, _ types: [ContentType]) async throws(ServerError) -> [VerifiedEvent] {
         let answer = try await self.get(RequestPaths.queryLatest(system: system, contentTypes: types), Userpackage_Events.self)
         return try Self.verified(answer.events, of: system)
     }
 
     /// `GET /query_index`: events of one type, newest first (a Delete stands in for a deleted one).
-    public func index(
+    package func index(
         of system: Userpackage_PublicKey,
         _ type: ContentType,
         before: UInt64? = nil,
@@ -94,12 +94,12 @@ public struct PolycentricServer: Sendable {
     }
 
     /// `GET /head`.
-    public func head(of system: Userpackage_PublicKey) async throws(ServerError) -> [VerifiedEvent] {
+    package func head(of system: Userpackage_PublicKey) async throws(ServerError) -> [VerifiedEvent] {
         try Self.verified(try await self.get(RequestPaths.head(system: system), Userpackage_Events.self).events, of: system)
     }
 
     /// `GET /query_references` (events verified; their systems vary).
-    public func references(
+    package func references(
         _ request: Userpackage_QueryReferencesRequest
     ) async throws(ServerError) -> (items: [(event: VerifiedEvent, counts: [UInt64])], counts: [UInt64], cursor: [UInt8]?) {
         let answer = try await self.get(RequestPaths.queryReferences(request), Userpackage_QueryReferencesResponse.self)
@@ -111,7 +111,7 @@ public struct PolycentricServer: Sendable {
     }
 
     /// `GET /explore`.
-    public func explore(
+    package func explore(
         cursor: [UInt8]? = nil,
         limit: Int = 10
     ) async throws(ServerError) -> (events: [VerifiedEvent], cursor: [UInt8]?) {

@@ -1,53 +1,53 @@
 import Foundation
-public import Polycentric
-public import Primitives
+package import Polycentric
+package import Primitives
 import SwiftProtobuf
 
 /// A user's Polycentric identity on one device: the system key, this device's process log and
 /// every event of the system known locally. Actions append signed events; `sync` uploads what a
 /// server lacks; the feed reads followed systems from a server. A value type with no I/O of its
 /// own (the server calls are explicit).
-public struct SocialAccount: Sendable {
+package struct SocialAccount: Sendable {
     /// This device's process and its log.
-    public private(set) var log: ProcessLog
+    package private(set) var log: ProcessLog
     /// The system's events known here (all processes), by slot.
-    public private(set) var events: [Slot: VerifiedEvent] = [:]
+    package private(set) var events: [Slot: VerifiedEvent] = [:]
 
     /// (process, clock) of one of the system's events.
-    public struct Slot: Hashable, Sendable {
-        public var process: [UInt8]
-        public var clock: UInt64
+    package struct Slot: Hashable, Sendable {
+        package var process: [UInt8]
+        package var clock: UInt64
     }
 
     /// A new identity with a fresh key and process.
-    public static func create() -> SocialAccount { SocialAccount(key: .generate()) }
+    package static func create() -> SocialAccount { SocialAccount(key: .generate()) }
 
     /// An identity from an existing key, on a new process of this device.
-    public init(key: SystemKeyPair, process: Userpackage_Process = .random()) {
+    package init(key: SystemKeyPair, process: Userpackage_Process = .random()) {
         self.log = ProcessLog(key: key, process: process)
     }
 
     /// An identity as a client stored it: the key, this device's process and the events known
     /// (the process log continues after its newest event).
-    public init(key: SystemKeyPair, process: Userpackage_Process, events: [VerifiedEvent]) {
+    package init(key: SystemKeyPair, process: Userpackage_Process, events: [VerifiedEvent]) {
         self.log = ProcessLog(key: key, process: process, events: events)
         for event in events { _ = self.record(event) }
     }
 
     /// Every event known here (to store them).
-    public var knownEvents: [VerifiedEvent] {
+    package var knownEvents: [VerifiedEvent] {
         self.events.sorted { a, b in
             a.key.process != b.key.process ? a.key.process.lexicographicallyPrecedes(b.key.process) : a.key.clock < b.key.clock
         }.map(\.value)
     }
 
-    public var key: SystemKeyPair { self.log.key }
-    public var system: Userpackage_PublicKey { self.log.key.system }
+    package var key: SystemKeyPair { self.log.key }
+    package var system: Userpackage_PublicKey { self.log.key.system }
 
     // MARK: Actions
 
     @discardableResult
-    public mutating func post(
+    package mutating func post(
         _ text: String,
         replyTo: VerifiedEvent? = nil,
         at time: UInt64 = ProcessLog.now()
@@ -56,13 +56,15 @@ public struct SocialAccount: Sendable {
     }
 
     @discardableResult
-    public mutating func setUsername(_ name: String, at time: UInt64 = ProcessLog.now()) throws(PolycentricError) -> VerifiedEvent
-    {
+    package mutating func setUsername(
+        _ name: String,
+        at time: UInt64 = ProcessLog.now()
+    ) throws(PolycentricError) -> VerifiedEvent {
         try self.record(self.log.set(.username, value: Array(name.utf8), at: time))
     }
 
     @discardableResult
-    public mutating func setDescription(
+    package mutating func setDescription(
         _ text: String,
         at time: UInt64 = ProcessLog.now()
     ) throws(PolycentricError) -> VerifiedEvent {
@@ -70,7 +72,7 @@ public struct SocialAccount: Sendable {
     }
 
     @discardableResult
-    public mutating func follow(
+    package mutating func follow(
         _ system: Userpackage_PublicKey,
         at time: UInt64 = ProcessLog.now()
     ) throws(PolycentricError) -> VerifiedEvent {
@@ -78,7 +80,7 @@ public struct SocialAccount: Sendable {
     }
 
     @discardableResult
-    public mutating func unfollow(
+    package mutating func unfollow(
         _ system: Userpackage_PublicKey,
         at time: UInt64 = ProcessLog.now()
     ) throws(PolycentricError) -> VerifiedEvent {
@@ -86,7 +88,7 @@ public struct SocialAccount: Sendable {
     }
 
     @discardableResult
-    public mutating func like(
+    package mutating func like(
         _ event: VerifiedEvent,
         at time: UInt64 = ProcessLog.now()
     ) throws(PolycentricError) -> VerifiedEvent {
@@ -95,7 +97,7 @@ public struct SocialAccount: Sendable {
 
     /// Deletes one of this system's events; the local copy goes too.
     @discardableResult
-    public mutating func delete(
+    package mutating func delete(
         _ event: VerifiedEvent,
         at time: UInt64 = ProcessLog.now()
     ) throws(PolycentricError) -> VerifiedEvent {
@@ -112,7 +114,7 @@ public struct SocialAccount: Sendable {
     // MARK: State derived from the log (CRDTs)
 
     /// Followed systems: per system, the follow or unfollow with the greatest time wins.
-    public var following: [Userpackage_PublicKey] {
+    package var following: [Userpackage_PublicKey] {
         var latest: [[UInt8]: (time: UInt64, add: Bool)] = [:]
         for event in self.events.values where event.contentType == .follow && event.event.hasLwwElementSet {
             let element = event.event.lwwElementSet
@@ -126,14 +128,14 @@ public struct SocialAccount: Sendable {
     }
 
     /// The current username (the LWW element with the greatest time).
-    public var username: String? { Self.lwwValue(self.events.values, .username) }
+    package var username: String? { Self.lwwValue(self.events.values, .username) }
 
     /// The current description.
-    public var profileDescription: String? { Self.lwwValue(self.events.values, .description) }
+    package var profileDescription: String? { Self.lwwValue(self.events.values, .description) }
 
     /// The winning value of an LWW element among `events`: greatest time; on a tie the
     /// greater process wins (upstream's server order).
-    public static func lwwValue(_ events: some Sequence<VerifiedEvent>, _ type: ContentType) -> String? {
+    package static func lwwValue(_ events: some Sequence<VerifiedEvent>, _ type: ContentType) -> String? {
         var best: VerifiedEvent?
         for event in events where event.contentType == type && event.event.hasLwwElement {
             guard let current = best else {
@@ -147,7 +149,7 @@ public struct SocialAccount: Sendable {
     }
 
     /// Clocks known locally, per process.
-    public var localRanges: [(process: [UInt8], ranges: ClockRanges)] {
+    package var localRanges: [(process: [UInt8], ranges: ClockRanges)] {
         var clocks: [[UInt8]: [UInt64]] = [:]
         for slot in self.events.keys { clocks[slot.process, default: []].append(slot.clock) }
         // Deleted events are known too: their Delete events name them.
@@ -164,7 +166,7 @@ public struct SocialAccount: Sendable {
     /// Uploads the events `server` lacks, 20 per request as upstream's client does, until its
     /// ranges cover everything known here. Returns how many events were sent.
     @discardableResult
-    public func sync(to server: PolycentricServer) async throws(ServerError) -> Int {
+    package func sync(to server: PolycentricServer) async throws(ServerError) -> Int {
         var sent = 0
         for _ in 0..<1000 {
             let remote = Dictionary(
@@ -191,7 +193,7 @@ public struct SocialAccount: Sendable {
 
     /// Downloads this system's events that `server` has and this device lacks (e.g. after an
     /// import on a new device), 20 clocks per request.
-    public mutating func download(from server: PolycentricServer) async throws(ServerError) {
+    package mutating func download(from server: PolycentricServer) async throws(ServerError) {
         let local = Dictionary(uniqueKeysWithValues: self.localRanges.map { ($0.process, $0.ranges) })
         for (process, ranges) in try await server.ranges(of: self.system) {
             var lacking = ranges.subtracting(local[process] ?? ClockRanges())
@@ -209,7 +211,7 @@ public struct SocialAccount: Sendable {
 
     /// The newest posts of `systems`, newest first (deleted posts left out): pages through each
     /// system's post index until `limit` posts are found or the index ends.
-    public static func feed(
+    package static func feed(
         of systems: [Userpackage_PublicKey],
         from server: PolycentricServer,
         limit: Int = 20
@@ -249,7 +251,7 @@ public struct SocialAccount: Sendable {
     }
 
     /// A system's username and description as a server has them.
-    public static func profile(
+    package static func profile(
         of system: Userpackage_PublicKey,
         from server: PolycentricServer
     ) async throws(ServerError) -> (username: String?, description: String?) {
@@ -261,7 +263,7 @@ public struct SocialAccount: Sendable {
 
     /// `ExportBundle { key_pair, events }`: the identity and its events, for another device.
     /// The bytes contain the private key.
-    public func exportBundle() -> [UInt8] {
+    package func exportBundle() -> [UInt8] {
         var bundle = Userpackage_ExportBundle()
         bundle.keyPair.keyType = 1
         bundle.keyPair.privateKey = Data(self.key.seed.bytes)
@@ -273,7 +275,7 @@ public struct SocialAccount: Sendable {
     }
 
     /// Imports an export on this device: same system, a new process, the bundle's events.
-    public init(importing bytes: [UInt8]) throws(PolycentricError) {
+    package init(importing bytes: [UInt8]) throws(PolycentricError) {
         let bundle = try Userpackage_ExportBundle.parse(bytes, what: "ExportBundle")
         guard bundle.keyPair.keyType == 1 else { throw PolycentricError(.unsupportedKey, "key_type \(bundle.keyPair.keyType)") }
         let key = try SystemKeyPair(seed: SecretBytes([UInt8](bundle.keyPair.privateKey)))

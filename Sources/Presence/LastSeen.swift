@@ -1,5 +1,5 @@
 /// Coarse last-seen (docs/GATEWAY_SPEC.md §10): a bucket, never a timestamp.
-public enum LastSeenBucket: Int, Sendable, Hashable, CaseIterable {
+package enum LastSeenBucket: Int, Sendable, Hashable, CaseIterable {
     case now = 1
     case withinHour = 2
     case withinDay = 3
@@ -7,7 +7,7 @@ public enum LastSeenBucket: Int, Sendable, Hashable, CaseIterable {
     case longer = 5
 
     /// The bucket of a user who is `online`, or was last seen at `lastSeenMs` (nil: never).
-    public static func of(online: Bool, lastSeenMs: UInt64?, nowMs: UInt64) -> LastSeenBucket {
+    package static func of(online: Bool, lastSeenMs: UInt64?, nowMs: UInt64) -> LastSeenBucket {
         if online { return .now }
         guard let lastSeenMs else { return .longer }
         let ago = nowMs > lastSeenMs ? nowMs - lastSeenMs : 0

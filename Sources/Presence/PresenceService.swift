@@ -9,13 +9,13 @@ import Synchronization
 /// other daemons announce, watchers and their coalesced notifications. The decisions are
 /// ``PresenceState``'s; this class does the I/O (announcements, last-seen, consent checks) and
 /// pushes `Presence` frames to watching sessions.
-public final class PresenceService: Sendable {
+package final class PresenceService: Sendable {
     package typealias User = [UInt8]
     package typealias Device = [UInt8]
 
     /// This daemon's name in announcements: new at every start, so a restarted daemon never
     /// inherits what its previous run announced.
-    public let instance: String
+    package let instance: String
     let limits: PresenceLimits
     let repository: PresenceRepository
     let clock: GatewayClock
@@ -76,32 +76,32 @@ public final class PresenceService: Sendable {
     // MARK: Reading (gwctl, tests)
 
     /// Whether a user is online as this daemon sees it.
-    public func isOnline(_ user: [UInt8]) -> Bool { self.state.withLock { $0.isOnline(user) } }
+    package func isOnline(_ user: [UInt8]) -> Bool { self.state.withLock { $0.isOnline(user) } }
 
     /// This daemon's leases with their time left.
-    public var leases: [(device: [UInt8], user: [UInt8], left: Duration)] {
+    package var leases: [(device: [UInt8], user: [UInt8], left: Duration)] {
         let now = self.clock.now
         return self.state.withLock { $0.leases(now: now) }
     }
 
     /// Whether `user` is invisible, and how many other daemons hold a lease of it.
-    public func inspect(_ user: [UInt8]) -> (online: Bool, invisible: Bool, otherDaemons: Int) {
+    package func inspect(_ user: [UInt8]) -> (online: Bool, invisible: Bool, otherDaemons: Int) {
         self.state.withLock { ($0.isOnline(user), $0.isInvisible(user), $0.remoteCount(of: user)) }
     }
 
     /// This daemon's lease TTL (`presence.lease_ttl`).
-    public var leaseTTL: Duration { self.limits.leaseTTL }
+    package var leaseTTL: Duration { self.limits.leaseTTL }
 
     /// Other daemons on the database that announced a different lease TTL, with theirs.
-    public var mismatchedTTLs: [(instance: String, ttl: Duration)] { self.state.withLock { $0.mismatchedTTLs } }
+    package var mismatchedTTLs: [(instance: String, ttl: Duration)] { self.state.withLock { $0.mismatchedTTLs } }
 
     /// When `user` was last seen (stored; nil when never).
-    public func lastSeen(of user: [UInt8]) async throws -> UInt64? {
+    package func lastSeen(of user: [UInt8]) async throws -> UInt64? {
         try await self.repository.presenceSettings(of: [user])[user]?.lastSeenMs
     }
 
     /// How many local sessions watch `user`.
-    public func watcherCount(of user: [UInt8]) -> Int { self.index.withLock { $0.watchers[user]?.count ?? 0 } }
+    package func watcherCount(of user: [UInt8]) -> Int { self.index.withLock { $0.watchers[user]?.count ?? 0 } }
 
     // MARK: Sessions
 

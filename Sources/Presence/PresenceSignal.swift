@@ -3,7 +3,7 @@ import Primitives
 /// What daemons tell each other about presence, as `NOTIFY polygate_presence`
 /// (docs/GATEWAY_SPEC.md §10). Leases are soft state: each daemon announces its own, and
 /// forgets another's when its heartbeats stop.
-public enum PresenceSignal: Sendable, Hashable {
+package enum PresenceSignal: Sendable, Hashable {
     /// Users with a first live lease on `instance`: `a:<instance>:<user hex>,…`.
     case acquired(instance: String, users: [[UInt8]])
     /// Users whose last lease on `instance` ended: `d:<instance>:<user hex>,…`.
@@ -18,13 +18,13 @@ public enum PresenceSignal: Sendable, Hashable {
     /// A user's mode changed: `i:<user hex>:<0|1>`.
     case invisible(user: [UInt8], Bool)
 
-    public static let channel = "polygate_presence"
+    package static let channel = "polygate_presence"
 
     /// NOTIFY payloads are limited to 8000 bytes: at most this many users in one.
     static let usersPerPayload = 100
 
     /// The payloads of this signal (several when it names many users).
-    public var payloads: [String] {
+    package var payloads: [String] {
         switch self {
         case .acquired(let instance, let users): Self.batched("a", instance, users)
         case .released(let instance, let users): Self.batched("d", instance, users)
@@ -49,7 +49,7 @@ public enum PresenceSignal: Sendable, Hashable {
     /// online on every other daemon for good (issue 16). So acquisitions and releases are reduced
     /// to each user's last change since the previous other signal (a reset, say), in one `d:` and
     /// one `a:` per such stretch, and no payload repeats.
-    public static func batch(_ signals: [PresenceSignal]) -> [PresenceSignal] {
+    package static func batch(_ signals: [PresenceSignal]) -> [PresenceSignal] {
         var out: [PresenceSignal] = []
         // The stretch since the last other signal: per instance, users in first-seen order and
         // each one's last change (true: acquired).
@@ -93,7 +93,7 @@ public enum PresenceSignal: Sendable, Hashable {
     }
 
     /// Parses one payload; nil for anything malformed.
-    public init?(payload: String) {
+    package init?(payload: String) {
         let parts = payload.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 2, !parts[1].isEmpty else { return nil }
         switch (parts[0], parts.count) {

@@ -4,13 +4,13 @@
 ///
 /// A user is **online** when it is not invisible and some device holds a live lease — here or
 /// on another daemon whose announcements are still fresh.
-public struct PresenceState: Sendable {
-    public typealias User = [UInt8]
-    public typealias Device = [UInt8]
-    public typealias Instance = String
+package struct PresenceState: Sendable {
+    package typealias User = [UInt8]
+    package typealias Device = [UInt8]
+    package typealias Instance = String
 
     /// What the owner must do after a change of this daemon's own leases.
-    public enum LocalChange: Sendable, Hashable {
+    package enum LocalChange: Sendable, Hashable {
         /// The user's first live lease on this daemon: announce it to the other daemons.
         case acquired(User)
         /// The user's last lease on this daemon ended: announce it, and record last-seen unless
@@ -31,9 +31,9 @@ public struct PresenceState: Sendable {
     }
 
     /// How long announcements of a silent daemon stay valid (the lease TTL).
-    public let remoteTTL: Duration
+    package let remoteTTL: Duration
     /// How long a change waits before watchers are told (changes within it are merged).
-    public let coalesce: Duration
+    package let coalesce: Duration
 
     private var leases: [Device: Lease] = [:]
     private var localCounts: [User: Int] = [:]
@@ -42,7 +42,7 @@ public struct PresenceState: Sendable {
     /// Users with a notification pending, and when it is due.
     private var pending: [User: Duration] = [:]
 
-    public init(remoteTTL: Duration, coalesce: Duration) {
+    package init(remoteTTL: Duration, coalesce: Duration) {
         self.remoteTTL = remoteTTL
         self.coalesce = coalesce
     }
@@ -50,40 +50,40 @@ public struct PresenceState: Sendable {
     // MARK: Reading
 
     /// Whether `user` is online (visible, with a live lease somewhere).
-    public func isOnline(_ user: User) -> Bool {
+    package func isOnline(_ user: User) -> Bool {
         !self.invisible.contains(user) && self.hasLease(user)
     }
 
     /// Whether `user` holds a live lease anywhere (invisible or not).
-    public func hasLease(_ user: User) -> Bool {
+    package func hasLease(_ user: User) -> Bool {
         (self.localCounts[user] ?? 0) > 0 || self.remotes.values.contains { $0.users.contains(user) }
     }
 
-    public func isInvisible(_ user: User) -> Bool { self.invisible.contains(user) }
+    package func isInvisible(_ user: User) -> Bool { self.invisible.contains(user) }
 
     /// How many other daemons announce a lease of `user`.
-    public func remoteCount(of user: User) -> Int { self.remotes.values.filter { $0.users.contains(user) }.count }
+    package func remoteCount(of user: User) -> Int { self.remotes.values.filter { $0.users.contains(user) }.count }
 
     /// Users with live leases on this daemon (for announcements).
-    public var localUsers: [User] { Array(self.localCounts.keys) }
+    package var localUsers: [User] { Array(self.localCounts.keys) }
 
     /// Devices holding leases on this daemon.
-    public var leaseCount: Int { self.leases.count }
+    package var leaseCount: Int { self.leases.count }
 
     /// The lease of a device: its user and how long it has left at `now`.
-    public func lease(of device: Device, now: Duration) -> (user: User, left: Duration)? {
+    package func lease(of device: Device, now: Duration) -> (user: User, left: Duration)? {
         self.leases[device].map { ($0.user, $0.expires - now) }
     }
 
     /// Every local lease with its time left.
-    public func leases(now: Duration) -> [(device: Device, user: User, left: Duration)] {
+    package func leases(now: Duration) -> [(device: Device, user: User, left: Duration)] {
         self.leases.map { ($0.key, $0.value.user, $0.value.expires - now) }
     }
 
     // MARK: Local leases
 
     /// A device takes (or renews) a lease until `now + ttl`.
-    public mutating func acquire(device: Device, user: User, ttl: Duration, now: Duration) -> LocalChange? {
+    package mutating func acquire(device: Device, user: User, ttl: Duration, now: Duration) -> LocalChange? {
         if var lease = self.leases[device] {
             lease.expires = now + ttl
             self.leases[device] = lease
@@ -98,7 +98,7 @@ public struct PresenceState: Sendable {
 
     /// Renews a held lease to run `ttl` from `now` — shorter than what was left, when asked
     /// (docs/GATEWAY_SPEC.md §10.1); false when the device holds none (it expired: acquire again).
-    public mutating func renew(device: Device, ttl: Duration, now: Duration) -> Bool {
+    package mutating func renew(device: Device, ttl: Duration, now: Duration) -> Bool {
         guard var lease = self.leases[device] else { return false }
         lease.expires = now + ttl
         self.leases[device] = lease
@@ -106,13 +106,13 @@ public struct PresenceState: Sendable {
     }
 
     /// A device's lease ends (disconnect).
-    public mutating func release(device: Device, now: Duration) -> LocalChange? {
+    package mutating func release(device: Device, now: Duration) -> LocalChange? {
         guard let lease = self.leases.removeValue(forKey: device) else { return nil }
         return self.drop(lease.user, now: now)
     }
 
     /// Leases past their expiry end.
-    public mutating func expire(now: Duration) -> [LocalChange] {
+    package mutating func expire(now: Duration) -> [LocalChange] {
         let expired = self.leases.filter { $0.value.expires <= now }
         var changes: [LocalChange] = []
         for (device, lease) in expired {
@@ -132,7 +132,7 @@ public struct PresenceState: Sendable {
     // MARK: Other daemons
 
     /// Another daemon says these users hold leases there.
-    public mutating func remoteAcquired(_ users: [User], instance: Instance, now: Duration) {
+    package mutating func remoteAcquired(_ users: [User], instance: Instance, now: Duration) {
         var remote = self.remotes[instance] ?? Remote(users: [], lastHeard: now)
         remote.lastHeard = now
         for user in users where remote.users.insert(user).inserted { self.touch(user, now: now) }
@@ -140,7 +140,7 @@ public struct PresenceState: Sendable {
     }
 
     /// Another daemon says these users no longer hold leases there.
-    public mutating func remoteReleased(_ users: [User], instance: Instance, now: Duration) {
+    package mutating func remoteReleased(_ users: [User], instance: Instance, now: Duration) {
         guard var remote = self.remotes[instance] else { return }
         remote.lastHeard = now
         for user in users where remote.users.remove(user) != nil { self.touch(user, now: now) }
@@ -150,7 +150,7 @@ public struct PresenceState: Sendable {
     /// Another daemon is alive (its announcements stay valid), with the lease TTL it announced.
     /// Its announcements then stay valid for the longer of that TTL and ours: a daemon whose
     /// TTL is longer than ours heartbeats less often, and must not be forgotten between beats.
-    public mutating func heard(from instance: Instance, ttl: Duration? = nil, now: Duration) {
+    package mutating func heard(from instance: Instance, ttl: Duration? = nil, now: Duration) {
         if self.remotes[instance] != nil {
             self.remotes[instance]?.lastHeard = now
             if let ttl { self.remotes[instance]?.ttl = ttl }
@@ -160,7 +160,7 @@ public struct PresenceState: Sendable {
     }
 
     /// Other daemons whose announced lease TTL differs from ours, with theirs.
-    public var mismatchedTTLs: [(instance: Instance, ttl: Duration)] {
+    package var mismatchedTTLs: [(instance: Instance, ttl: Duration)] {
         self.remotes.compactMap { instance, remote in
             guard let ttl = remote.ttl, ttl != self.remoteTTL else { return nil }
             return (instance, ttl)
@@ -168,7 +168,7 @@ public struct PresenceState: Sendable {
     }
 
     /// Another daemon starts over (it restarted, or re-announces everything).
-    public mutating func remoteReset(instance: Instance, now: Duration) {
+    package mutating func remoteReset(instance: Instance, now: Duration) {
         guard let remote = self.remotes.removeValue(forKey: instance) else { return }
         for user in remote.users { self.touch(user, now: now) }
         self.remotes[instance] = Remote(users: [], lastHeard: now, ttl: remote.ttl)
@@ -176,7 +176,7 @@ public struct PresenceState: Sendable {
 
     /// Daemons silent for longer than ``remoteTTL`` (or the longer TTL they announced) are
     /// forgotten, and their users with them.
-    public mutating func expireRemotes(now: Duration) {
+    package mutating func expireRemotes(now: Duration) {
         for (instance, remote) in self.remotes where now - remote.lastHeard > max(self.remoteTTL, remote.ttl ?? .zero) {
             self.remotes[instance] = nil
             for user in remote.users { self.touch(user, now: now) }
@@ -186,7 +186,7 @@ public struct PresenceState: Sendable {
     // MARK: Invisibility
 
     /// The user's mode changed (or became known).
-    public mutating func setInvisible(_ user: User, _ flag: Bool, now: Duration) {
+    package mutating func setInvisible(_ user: User, _ flag: Bool, now: Duration) {
         let changed = flag ? self.invisible.insert(user).inserted : self.invisible.remove(user) != nil
         if changed { self.touch(user, now: now) }
     }
@@ -203,7 +203,7 @@ public struct PresenceState: Sendable {
     /// The users whose coalescing window ended at `now`, with their state now. Each watcher is
     /// told only when that differs from what it was last told (the owner keeps that), so changes
     /// that cancel out within a window reach nobody.
-    public mutating func due(now: Duration) -> [(user: User, online: Bool)] {
+    package mutating func due(now: Duration) -> [(user: User, online: Bool)] {
         var out: [(User, Bool)] = []
         for (user, deadline) in self.pending where deadline <= now {
             self.pending[user] = nil
@@ -213,5 +213,5 @@ public struct PresenceState: Sendable {
     }
 
     /// When the next notification is due, if any.
-    public var nextDue: Duration? { self.pending.values.min() }
+    package var nextDue: Duration? { self.pending.values.min() }
 }

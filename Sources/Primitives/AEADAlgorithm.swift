@@ -3,13 +3,13 @@ import CSodium
 
 /// Authenticated encryption with associated data: AES-GCM (OpenSSL) and ChaCha20-Poly1305
 /// (libsodium, IETF variant). The ciphertext is the encrypted bytes followed by the 16-byte tag.
-public enum AEADAlgorithm: Sendable, Hashable, CaseIterable {
+package enum AEADAlgorithm: Sendable, Hashable, CaseIterable {
     case aes128GCM
     case aes256GCM
     case chacha20Poly1305
 
     /// Key length (Nk).
-    public var keySize: Int {
+    package var keySize: Int {
         switch self {
         case .aes128GCM: 16
         case .aes256GCM, .chacha20Poly1305: 32
@@ -17,12 +17,12 @@ public enum AEADAlgorithm: Sendable, Hashable, CaseIterable {
     }
 
     /// Nonce length (Nn).
-    public var nonceSize: Int { 12 }
+    package var nonceSize: Int { 12 }
 
     /// Tag length.
-    public var tagSize: Int { 16 }
+    package var tagSize: Int { 16 }
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .aes128GCM: "AES-128-GCM"
         case .aes256GCM: "AES-256-GCM"
@@ -31,8 +31,12 @@ public enum AEADAlgorithm: Sendable, Hashable, CaseIterable {
     }
 
     /// Encrypts and authenticates.
-    public func seal(key: [UInt8], nonce: [UInt8], associatedData: [UInt8], plaintext: [UInt8]) throws(PrimitivesError) -> [UInt8]
-    {
+    package func seal(
+        key: [UInt8],
+        nonce: [UInt8],
+        associatedData: [UInt8],
+        plaintext: [UInt8]
+    ) throws(PrimitivesError) -> [UInt8] {
         try self.check(key: key, nonce: nonce, "seal")
         switch self {
         case .aes128GCM, .aes256GCM:
@@ -60,7 +64,7 @@ public enum AEADAlgorithm: Sendable, Hashable, CaseIterable {
     /// Verifies and decrypts.
     ///
     /// - Throws: ``PrimitivesError/Code/authenticationFailure`` when anything was altered.
-    public func open(
+    package func open(
         key: [UInt8],
         nonce: [UInt8],
         associatedData: [UInt8],

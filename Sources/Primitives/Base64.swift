@@ -1,8 +1,8 @@
 /// Base64 (RFC 4648) in the two alphabets polygate uses: standard with `=` padding (Polycentric's
 /// canonical ids and cache tags, the gateway's SSE frames), URL-safe without padding in
 /// Polycentric query parameters.
-public enum Base64 {
-    public enum Alphabet: Sendable {
+package enum Base64 {
+    package enum Alphabet: Sendable {
         /// `+/`, padded with `=`.
         case standard
         /// `-_`, no padding.
@@ -13,7 +13,7 @@ public enum Base64 {
     private static let urlSafeTable = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// Encodes `bytes`.
-    public static func encode(_ bytes: some Collection<UInt8>, _ alphabet: Alphabet) -> String {
+    package static func encode(_ bytes: some Collection<UInt8>, _ alphabet: Alphabet) -> String {
         let table = alphabet == .standard ? Self.standardTable : Self.urlSafeTable
         let input = Array(bytes)
         var out: [UInt8] = []
@@ -36,7 +36,7 @@ public enum Base64 {
 
     /// Decodes either alphabet, padded or not (as upstream's decoders accept both); nil for any
     /// other character, misplaced padding or an impossible length.
-    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+    package static func decode(_ text: some StringProtocol) -> [UInt8]? {
         var symbols: [UInt8] = []
         symbols.reserveCapacity(text.utf8.count)
         var padding = 0

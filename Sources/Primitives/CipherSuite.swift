@@ -1,11 +1,11 @@
 /// An MLS cipher suite (RFC 9420 §17.1): one value selects the HPKE suite, the hash, the AEAD
 /// and the signature scheme. All seven registered suites are supported.
-public struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
+package struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
     /// The registered code point.
-    public let id: UInt16
-    public let hpke: HPKE.Suite
-    public let signature: SignatureAlgorithm
-    public let name: String
+    package let id: UInt16
+    package let hpke: HPKE.Suite
+    package let signature: SignatureAlgorithm
+    package let name: String
 
     private init(
         _ id: UInt16,
@@ -21,7 +21,7 @@ public struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
         self.signature = signature
     }
 
-    public static let mls128DHKEMX25519AES128GCMSHA256Ed25519 = CipherSuite(
+    package static let mls128DHKEMX25519AES128GCMSHA256Ed25519 = CipherSuite(
         1,
         "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
         .dhkemX25519HKDFSHA256,
@@ -29,7 +29,7 @@ public struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
         .aes128GCM,
         .ed25519
     )
-    public static let mls128DHKEMP256AES128GCMSHA256P256 = CipherSuite(
+    package static let mls128DHKEMP256AES128GCMSHA256P256 = CipherSuite(
         2,
         "MLS_128_DHKEMP256_AES128GCM_SHA256_P256",
         .dhkemP256HKDFSHA256,
@@ -37,7 +37,7 @@ public struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
         .aes128GCM,
         .ecdsaP256SHA256
     )
-    public static let mls128DHKEMX25519ChaCha20Poly1305SHA256Ed25519 = CipherSuite(
+    package static let mls128DHKEMX25519ChaCha20Poly1305SHA256Ed25519 = CipherSuite(
         3,
         "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519",
         .dhkemX25519HKDFSHA256,
@@ -45,7 +45,7 @@ public struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
         .chacha20Poly1305,
         .ed25519
     )
-    public static let mls256DHKEMX448AES256GCMSHA512Ed448 = CipherSuite(
+    package static let mls256DHKEMX448AES256GCMSHA512Ed448 = CipherSuite(
         4,
         "MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448",
         .dhkemX448HKDFSHA512,
@@ -53,7 +53,7 @@ public struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
         .aes256GCM,
         .ed448
     )
-    public static let mls256DHKEMP521AES256GCMSHA512P521 = CipherSuite(
+    package static let mls256DHKEMP521AES256GCMSHA512P521 = CipherSuite(
         5,
         "MLS_256_DHKEMP521_AES256GCM_SHA512_P521",
         .dhkemP521HKDFSHA512,
@@ -61,7 +61,7 @@ public struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
         .aes256GCM,
         .ecdsaP521SHA512
     )
-    public static let mls256DHKEMX448ChaCha20Poly1305SHA512Ed448 = CipherSuite(
+    package static let mls256DHKEMX448ChaCha20Poly1305SHA512Ed448 = CipherSuite(
         6,
         "MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448",
         .dhkemX448HKDFSHA512,
@@ -69,7 +69,7 @@ public struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
         .chacha20Poly1305,
         .ed448
     )
-    public static let mls256DHKEMP384AES256GCMSHA384P384 = CipherSuite(
+    package static let mls256DHKEMP384AES256GCMSHA384P384 = CipherSuite(
         7,
         "MLS_256_DHKEMP384_AES256GCM_SHA384_P384",
         .dhkemP384HKDFSHA384,
@@ -79,7 +79,7 @@ public struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
     )
 
     /// Suites 1–7 in order.
-    public static let all: [CipherSuite] = [
+    package static let all: [CipherSuite] = [
         .mls128DHKEMX25519AES128GCMSHA256Ed25519, .mls128DHKEMP256AES128GCMSHA256P256,
         .mls128DHKEMX25519ChaCha20Poly1305SHA256Ed25519, .mls256DHKEMX448AES256GCMSHA512Ed448,
         .mls256DHKEMP521AES256GCMSHA512P521, .mls256DHKEMX448ChaCha20Poly1305SHA512Ed448,
@@ -87,17 +87,17 @@ public struct CipherSuite: Sendable, Hashable, CustomStringConvertible {
     ]
 
     /// The suite with code point `id`, or nil when it is not one of 1–7.
-    public init?(id: UInt16) {
+    package init?(id: UInt16) {
         guard let suite = Self.all.first(where: { $0.id == id }) else { return nil }
         self = suite
     }
 
     /// The hash function (and KDF) of the suite.
-    public var hash: HashFunction { self.hpke.kdf.hash }
+    package var hash: HashFunction { self.hpke.kdf.hash }
     /// The AEAD of the suite (never export-only).
-    public var aead: AEADAlgorithm { self.hpke.aead.algorithm! }
+    package var aead: AEADAlgorithm { self.hpke.aead.algorithm! }
     /// Hash output length (Nh), also the length of every MLS secret.
-    public var secretSize: Int { self.hash.outputSize }
+    package var secretSize: Int { self.hash.outputSize }
 
-    public var description: String { "\(self.name) (0x\(String(self.id, radix: 16)))" }
+    package var description: String { "\(self.name) (0x\(String(self.id, radix: 16)))" }
 }

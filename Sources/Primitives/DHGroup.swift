@@ -4,7 +4,7 @@ import CSodium
 /// Diffie-Hellman groups for DHKEM: X25519 (libsodium), X448 and NIST P-256/P-384/P-521
 /// (OpenSSL). Keys use HPKE's serialisation (RFC 9180 §7.1.1): raw bytes for X25519/X448, the
 /// big-endian scalar and the uncompressed point for the NIST curves.
-public enum DHGroup: Sendable, Hashable, CaseIterable {
+package enum DHGroup: Sendable, Hashable, CaseIterable {
     case x25519
     case x448
     case p256
@@ -12,7 +12,7 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
     case p521
 
     /// Private key length (Nsk).
-    public var privateKeySize: Int {
+    package var privateKeySize: Int {
         switch self {
         case .x25519: 32
         case .x448: 56
@@ -23,7 +23,7 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
     }
 
     /// Public key length (Npk).
-    public var publicKeySize: Int {
+    package var publicKeySize: Int {
         switch self {
         case .x25519: 32
         case .x448: 56
@@ -34,7 +34,7 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
     }
 
     /// Shared secret length (Ndh).
-    public var sharedSecretSize: Int {
+    package var sharedSecretSize: Int {
         switch self {
         case .x25519: 32
         case .x448: 56
@@ -44,7 +44,7 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
         }
     }
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .x25519: "X25519"
         case .x448: "X448"
@@ -65,7 +65,7 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
 
     /// Whether `candidate` is a usable private key: any bytes of the right length for X25519/X448,
     /// a scalar 0 < d < order for the NIST curves.
-    public func isValidPrivateKey(_ candidate: [UInt8]) -> Bool {
+    package func isValidPrivateKey(_ candidate: [UInt8]) -> Bool {
         guard candidate.count == self.privateKeySize else { return false }
         switch self {
         case .x25519, .x448: return true
@@ -74,7 +74,7 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
     }
 
     /// A fresh private key.
-    public func generatePrivateKey() -> SecretBytes {
+    package func generatePrivateKey() -> SecretBytes {
         while true {
             let candidate = SecretBytes.random(count: self.privateKeySize)
             if candidate.withUnsafeBytes({ self.isValidPrivateKey(Array($0)) }) { return candidate }
@@ -91,7 +91,7 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
     }
 
     /// The public key of `privateKey`.
-    public func publicKey(for privateKey: SecretBytes) throws(PrimitivesError) -> [UInt8] {
+    package func publicKey(for privateKey: SecretBytes) throws(PrimitivesError) -> [UInt8] {
         let privateKey = self.normalized(privateKey)
         let operation = "\(self.name) public key"
         guard privateKey.count == self.privateKeySize else { throw PrimitivesError(.invalidKey, operation) }
@@ -114,7 +114,7 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
     }
 
     /// Checks that `publicKey` has the right length and, for the NIST curves, is a point on the curve.
-    public func validatePublicKey(_ publicKey: [UInt8]) throws(PrimitivesError) {
+    package func validatePublicKey(_ publicKey: [UInt8]) throws(PrimitivesError) {
         guard publicKey.count == self.publicKeySize else { throw PrimitivesError(.invalidPublicKey, "\(self.name) public key") }
         switch self {
         case .x25519, .x448: return
@@ -126,7 +126,7 @@ public enum DHGroup: Sendable, Hashable, CaseIterable {
     }
 
     /// `DH(sk, pk)`. An all-zero result (a small-order peer key) is refused, as RFC 9180 §7.1.4 requires.
-    public func sharedSecret(privateKey: SecretBytes, publicKey: [UInt8]) throws(PrimitivesError) -> SecretBytes {
+    package func sharedSecret(privateKey: SecretBytes, publicKey: [UInt8]) throws(PrimitivesError) -> SecretBytes {
         let privateKey = self.normalized(privateKey)
         let operation = "\(self.name) DH"
         guard privateKey.count == self.privateKeySize else { throw PrimitivesError(.invalidKey, operation) }

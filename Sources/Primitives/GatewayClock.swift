@@ -5,16 +5,16 @@ import Glibc
 /// The two times a gateway needs: a monotonic one for deadlines and buckets (a duration since
 /// the daemon started) and the wall clock in milliseconds for certificates, tokens and the
 /// `accepted_ms` of log entries.
-public struct GatewayClock: Sendable {
+package struct GatewayClock: Sendable {
     private let origin: ContinuousClock.Instant
 
-    public init() { self.origin = ContinuousClock.now }
+    package init() { self.origin = ContinuousClock.now }
 
     /// Monotonic time since this clock was made.
-    public var now: Duration { ContinuousClock.now - self.origin }
+    package var now: Duration { ContinuousClock.now - self.origin }
 
     /// Milliseconds since the Unix epoch.
-    public var wallMs: UInt64 {
+    package var wallMs: UInt64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec) / 1_000_000

@@ -1,21 +1,21 @@
 /// HKDF (RFC 5869) over a SHA-2 hash.
-public struct HKDF: Sendable, Hashable {
-    public let hash: HashFunction
+package struct HKDF: Sendable, Hashable {
+    package let hash: HashFunction
 
-    public init(hash: HashFunction) {
+    package init(hash: HashFunction) {
         self.hash = hash
     }
 
     /// `HKDF-Extract(salt, ikm)`; an empty salt means `Nh` zero bytes (HMAC pads keys with zeros,
     /// so the two are the same).
-    public func extract(salt: [UInt8], ikm: [UInt8]) -> [UInt8] {
+    package func extract(salt: [UInt8], ikm: [UInt8]) -> [UInt8] {
         self.hash.hmac(key: salt, message: ikm)
     }
 
     /// `HKDF-Expand(prk, info, length)`.
     ///
     /// - Throws: ``PrimitivesError`` when `length` exceeds 255 × Nh.
-    public func expand(prk: [UInt8], info: [UInt8], length: Int) throws(PrimitivesError) -> [UInt8] {
+    package func expand(prk: [UInt8], info: [UInt8], length: Int) throws(PrimitivesError) -> [UInt8] {
         let n = self.hash.outputSize
         guard length >= 0, length <= 255 * n else {
             throw PrimitivesError(.invalidLength, "HKDF-Expand of \(length) bytes")

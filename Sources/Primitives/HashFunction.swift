@@ -1,13 +1,13 @@
 import COpenSSL
 
 /// SHA-2 hash functions (OpenSSL libcrypto), with HMAC.
-public enum HashFunction: Sendable, Hashable, CaseIterable {
+package enum HashFunction: Sendable, Hashable, CaseIterable {
     case sha256
     case sha384
     case sha512
 
     /// Output length in bytes (Nh).
-    public var outputSize: Int {
+    package var outputSize: Int {
         switch self {
         case .sha256: 32
         case .sha384: 48
@@ -24,7 +24,7 @@ public enum HashFunction: Sendable, Hashable, CaseIterable {
     }
 
     /// The digest of `data`.
-    public func hash(_ data: [UInt8]) -> [UInt8] {
+    package func hash(_ data: [UInt8]) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: self.outputSize)
         var length: UInt32 = 0
         let ok = data.withUnsafeBytes { input in
@@ -35,7 +35,7 @@ public enum HashFunction: Sendable, Hashable, CaseIterable {
     }
 
     /// HMAC of `message` under `key` (RFC 2104).
-    public func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
+    package func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var mac = [UInt8](repeating: 0, count: self.outputSize)
         var length: UInt32 = 0
         let result = key.withUnsafeBytes { k in
@@ -56,7 +56,7 @@ public enum HashFunction: Sendable, Hashable, CaseIterable {
     }
 
     /// HMAC with a secret key.
-    public func hmac(key: SecretBytes, message: [UInt8]) -> [UInt8] {
+    package func hmac(key: SecretBytes, message: [UInt8]) -> [UInt8] {
         key.withUnsafeBytes { k in self.hmac(key: Array(k), message: message) }
     }
 }

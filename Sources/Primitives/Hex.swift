@@ -1,9 +1,9 @@
 /// Lower-case hexadecimal text for bytes (test vectors, logs of public values).
-public enum Hex {
+package enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
     /// `[0xab, 0x01]` → `"ab01"`.
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out: [UInt8] = []
         for byte in bytes {
             out.append(Self.digits[Int(byte >> 4)])
@@ -13,7 +13,7 @@ public enum Hex {
     }
 
     /// `"AB01"` or `"ab01"` → `[0xab, 0x01]`; nil for odd length or a non-hex character.
-    public static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         var out: [UInt8] = []

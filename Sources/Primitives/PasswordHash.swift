@@ -2,31 +2,31 @@ import CSodium
 
 /// Keys from passphrases: Argon2id (RFC 9106) through libsodium's `crypto_pwhash`, version
 /// 0x13, one lane.
-public enum PasswordHash {
+package enum PasswordHash {
     /// The cost of a derivation.
-    public struct Cost: Sendable, Hashable {
+    package struct Cost: Sendable, Hashable {
         /// Passes over memory (Argon2 `t`).
-        public var operations: Int
+        package var operations: Int
         /// Memory in bytes (Argon2 `m` × 1 KiB).
-        public var memoryBytes: Int
+        package var memoryBytes: Int
 
-        public init(operations: Int, memoryBytes: Int) {
+        package init(operations: Int, memoryBytes: Int) {
             self.operations = operations
             self.memoryBytes = memoryBytes
         }
 
         /// libsodium's "interactive" limits: 2 passes, 64 MiB (about 0.1 s here).
-        public static let interactive = Cost(operations: 2, memoryBytes: 64 << 20)
+        package static let interactive = Cost(operations: 2, memoryBytes: 64 << 20)
     }
 
     /// Salts are this long.
-    public static let saltSize = 16
+    package static let saltSize = 16
 
     /// Derives `length` bytes from `passphrase` and a 16-byte `salt`.
     ///
     /// - Throws: ``PrimitivesError`` when the salt has the wrong size or libsodium refuses
     ///   (out of memory).
-    public static func argon2id(
+    package static func argon2id(
         passphrase: some Collection<UInt8>,
         salt: [UInt8],
         cost: Cost = .interactive,

@@ -5,7 +5,7 @@ import CSodium
 ///
 /// Values passed in and taken out as `[UInt8]` are ordinary arrays: the zeroisation covers the
 /// long-lived copy held here, not transient copies made while computing.
-public struct SecretBytes: Sendable {
+package struct SecretBytes: Sendable {
     /// `@unchecked Sendable`: the buffer is immutable after `init`.
     private final class Storage: @unchecked Sendable {
         let pointer: UnsafeMutableRawBufferPointer
@@ -26,7 +26,7 @@ public struct SecretBytes: Sendable {
     private let storage: Storage
 
     /// Copies `bytes`.
-    public init(_ bytes: some Collection<UInt8>) {
+    package init(_ bytes: some Collection<UInt8>) {
         self.storage = Storage(count: bytes.count)
         _ = UnsafeMutableRawBufferPointer(rebasing: self.storage.pointer[0..<bytes.count]).initializeMemory(
             as: UInt8.self,
@@ -35,26 +35,26 @@ public struct SecretBytes: Sendable {
     }
 
     /// `count` random bytes from the system's CSPRNG.
-    public static func random(count: Int) -> SecretBytes {
+    package static func random(count: Int) -> SecretBytes {
         var bytes = SecureRandom.bytes(count: count)
         defer { sodium_memzero(&bytes, bytes.count) }
         return SecretBytes(bytes)
     }
 
     /// `count` zero bytes.
-    public static func zeros(count: Int) -> SecretBytes {
+    package static func zeros(count: Int) -> SecretBytes {
         SecretBytes([UInt8](repeating: 0, count: count))
     }
 
-    public var count: Int { self.storage.count }
+    package var count: Int { self.storage.count }
 
     /// Calls `body` with the bytes; do not let the pointer escape.
-    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(rebasing: self.storage.pointer[0..<self.storage.count]))
     }
 
     /// A copy as an ordinary array (for APIs that take bytes; it is not zeroised).
-    public var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         self.withUnsafeBytes { Array($0) }
     }
 }
@@ -62,7 +62,7 @@ public struct SecretBytes: Sendable {
 // MARK: - Equatable (constant time)
 
 extension SecretBytes: Equatable {
-    public static func == (lhs: SecretBytes, rhs: SecretBytes) -> Bool {
+    package static func == (lhs: SecretBytes, rhs: SecretBytes) -> Bool {
         lhs.withUnsafeBytes { a in rhs.withUnsafeBytes { b in ConstantTime.equal(a, b) } }
     }
 }
@@ -70,6 +70,6 @@ extension SecretBytes: Equatable {
 // MARK: - CustomStringConvertible
 
 extension SecretBytes: CustomStringConvertible, CustomDebugStringConvertible {
-    public var description: String { "SecretBytes(\(self.count) bytes)" }
-    public var debugDescription: String { self.description }
+    package var description: String { "SecretBytes(\(self.count) bytes)" }
+    package var debugDescription: String { self.description }
 }

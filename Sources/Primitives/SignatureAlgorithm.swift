@@ -6,7 +6,7 @@ import CSodium
 ///
 /// Private keys: the 32/57-byte seed for EdDSA, the big-endian scalar for ECDSA. Public keys: the
 /// raw key for EdDSA, the uncompressed point for ECDSA.
-public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
+package enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
     case ed25519
     case ed448
     case ecdsaP256SHA256
@@ -14,7 +14,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
     case ecdsaP521SHA512
 
     /// The TLS SignatureScheme value (RFC 8446), as MLS names them.
-    public var tlsCode: UInt16 {
+    package var tlsCode: UInt16 {
         switch self {
         case .ed25519: 0x0807
         case .ed448: 0x0808
@@ -24,7 +24,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
         }
     }
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .ed25519: "Ed25519"
         case .ed448: "Ed448"
@@ -35,7 +35,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
     }
 
     /// Private key length.
-    public var privateKeySize: Int {
+    package var privateKeySize: Int {
         switch self {
         case .ed25519: 32
         case .ed448: 57
@@ -46,7 +46,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
     }
 
     /// Public key length.
-    public var publicKeySize: Int {
+    package var publicKeySize: Int {
         switch self {
         case .ed25519: 32
         case .ed448: 57
@@ -75,7 +75,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
     }
 
     /// A fresh private key.
-    public func generatePrivateKey() -> SecretBytes {
+    package func generatePrivateKey() -> SecretBytes {
         if let curve = self.curve { return curve.generatePrivateKey() }
         return SecretBytes.random(count: self.privateKeySize)
     }
@@ -86,7 +86,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
     }
 
     /// The public key of `privateKey`.
-    public func publicKey(for privateKey: SecretBytes) throws(PrimitivesError) -> [UInt8] {
+    package func publicKey(for privateKey: SecretBytes) throws(PrimitivesError) -> [UInt8] {
         let operation = "\(self.name) public key"
         let privateKey = self.normalized(privateKey)
         guard privateKey.count == self.privateKeySize else { throw PrimitivesError(.invalidKey, operation) }
@@ -103,7 +103,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
     }
 
     /// Signs `message`.
-    public func sign(_ message: [UInt8], privateKey: SecretBytes) throws(PrimitivesError) -> [UInt8] {
+    package func sign(_ message: [UInt8], privateKey: SecretBytes) throws(PrimitivesError) -> [UInt8] {
         let operation = "\(self.name) sign"
         let privateKey = self.normalized(privateKey)
         guard privateKey.count == self.privateKeySize else { throw PrimitivesError(.invalidKey, operation) }
@@ -129,7 +129,7 @@ public enum SignatureAlgorithm: Sendable, Hashable, CaseIterable {
 
     /// Whether `signature` is valid for `message` under `publicKey`. Malformed keys or signatures
     /// are simply invalid.
-    public func verify(_ signature: [UInt8], message: [UInt8], publicKey: [UInt8]) -> Bool {
+    package func verify(_ signature: [UInt8], message: [UInt8], publicKey: [UInt8]) -> Bool {
         guard publicKey.count == self.publicKeySize else { return false }
         switch self {
         case .ed25519:

@@ -1,43 +1,43 @@
-public import Polycentric
+package import Polycentric
 
 /// What one `POST /events` batch writes, decided without I/O (upstream's ingest rules):
 /// the last event with a given (system, process, clock) in the batch replaces earlier ones;
 /// an event that a Delete in the same batch targets is dropped; each remaining event comes
 /// with the rows derived from it (references, deletion, latest LWW per subject, claim, search
 /// text).
-public struct IngestPlan: Sendable {
+package struct IngestPlan: Sendable {
     /// A row of `social_references`.
-    public struct Reference: Sendable, Hashable {
-        public var type: Int16
-        public var subject: [UInt8]
+    package struct Reference: Sendable, Hashable {
+        package var type: Int16
+        package var subject: [UInt8]
     }
 
     /// A row of `social_deletions`: the target of a Delete event.
-    public struct Deletion: Sendable, Hashable {
-        public var process: [UInt8]
-        public var logicalClock: Int64
-        public var contentType: Int64
-        public var unixMilliseconds: Int64?
+    package struct Deletion: Sendable, Hashable {
+        package var process: [UInt8]
+        package var logicalClock: Int64
+        package var contentType: Int64
+        package var unixMilliseconds: Int64?
     }
 
     /// A row of `social_lww_references`: an LWW element about a subject (opinions).
-    public struct LWWReference: Sendable, Hashable {
-        public var reference: Reference
-        public var value: [UInt8]
-        public var unixMilliseconds: Int64
+    package struct LWWReference: Sendable, Hashable {
+        package var reference: Reference
+        package var value: [UInt8]
+        package var unixMilliseconds: Int64
     }
 
     /// A claim and its fields.
-    public struct Claim: Sendable, Hashable {
-        public var claimType: Int64
-        public var fields: [(key: Int64, value: String)]
+    package struct Claim: Sendable, Hashable {
+        package var claimType: Int64
+        package var fields: [(key: Int64, value: String)]
 
-        public static func == (lhs: Claim, rhs: Claim) -> Bool {
+        package static func == (lhs: Claim, rhs: Claim) -> Bool {
             lhs.claimType == rhs.claimType && lhs.fields.map(\.key) == rhs.fields.map(\.key)
                 && lhs.fields.map(\.value) == rhs.fields.map(\.value)
         }
 
-        public func hash(into hasher: inout Hasher) {
+        package func hash(into hasher: inout Hasher) {
             hasher.combine(self.claimType)
             for field in self.fields {
                 hasher.combine(field.key)
@@ -47,23 +47,23 @@ public struct IngestPlan: Sendable {
     }
 
     /// One event to store and what comes with it.
-    public struct Item: Sendable {
-        public var event: VerifiedEvent
-        public var references: [Reference]
-        public var deletion: Deletion?
-        public var lww: LWWReference?
-        public var claim: Claim?
+    package struct Item: Sendable {
+        package var event: VerifiedEvent
+        package var references: [Reference]
+        package var deletion: Deletion?
+        package var lww: LWWReference?
+        package var claim: Claim?
         /// Text for full-text search (posts, usernames, descriptions).
-        public var searchText: String?
+        package var searchText: String?
     }
 
-    public private(set) var items: [Item] = []
+    package private(set) var items: [Item] = []
 
     /// Plans a batch of verified events.
     ///
     /// - Throws: ``PolycentricError`` for a value that cannot be stored (a clock, type or time
     ///   of 2^63 or more; a Pointer reference that does not parse).
-    public init(_ events: [VerifiedEvent]) throws(PolycentricError) {
+    package init(_ events: [VerifiedEvent]) throws(PolycentricError) {
         var latest: [EventKey: Int] = [:]
         for (position, event) in events.enumerated() {
             latest[EventKey(event)] = position
@@ -138,20 +138,20 @@ public struct IngestPlan: Sendable {
 
     /// The key that Pointer references are matched on: system ‖ process ‖ clock (8 bytes,
     /// big-endian). The digest is not part of it (upstream matches without it).
-    public static func subject(of pointer: Userpackage_Pointer) throws(PolycentricError) -> [UInt8] {
+    package static func subject(of pointer: Userpackage_Pointer) throws(PolycentricError) -> [UInt8] {
         let system = try pointer.system.validated()
         guard pointer.process.process.count == 16 else { throw PolycentricError(.badProcess, "a Pointer's process is 16 bytes") }
         return Self.subject(system: [UInt8](system.key), process: [UInt8](pointer.process.process), clock: pointer.logicalClock)
     }
 
-    public static func subject(system: [UInt8], process: [UInt8], clock: UInt64) -> [UInt8] {
+    package static func subject(system: [UInt8], process: [UInt8], clock: UInt64) -> [UInt8] {
         var bytes = system + process
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: clock >> UInt64(shift))) }
         return bytes
     }
 
     /// `value` as a bigint column, refusing 2^63 and more.
-    public static func int64(_ value: UInt64, _ field: String) throws(PolycentricError) -> Int64 {
+    package static func int64(_ value: UInt64, _ field: String) throws(PolycentricError) -> Int64 {
         guard value < 1 << 63 else { throw PolycentricError(.badParameter, "\(field) \(value) is 2^63 or more") }
         return Int64(value)
     }

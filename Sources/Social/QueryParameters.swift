@@ -1,5 +1,5 @@
 import Hummingbird
-public import Polycentric
+package import Polycentric
 import Primitives
 import SwiftProtobuf
 

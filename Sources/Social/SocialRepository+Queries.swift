@@ -1,10 +1,10 @@
-public import Polycentric
-public import Store
+package import Polycentric
+package import Store
 
 /// The reads behind the v1 routes. Events come back as the stored SignedEvent bytes.
 extension SocialRepository {
     /// Clocks stored or deleted per process (deleted clocks count as "have", as upstream).
-    public func ranges(system: [UInt8]) async throws -> [(process: [UInt8], ranges: ClockRanges)] {
+    package func ranges(system: [UInt8]) async throws -> [(process: [UInt8], ranges: ClockRanges)] {
         let rows = try await self.database.query(
             """
             SELECT process, min(c), max(c) FROM (
@@ -26,7 +26,7 @@ extension SocialRepository {
     }
 
     /// Stored events of `system` whose clocks are in `ranges`, at most ``maxEventsPerRequest``.
-    public func events(system: [UInt8], ranges: [(process: [UInt8], ranges: ClockRanges)]) async throws -> [[UInt8]] {
+    package func events(system: [UInt8], ranges: [(process: [UInt8], ranges: ClockRanges)]) async throws -> [[UInt8]] {
         var queries: [PostgresQuery] = []
         var budget = UInt64(Self.maxEventsPerRequest)
         for entry in ranges {
@@ -48,7 +48,7 @@ extension SocialRepository {
     }
 
     /// The highest-clock event of every process of `system`.
-    public func heads(system: [UInt8]) async throws -> [[UInt8]] {
+    package func heads(system: [UInt8]) async throws -> [[UInt8]] {
         try Self.column(
             await self.database.query(
                 """
@@ -61,7 +61,7 @@ extension SocialRepository {
     }
 
     /// The event at one slot, if stored.
-    public func event(system: [UInt8], process: [UInt8], clock: UInt64) async throws -> [UInt8]? {
+    package func event(system: [UInt8], process: [UInt8], clock: UInt64) async throws -> [UInt8]? {
         let clock = Int64(clamping: clock)
         return try Self.column(
             await self.database.query(
@@ -72,7 +72,7 @@ extension SocialRepository {
     }
 
     /// The latest event (by clock) per (process, content type) for each type.
-    public func latest(system: [UInt8], contentTypes: [Int64]) async throws -> [[UInt8]] {
+    package func latest(system: [UInt8], contentTypes: [Int64]) async throws -> [[UInt8]] {
         guard !contentTypes.isEmpty else { return [] }
         let queries: [PostgresQuery] = contentTypes.map { type in
             """
@@ -85,7 +85,7 @@ extension SocialRepository {
 
     /// Events of one type, newest first, before `before` (ms, exclusive); a deleted event is
     /// replaced by its Delete event.
-    public func index(system: [UInt8], contentType: Int64, before: Int64, limit: Int) async throws -> [[UInt8]] {
+    package func index(system: [UInt8], contentType: Int64, before: Int64, limit: Int) async throws -> [[UInt8]] {
         let limit = Int64(limit)
         return try Self.column(
             await self.database.query(
@@ -107,7 +107,7 @@ extension SocialRepository {
     /// `/query_index`'s proof: for every process of `system` without an event in the page, its
     /// event of that type just after the page (still before `before`) and just before it. With
     /// each event's `indices` back-chain they show that the page skipped none of its events.
-    public func indexProof(
+    package func indexProof(
         system: [UInt8],
         contentType: Int64,
         before: Int64,
@@ -135,7 +135,7 @@ extension SocialRepository {
     }
 
     /// Events referencing `subject`, best first: (likes − dislikes) descending, then newest.
-    public func referencing(
+    package func referencing(
         type: Int16,
         subject: [UInt8],
         fromType: Int64?,
@@ -159,7 +159,7 @@ extension SocialRepository {
     }
 
     /// How many current LWW elements with `value` (from `fromType`) are about `subject`.
-    public func countLWW(type: Int16, subject: [UInt8], value: [UInt8], fromType: Int64?) async throws -> UInt64 {
+    package func countLWW(type: Int16, subject: [UInt8], value: [UInt8], fromType: Int64?) async throws -> UInt64 {
         let rows = try await self.database.query(
             """
             SELECT count(*) FROM social_lww_references
@@ -172,7 +172,7 @@ extension SocialRepository {
     }
 
     /// How many events (from `fromType`) reference any of `subjects` of `type`.
-    public func countReferences(type: Int16, subjects: [[UInt8]], fromType: Int64?) async throws -> UInt64 {
+    package func countReferences(type: Int16, subjects: [[UInt8]], fromType: Int64?) async throws -> UInt64 {
         var total: UInt64 = 0
         for subject in subjects {
             let rows = try await self.database.query(
@@ -189,7 +189,7 @@ extension SocialRepository {
     }
 
     /// All posts, newest first, strictly after the cursor position (ms, id) when given.
-    public func explore(
+    package func explore(
         before: (unixMs: Int64, id: Int64)?,
         limit: Int64
     ) async throws -> [(event: [UInt8], unixMs: Int64, id: Int64)] {
@@ -208,7 +208,7 @@ extension SocialRepository {
 
     /// Full-text search over posts (`profiles == false`) or over each system's latest username
     /// and description.
-    public func search(_ text: String, profiles: Bool, offset: Int64, limit: Int64) async throws -> [[UInt8]] {
+    package func search(_ text: String, profiles: Bool, offset: Int64, limit: Int64) async throws -> [[UInt8]] {
         let query: PostgresQuery =
             profiles
             ? """
@@ -228,7 +228,7 @@ extension SocialRepository {
 
     /// Claims of `claimType` (by `claimingSystem` when given) whose fields match, with each
     /// Vouch from `vouchingSystem` that points at them, newest vouch first.
-    public func vouchedClaims(
+    package func vouchedClaims(
         claimType: Int64,
         vouchingSystem: [UInt8],
         claimingSystem: [UInt8]?,

@@ -1,17 +1,17 @@
-public import Logging
-public import Polycentric
-public import Store
+package import Logging
+package import Polycentric
+package import Store
 
 /// The Polycentric social store in PostgreSQL: ingest of verified events and the reads behind
 /// the v1 routes. Every statement is parameterised; batches run pipelined in one transaction.
-public struct SocialRepository: Sendable {
+package struct SocialRepository: Sendable {
     let database: PostgresClient
     let logger: Logger
 
     /// Most events one `GET /events` returns (clients ask for 20 at a time).
-    public static let maxEventsPerRequest = 1000
+    package static let maxEventsPerRequest = 1000
 
-    public init(database: PostgresClient, logger: Logger) {
+    package init(database: PostgresClient, logger: Logger) {
         self.database = database
         self.logger = logger
     }
@@ -21,7 +21,7 @@ public struct SocialRepository: Sendable {
     ///
     /// - Returns: how many events were new.
     @discardableResult
-    public func ingest(_ plan: IngestPlan) async throws -> Int {
+    package func ingest(_ plan: IngestPlan) async throws -> Int {
         guard !plan.items.isEmpty else { return 0 }
         // One order for every batch, so that two batches touching the same keys lock them in the
         // same order.

@@ -1,29 +1,29 @@
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import Logging
 import NIOCore
-public import Polycentric
+package import Polycentric
 import Store
 
 /// The Polycentric v1 HTTP API (upstream's routes, parameter encodings, status codes and
 /// `Cache-Control` values; see docs/SOCIAL_API.md). Bodies and responses are binary protobuf;
 /// errors are `text/plain` with a message, 400 for anything the client sent wrong.
-public struct SocialRoutes: Sendable {
-    public var repository: SocialRepository
+package struct SocialRoutes: Sendable {
+    package var repository: SocialRepository
     /// The text of `GET /version`'s `sha`.
-    public var version: String
+    package var version: String
     /// Largest accepted `POST /events` body.
-    public var maxBodyBytes: Int
+    package var maxBodyBytes: Int
 
-    public init(repository: SocialRepository, version: String, maxBodyBytes: Int = 16 << 20) {
+    package init(repository: SocialRepository, version: String, maxBodyBytes: Int = 16 << 20) {
         self.repository = repository
         self.version = version
         self.maxBodyBytes = maxBodyBytes
     }
 
     /// Upstream's CORS policy: any origin, GET and POST, its two request headers, 300 s.
-    public static func cors<Context: RequestContext>(_: Context.Type = Context.self) -> CORSMiddleware<Context> {
+    package static func cors<Context: RequestContext>(_: Context.Type = Context.self) -> CORSMiddleware<Context> {
         CORSMiddleware(
             allowOrigin: .all,
             allowHeaders: [.contentType, HTTPField.Name("x-polycentric-user-agent")!],
@@ -33,7 +33,7 @@ public struct SocialRoutes: Sendable {
     }
 
     /// Adds the routes to `router`.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    package func register<Context: RequestContext>(on router: Router<Context>) {
         router.post("/events") { request, _ in await self.handle { try await self.postEvents(request) } }
         router.get("/events") { request, _ in await self.handle { try await self.getEvents(request) } }
         router.get("/ranges") { request, _ in await self.handle { try await self.getRanges(request) } }

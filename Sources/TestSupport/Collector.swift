@@ -1,23 +1,23 @@
 import Synchronization
 
 /// Collects values produced by a background task so that a test can wait for them with a timeout.
-public final class Collector<Element: Sendable>: Sendable {
+package final class Collector<Element: Sendable>: Sendable {
     private let items = Mutex<[Element]>([])
 
-    public init() {}
+    package init() {}
 
-    public func append(_ item: Element) {
+    package func append(_ item: Element) {
         self.items.withLock { $0.append(item) }
     }
 
     /// Everything collected so far.
-    public var all: [Element] { self.items.withLock { $0 } }
+    package var all: [Element] { self.items.withLock { $0 } }
 
     /// Waits until `condition` holds for the collected values.
     ///
     /// - Throws: ``TestFailure`` after `timeout`, naming what was collected.
     @discardableResult
-    public func wait(
+    package func wait(
         timeout: Duration = .seconds(20),
         _ what: String = "the expected values",
         until condition: ([Element]) -> Bool
@@ -36,7 +36,7 @@ public final class Collector<Element: Sendable>: Sendable {
 
     /// Waits until at least `count` values were collected.
     @discardableResult
-    public func wait(forCount count: Int, timeout: Duration = .seconds(20)) async throws -> [Element] {
+    package func wait(forCount count: Int, timeout: Duration = .seconds(20)) async throws -> [Element] {
         try await self.wait(timeout: timeout, "\(count) values") { $0.count >= count }
     }
 }

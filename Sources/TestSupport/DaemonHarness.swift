@@ -3,17 +3,17 @@ import Glibc
 #endif
 
 /// Runs the real `polygated` binary as a child process.
-public struct DaemonHarness: Sendable {
-    public let directory: String
-    public let port: Int
-    public let configPath: String
+package struct DaemonHarness: Sendable {
+    package let directory: String
+    package let port: Int
+    package let configPath: String
     /// The read-write control socket (gwctl's).
-    public let controlPath: String
+    package let controlPath: String
 
     /// Writes a configuration for `databaseURL` with the HTTP listener on a free port and the
     /// control socket in the harness's directory; `control` adds lines to `[control]`, `http` to
     /// `[http]`.
-    public init(
+    package init(
         databaseURL: String,
         extra: String = "",
         control: String = "",
@@ -51,10 +51,10 @@ public struct DaemonHarness: Sendable {
         )
     }
 
-    public static var binary: String { TestEnvironment.product("polygated") }
+    package static var binary: String { TestEnvironment.product("polygated") }
 
     /// Starts `polygated serve` with the given extra environment.
-    public func start(environment: [String: String] = [:], passing descriptors: [Int32] = []) throws -> TestProcess {
+    package func start(environment: [String: String] = [:], passing descriptors: [Int32] = []) throws -> TestProcess {
         try TestProcess(
             executable: Self.binary,
             arguments: ["serve", "--config", self.configPath],
@@ -65,7 +65,7 @@ public struct DaemonHarness: Sendable {
     }
 
     /// Runs a polygated subcommand to completion.
-    public static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    package static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
         let process = try TestProcess(
             executable: Self.binary,
             arguments: arguments,
@@ -77,7 +77,7 @@ public struct DaemonHarness: Sendable {
     }
 
     /// Sends SIGTERM and waits for a clean exit; returns the exit status.
-    public static func stop(_ process: TestProcess) async throws -> Int32 {
+    package static func stop(_ process: TestProcess) async throws -> Int32 {
         process.signal(SIGTERM)
         return try await process.waitForExit(timeout: .seconds(30))
     }

@@ -6,19 +6,19 @@ import Glibc
 
 /// A deliberately plain HTTP/1.1 client for tests: one request per connection
 /// (`Connection: close`), blocking socket I/O on a Dispatch thread, a hard timeout.
-public enum HTTPTestClient {
-    public struct Response: Sendable {
-        public var status: Int
+package enum HTTPTestClient {
+    package struct Response: Sendable {
+        package var status: Int
         /// Header names lower-cased.
-        public var headers: [String: String]
+        package var headers: [String: String]
         /// The body (de-chunked).
-        public var bytes: [UInt8]
+        package var bytes: [UInt8]
         /// The body as UTF-8 text.
-        public var body: String { String(decoding: self.bytes, as: UTF8.self) }
+        package var body: String { String(decoding: self.bytes, as: UTF8.self) }
     }
 
     /// Sends `method path` with a binary body (`Content-Length` set) and returns the raw response.
-    public static func send(
+    package static func send(
         port: Int,
         method: String,
         _ path: String,
@@ -37,7 +37,7 @@ public enum HTTPTestClient {
     /// Sends `GET path` to `127.0.0.1:port`.
     ///
     /// - Throws: ``TestFailure`` when the connection fails or no full response arrives in time.
-    public static func get(
+    package static func get(
         port: Int,
         _ path: String,
         headers: [String: String] = [:],
@@ -52,7 +52,7 @@ public enum HTTPTestClient {
 
     /// Polls `GET path` until `condition` holds for the response (connection errors count as not yet).
     @discardableResult
-    public static func waitFor(
+    package static func waitFor(
         port: Int,
         _ path: String,
         headers: [String: String] = [:],
@@ -76,7 +76,7 @@ public enum HTTPTestClient {
     }
 
     /// Whether something accepts TCP connections on `127.0.0.1:port`.
-    public static func isListening(port: Int) -> Bool {
+    package static func isListening(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -87,7 +87,7 @@ public enum HTTPTestClient {
     }
 
     /// Waits until nothing accepts connections on `127.0.0.1:port`; false after `timeout`.
-    public static func waitUntilClosed(port: Int, timeout: Duration = .seconds(10)) async -> Bool {
+    package static func waitUntilClosed(port: Int, timeout: Duration = .seconds(10)) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while Self.isListening(port: port) {

@@ -6,24 +6,24 @@ import Glibc
 /// (`examples/nginx-polygate.conf`) made local: its ports, certificate and cache directory
 /// replaced, everything else as shipped. nginx connects to polygated from `upstreamSource`
 /// (`proxy_bind`), so that a test can tell nginx from the clients it speaks for.
-public struct NginxProxy: Sendable {
-    public let directory: String
-    public let process: TestProcess
+package struct NginxProxy: Sendable {
+    package let directory: String
+    package let process: TestProcess
     /// The example's `listen 443 ssl` server.
-    public let tlsPort: Int
+    package let tlsPort: Int
     /// The example's `listen 80` server (a redirect to https).
-    public let redirectPort: Int
+    package let redirectPort: Int
     /// A second server that is not in the example: TLS, but no WebSocket upgrade (HTTP/1.0 to
     /// polygated, no Upgrade header), as a proxy without WebSocket support would be.
-    public let noUpgradePort: Int
+    package let noUpgradePort: Int
 
-    public static let binary = "/usr/sbin/nginx"
+    package static let binary = "/usr/sbin/nginx"
 
     /// Starts nginx for the example site at `example` in front of `127.0.0.1:upstream`.
     ///
     /// - Throws: when a line the test replaces is no longer in the example (the example and
     ///   this harness must change together), or nginx does not start.
-    public static func start(
+    package static func start(
         example: String,
         upstream: Int,
         serverName: String = "localhost",
@@ -110,10 +110,10 @@ public struct NginxProxy: Sendable {
     }
 
     /// What nginx logged (for failures).
-    public var errorLog: String { readFile("\(self.directory)/error.log") }
+    package var errorLog: String { readFile("\(self.directory)/error.log") }
 
     /// Stops nginx (its workers with it: SIGTERM to the master, which waits for them).
-    public func stop() async {
+    package func stop() async {
         self.process.signal(SIGTERM)
         _ = try? await self.process.waitForExit(timeout: .seconds(10))
         self.process.kill9()

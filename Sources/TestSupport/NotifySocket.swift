@@ -3,12 +3,12 @@ import Glibc
 #endif
 
 /// A datagram socket that plays systemd's side of the notify protocol (`NOTIFY_SOCKET`).
-public final class NotifySocket: @unchecked Sendable {
-    public let path: String
+package final class NotifySocket: @unchecked Sendable {
+    package let path: String
     private let fd: Int32
 
     /// Binds a new socket in the scratch directory.
-    public init() throws {
+    package init() throws {
         self.path = "\(TestEnvironment.makeDirectory("notify"))/notify.sock"
         self.fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard self.fd >= 0 else { throw TestFailure("socket failed: errno \(errno)") }
@@ -31,7 +31,7 @@ public final class NotifySocket: @unchecked Sendable {
     deinit { close(self.fd) }
 
     /// Receives one datagram, or nil after `timeout`.
-    public func receive(timeout: Duration) async -> String? {
+    package func receive(timeout: Duration) async -> String? {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -47,7 +47,7 @@ public final class NotifySocket: @unchecked Sendable {
     ///
     /// - Throws: ``TestFailure`` after `timeout`.
     @discardableResult
-    public func receive(until condition: (String) -> Bool, timeout: Duration = .seconds(30)) async throws -> [String] {
+    package func receive(until condition: (String) -> Bool, timeout: Duration = .seconds(30)) async throws -> [String] {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var messages: [String] = []

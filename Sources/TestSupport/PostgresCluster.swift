@@ -7,17 +7,17 @@ import Glibc
 /// When the tests run as root, the server runs as the `postgres` user (PostgreSQL refuses root).
 /// Tests that stop or restart the server use a cluster of their own; the rest share one database
 /// server through ``TestPostgres``.
-public final class PostgresCluster: Sendable {
-    public let directory: String
-    public let port: Int
+package final class PostgresCluster: Sendable {
+    package let directory: String
+    package let port: Int
     /// `fsync`, `synchronous_commit` and `full_page_writes` on, as a deployment runs (crash and
     /// failover tests: with them off a crash test proves nothing about the disk path).
-    public let durable: Bool
+    package let durable: Bool
     /// More `-c name=value` settings for the server.
-    public let settings: [String]
+    package let settings: [String]
 
-    public var dataDirectory: String { "\(self.directory)/data" }
-    public var logPath: String { "\(self.directory)/server.log" }
+    package var dataDirectory: String { "\(self.directory)/data" }
+    package var logPath: String { "\(self.directory)/server.log" }
 
     private init(directory: String, port: Int, durable: Bool, settings: [String]) {
         self.directory = directory
@@ -27,12 +27,12 @@ public final class PostgresCluster: Sendable {
     }
 
     /// The connection URL for `database` as the `postgres` superuser (trust authentication).
-    public func url(database: String = "postgres") -> String {
+    package func url(database: String = "postgres") -> String {
         "postgresql://postgres@127.0.0.1:\(self.port)/\(database)"
     }
 
     /// Creates and starts a new cluster.
-    public static func start(durable: Bool = false, settings: [String] = []) async throws -> PostgresCluster {
+    package static func start(durable: Bool = false, settings: [String] = []) async throws -> PostgresCluster {
         let directory = TestEnvironment.makeDirectory("pg")
         try handToPostgresUser(directory)
         let cluster = PostgresCluster(
@@ -51,7 +51,7 @@ public final class PostgresCluster: Sendable {
     }
 
     /// Starts a cluster, runs `body`, and destroys the cluster whatever happens.
-    public static func with<R>(
+    package static func with<R>(
         durable: Bool = false,
         settings: [String] = [],
         _ body: (PostgresCluster) async throws -> R
@@ -69,7 +69,7 @@ public final class PostgresCluster: Sendable {
 
     /// A hot standby of this running cluster, streaming its WAL (`pg_basebackup -R -X stream`),
     /// started on a port of its own with the same settings. Destroy it too.
-    public func startStandby() async throws -> PostgresCluster {
+    package func startStandby() async throws -> PostgresCluster {
         let directory = TestEnvironment.makeDirectory("pg-standby")
         try Self.handToPostgresUser(directory)
         let standby = PostgresCluster(
@@ -91,13 +91,13 @@ public final class PostgresCluster: Sendable {
     }
 
     /// `pg_ctl promote`: a standby becomes a primary (waits until it accepts writes).
-    public func promote() async throws {
+    package func promote() async throws {
         let result = try await Self.runAsPostgres("pg_ctl", ["-D", self.dataDirectory, "-w", "-t", "60", "promote"])
         guard result.status == 0 else { throw TestFailure("pg_ctl promote failed (\(result.status)):\n\(result.output)") }
     }
 
     /// Starts the server (after ``stop()``).
-    public func startServer() async throws {
+    package func startServer() async throws {
         let durability =
             self.durable
             ? ["-c fsync=on", "-c synchronous_commit=on", "-c full_page_writes=on"]
@@ -115,7 +115,7 @@ public final class PostgresCluster: Sendable {
     }
 
     /// How `pg_ctl` stops the server.
-    public enum StopMode: String, Sendable {
+    package enum StopMode: String, Sendable {
         /// Sessions are terminated, a checkpoint is written.
         case fast
         /// Like a crash (or a power cut with durable settings): no checkpoint, recovery on start.
@@ -123,7 +123,7 @@ public final class PostgresCluster: Sendable {
     }
 
     /// Stops the server (`fast` mode by default: sessions are terminated, as in a restart).
-    public func stop(mode: StopMode = .fast) async throws {
+    package func stop(mode: StopMode = .fast) async throws {
         let result = try await Self.runAsPostgres(
             "pg_ctl",
             ["-D", self.dataDirectory, "-m", mode.rawValue, "-w", "-t", "60", "stop"]
@@ -132,13 +132,13 @@ public final class PostgresCluster: Sendable {
     }
 
     /// `pg_ctl restart`: every open connection is terminated.
-    public func restart(mode: StopMode = .fast) async throws {
+    package func restart(mode: StopMode = .fast) async throws {
         try await self.stop(mode: mode)
         try await self.startServer()
     }
 
     /// Stops the server if it runs and deletes the cluster's files.
-    public func destroy() async {
+    package func destroy() async {
         _ = try? await Self.runAsPostgres("pg_ctl", ["-D", self.dataDirectory, "-m", "immediate", "-w", "stop"])
         _ = try? await TestProcess.run("/bin/rm", ["-rf", self.directory])
     }

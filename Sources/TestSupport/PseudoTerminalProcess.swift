@@ -1,19 +1,19 @@
 import Synchronization
 
 #if canImport(Glibc)
-public import Glibc
+package import Glibc
 #endif
 
 /// A real child process on a pseudo-terminal (for terminal UIs): its standard input, output
 /// and error are the terminal's slave side, in a new session, with a window of the given size.
 /// The test types with ``type(_:)`` and reads the screen's bytes with ``waitFor(_:timeout:)``.
-public final class PseudoTerminalProcess: @unchecked Sendable {
-    public let pid: pid_t
+package final class PseudoTerminalProcess: @unchecked Sendable {
+    package let pid: pid_t
     private let master: Int32
     private let output = Mutex<[UInt8]>([])
     private var exitStatus: Int32?
 
-    public init(
+    package init(
         executable: String,
         arguments: [String],
         environment: [String: String],
@@ -60,13 +60,13 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
     }
 
     /// Sends keys (bytes, as a terminal would: "\r" for Enter, "\u{3}" for Ctrl-C).
-    public func type(_ text: String) {
+    package func type(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { write(self.master, $0.baseAddress, $0.count) }
     }
 
     /// Everything the process wrote to the terminal so far (escape sequences included).
-    public var screen: String {
+    package var screen: String {
         self.drain(waitMs: 0)
         return String(decoding: self.output.withLock { $0 }, as: UTF8.self)
     }
@@ -74,7 +74,7 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
     /// Waits until the terminal output contains `text`.
     ///
     /// - Throws: ``TestFailure`` with the output's tail when it does not come in time.
-    public func waitFor(_ text: String, after offset: Int = 0, timeout: Duration = .seconds(20)) async throws {
+    package func waitFor(_ text: String, after offset: Int = 0, timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
         let needle = Array(text.utf8)
         while ContinuousClock.now < deadline {
@@ -90,7 +90,7 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
     }
 
     /// Bytes written so far (to wait for something *new* with `after:`).
-    public var outputCount: Int {
+    package var outputCount: Int {
         self.drain(waitMs: 0)
         return self.output.withLock { $0.count }
     }
@@ -122,7 +122,7 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
     /// Waits for the process to exit (reading its output meanwhile); the exit code, or 128 +
     /// the signal.
     @discardableResult
-    public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+    package func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
         if let status = self.exitStatus { return status }
         let deadline = ContinuousClock.now + timeout
         while true {
@@ -143,7 +143,7 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
     }
 
     /// Kills the process if it still runs.
-    public func kill9() {
+    package func kill9() {
         guard self.exitStatus == nil else { return }
         kill(self.pid, SIGKILL)
         var status: Int32 = 0

@@ -5,16 +5,16 @@ import Glibc
 /// A client connection of raw bytes (TCP on loopback or a Unix stream socket), for tests that
 /// send what no well-behaved client would: malformed requests, unmasked frames, endless lines.
 /// Blocking calls with timeouts; writes never raise SIGPIPE.
-public final class RawConnection: @unchecked Sendable {
+package final class RawConnection: @unchecked Sendable {
     // @unchecked: one test task uses a connection at a time; the descriptor is immutable.
-    public let fd: Int32
+    package let fd: Int32
 
     private init(fd: Int32) { self.fd = fd }
 
     deinit { Glibc.close(self.fd) }
 
     /// Connects to 127.0.0.1:`port`.
-    public static func tcp(port: Int) throws -> RawConnection {
+    package static func tcp(port: Int) throws -> RawConnection {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
         var address = sockaddr_in()
@@ -33,7 +33,7 @@ public final class RawConnection: @unchecked Sendable {
     }
 
     /// Connects to the Unix stream socket at `path`.
-    public static func unix(path: String) throws -> RawConnection {
+    package static func unix(path: String) throws -> RawConnection {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
         var address = TestSockets.unixAddress(path)
@@ -50,7 +50,7 @@ public final class RawConnection: @unchecked Sendable {
 
     /// Writes all of `bytes`; false when the peer closed the connection (EPIPE, ECONNRESET).
     @discardableResult
-    public func write(_ bytes: [UInt8]) -> Bool {
+    package func write(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { send(self.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -63,11 +63,11 @@ public final class RawConnection: @unchecked Sendable {
         return true
     }
 
-    public func write(_ text: String) -> Bool { self.write(Array(text.utf8)) }
+    package func write(_ text: String) -> Bool { self.write(Array(text.utf8)) }
 
     /// The bytes that arrive within `timeout` (reading until the timeout or the end), and
     /// whether the peer closed the connection.
-    public func read(for timeout: Duration, until stop: ([UInt8]) -> Bool = { _ in false }) -> (bytes: [UInt8], closed: Bool) {
+    package func read(for timeout: Duration, until stop: ([UInt8]) -> Bool = { _ in false }) -> (bytes: [UInt8], closed: Bool) {
         let deadline = ContinuousClock.now + timeout
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)

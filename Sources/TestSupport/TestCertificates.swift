@@ -4,26 +4,26 @@ import Glibc
 
 /// A throwaway certificate authority and server certificates made with Debian's `openssl`
 /// command, for tests of TLS: valid, expired, for other names, or from another authority.
-public struct TestCertificates: Sendable {
+package struct TestCertificates: Sendable {
     /// The directory holding every file.
-    public let directory: String
+    package let directory: String
 
     /// The authority's certificate (what a client is given with `--ca-file`).
-    public var caFile: String { "\(self.directory)/ca.pem" }
+    package var caFile: String { "\(self.directory)/ca.pem" }
 
     /// A certificate and its key (mode 0600).
-    public struct Pair: Sendable {
-        public let certificate: String
-        public let privateKey: String
+    package struct Pair: Sendable {
+        package let certificate: String
+        package let privateKey: String
 
-        public init(certificate: String, privateKey: String) {
+        package init(certificate: String, privateKey: String) {
             self.certificate = certificate
             self.privateKey = privateKey
         }
     }
 
     /// Makes the authority (and a second, untrusted one: `rogue`).
-    public static func make() async throws -> TestCertificates {
+    package static func make() async throws -> TestCertificates {
         let certificates = TestCertificates(directory: TestEnvironment.makeDirectory("tls"))
         for name in ["ca", "rogue"] {
             try await certificates.openssl([
@@ -37,7 +37,7 @@ public struct TestCertificates: Sendable {
 
     /// A server certificate `name` for `names` (`DNS:localhost`, `IP:127.0.0.1` …), valid for
     /// `days` from now (-1: expired yesterday), issued by `issuer` (`ca` or `rogue`).
-    public func server(
+    package func server(
         _ name: String,
         names: [String] = ["DNS:localhost", "IP:127.0.0.1"],
         days: Int = 30,

@@ -5,15 +5,15 @@ import Glibc
 #endif
 
 /// Where tests find built programs, scratch space and PostgreSQL's binaries.
-public enum TestEnvironment {
+package enum TestEnvironment {
     /// Reads an environment variable.
-    public static func get(_ name: String) -> String? {
+    package static func get(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
         return String(cString: value)
     }
 
     /// The directory holding the built products (`polygated` …): the test binary's own directory.
-    public static let productsDirectory: String = {
+    package static let productsDirectory: String = {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         precondition(n > 0, "cannot read /proc/self/exe")
@@ -22,13 +22,13 @@ public enum TestEnvironment {
     }()
 
     /// The path of a built executable product.
-    public static func product(_ name: String) -> String {
+    package static func product(_ name: String) -> String {
         "\(Self.productsDirectory)/\(name)"
     }
 
     /// A private scratch directory for this test process (under `$POLYGATE_TEST_TMPDIR` or /tmp),
     /// readable by the `postgres` user so that clusters can live in it when tests run as root.
-    public static let scratchDirectory: String = {
+    package static let scratchDirectory: String = {
         let base = Self.get("POLYGATE_TEST_TMPDIR") ?? "/tmp"
         mkdir(base, 0o755)
         var template = Array("\(base)/polygate-test-XXXXXX".utf8CString)
@@ -40,24 +40,24 @@ public enum TestEnvironment {
     }()
 
     /// A new empty directory inside ``scratchDirectory``.
-    public static func makeDirectory(_ name: String) -> String {
+    package static func makeDirectory(_ name: String) -> String {
         let path = "\(Self.scratchDirectory)/\(name)-\(UInt32.random(in: 0...UInt32.max))"
         mkdir(path, 0o755)
         return path
     }
 
     /// A minimal environment for child processes.
-    public static var baseEnvironment: [String: String] {
+    package static var baseEnvironment: [String: String] {
         var environment = ["PATH": Self.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"]
         if let home = Self.get("HOME") { environment["HOME"] = home }
         return environment
     }
 
     /// Whether the tests run as root (then PostgreSQL runs as the `postgres` user).
-    public static var isRoot: Bool { geteuid() == 0 }
+    package static var isRoot: Bool { geteuid() == 0 }
 
     /// PostgreSQL's server binaries: `$POLYGATE_PGBIN`, else the newest `/usr/lib/postgresql/*/bin`.
-    public static let postgresBinDirectory: String = {
+    package static let postgresBinDirectory: String = {
         if let explicit = Self.get("POLYGATE_PGBIN") { return explicit }
         for version in stride(from: 30, through: 12, by: -1) {
             let candidate = "/usr/lib/postgresql/\(version)/bin"
@@ -72,7 +72,7 @@ public enum TestEnvironment {
     /// A TCP port on 127.0.0.1 that is free right now, never one handed out before in this
     /// process, and below the kernel's ephemeral range (32768+): a port the kernel picks for
     /// port 0 may be taken a moment later as the source port of an outgoing connection.
-    public static func freePort() -> Int {
+    package static func freePort() -> Int {
         while true {
             let candidate = Int.random(in: 20_000..<32_000)
             let fresh = Self.handedOut.withLock { $0.insert(candidate).inserted }

@@ -1,4 +1,4 @@
-public import Logging
+package import Logging
 import Store
 import Synchronization
 
@@ -11,12 +11,12 @@ import Glibc
 /// `make test` starts a throwaway server and exports `POLYGATE_TEST_DATABASE_URL` (a superuser
 /// URL); without it, the first test that needs a database starts a cluster of its own, which is
 /// stopped when the test process exits.
-public enum TestPostgres {
+package enum TestPostgres {
     private static let shared = Mutex<Task<String, any Error>?>(nil)
     private static let ownedCluster = Mutex<String?>(nil)
 
     /// The superuser URL of the shared server.
-    public static func adminURL() async throws -> String {
+    package static func adminURL() async throws -> String {
         if let url = TestEnvironment.get("POLYGATE_TEST_DATABASE_URL") { return url }
         let task = Self.shared.withLock { task in
             if let task { return task }
@@ -33,7 +33,7 @@ public enum TestPostgres {
     }
 
     /// Creates an empty database, passes its URL to `body`, and drops it afterwards.
-    public static func withDatabase<R>(_ body: (String) async throws -> R) async throws -> R {
+    package static func withDatabase<R>(_ body: (String) async throws -> R) async throws -> R {
         let admin = try await Self.adminURL()
         let name = "t_\(UInt64.random(in: 0...UInt64.max))"
         let client = PostgresClient(configuration: .init(conninfo: admin, maxConnections: 1), logger: Logger.quiet)
@@ -51,7 +51,7 @@ public enum TestPostgres {
     }
 
     /// `postgresql://user@host:port/old?x` → `postgresql://user@host:port/new?x`.
-    public static func replacingDatabase(in url: String, with database: String) -> String {
+    package static func replacingDatabase(in url: String, with database: String) -> String {
         guard let schemeEnd = url.range(of: "://") else { return url }
         let rest = url[schemeEnd.upperBound...]
         guard let slash = rest.firstIndex(of: "/") else { return url + "/" + database }
@@ -86,7 +86,7 @@ public enum TestPostgres {
 
 extension Logger {
     /// A logger that prints only errors, for test plumbing.
-    public static var quiet: Logger {
+    package static var quiet: Logger {
         var logger = Logger(label: "polygate.test")
         logger.logLevel = .error
         return logger

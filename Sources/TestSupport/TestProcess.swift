@@ -1,14 +1,14 @@
 #if canImport(Glibc)
-public import Glibc
+package import Glibc
 #endif
 
 /// A real child process for tests, started with `posix_spawn`: explicit environment, output to
 /// files, and optional inherited descriptors placed at fd 3, 4, … (for socket activation).
-public final class TestProcess: @unchecked Sendable {
-    public let pid: pid_t
-    public let executable: String
-    public let stdoutPath: String
-    public let stderrPath: String
+package final class TestProcess: @unchecked Sendable {
+    package let pid: pid_t
+    package let executable: String
+    package let stdoutPath: String
+    package let stderrPath: String
     private var exitStatus: Int32?
 
     /// Starts `executable` with `arguments`.
@@ -18,7 +18,7 @@ public final class TestProcess: @unchecked Sendable {
     ///   - passing: descriptors that appear in the child as fd 3, 4, … in this order.
     ///   - standardInput: the file read as standard input.
     ///   - outputDirectory: where `stdout`/`stderr` files are written.
-    public init(
+    package init(
         executable: String,
         arguments: [String],
         environment: [String: String],
@@ -55,7 +55,7 @@ public final class TestProcess: @unchecked Sendable {
     }
 
     /// Sends `signal` to the process.
-    public func signal(_ signal: Int32) {
+    package func signal(_ signal: Int32) {
         if self.exitStatus == nil { kill(self.pid, signal) }
     }
 
@@ -63,7 +63,7 @@ public final class TestProcess: @unchecked Sendable {
     ///
     /// - Throws: ``TestFailure`` when it is still running after `timeout` (it is then killed).
     @discardableResult
-    public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+    package func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
         if let status = self.exitStatus { return status }
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
@@ -86,7 +86,7 @@ public final class TestProcess: @unchecked Sendable {
     }
 
     /// The exit status if the process has ended (without waiting), else nil.
-    public var exitedStatus: Int32? {
+    package var exitedStatus: Int32? {
         if let status = self.exitStatus { return status }
         var status: Int32 = 0
         guard waitpid(self.pid, &status, WNOHANG) == self.pid else { return nil }
@@ -96,12 +96,12 @@ public final class TestProcess: @unchecked Sendable {
     }
 
     /// Everything the process wrote to standard output so far.
-    public var stdout: String { readFile(self.stdoutPath) }
+    package var stdout: String { readFile(self.stdoutPath) }
     /// Everything the process wrote to standard error so far.
-    public var stderr: String { readFile(self.stderrPath) }
+    package var stderr: String { readFile(self.stderrPath) }
 
     /// Kills the process if it still runs. Call from test cleanup.
-    public func kill9() {
+    package func kill9() {
         guard self.exitStatus == nil else { return }
         kill(self.pid, SIGKILL)
         var status: Int32 = 0
@@ -110,7 +110,7 @@ public final class TestProcess: @unchecked Sendable {
     }
 
     /// Runs a command to completion and returns its exit code and combined output.
-    public static func run(
+    package static func run(
         _ executable: String,
         _ arguments: [String],
         environment: [String: String] = TestEnvironment.baseEnvironment,
@@ -152,13 +152,13 @@ private func openDescriptors() -> [Int32] {
 }
 
 /// A failure in test set-up, with a readable message.
-public struct TestFailure: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct TestFailure: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Reads a whole file as UTF-8 (empty when missing).
-public func readFile(_ path: String) -> String {
+package func readFile(_ path: String) -> String {
     guard let file = fopen(path, "r") else { return "" }
     defer { fclose(file) }
     var bytes: [UInt8] = []
@@ -172,7 +172,7 @@ public func readFile(_ path: String) -> String {
 }
 
 /// Writes `text` to `path`, replacing the file.
-public func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+package func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
     guard fd >= 0 else { throw TestFailure("cannot write \(path): errno \(errno)") }
     defer { close(fd) }

@@ -3,9 +3,9 @@ import Glibc
 #endif
 
 /// Listening sockets made by a test, to be handed to a child as if systemd had made them.
-public enum TestSockets {
+package enum TestSockets {
     /// A TCP socket listening on 127.0.0.1 with a free port.
-    public static func listeningTCP() throws -> (fd: Int32, port: Int) {
+    package static func listeningTCP() throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
         var one: Int32 = 1
@@ -25,7 +25,7 @@ public enum TestSockets {
     }
 
     /// A Unix stream socket listening at `path`.
-    public static func listeningUnix(path: String) throws -> Int32 {
+    package static func listeningUnix(path: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
         var address = Self.unixAddress(path)
@@ -49,7 +49,7 @@ public enum TestSockets {
     }
 
     /// Closes a descriptor the test no longer needs.
-    public static func close(_ fd: Int32) {
+    package static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }
 }

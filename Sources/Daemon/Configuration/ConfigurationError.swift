@@ -2,35 +2,35 @@
 ///
 /// The description reads like a compiler message: `polygated.conf:12: unknown key 'http.lisen'`.
 /// It never contains the value of a secret key.
-public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+package struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
         /// The file cannot be read.
-        public static let unreadable = Code("unreadable")
+        package static let unreadable = Code("unreadable")
         /// The file is not valid TOML.
-        public static let syntax = Code("syntax")
+        package static let syntax = Code("syntax")
         /// A table that polygated does not know.
-        public static let unknownSection = Code("unknown_section")
+        package static let unknownSection = Code("unknown_section")
         /// A key that polygated does not know.
-        public static let unknownKey = Code("unknown_key")
+        package static let unknownKey = Code("unknown_key")
         /// A value of the wrong TOML type.
-        public static let wrongType = Code("wrong_type")
+        package static let wrongType = Code("wrong_type")
         /// A value of the right type that is not allowed.
-        public static let invalidValue = Code("invalid_value")
-        public var description: String { self.name }
+        package static let invalidValue = Code("invalid_value")
+        package var description: String { self.name }
     }
 
-    public var code: Code
+    package var code: Code
     /// The configuration file's path.
-    public var file: String
+    package var file: String
     /// 1-based line number, when known.
-    public var line: Int?
+    package var line: Int?
     /// The dotted key (`http.listen`), when the problem concerns one.
-    public var key: String?
-    public var message: String
+    package var key: String?
+    package var message: String
 
-    public init(code: Code, file: String, line: Int? = nil, key: String? = nil, message: String) {
+    package init(code: Code, file: String, line: Int? = nil, key: String? = nil, message: String) {
         self.code = code
         self.file = file
         self.line = line
@@ -38,7 +38,7 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         if let line { return "\(self.file):\(line): \(self.message)" }
         return "\(self.file): \(self.message)"
     }

@@ -12,7 +12,7 @@ extension DaemonConfiguration {
     /// Reads and validates the TOML file at `path`. Absent keys keep their defaults.
     ///
     /// - Throws: ``ConfigurationError`` naming the file, line and key of the first problem.
-    public static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
+    package static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
         guard let text = readTextFile(path) else {
             throw ConfigurationError(
                 code: .unreadable,
@@ -24,7 +24,7 @@ extension DaemonConfiguration {
     }
 
     /// Parses and validates configuration text; `file` is used in error messages.
-    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> DaemonConfiguration {
+    package static func parse(_ text: String, file: String) throws(ConfigurationError) -> DaemonConfiguration {
         if let (line, message) = TOMLPrecheck.problem(in: text) {
             throw ConfigurationError(code: .syntax, file: file, line: line, message: "TOML syntax error: \(message)")
         }

@@ -1,46 +1,46 @@
 import Control
-public import Gateway
-public import HTTPFront
-public import Logging
-public import Presence
+package import Gateway
+package import HTTPFront
+package import Logging
+package import Presence
 import Primitives
 
 /// Everything `polygated` reads from its configuration file, with the defaults that apply when a
 /// key is absent. Every key is documented in `etc/polygate/polygated.conf` and polygated.conf(5).
-public struct DaemonConfiguration: Sendable, Hashable {
+package struct DaemonConfiguration: Sendable, Hashable {
     /// `[daemon]`
-    public struct Daemon: Sendable, Hashable {
+    package struct Daemon: Sendable, Hashable {
         /// `gateway_id`: this deployment's stable name, reported in every realtime response.
-        public var gatewayID = "gw_local"
+        package var gatewayID = "gw_local"
         /// `log_level`: trace, debug, info, notice, warning, error or critical.
-        public var logLevel = Logger.Level.info
+        package var logLevel = Logger.Level.info
         /// `drain_timeout`: how long a graceful shutdown waits for requests in flight.
-        public var drainTimeout = Duration.seconds(10)
+        package var drainTimeout = Duration.seconds(10)
         /// `audit_to_log`: also log every audit ledger event (at `notice`; under systemd, to the journal).
-        public var auditToLog = true
-        public init() {}
+        package var auditToLog = true
+        package init() {}
     }
 
     /// `[http]`
-    public struct HTTP: Sendable, Hashable {
+    package struct HTTP: Sendable, Hashable {
         /// `listen`: address to bind when systemd did not pass a socket named `http`.
-        public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
+        package var listen = ListenAddress(host: "127.0.0.1", port: 8080)
         /// `idle_timeout`: keep-alive connections idle this long are closed.
-        public var idleTimeout = Duration.seconds(60)
+        package var idleTimeout = Duration.seconds(60)
         /// `header_timeout`: a connection that owes a request head (a new one, or a keep-alive
         /// one after a response) and has not sent one complete (or a WebSocket upgrade) this
         /// long is closed.
-        public var headerTimeout = Duration.seconds(10)
+        package var headerTimeout = Duration.seconds(10)
         /// `max_waiting_connections`: connections that may wait for their first request head
         /// at once; more are closed on accept.
-        public var maxWaitingConnections = 1024
+        package var maxWaitingConnections = 1024
         /// `trusted_proxies` and `client_address_header`: whose word about the client's
         /// address is taken (none by default: the TCP peer is the client).
-        public var clientAddresses = ClientAddressPolicy()
+        package var clientAddresses = ClientAddressPolicy()
         /// `tls_certificate` and `tls_private_key`: serve HTTPS on the listener with these PEM
         /// files (none: plain HTTP, for a proxy in front).
-        public var tls: ServerTLS.Files?
-        public init() {}
+        package var tls: ServerTLS.Files?
+        package init() {}
 
         /// `tls_certificate` ("" when none).
         var tlsCertificate: String {
@@ -62,64 +62,64 @@ public struct DaemonConfiguration: Sendable, Hashable {
     }
 
     /// `[database]`
-    public struct Database: Sendable, Hashable {
+    package struct Database: Sendable, Hashable {
         /// `url`: libpq connection URL or key=value string. The default reaches database
         /// `polygate` over the local Unix socket as the daemon's own user (peer authentication).
-        public var url = "postgresql:///polygate"
+        package var url = "postgresql:///polygate"
         /// `pool_size`: most connections the daemon opens.
-        public var poolSize = 10
+        package var poolSize = 10
         /// `connect_timeout`: limit for opening one connection.
-        public var connectTimeout = Duration.seconds(10)
+        package var connectTimeout = Duration.seconds(10)
         /// `migrate_on_start`: apply pending migrations before becoming ready.
-        public var migrateOnStart = true
+        package var migrateOnStart = true
         /// `ready_timeout`: how long `/readyz` waits for the database.
-        public var readyTimeout = Duration.seconds(2)
-        public init() {}
+        package var readyTimeout = Duration.seconds(2)
+        package init() {}
     }
 
     /// `[metrics]`
-    public struct Metrics: Sendable, Hashable {
+    package struct Metrics: Sendable, Hashable {
         /// `token`: when set, `/metrics` requires `Authorization: Bearer <token>`.
-        public var token: String?
-        public init() {}
+        package var token: String?
+        package init() {}
     }
 
     /// `[control]`
-    public struct Control: Sendable, Hashable {
+    package struct Control: Sendable, Hashable {
         /// `listen`: the read-write control socket's path when systemd did not pass one named
         /// `control` ("" disables it).
-        public var listen = "/run/polygate/control.sock"
+        package var listen = "/run/polygate/control.sock"
         /// `group`: the group that may use it (mode 0660).
-        public var group = "polygate-admin"
+        package var group = "polygate-admin"
         /// `readonly_listen`: an optional read-only control socket ("" for none).
-        public var readOnlyListen = ""
+        package var readOnlyListen = ""
         /// `readonly_group`: the group of the read-only socket ("": the same as `group`).
-        public var readOnlyGroup = ""
-        public init() {}
+        package var readOnlyGroup = ""
+        package init() {}
     }
 
-    public var daemon = Daemon()
-    public var http = HTTP()
-    public var database = Database()
-    public var metrics = Metrics()
+    package var daemon = Daemon()
+    package var http = HTTP()
+    package var database = Database()
+    package var metrics = Metrics()
     /// `[gateway]`: the realtime gateway's limits (docs/GATEWAY_SPEC.md §7).
-    public var gateway = GatewayLimits()
+    package var gateway = GatewayLimits()
     /// `[presence]`: leases, coalescing and watchlists (docs/GATEWAY_SPEC.md §10).
-    public var presence = PresenceLimits()
+    package var presence = PresenceLimits()
     /// `[control]`: the control sockets gwctl uses (docs/CONTROL_PROTOCOL.md).
-    public var control = Control()
+    package var control = Control()
 
     /// The defaults.
-    public init() {}
+    package init() {}
 
     /// The default location of the configuration file.
-    public static let defaultPath = "/etc/polygate/polygated.conf"
+    package static let defaultPath = "/etc/polygate/polygated.conf"
 }
 
 extension DaemonConfiguration: CustomStringConvertible {
     /// The effective settings as TOML, every key in the order of the shipped file, with
     /// secrets masked (the database URL's password and the metrics token).
-    public var description: String {
+    package var description: String {
         Self.sections.map { section in
             "[\(section.name)]\n" + section.keys.map { "\($0.name) = \($0.render(self))\n" }.joined()
         }.joined(separator: "\n") + "\n"
@@ -127,7 +127,7 @@ extension DaemonConfiguration: CustomStringConvertible {
 
     /// The shipped configuration file: every key commented out with its default and its
     /// description (`polygated default-config`; etc/polygate/polygated.conf is this text).
-    public static var defaultFile: String {
+    package static var defaultFile: String {
         var lines = Self.fileHeader.map { $0.isEmpty ? "#" : "# \($0)" }
         for section in Self.sections {
             lines.append("")

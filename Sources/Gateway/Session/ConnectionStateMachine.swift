@@ -1,19 +1,19 @@
-public import GatewayWire
+package import GatewayWire
 
 /// One gateway connection's life as a value (docs/GATEWAY_SPEC.md §3, §7): which frames are
 /// allowed when, the authentication deadline, the ping deadline and the penalty for repeated
 /// rate limiting. The session feeds it events and carries out the actions; it does no I/O and
 /// reads no clock. The token buckets themselves are per device across connections
 /// (``RateLimiter``); the machine only counts the refusals.
-public struct ConnectionStateMachine: Sendable {
-    public enum State: Sendable, Hashable {
+package struct ConnectionStateMachine: Sendable {
+    package enum State: Sendable, Hashable {
         case awaitingAuthentication
         case authenticated(userID: [UInt8], deviceID: [UInt8])
         case closed(code: UInt16)
     }
 
     /// The kind of an incoming frame, as far as the state machine cares.
-    public enum Incoming: Sendable, Hashable {
+    package enum Incoming: Sendable, Hashable {
         case authenticate
         case resume
         case ping
@@ -25,7 +25,7 @@ public struct ConnectionStateMachine: Sendable {
         case request
     }
 
-    public enum Action: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Handle the frame.
         case process
         /// Refuse this request with `rate_limited` (nothing done) and keep the connection.
@@ -34,26 +34,26 @@ public struct ConnectionStateMachine: Sendable {
         case close(code: UInt16, reason: String, reconnectAfter: Duration)
     }
 
-    public private(set) var state: State = .awaitingAuthentication
+    package private(set) var state: State = .awaitingAuthentication
     let limits: GatewayLimits
     let opened: Duration
     var lastHeard: Duration
     var penalties: [Duration] = []
 
-    public init(limits: GatewayLimits, now: Duration) {
+    package init(limits: GatewayLimits, now: Duration) {
         self.limits = limits
         self.opened = now
         self.lastHeard = now
     }
 
     /// Whether the connection is closed (or closing).
-    public var isClosed: Bool {
+    package var isClosed: Bool {
         if case .closed = self.state { return true }
         return false
     }
 
     /// A frame arrived at `now`.
-    public mutating func received(_ incoming: Incoming, now: Duration) -> Action {
+    package mutating func received(_ incoming: Incoming, now: Duration) -> Action {
         if case .closed = self.state {
             return .close(code: CloseCode.protocolError, reason: "closed", reconnectAfter: .seconds(5))
         }
@@ -75,12 +75,12 @@ public struct ConnectionStateMachine: Sendable {
     }
 
     /// Authentication succeeded.
-    public mutating func authenticated(userID: [UInt8], deviceID: [UInt8]) {
+    package mutating func authenticated(userID: [UInt8], deviceID: [UInt8]) {
         if case .awaitingAuthentication = self.state { self.state = .authenticated(userID: userID, deviceID: deviceID) }
     }
 
     /// Authentication failed: close 4001 (or 4003 for a revoked device).
-    public mutating func authenticationFailed(revoked: Bool) -> Action {
+    package mutating func authenticationFailed(revoked: Bool) -> Action {
         revoked
             ? self.close(CloseCode.deviceRevoked, "device revoked", after: .zero)
             : self.close(CloseCode.authenticationFailed, "authentication failed", after: .seconds(5))
@@ -88,17 +88,17 @@ public struct ConnectionStateMachine: Sendable {
 
     /// The server closes the connection for another reason (drain, revocation, a protocol
     /// error the transport found).
-    public mutating func close(code: UInt16, reason: String, reconnectAfter: Duration) -> Action {
+    package mutating func close(code: UInt16, reason: String, reconnectAfter: Duration) -> Action {
         self.close(code, reason, after: reconnectAfter)
     }
 
     /// The send queue overflowed.
-    public mutating func slowConsumer() -> Action {
+    package mutating func slowConsumer() -> Action {
         self.close(CloseCode.slowConsumer, "slow consumer: resume from your cursors", after: .seconds(1))
     }
 
     /// Time passed: the authentication or ping deadline may have expired.
-    public mutating func tick(now: Duration) -> Action? {
+    package mutating func tick(now: Duration) -> Action? {
         switch self.state {
         case .awaitingAuthentication where now - self.opened >= self.limits.authTimeout:
             return self.close(CloseCode.authenticationTimeout, "no authentication in time", after: .seconds(1))
@@ -111,7 +111,7 @@ public struct ConnectionStateMachine: Sendable {
 
     /// A request was refused by a token bucket (`wait` until the next token): `rate_limited`,
     /// or — the ``GatewayLimits/penaltyAfterLimits``-th refusal within a minute — close 4029.
-    public mutating func limited(retryAfter wait: Duration, now: Duration) -> Action {
+    package mutating func limited(retryAfter wait: Duration, now: Duration) -> Action {
         guard !self.isClosed else { return .close(code: CloseCode.protocolError, reason: "closed", reconnectAfter: .seconds(5)) }
         self.penalties = self.penalties.filter { now - $0 < .seconds(60) } + [now]
         if self.penalties.count >= self.limits.penaltyAfterLimits {
@@ -128,7 +128,7 @@ public struct ConnectionStateMachine: Sendable {
 
 extension ConnectionStateMachine.Incoming {
     /// What a client frame's body counts as.
-    public init(_ body: Polygate_Gateway_V1_ClientFrame.OneOf_Body) {
+    package init(_ body: Polygate_Gateway_V1_ClientFrame.OneOf_Body) {
         switch body {
         case .authenticate: self = .authenticate
         case .resume: self = .resume

@@ -1,6 +1,6 @@
 import GatewayWire
 import Logging
-public import NIOCore
+package import NIOCore
 import Presence
 import Primitives
 import Store
@@ -185,7 +185,7 @@ extension GatewaySession {
     }
 
     /// The fan-out offers a live entry (in seq order per conversation, from any thread).
-    public func offer(_ entry: LogEntry, frame: ByteBuffer) {
+    package func offer(_ entry: LogEntry, frame: ByteBuffer) {
         guard let identity = self.identity else { return }
         switch self.deliver(entry, frame: frame, identity: identity, fromRead: false) {
         case .ended: self.finish(entry.convID)
@@ -226,7 +226,7 @@ extension GatewaySession {
     }
 
     /// A signal from another daemon (or this one) about this device or user.
-    public func signal(_ signal: SessionSignal) {
+    package func signal(_ signal: SessionSignal) {
         switch signal {
         case .membership:
             self.schedule(.refresh)

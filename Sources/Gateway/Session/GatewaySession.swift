@@ -1,6 +1,6 @@
-public import GatewayWire
+package import GatewayWire
 import Logging
-public import NIOCore
+package import NIOCore
 import Presence
 import Primitives
 import SwiftProtobuf
@@ -13,17 +13,17 @@ import Synchronization
 /// worker task that exists only while there is such work (``schedule(_:)``). Everything the
 /// session decides goes through the value-type ``ConnectionStateMachine``; the fan-out offers
 /// live log entries with ``offer(_:frame:)`` from any thread.
-public final class GatewaySession: SessionOutlet {
-    public enum Transport: String, Sendable, Hashable {
+package final class GatewaySession: SessionOutlet {
+    package enum Transport: String, Sendable, Hashable {
         case webSocket = "websocket"
         case sse
     }
 
     /// Who authenticated on this connection.
-    public struct Identity: Sendable, Hashable {
-        public var userID: [UInt8]
-        public var deviceID: [UInt8]
-        public var certificate: VerifiedDeviceCertificate
+    package struct Identity: Sendable, Hashable {
+        package var userID: [UInt8]
+        package var deviceID: [UInt8]
+        package var certificate: VerifiedDeviceCertificate
     }
 
     /// Work for the delivery task, which may wait for the database.
@@ -46,15 +46,15 @@ public final class GatewaySession: SessionOutlet {
         var working = false
     }
 
-    public let id: UInt64
-    public let transport: Transport
+    package let id: UInt64
+    package let transport: Transport
     /// The client's address (for per-IP limits and the audit ledger).
-    public let peer: String
-    public let outbox: Outbox
+    package let peer: String
+    package let outbox: Outbox
     /// SSE only: the stream's bearer id (`Challenge.stream_id`).
-    public let streamID: [UInt8]?
+    package let streamID: [UInt8]?
     /// When the session opened (the gateway clock: monotonic).
-    public let openedAt: Duration
+    package let openedAt: Duration
     let nonce: [UInt8]
     /// What the session may call (the gateway's services; never the gateway itself).
     let context: SessionContext
@@ -79,13 +79,13 @@ public final class GatewaySession: SessionOutlet {
     }
 
     /// Who authenticated, once someone did.
-    public var identity: Identity? { self.state.withLock { $0.identity } }
+    package var identity: Identity? { self.state.withLock { $0.identity } }
 
     /// Whether the session is closed or closing: the transport stops reading.
-    public var isClosed: Bool { self.state.withLock { $0.machine.isClosed } }
+    package var isClosed: Bool { self.state.withLock { $0.machine.isClosed } }
 
     /// The close code the session chose, once it chose one.
-    public var closeCode: UInt16? { self.state.withLock { $0.closeCode } }
+    package var closeCode: UInt16? { self.state.withLock { $0.closeCode } }
 
     var logger: Logger {
         var logger = self.context.logger
@@ -115,7 +115,7 @@ public final class GatewaySession: SessionOutlet {
     /// transport's task lives as long as the connection: handled in place, one authentication
     /// or request would leave ~15 KiB reserved in every idle connection (docs/BENCHMARKS.md,
     /// "Memory per connection").
-    public func receive(_ bytes: [UInt8]) async {
+    package func receive(_ bytes: [UInt8]) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.process(bytes) }
         }
@@ -178,14 +178,14 @@ public final class GatewaySession: SessionOutlet {
     }
 
     /// SSE: queues a POSTed frame; false when the stream is closed or 256 frames are waiting.
-    public func enqueueInbound(_ bytes: [UInt8]) -> Bool {
+    package func enqueueInbound(_ bytes: [UInt8]) -> Bool {
         guard !self.isClosed else { return false }
         if case .enqueued = self.inboundContinuation.yield(bytes) { return true }
         return false
     }
 
     /// SSE: processes POSTed frames in order until the session ends.
-    public func runInbound() async {
+    package func runInbound() async {
         for await bytes in self.inbound {
             await self.receive(bytes)
             if self.isClosed { break }
@@ -215,7 +215,7 @@ public final class GatewaySession: SessionOutlet {
     // MARK: Closing
 
     /// Closes the connection from the server side: `GoAway`, then the close.
-    public func close(code: UInt16, reason: String, after: Duration) {
+    package func close(code: UInt16, reason: String, after: Duration) {
         let action = self.state.withLock { $0.machine.close(code: code, reason: reason, reconnectAfter: after) }
         if case .close(let code, let reason, let after) = action {
             self.perform(close: code, reason: reason, after: after)
@@ -243,7 +243,7 @@ public final class GatewaySession: SessionOutlet {
     }
 
     /// The transport is gone (the peer closed or the socket failed).
-    public func transportEnded() {
+    package func transportEnded() {
         self.state.withLock { state in
             if !state.machine.isClosed {
                 _ = state.machine.close(code: CloseCode.normal, reason: "transport ended", reconnectAfter: .zero)
@@ -263,7 +263,7 @@ public final class GatewaySession: SessionOutlet {
     }
 
     @discardableResult
-    public func push(buffer: ByteBuffer) -> Bool {
+    package func push(buffer: ByteBuffer) -> Bool {
         if self.outbox.push(buffer) { return true }
         self.closeSlowConsumer()
         return false

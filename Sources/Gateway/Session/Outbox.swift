@@ -1,12 +1,12 @@
-public import NIOCore
+package import NIOCore
 import Synchronization
 
 /// A connection's outgoing frames between the session (and the fan-out, from any thread) and
 /// the transport's writer. Bounded by ``SendQueue``: an overflow is not back-pressure on the
 /// producers but a slow consumer, which the session closes with 4008.
-public final class Outbox: Sendable {
+package final class Outbox: Sendable {
     /// What the writer takes.
-    public enum Item: Sendable, Hashable {
+    package enum Item: Sendable, Hashable {
         /// A serialized `ServerFrame` (shared by every connection it goes to).
         case frame(ByteBuffer)
         /// SSE only: a comment line that keeps proxies from timing the stream out.
@@ -26,13 +26,13 @@ public final class Outbox: Sendable {
 
     private let state: Mutex<State>
 
-    public init(maxFrames: Int, maxBytes: Int) {
+    package init(maxFrames: Int, maxBytes: Int) {
         self.state = Mutex(State(queue: SendQueue(maxFrames: maxFrames, maxBytes: maxBytes)))
     }
 
     /// Queues a frame; false when the bound is exceeded (nothing queued) or the outbox is
     /// closing.
-    public func push(_ frame: ByteBuffer) -> Bool {
+    package func push(_ frame: ByteBuffer) -> Bool {
         let waiter = self.state.withLock { state -> CheckedContinuation<[Item]?, Never>?? in
             guard state.closing == nil, !state.finished else { return .none }
             guard state.queue.enqueue(.frame(frame), bytes: frame.readableBytes) == .queued else { return .none }
@@ -46,7 +46,7 @@ public final class Outbox: Sendable {
 
     /// Queues a small control frame past the bounds (`CaughtUp`, once its producer waited for
     /// room); false only when closing.
-    public func pushUnbounded(_ frame: ByteBuffer) -> Bool {
+    package func pushUnbounded(_ frame: ByteBuffer) -> Bool {
         let waiter = self.state.withLock { state -> CheckedContinuation<[Item]?, Never>?? in
             guard state.closing == nil, !state.finished else { return .none }
             state.queue.appendUnbounded(.frame(frame), bytes: frame.readableBytes)
@@ -59,7 +59,7 @@ public final class Outbox: Sendable {
     }
 
     /// Queues a keep-alive unless something is queued anyway.
-    public func keepAlive() {
+    package func keepAlive() {
         let waiter = self.state.withLock { state -> CheckedContinuation<[Item]?, Never>? in
             guard state.closing == nil, !state.finished, state.queue.count == 0 else { return nil }
             _ = state.queue.enqueue(.keepAlive, bytes: 0)
@@ -72,7 +72,7 @@ public final class Outbox: Sendable {
     /// Queues the last frames (a `GoAway`) and the close. With `discardQueued` (a slow
     /// consumer) the frames still queued are dropped first: the client resumes from its cursors.
     /// Only the first close counts.
-    public func close(code: UInt16, reason: String, finalFrame: ByteBuffer?, discardQueued: Bool) {
+    package func close(code: UInt16, reason: String, finalFrame: ByteBuffer?, discardQueued: Bool) {
         let waiter = self.state.withLock { state -> CheckedContinuation<[Item]?, Never>? in
             guard state.closing == nil, !state.finished else { return nil }
             if discardQueued {
@@ -101,7 +101,7 @@ public final class Outbox: Sendable {
     /// Waits until a frame of `bytes` fits (or the outbox is closing): producers that can wait —
     /// reads of the backlog — use this, so that only live traffic to a client that does not read
     /// overflows. One waiter at a time.
-    public func waitForRoom(bytes: Int) async {
+    package func waitForRoom(bytes: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = self.state.withLock { state -> Bool in
                 if state.closing != nil || state.finished || state.queue.hasRoom(for: bytes) { return true }
@@ -114,13 +114,13 @@ public final class Outbox: Sendable {
     }
 
     /// Whether a close was requested.
-    public var isClosing: Bool { self.state.withLock { $0.closing != nil || $0.finished } }
+    package var isClosing: Bool { self.state.withLock { $0.closing != nil || $0.finished } }
 
     /// Frames queued now.
-    public var queuedFrames: Int { self.state.withLock { $0.queue.count } }
+    package var queuedFrames: Int { self.state.withLock { $0.queue.count } }
 
     /// The transport is gone: the writer's `next` returns nil, later pushes are dropped.
-    public func finish() {
+    package func finish() {
         let (waiter, room) = self.state.withLock {
             state -> (CheckedContinuation<[Item]?, Never>?, CheckedContinuation<Void, Never>?) in
             state.finished = true
@@ -136,7 +136,7 @@ public final class Outbox: Sendable {
 
     /// Waits for items and takes up to `limit` of them in order (the close, once everything before
     /// it). Nil once the close was taken or the outbox finished. One writer only.
-    public func next(limit: Int = 64) async -> [Item]? {
+    package func next(limit: Int = 64) async -> [Item]? {
         let items = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<[Item]?, Never>) in
                 let ready = self.state.withLock { state -> [Item]?? in

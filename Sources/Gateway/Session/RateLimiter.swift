@@ -1,5 +1,5 @@
-public import Presence
-public import Primitives
+package import Presence
+package import Primitives
 import Synchronization
 
 /// The daemon's token buckets (docs/GATEWAY_SPEC.md §7): per device for `Send` and
@@ -8,9 +8,9 @@ import Synchronization
 /// penalty of devices closed with 4029. Buckets are per daemon, not shared between daemons.
 ///
 /// Time is passed in (a duration since any fixed origin), so tests need no clock.
-public final class RateLimiter: Sendable {
+package final class RateLimiter: Sendable {
     /// The per-device buckets.
-    public enum DeviceBucket: Sendable, Hashable {
+    package enum DeviceBucket: Sendable, Hashable {
         case send
         case claim
         /// Presence `Watch` requests.
@@ -29,20 +29,20 @@ public final class RateLimiter: Sendable {
     }
 
     /// How often the attempts of one revoked device are recorded in the audit ledger.
-    public static let revokedAttemptsRecorded = GatewayLimits.Rate(1, per: .seconds(60), burst: 3)
+    package static let revokedAttemptsRecorded = GatewayLimits.Rate(1, per: .seconds(60), burst: 3)
 
-    public let limits: GatewayLimits
+    package let limits: GatewayLimits
     /// The shape of the presence `Watch` bucket.
-    public let watchRate: GatewayLimits.Rate
+    package let watchRate: GatewayLimits.Rate
     private let state = Mutex(State())
 
-    public init(limits: GatewayLimits, watchRate: GatewayLimits.Rate = PresenceLimits().watch) {
+    package init(limits: GatewayLimits, watchRate: GatewayLimits.Rate = PresenceLimits().watch) {
         self.limits = limits
         self.watchRate = watchRate
     }
 
     /// Spends a token of `device`'s bucket: nil when allowed, else how long until one is back.
-    public func take(_ bucket: DeviceBucket, device: [UInt8], now: Duration) -> Duration? {
+    package func take(_ bucket: DeviceBucket, device: [UInt8], now: Duration) -> Duration? {
         self.state.withLock { state in
             switch bucket {
             case .send:
@@ -63,7 +63,7 @@ public final class RateLimiter: Sendable {
 
     /// A new connection from `ip`: nil when admitted (a connect token is spent), else how long the
     /// IP must wait — because it connects too often, or failed to authenticate too often.
-    public func admit(ip: String, now: Duration) -> Duration? {
+    package func admit(ip: String, now: Duration) -> Duration? {
         self.state.withLock { state in
             if var failures = state.authFailures[ip] {
                 defer { state.authFailures[ip] = failures }
@@ -76,7 +76,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// An authentication from `ip` failed.
-    public func authenticationFailed(ip: String, now: Duration) {
+    package func authenticationFailed(ip: String, now: Duration) {
         self.state.withLock { state in
             var failures = state.authFailures[ip] ?? TokenBucket(self.limits.authFailuresPerIP, now: now)
             failures.charge(now: now)
@@ -89,7 +89,7 @@ public final class RateLimiter: Sendable {
     /// cannot lock out everyone else there — and is counted against the device: true when this
     /// attempt is to be recorded (at most ``revokedAttemptsRecorded``), false when it is one
     /// of a stream of retries.
-    public func revokedAttempt(device: [UInt8], now: Duration) -> Bool {
+    package func revokedAttempt(device: [UInt8], now: Duration) -> Bool {
         self.state.withLock { state in
             var bucket = state.revoked[device] ?? TokenBucket(Self.revokedAttemptsRecorded, now: now)
             defer { state.revoked[device] = bucket }
@@ -98,12 +98,12 @@ public final class RateLimiter: Sendable {
     }
 
     /// `device` was closed with 4029: it may not authenticate again before `until`.
-    public func penalize(device: [UInt8], until: Duration) {
+    package func penalize(device: [UInt8], until: Duration) {
         self.state.withLock { $0.penalties[device] = until }
     }
 
     /// How long `device` must still wait after a 4029, or nil.
-    public func penalty(device: [UInt8], now: Duration) -> Duration? {
+    package func penalty(device: [UInt8], now: Duration) -> Duration? {
         self.state.withLock { state in
             guard let until = state.penalties[device] else { return nil }
             guard until > now else {
@@ -116,7 +116,7 @@ public final class RateLimiter: Sendable {
 
     /// Forgets the state of a device or an IP (`gwctl ratelimit reset`); true when there was any.
     @discardableResult
-    public func reset(device: [UInt8]) -> Bool {
+    package func reset(device: [UInt8]) -> Bool {
         self.state.withLock { state in
             let had =
                 state.send[device] != nil || state.claim[device] != nil || state.watch[device] != nil
@@ -130,7 +130,7 @@ public final class RateLimiter: Sendable {
     }
 
     @discardableResult
-    public func reset(ip: String) -> Bool {
+    package func reset(ip: String) -> Bool {
         self.state.withLock { state in
             let had = state.connect[ip] != nil || state.authFailures[ip] != nil
             state.connect[ip] = nil
@@ -140,16 +140,16 @@ public final class RateLimiter: Sendable {
     }
 
     /// One bucket's level, for inspection.
-    public struct Level: Sendable, Hashable {
+    package struct Level: Sendable, Hashable {
         /// `device <hex>` or `ip <address>`.
-        public var key: String
-        public var bucket: String
-        public var tokens: Double
-        public var burst: Double
+        package var key: String
+        package var bucket: String
+        package var tokens: Double
+        package var burst: Double
     }
 
     /// Every bucket that is not full, and every penalty in force.
-    public func snapshot(now: Duration) -> [Level] {
+    package func snapshot(now: Duration) -> [Level] {
         self.state.withLock { state in
             var levels: [Level] = []
             func add(_ key: String, _ name: String, _ bucket: inout TokenBucket) {
@@ -172,7 +172,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// Drops full buckets and expired penalties, so that memory follows the active clients.
-    public func sweep(now: Duration) {
+    package func sweep(now: Duration) {
         self.state.withLock { state in
             state.send = state.send.filter { _, bucket in
                 var b = bucket

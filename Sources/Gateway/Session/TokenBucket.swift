@@ -1,14 +1,14 @@
-public import Primitives
+package import Primitives
 
 /// A token bucket as a value: `take` at a given instant either spends one token or says how
 /// long until one is available. No clock inside; the caller passes time, so tests need none.
-public struct TokenBucket: Sendable, Hashable {
-    public let shape: GatewayLimits.Rate
+package struct TokenBucket: Sendable, Hashable {
+    package let shape: GatewayLimits.Rate
     private var tokens: Double
     private var updated: Duration
 
     /// A full bucket at time `now` (a duration since any fixed origin).
-    public init(_ shape: GatewayLimits.Rate, now: Duration) {
+    package init(_ shape: GatewayLimits.Rate, now: Duration) {
         self.shape = shape
         self.tokens = shape.burst
         self.updated = now
@@ -19,7 +19,7 @@ public struct TokenBucket: Sendable, Hashable {
     }
 
     /// Spends one token at `now`; nil when allowed, else how long to wait for the next token.
-    public mutating func take(now: Duration) -> Duration? {
+    package mutating func take(now: Duration) -> Duration? {
         self.refill(now: now)
         if self.tokens >= 1 {
             self.tokens -= 1
@@ -30,26 +30,26 @@ public struct TokenBucket: Sendable, Hashable {
 
     /// Whether a token is available at `now`, without spending it: nil when one is, else how
     /// long until one is.
-    public mutating func check(now: Duration) -> Duration? {
+    package mutating func check(now: Duration) -> Duration? {
         self.refill(now: now)
         return self.tokens >= 1 ? nil : self.wait
     }
 
     /// Spends one token even when none is left (the level may go below zero, down to `-burst`):
     /// for events that are counted after the fact, such as failed authentications.
-    public mutating func charge(now: Duration) {
+    package mutating func charge(now: Duration) {
         self.refill(now: now)
         self.tokens = max(self.tokens - 1, -self.shape.burst)
     }
 
     /// Tokens available at `now`.
-    public mutating func level(now: Duration) -> Double {
+    package mutating func level(now: Duration) -> Double {
         self.refill(now: now)
         return self.tokens
     }
 
     /// Whether the bucket is full at `now` (it then carries no state worth keeping).
-    public mutating func isFull(now: Duration) -> Bool {
+    package mutating func isFull(now: Duration) -> Bool {
         self.level(now: now) >= self.shape.burst
     }
 

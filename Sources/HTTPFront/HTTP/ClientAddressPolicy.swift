@@ -7,9 +7,9 @@
 /// entry last) and the first address that is not itself a trusted proxy is the client. Anything
 /// a client writes further left is never reached, so a spoofed header changes nothing; a peer
 /// that is not a trusted proxy has its headers ignored altogether.
-public struct ClientAddressPolicy: Sendable, Hashable {
+package struct ClientAddressPolicy: Sendable, Hashable {
     /// The header a trusted proxy names the client in.
-    public enum Header: String, Sendable, Hashable, CaseIterable {
+    package enum Header: String, Sendable, Hashable, CaseIterable {
         /// `X-Forwarded-For: client, proxy1, proxy2` (nginx `$proxy_add_x_forwarded_for`).
         case xForwardedFor = "X-Forwarded-For"
         /// RFC 7239: `Forwarded: for=192.0.2.60;proto=https, for="[2001:db8::1]:4711"`.
@@ -20,7 +20,7 @@ public struct ClientAddressPolicy: Sendable, Hashable {
         case xRealIP = "X-Real-IP"
 
         /// The header named `text`, in any case.
-        public init?(named text: String) {
+        package init?(named text: String) {
             guard let header = Self.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else { return nil }
             self = header
         }
@@ -29,16 +29,16 @@ public struct ClientAddressPolicy: Sendable, Hashable {
         var isList: Bool { self == .xForwardedFor || self == .forwarded }
     }
 
-    public var trustedProxies: [IPNetwork]
-    public var header: Header
+    package var trustedProxies: [IPNetwork]
+    package var header: Header
 
-    public init(trustedProxies: [IPNetwork] = [], header: Header = .xForwardedFor) {
+    package init(trustedProxies: [IPNetwork] = [], header: Header = .xForwardedFor) {
         self.trustedProxies = trustedProxies
         self.header = header
     }
 
     /// Whether `address` is a trusted proxy.
-    public func trusts(_ address: IPAddress) -> Bool {
+    package func trusts(_ address: IPAddress) -> Bool {
         self.trustedProxies.contains { $0.contains(address) }
     }
 
@@ -46,7 +46,7 @@ public struct ClientAddressPolicy: Sendable, Hashable {
     /// `unknown`) unless it is a trusted proxy, else what ``header`` says (`values`: each of
     /// its occurrences in the request, in order). A header that is absent or does not parse
     /// leaves the nearest address that was vouched for: the proxy's own.
-    public func clientAddress(peer: String, values: [String]) -> String {
+    package func clientAddress(peer: String, values: [String]) -> String {
         guard let peerAddress = IPAddress(peer) else { return peer }
         guard !self.trustedProxies.isEmpty, self.trusts(peerAddress) else { return peerAddress.description }
         var client = peerAddress

@@ -1,16 +1,16 @@
 import BuildInfo
-public import Hummingbird
-public import HummingbirdCore
-public import Logging
+package import Hummingbird
+package import HummingbirdCore
+package import Logging
 import NIOCore
-public import Social
+package import Social
 
 /// Builds polygated's HTTP front: the router with every route and the per-request responder
 /// that `HTTPServer` calls.
-public enum GatewayHTTP {
+package enum GatewayHTTP {
     /// A router with the operational routes and, when given, the Polycentric social API
     /// (with upstream's CORS policy, which must wrap every route including not-found).
-    public static func makeRouter(
+    package static func makeRouter(
         health: HealthRoutes,
         social: SocialRoutes? = nil,
         sse: SSERoutes? = nil
@@ -26,7 +26,7 @@ public enum GatewayHTTP {
 
     /// The per-request function: routes the request, adds `Date` and `Server`, turns an
     /// unexpected error into a 500 (logged, never shown to the client).
-    public static func makeResponder(router: Router<GatewayRequestContext>, logger: Logger) -> HTTPChannelHandler.Responder {
+    package static func makeResponder(router: Router<GatewayRequestContext>, logger: Logger) -> HTTPChannelHandler.Responder {
         let responder = router.buildResponder()
         let serverName = "polygated/\(PolygateVersion.string)"
         return { request, writer, channel in

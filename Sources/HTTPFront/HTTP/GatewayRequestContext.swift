@@ -1,18 +1,18 @@
-public import Hummingbird
-public import NIOCore
+package import Hummingbird
+package import NIOCore
 
 /// The request context of polygated's routes: Hummingbird's basic context plus the client's
 /// address (per-IP limits of the realtime gateway).
-public struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
-    public typealias Source = ApplicationRequestContextSource
+package struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
+    package typealias Source = ApplicationRequestContextSource
 
-    public var coreContext: CoreRequestContextStorage
+    package var coreContext: CoreRequestContextStorage
     /// The TCP peer (a CDN or reverse proxy when there is one).
-    public let remoteAddress: SocketAddress?
+    package let remoteAddress: SocketAddress?
     /// The connection (an SSE stream watches it for the client's hang-up).
-    public let channel: any Channel
+    package let channel: any Channel
 
-    public init(source: Source) {
+    package init(source: Source) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
         self.channel = source.channel

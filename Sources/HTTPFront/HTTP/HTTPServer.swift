@@ -1,10 +1,10 @@
-public import Gateway
-public import HummingbirdCore
-public import Logging
-public import NIOCore
+package import Gateway
+package import HummingbirdCore
+package import Logging
+package import NIOCore
 import NIOExtras
 import NIOPosix
-public import ServiceLifecycle
+package import ServiceLifecycle
 import Synchronization
 
 /// polygated's HTTP listener: Hummingbird's HTTP/1 channel driven from NIO, so that it can serve
@@ -14,9 +14,9 @@ import Synchronization
 /// Call ``bind()`` first (start-up can then report where it listens before it is ready), then
 /// ``run()`` as a `Service`. On graceful shutdown the listeners close at once, idle connections
 /// close, and requests in flight finish; the service group's shutdown timeout bounds the drain.
-public final class HTTPServer: Sendable {
+package final class HTTPServer: Sendable {
     /// One listening socket.
-    public enum Listener: Sendable, Hashable {
+    package enum Listener: Sendable, Hashable {
         /// A descriptor passed by socket activation; the server takes ownership.
         case inherited(fd: Int32)
         /// An address to bind.
@@ -42,7 +42,7 @@ public final class HTTPServer: Sendable {
     ///     at once; more are closed on accept.
     ///   - clientAddresses: who the client is behind a trusted proxy (`[http] trusted_proxies`).
     ///   - tls: serve HTTPS (every listener) with this certificate (`[http] tls_certificate`).
-    public init(
+    package init(
         listeners: [Listener],
         responder: @escaping HTTPChannelHandler.Responder,
         realtime: RealtimeGateway? = nil,
@@ -72,7 +72,7 @@ public final class HTTPServer: Sendable {
     ///
     /// - Throws: a NIO `IOError` when an address cannot be bound (e.g. in use).
     @discardableResult
-    public func bind() async throws -> [ListenAddress] {
+    package func bind() async throws -> [ListenAddress] {
         if let channels = self.bound.withLock({ $0 }) {
             return channels.compactMap(Self.localAddress)
         }
@@ -138,7 +138,7 @@ public final class HTTPServer: Sendable {
 
 extension HTTPServer: Service {
     /// Serves until graceful shutdown, then drains.
-    public func run() async throws {
+    package func run() async throws {
         try await self.bind()
         let channels = self.bound.withLock { $0 ?? [] }
         let child = self.channel

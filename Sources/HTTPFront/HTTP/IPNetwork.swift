@@ -5,13 +5,13 @@ import Glibc
 /// An IPv4 or IPv6 address as its bytes (4 or 16). IPv4-mapped IPv6 addresses
 /// (`::ffff:192.0.2.1`, what a dual-stack socket reports for an IPv4 client) are the IPv4 address,
 /// so that one client has one address whichever way it came in.
-public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
+package struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     /// 4 bytes (IPv4) or 16 (IPv6), network order.
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
 
     /// Parses the textual forms `inet_pton(3)` reads (`192.0.2.1`, `2001:db8::1`,
     /// `::ffff:192.0.2.1`); nil for anything else (host names, ports, zone ids, brackets).
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         let string = String(text)
         guard !string.isEmpty, string.utf8.count <= 45 else { return nil }
         var v4 = [UInt8](repeating: 0, count: 4)
@@ -28,11 +28,11 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var isIPv4: Bool { self.bytes.count == 4 }
+    package var isIPv4: Bool { self.bytes.count == 4 }
 
     /// The canonical text (`inet_ntop(3)`): the one spelling of this address, used as the
     /// key of per-address buckets and in the audit ledger.
-    public var description: String {
+    package var description: String {
         var buffer = [CChar](repeating: 0, count: 64)
         let family = self.isIPv4 ? AF_INET : AF_INET6
         let ok = self.bytes.withUnsafeBytes { raw in
@@ -44,14 +44,14 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A CIDR block: `192.0.2.0/24`, `2001:db8::/32`, or one address (`/32` or `/128` implied).
-public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
-    public let address: IPAddress
-    public let prefixLength: Int
+package struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
+    package let address: IPAddress
+    package let prefixLength: Int
 
     /// Parses `address[/length]`; nil when the address does not parse, the length is out of
     /// range, or bits are set past the prefix (`10.0.0.1/8` is refused: it is a typo or a
     /// misunderstanding, and silently masking it would trust more or less than meant).
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let address = IPAddress(parts[0]) else { return nil }
         // The length counts in the family the text is written in: an IPv4-mapped block
@@ -75,7 +75,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether `candidate` is in this block (an IPv4 address is never in an IPv6 block).
-    public func contains(_ candidate: IPAddress) -> Bool {
+    package func contains(_ candidate: IPAddress) -> Bool {
         guard candidate.bytes.count == self.address.bytes.count else { return false }
         let whole = self.prefixLength / 8
         guard candidate.bytes[0..<whole] == self.address.bytes[0..<whole] else { return false }
@@ -85,7 +85,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         return candidate.bytes[whole] & mask == self.address.bytes[whole] & mask
     }
 
-    public var description: String { "\(self.address)/\(self.prefixLength)" }
+    package var description: String { "\(self.address)/\(self.prefixLength)" }
 
     private static func bit(_ index: Int, of bytes: [UInt8]) -> Bool {
         bytes[index / 8] & (0x80 >> (index % 8)) != 0

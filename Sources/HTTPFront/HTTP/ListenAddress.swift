@@ -1,15 +1,15 @@
 /// Where an HTTP listener binds when it is not socket-activated: `host:port`, `[v6]:port`.
-public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
+package struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
 
-    public init(host: String, port: Int) {
+    package init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
     /// Parses `127.0.0.1:8080`, `localhost:80`, `[::1]:8080`, `0.0.0.0:0` (port 0 picks a free port).
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         let host: Substring
         let portText: Substring
         if text.hasPrefix("[") {
@@ -30,7 +30,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         self.init(host: String(host), port: port)
     }
 
-    public var description: String {
+    package var description: String {
         self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)"
     }
 }

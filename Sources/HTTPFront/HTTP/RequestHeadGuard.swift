@@ -5,16 +5,16 @@ import Synchronization
 /// How many accepted connections wait for their first request head, shared by every connection
 /// of a server: past `limit`, a new connection is closed at once (slowloris and connection
 /// storms hold at most this many sockets; connections that sent a request are not counted).
-public final class WaitingConnections: Sendable {
-    public let limit: Int
+package final class WaitingConnections: Sendable {
+    package let limit: Int
     private let count = Atomic<Int>(0)
 
-    public init(limit: Int) {
+    package init(limit: Int) {
         self.limit = limit
     }
 
     /// Connections waiting now.
-    public var current: Int { self.count.load(ordering: .relaxed) }
+    package var current: Int { self.count.load(ordering: .relaxed) }
 
     /// Takes a place; false (and nothing taken) when all `limit` are taken.
     func enter() -> Bool {

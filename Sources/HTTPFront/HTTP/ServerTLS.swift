@@ -1,5 +1,5 @@
 import Foundation
-public import NIOSSL
+package import NIOSSL
 import Synchronization
 
 #if canImport(Glibc)
@@ -10,50 +10,50 @@ import Glibc
 /// TLS 1.2 or later with NIOSSL's modern cipher suites, ALPN `http/1.1`. ``reload()`` reads
 /// the files again (on SIGHUP) for new connections; connections already open keep the
 /// context they started with, so nothing is dropped.
-public final class ServerTLS: Sendable {
+package final class ServerTLS: Sendable {
     /// The two PEM files.
-    public struct Files: Sendable, Hashable {
+    package struct Files: Sendable, Hashable {
         /// The certificate chain, leaf first (e.g. certbot's `fullchain.pem`).
-        public var certificate: String
+        package var certificate: String
         /// The private key: readable by the daemon's user, not by others.
-        public var privateKey: String
+        package var privateKey: String
 
-        public init(certificate: String, privateKey: String) {
+        package init(certificate: String, privateKey: String) {
             self.certificate = certificate
             self.privateKey = privateKey
         }
     }
 
     /// What was loaded, for the logs.
-    public struct Loaded: Sendable, Hashable {
+    package struct Loaded: Sendable, Hashable {
         /// The leaf's names (subject alternative names, else its common name).
-        public var names: [String]
+        package var names: [String]
         /// When the leaf expires (seconds since 1970).
-        public var notAfter: Int
+        package var notAfter: Int
         /// Certificates in the chain.
-        public var chainLength: Int
+        package var chainLength: Int
     }
 
-    public let files: Files
+    package let files: Files
     private let state: Mutex<(context: NIOSSLContext, loaded: Loaded)>
 
     /// Loads the files.
     ///
     /// - Throws: ``ServerTLSError`` naming the file and what is wrong with it.
-    public init(files: Files) throws(ServerTLSError) {
+    package init(files: Files) throws(ServerTLSError) {
         self.files = files
         self.state = Mutex(try Self.load(files))
     }
 
     /// The context new connections use.
-    public var context: NIOSSLContext { self.state.withLock { $0.context } }
+    package var context: NIOSSLContext { self.state.withLock { $0.context } }
 
     /// What is in use.
-    public var loaded: Loaded { self.state.withLock { $0.loaded } }
+    package var loaded: Loaded { self.state.withLock { $0.loaded } }
 
     /// Reads the files again; on failure the context in use stays.
     @discardableResult
-    public func reload() throws(ServerTLSError) -> Loaded {
+    package func reload() throws(ServerTLSError) -> Loaded {
         let fresh = try Self.load(self.files)
         self.state.withLock { $0 = fresh }
         return fresh.loaded
@@ -143,26 +143,26 @@ public final class ServerTLS: Sendable {
 }
 
 /// Why the TLS certificate or key cannot be used.
-public struct ServerTLSError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
+package struct ServerTLSError: Error, Sendable, Hashable, CustomStringConvertible {
+    package struct Code: Sendable, Hashable, CustomStringConvertible {
         let name: String
-        public var description: String { self.name }
-        public static let certificate = Code(name: "certificate")
-        public static let privateKey = Code(name: "private_key")
-        public static let mismatch = Code(name: "mismatch")
+        package var description: String { self.name }
+        package static let certificate = Code(name: "certificate")
+        package static let privateKey = Code(name: "private_key")
+        package static let mismatch = Code(name: "mismatch")
     }
 
-    public var code: Code
+    package var code: Code
     /// The file concerned.
-    public var file: String
-    public var message: String
+    package var file: String
+    package var message: String
 
-    public init(_ code: Code, file: String, _ message: String) {
+    package init(_ code: Code, file: String, _ message: String) {
         self.code = code
         self.file = file
         self.message = message
     }
 
     /// `/etc/polygate/tls/key.pem is open to other users …` — never the key's contents.
-    public var description: String { "\(self.file) \(self.message)" }
+    package var description: String { "\(self.file) \(self.message)" }
 }

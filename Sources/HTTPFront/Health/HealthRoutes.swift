@@ -1,21 +1,21 @@
 import BuildInfo
-public import Hummingbird
+package import Hummingbird
 import NIOCore
-public import Store
+package import Store
 
 /// `/healthz` (liveness), `/readyz` (readiness: start-up done and the database answers) and
 /// `/metrics` (Prometheus text, behind a bearer token when one is configured).
-public struct HealthRoutes: Sendable {
-    public var readiness: Readiness
-    public var database: PostgresClient
-    public var metrics: MetricsExporter
+package struct HealthRoutes: Sendable {
+    package var readiness: Readiness
+    package var database: PostgresClient
+    package var metrics: MetricsExporter
     /// When set, `/metrics` needs `Authorization: Bearer <token>`.
-    public var metricsToken: String?
-    public var gatewayID: String
+    package var metricsToken: String?
+    package var gatewayID: String
     /// How long `/readyz` waits for the database before answering 503.
-    public var databaseTimeout: Duration
+    package var databaseTimeout: Duration
 
-    public init(
+    package init(
         readiness: Readiness,
         database: PostgresClient,
         metrics: MetricsExporter,
@@ -32,7 +32,7 @@ public struct HealthRoutes: Sendable {
     }
 
     /// Adds the routes to `router`.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    package func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/healthz") { _, _ in
             Self.json(.ok, ["status": "alive", "version": PolygateVersion.string, "gateway_id": self.gatewayID])
         }

@@ -1,7 +1,7 @@
 import BuildInfo
-public import Gateway
-public import Prometheus
-public import Store
+package import Gateway
+package import Prometheus
+package import Store
 import Synchronization
 
 #if canImport(Glibc)
@@ -11,8 +11,8 @@ import Glibc
 /// Renders the Prometheus exposition for `/metrics`: everything recorded through swift-metrics
 /// into `registry`, plus gauges refreshed at scrape time (uptime, readiness, database pool, the
 /// realtime gateway's sessions and counters).
-public final class MetricsExporter: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package final class MetricsExporter: Sendable {
+    package let registry: PrometheusCollectorRegistry
     private let database: PostgresClient?
     private let readiness: Readiness
     private let startedAt: Int
@@ -88,7 +88,7 @@ public final class MetricsExporter: Sendable {
         }
     }
 
-    public init(
+    package init(
         registry: PrometheusCollectorRegistry,
         database: PostgresClient?,
         readiness: Readiness,
@@ -123,7 +123,7 @@ public final class MetricsExporter: Sendable {
     }
 
     /// The exposition text, after refreshing the scrape-time gauges.
-    public func render() -> [UInt8] {
+    package func render() -> [UInt8] {
         self.uptime.set(Int64(Int(time(nil)) - self.startedAt))
         self.ready.set(Int64(self.readiness.current == .ready ? 1 : 0))
         if let statistics = self.database?.statistics {

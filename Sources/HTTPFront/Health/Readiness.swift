@@ -1,8 +1,8 @@
 import Synchronization
 
 /// Where the daemon is in its life, as `/readyz` and `STATUS=` report it.
-public final class Readiness: Sendable {
-    public enum Phase: Sendable, Hashable {
+package final class Readiness: Sendable {
+    package enum Phase: Sendable, Hashable {
         /// Not serving yet; the text says what it waits for.
         case starting(String)
         /// Start-up finished (database reachable, migrations applied, listeners bound).
@@ -13,11 +13,11 @@ public final class Readiness: Sendable {
 
     private let phase = Mutex<Phase>(.starting("starting"))
 
-    public init() {}
+    package init() {}
 
-    public var current: Phase { self.phase.withLock { $0 } }
+    package var current: Phase { self.phase.withLock { $0 } }
 
-    public func set(_ phase: Phase) {
+    package func set(_ phase: Phase) {
         self.phase.withLock { $0 = phase }
     }
 }

@@ -1,22 +1,22 @@
-public import Gateway
+package import Gateway
 import HTTPTypes
-public import HummingbirdCore
-public import Logging
-public import NIOCore
+package import HummingbirdCore
+package import Logging
+package import NIOCore
 import NIOHTTP1
-public import NIOHTTPTypes
+package import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOSSL
-public import NIOWebSocket
+package import NIOWebSocket
 
 /// One accepted TCP connection of polygated: HTTP/1.1 for the routes, or — for
 /// `GET /v1/gateway` with an upgrade — a WebSocket carrying the gateway protocol
 /// (docs/GATEWAY_SPEC.md §2.1). Built on NIO's typed upgrader so that a refused upgrade gets a
 /// real status: 404 for another path, 429 with `Retry-After` for an IP over its connect rate,
 /// 503 while the gateway is not ready.
-public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
+package struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     /// Why an upgrade (or an SSE stream) was refused, as it is answered in HTTP.
-    public struct Refusal: Sendable {
+    package struct Refusal: Sendable {
         var status: HTTPResponse.Status
         var message: String
         var retryAfter: Duration?
@@ -44,21 +44,21 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// What the connection turned into.
-    public enum Negotiated: Sendable {
+    package enum Negotiated: Sendable {
         case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, GatewaySession?)
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, Refusal)
     }
 
-    public struct Value: ServerChildChannelValue {
+    package struct Value: ServerChildChannelValue {
         let negotiated: EventLoopFuture<Negotiated>
-        public let channel: any Channel
+        package let channel: any Channel
     }
 
     /// The WebSocket path.
-    public static let webSocketPath = "/v1/gateway"
+    package static let webSocketPath = "/v1/gateway"
 
-    public let responder: HTTPChannelHandler.Responder
+    package let responder: HTTPChannelHandler.Responder
     let realtime: RealtimeGateway?
     let idleTimeout: Duration?
     /// How long a connection has to send a complete request head.
@@ -71,7 +71,7 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     /// The native TLS listener's certificate (none: plain HTTP).
     let tls: ServerTLS?
 
-    public init(
+    package init(
         responder: @escaping HTTPChannelHandler.Responder,
         realtime: RealtimeGateway?,
         idleTimeout: Duration?,
@@ -90,7 +90,7 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         self.maxFrameBytes = realtime?.configuration.limits.maxFrameBytes ?? (1 << 20)
     }
 
-    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+    package func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             // TLS first, with the certificate in use now (a reload affects later connections).
             if let tls = self.tls {
@@ -182,7 +182,7 @@ public struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         return realtime.admission(peer: peer).map(Refusal.init)
     }
 
-    public func handle(value: Value, logger: Logger) async {
+    package func handle(value: Value, logger: Logger) async {
         do {
             // Waiting for the head is not cancellable by itself: cancelling closes the connection.
             let negotiated = try await withTaskCancellationHandler {

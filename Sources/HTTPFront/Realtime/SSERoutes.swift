@@ -1,29 +1,29 @@
-public import Gateway
+package import Gateway
 import GatewayWire
 import HTTPTypes
-public import Hummingbird
-public import Logging
+package import Hummingbird
+package import Logging
 import NIOCore
 import Primitives
 
 /// The SSE fallback of the gateway (docs/GATEWAY_SPEC.md §2.2): `GET /v1/stream` is the
 /// server→client event stream of one session, `POST /v1/send` carries the client's frames to
 /// it, named by the stream's bearer id in `X-Polygate-Stream`.
-public struct SSERoutes: Sendable {
-    public let realtime: RealtimeGateway
+package struct SSERoutes: Sendable {
+    package let realtime: RealtimeGateway
     let logger: Logger
     /// Who the client is behind a trusted proxy.
     let clientAddresses: ClientAddressPolicy
 
-    public static let streamHeader = HTTPField.Name("X-Polygate-Stream")!
+    package static let streamHeader = HTTPField.Name("X-Polygate-Stream")!
 
-    public init(realtime: RealtimeGateway, clientAddresses: ClientAddressPolicy = ClientAddressPolicy(), logger: Logger) {
+    package init(realtime: RealtimeGateway, clientAddresses: ClientAddressPolicy = ClientAddressPolicy(), logger: Logger) {
         self.realtime = realtime
         self.clientAddresses = clientAddresses
         self.logger = logger
     }
 
-    public func register(on router: Router<GatewayRequestContext>) {
+    package func register(on router: Router<GatewayRequestContext>) {
         router.get("/v1/stream") { request, context in self.stream(request, context) }
         router.post("/v1/send") { request, _ in await self.send(request) }
         router.get("/v1/gateway") { _, _ in

@@ -1,19 +1,19 @@
 /// A structure that decodes from the TLS presentation language.
-public protocol MLSDecodable: Sendable {
+package protocol MLSDecodable: Sendable {
     /// Reads one value, leaving the reader after it.
     init(from reader: inout MLSReader) throws(MLSDecodingError)
 }
 
 /// A structure that encodes to the TLS presentation language.
-public protocol MLSEncodable: Sendable {
+package protocol MLSEncodable: Sendable {
     func encode(to writer: inout MLSWriter)
 }
 
-public typealias MLSCodable = MLSDecodable & MLSEncodable
+package typealias MLSCodable = MLSDecodable & MLSEncodable
 
 extension MLSDecodable {
     /// Decodes exactly one value from `bytes`; leftover bytes are an error.
-    public static func decode(_ bytes: [UInt8]) throws(MLSDecodingError) -> Self {
+    package static func decode(_ bytes: [UInt8]) throws(MLSDecodingError) -> Self {
         var reader = MLSReader(bytes, context: String(describing: Self.self))
         let value = try Self(from: &reader)
         guard reader.isAtEnd else {
@@ -25,7 +25,7 @@ extension MLSDecodable {
 
 extension MLSEncodable {
     /// The encoded bytes.
-    public var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = MLSWriter()
         self.encode(to: &writer)
         return writer.bytes

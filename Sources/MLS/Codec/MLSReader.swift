@@ -1,14 +1,14 @@
 /// Reads the TLS presentation language with MLS's variable-length vector headers
 /// (RFC 9420 §2.1) from a byte array. `read…` methods consume; they throw on truncation.
-public struct MLSReader {
+package struct MLSReader {
     private let bytes: [UInt8]
     /// The next byte to read.
-    public private(set) var offset: Int
+    package private(set) var offset: Int
     private let end: Int
     /// The structure being decoded, for error messages.
     var context: String
 
-    public init(_ bytes: [UInt8], context: String = "MLS data") {
+    package init(_ bytes: [UInt8], context: String = "MLS data") {
         self.bytes = bytes
         self.offset = 0
         self.end = bytes.count
@@ -23,8 +23,8 @@ public struct MLSReader {
     }
 
     /// Bytes left.
-    public var remaining: Int { self.end - self.offset }
-    public var isAtEnd: Bool { self.offset == self.end }
+    package var remaining: Int { self.end - self.offset }
+    package var isAtEnd: Bool { self.offset == self.end }
 
     func error(_ code: MLSDecodingError.Code, _ detail: String = "") -> MLSDecodingError {
         MLSDecodingError(code, type: self.context, offset: self.offset, detail: detail)
@@ -32,21 +32,21 @@ public struct MLSReader {
 
     // MARK: Integers
 
-    public mutating func readUInt8() throws(MLSDecodingError) -> UInt8 {
+    package mutating func readUInt8() throws(MLSDecodingError) -> UInt8 {
         guard self.offset < self.end else { throw self.error(.truncated, "uint8") }
         defer { self.offset += 1 }
         return self.bytes[self.offset]
     }
 
-    public mutating func readUInt16() throws(MLSDecodingError) -> UInt16 {
+    package mutating func readUInt16() throws(MLSDecodingError) -> UInt16 {
         UInt16(try self.readBigEndian(2, "uint16"))
     }
 
-    public mutating func readUInt32() throws(MLSDecodingError) -> UInt32 {
+    package mutating func readUInt32() throws(MLSDecodingError) -> UInt32 {
         UInt32(try self.readBigEndian(4, "uint32"))
     }
 
-    public mutating func readUInt64() throws(MLSDecodingError) -> UInt64 {
+    package mutating func readUInt64() throws(MLSDecodingError) -> UInt64 {
         try self.readBigEndian(8, "uint64")
     }
 
@@ -59,7 +59,7 @@ public struct MLSReader {
     }
 
     /// A variable-length integer (RFC 9420 §2.1.2): 1, 2 or 4 bytes, shortest form only.
-    public mutating func readVarint() throws(MLSDecodingError) -> Int {
+    package mutating func readVarint() throws(MLSDecodingError) -> Int {
         let start = self.offset
         let first = try self.readUInt8()
         let prefix = first >> 6
@@ -82,21 +82,22 @@ public struct MLSReader {
     // MARK: Bytes and vectors
 
     /// Exactly `count` bytes.
-    public mutating func readBytes(_ count: Int) throws(MLSDecodingError) -> [UInt8] {
+    package mutating func readBytes(_ count: Int) throws(MLSDecodingError) -> [UInt8] {
         guard count >= 0, self.remaining >= count else { throw self.error(.truncated, "\(count) bytes") }
         defer { self.offset += count }
         return Array(self.bytes[self.offset..<(self.offset + count)])
     }
 
     /// `opaque data<V>`.
-    public mutating func readOpaque() throws(MLSDecodingError) -> [UInt8] {
+    package mutating func readOpaque() throws(MLSDecodingError) -> [UInt8] {
         let length = try self.readVarint()
         return try self.readBytes(length)
     }
 
     /// A vector `T items<V>`: the length header, then elements until exactly that many bytes.
-    public mutating func readVector<T>(_ element: (inout MLSReader) throws(MLSDecodingError) -> T) throws(MLSDecodingError) -> [T]
-    {
+    package mutating func readVector<T>(
+        _ element: (inout MLSReader) throws(MLSDecodingError) -> T
+    ) throws(MLSDecodingError) -> [T] {
         let length = try self.readVarint()
         guard self.remaining >= length else { throw self.error(.truncated, "vector of \(length) bytes") }
         var inner = MLSReader(bytes: self.bytes, offset: self.offset, end: self.offset + length, context: self.context)
@@ -109,12 +110,12 @@ public struct MLSReader {
     }
 
     /// A vector of ``MLSDecodable`` elements.
-    public mutating func readVector<T: MLSDecodable>(of type: T.Type) throws(MLSDecodingError) -> [T] {
+    package mutating func readVector<T: MLSDecodable>(of type: T.Type) throws(MLSDecodingError) -> [T] {
         try self.readVector { (reader: inout MLSReader) throws(MLSDecodingError) -> T in try T(from: &reader) }
     }
 
     /// `optional<T>`: a presence octet 0 or 1, then the value.
-    public mutating func readOptional<T>(_ value: (inout MLSReader) throws(MLSDecodingError) -> T) throws(MLSDecodingError) -> T?
+    package mutating func readOptional<T>(_ value: (inout MLSReader) throws(MLSDecodingError) -> T) throws(MLSDecodingError) -> T?
     {
         switch try self.readUInt8() {
         case 0: return nil
@@ -126,12 +127,12 @@ public struct MLSReader {
     }
 
     /// `optional<T>` of an ``MLSDecodable``.
-    public mutating func readOptional<T: MLSDecodable>(of type: T.Type) throws(MLSDecodingError) -> T? {
+    package mutating func readOptional<T: MLSDecodable>(of type: T.Type) throws(MLSDecodingError) -> T? {
         try self.readOptional { (reader: inout MLSReader) throws(MLSDecodingError) -> T in try T(from: &reader) }
     }
 
     /// Decodes a nested structure, naming it in errors.
-    public mutating func read<T: MLSDecodable>(_ type: T.Type) throws(MLSDecodingError) -> T {
+    package mutating func read<T: MLSDecodable>(_ type: T.Type) throws(MLSDecodingError) -> T {
         let outer = self.context
         self.context = String(describing: T.self)
         defer { self.context = outer }
@@ -139,7 +140,7 @@ public struct MLSReader {
     }
 
     /// The rest of the input (for padding).
-    public mutating func readRemaining() -> [UInt8] {
+    package mutating func readRemaining() -> [UInt8] {
         defer { self.offset = self.end }
         return Array(self.bytes[self.offset..<self.end])
     }

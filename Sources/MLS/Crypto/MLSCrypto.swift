@@ -1,17 +1,17 @@
-public import Primitives
+package import Primitives
 
 /// RFC 9420's labelled cryptographic operations for one cipher suite (§5.1, §5.2, §8).
-public struct MLSCrypto: Sendable, Hashable {
-    public let suite: CipherSuite
+package struct MLSCrypto: Sendable, Hashable {
+    package let suite: CipherSuite
     private let hkdf: HKDF
 
-    public init(suite: CipherSuite) {
+    package init(suite: CipherSuite) {
         self.suite = suite
         self.hkdf = HKDF(hash: suite.hash)
     }
 
     /// The suite for a wire code point, or an ``MLSError`` when it is not one of 1–7.
-    public init(suiteID: CipherSuiteID) throws(MLSError) {
+    package init(suiteID: CipherSuiteID) throws(MLSError) {
         guard let suite = CipherSuite(id: suiteID) else {
             throw MLSError(.unsupportedCipherSuite, "cipher suite 0x\(String(suiteID, radix: 16)) is not supported")
         }
@@ -19,26 +19,26 @@ public struct MLSCrypto: Sendable, Hashable {
     }
 
     /// Nh.
-    public var hashSize: Int { self.suite.hash.outputSize }
+    package var hashSize: Int { self.suite.hash.outputSize }
 
     private static let prefix = Array("MLS 1.0 ".utf8)
 
     // MARK: Hash, MAC, KDF
 
-    public func hash(_ data: [UInt8]) -> [UInt8] { self.suite.hash.hash(data) }
+    package func hash(_ data: [UInt8]) -> [UInt8] { self.suite.hash.hash(data) }
 
     /// `MAC(key, data)`: HMAC with the suite's hash.
-    public func mac(key: [UInt8], data: [UInt8]) -> [UInt8] { self.suite.hash.hmac(key: key, message: data) }
+    package func mac(key: [UInt8], data: [UInt8]) -> [UInt8] { self.suite.hash.hmac(key: key, message: data) }
 
-    public func extract(salt: [UInt8], ikm: [UInt8]) -> [UInt8] { self.hkdf.extract(salt: salt, ikm: ikm) }
+    package func extract(salt: [UInt8], ikm: [UInt8]) -> [UInt8] { self.hkdf.extract(salt: salt, ikm: ikm) }
 
     /// `ExpandWithLabel(secret, label, context, length)`.
-    public func expandWithLabel(secret: [UInt8], label: String, context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
+    package func expandWithLabel(secret: [UInt8], label: String, context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
         try self.expandWithLabel(secret: secret, label: Array(label.utf8), context: context, length: length)
     }
 
     /// `ExpandWithLabel` with a label given as bytes.
-    public func expandWithLabel(secret: [UInt8], label: [UInt8], context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
+    package func expandWithLabel(secret: [UInt8], label: [UInt8], context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
         guard length >= 0, length <= 0xFFFF else { throw MLSError(.invalidArgument, "ExpandWithLabel length \(length)") }
         var kdfLabel = MLSWriter()
         kdfLabel.writeUInt16(UInt16(length))
@@ -52,24 +52,24 @@ public struct MLSCrypto: Sendable, Hashable {
     }
 
     /// `DeriveSecret(secret, label)`.
-    public func deriveSecret(_ secret: [UInt8], label: String) throws(MLSError) -> [UInt8] {
+    package func deriveSecret(_ secret: [UInt8], label: String) throws(MLSError) -> [UInt8] {
         try self.expandWithLabel(secret: secret, label: label, context: [], length: self.hashSize)
     }
 
     /// `DeriveSecret` with a label given as bytes.
-    public func deriveSecret(_ secret: [UInt8], label: [UInt8]) throws(MLSError) -> [UInt8] {
+    package func deriveSecret(_ secret: [UInt8], label: [UInt8]) throws(MLSError) -> [UInt8] {
         try self.expandWithLabel(secret: secret, label: label, context: [], length: self.hashSize)
     }
 
     /// `DeriveTreeSecret(secret, label, generation, length)`.
-    public func deriveTreeSecret(_ secret: [UInt8], label: String, generation: UInt32, length: Int) throws(MLSError) -> [UInt8] {
+    package func deriveTreeSecret(_ secret: [UInt8], label: String, generation: UInt32, length: Int) throws(MLSError) -> [UInt8] {
         var context = MLSWriter()
         context.writeUInt32(generation)
         return try self.expandWithLabel(secret: secret, label: label, context: context.bytes, length: length)
     }
 
     /// `RefHash(label, value)`.
-    public func refHash(label: String, value: [UInt8]) -> [UInt8] {
+    package func refHash(label: String, value: [UInt8]) -> [UInt8] {
         var input = MLSWriter()
         input.writeOpaque(Array(label.utf8))
         input.writeOpaque(value)
@@ -77,12 +77,12 @@ public struct MLSCrypto: Sendable, Hashable {
     }
 
     /// `MakeKeyPackageRef(value)`.
-    public func keyPackageRef(_ keyPackage: KeyPackage) -> [UInt8] {
+    package func keyPackageRef(_ keyPackage: KeyPackage) -> [UInt8] {
         self.refHash(label: "MLS 1.0 KeyPackage Reference", value: keyPackage.encoded)
     }
 
     /// `MakeProposalRef(value)` over the AuthenticatedContent that carried the proposal.
-    public func proposalRef(_ content: AuthenticatedContent) -> [UInt8] {
+    package func proposalRef(_ content: AuthenticatedContent) -> [UInt8] {
         self.refHash(label: "MLS 1.0 Proposal Reference", value: content.encoded)
     }
 
@@ -96,7 +96,7 @@ public struct MLSCrypto: Sendable, Hashable {
     }
 
     /// `SignWithLabel(key, label, content)`.
-    public func signWithLabel(privateKey: SecretBytes, label: String, content: [UInt8]) throws(MLSError) -> [UInt8] {
+    package func signWithLabel(privateKey: SecretBytes, label: String, content: [UInt8]) throws(MLSError) -> [UInt8] {
         do {
             return try self.suite.signature.sign(self.signContent(label: label, content: content), privateKey: privateKey)
         } catch {
@@ -105,7 +105,7 @@ public struct MLSCrypto: Sendable, Hashable {
     }
 
     /// `VerifyWithLabel(key, label, content, signature)`.
-    public func verifyWithLabel(publicKey: [UInt8], label: String, content: [UInt8], signature: [UInt8]) -> Bool {
+    package func verifyWithLabel(publicKey: [UInt8], label: String, content: [UInt8], signature: [UInt8]) -> Bool {
         self.suite.signature.verify(signature, message: self.signContent(label: label, content: content), publicKey: publicKey)
     }
 
@@ -119,7 +119,7 @@ public struct MLSCrypto: Sendable, Hashable {
     }
 
     /// `EncryptWithLabel(public_key, label, context, plaintext)`.
-    public func encryptWithLabel(
+    package func encryptWithLabel(
         publicKey: [UInt8],
         label: String,
         context: [UInt8],
@@ -140,7 +140,7 @@ public struct MLSCrypto: Sendable, Hashable {
     }
 
     /// `DecryptWithLabel(private_key, label, context, kem_output, ciphertext)`.
-    public func decryptWithLabel(
+    package func decryptWithLabel(
         privateKey: SecretBytes,
         label: String,
         context: [UInt8],
@@ -161,7 +161,7 @@ public struct MLSCrypto: Sendable, Hashable {
     }
 
     /// `DeriveKeyPair(secret)` of the suite's KEM.
-    public func deriveKeyPair(_ secret: [UInt8]) throws(MLSError) -> (privateKey: SecretBytes, publicKey: [UInt8]) {
+    package func deriveKeyPair(_ secret: [UInt8]) throws(MLSError) -> (privateKey: SecretBytes, publicKey: [UInt8]) {
         do {
             return try self.suite.hpke.kem.deriveKeyPair(ikm: secret)
         } catch {

@@ -1,9 +1,9 @@
-public import Primitives
+package import Primitives
 
 extension FramedContent {
     /// `FramedContentTBS`: what the sender signs. The GroupContext is included for member and
     /// new-member-commit senders.
-    public func toBeSigned(wireFormat: WireFormat, context: GroupContext) -> [UInt8] {
+    package func toBeSigned(wireFormat: WireFormat, context: GroupContext) -> [UInt8] {
         var writer = MLSWriter()
         writer.writeUInt16(MLSCode.mls10)
         writer.write(wireFormat)
@@ -15,7 +15,7 @@ extension FramedContent {
 
 extension AuthenticatedContent {
     /// Signs `content` for `wireFormat` (and attaches `confirmationTag` for a commit).
-    public static func sign(
+    package static func sign(
         wireFormat: WireFormat,
         content: FramedContent,
         signaturePrivateKey: SecretBytes,
@@ -41,7 +41,7 @@ extension AuthenticatedContent {
     /// Checks the signature with the sender's public key.
     ///
     /// - Throws: ``MLSError/Code/invalidSignature``.
-    public func verifySignature(publicKey: [UInt8], context: GroupContext, crypto: MLSCrypto) throws(MLSError) {
+    package func verifySignature(publicKey: [UInt8], context: GroupContext, crypto: MLSCrypto) throws(MLSError) {
         let tbs = self.content.toBeSigned(wireFormat: self.wireFormat, context: context)
         guard
             crypto.verifyWithLabel(publicKey: publicKey, label: "FramedContentTBS", content: tbs, signature: self.auth.signature)
@@ -66,7 +66,7 @@ extension PublicMessage {
     /// Encodes signed content as a PublicMessage, adding the membership tag for members.
     ///
     /// - Throws: ``MLSError/Code/invalidContentType`` for application data (RFC 9420 §6: it must be a PrivateMessage).
-    public static func protect(
+    package static func protect(
         _ authenticated: AuthenticatedContent,
         membershipKey: SecretBytes,
         context: GroupContext,
@@ -89,7 +89,7 @@ extension PublicMessage {
     ///
     /// - Parameter signaturePublicKey: the sender's signature key (looked up by the caller from
     ///   the tree, the external senders, or the message itself).
-    public func unprotect(
+    package func unprotect(
         membershipKey: SecretBytes,
         context: GroupContext,
         signaturePublicKey: [UInt8],

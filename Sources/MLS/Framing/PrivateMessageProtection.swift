@@ -1,4 +1,4 @@
-public import Primitives
+package import Primitives
 
 extension PrivateMessage {
     /// Encrypts signed content as a PrivateMessage (RFC 9420 §6.3): the content with the sender's
@@ -9,7 +9,7 @@ extension PrivateMessage {
     ///   - secretTree: the sender's secret tree; its ratchet advances.
     ///   - paddingSize: zero bytes appended to the plaintext to hide its length.
     ///   - reuseGuard: 4 bytes; random unless a test fixes them.
-    public static func protect(
+    package static func protect(
         _ authenticated: AuthenticatedContent,
         secretTree: inout SecretTree,
         senderDataSecret: SecretBytes,
@@ -76,7 +76,7 @@ extension PrivateMessage {
     ///   - signaturePublicKey: returns the signature key of a leaf, nil for a blank leaf.
     /// - Throws: ``MLSError`` — `wrongGroup`, `wrongEpoch`, `decryptionFailed`, `invalidSender`,
     ///   `generationConsumed`/`generationTooFar`, `malformed`, `invalidPadding`, `invalidSignature`.
-    public func unprotect(
+    package func unprotect(
         secretTree: inout SecretTree,
         senderDataSecret: SecretBytes,
         context: GroupContext,
@@ -169,7 +169,7 @@ extension PrivateMessage {
     }
 
     /// The sender-data key and nonce from the first Nh bytes of the content ciphertext.
-    public static func senderDataKey(
+    package static func senderDataKey(
         senderDataSecret: SecretBytes,
         ciphertext: [UInt8],
         crypto: MLSCrypto

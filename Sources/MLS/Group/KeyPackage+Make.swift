@@ -1,8 +1,8 @@
-public import Primitives
+package import Primitives
 
 extension Capabilities {
     /// What this implementation supports: MLS 1.0, suites 1–7, basic and X.509 credentials.
-    public static let supported = Capabilities(
+    package static let supported = Capabilities(
         versions: [MLSCode.mls10],
         cipherSuites: CipherSuite.all.map(\.id),
         extensions: [],
@@ -18,7 +18,7 @@ extension KeyPackage {
     ///   - lifetime: validity window; defaults to the whole range (the group application
     ///     decides how long it accepts a KeyPackage).
     ///   - leafExtensions: LeafNode extensions (their types must be in `capabilities`).
-    public static func make(
+    package static func make(
         cipherSuite: CipherSuite,
         credential: Credential,
         signingKey: SecretBytes,
@@ -71,7 +71,7 @@ extension KeyPackage {
 extension LeafNode {
     /// A LeafNode template for ``MLSGroup/create(groupID:cipherSuite:leafNode:signingKey:extensions:configuration:)``
     /// and external joins: keys, source and signature are filled in by the group.
-    public static func template(
+    package static func template(
         credential: Credential,
         signingKey: SecretBytes,
         cipherSuite: CipherSuite,

@@ -1,15 +1,15 @@
-public import Primitives
+package import Primitives
 
 /// What a member sends after creating a commit.
-public struct CommitResult: Sendable {
+package struct CommitResult: Sendable {
     /// The commit, protected with the current epoch's keys; send it to the group.
-    public var commit: MLSMessage
+    package var commit: MLSMessage
     /// The Welcome for members added by the commit, if any.
-    public var welcome: Welcome?
+    package var welcome: Welcome?
     /// The signed GroupInfo of the new epoch (with `external_pub`), for external joins.
-    public var groupInfo: GroupInfo
+    package var groupInfo: GroupInfo
     /// What the commit will change once it is applied.
-    public var outcome: CommitOutcome
+    package var outcome: CommitOutcome
 }
 
 extension MLSGroup {
@@ -23,7 +23,7 @@ extension MLSGroup {
     ///     signature are filled in).
     ///   - signingKey: the private key of `leafNode.signatureKey`.
     ///   - extensions: the GroupContext extensions.
-    public static func create(
+    package static func create(
         groupID: [UInt8]? = nil,
         cipherSuite: CipherSuite,
         leafNode: LeafNode,
@@ -105,8 +105,10 @@ extension MLSGroup {
     // MARK: Commits
 
     /// Adds members from their KeyPackages in one commit.
-    public mutating func addMembers(_ keyPackages: [KeyPackage], authenticatedData: [UInt8] = []) throws(MLSError) -> CommitResult
-    {
+    package mutating func addMembers(
+        _ keyPackages: [KeyPackage],
+        authenticatedData: [UInt8] = []
+    ) throws(MLSError) -> CommitResult {
         try self.commit(
             proposals: keyPackages.map { .add(.init(keyPackage: $0)) },
             includeCached: false,
@@ -116,7 +118,7 @@ extension MLSGroup {
     }
 
     /// Removes members (by leaf index) in one commit.
-    public mutating func removeMembers(_ leaves: [UInt32], authenticatedData: [UInt8] = []) throws(MLSError) -> CommitResult {
+    package mutating func removeMembers(_ leaves: [UInt32], authenticatedData: [UInt8] = []) throws(MLSError) -> CommitResult {
         try self.commit(
             proposals: leaves.map { .remove(.init(removed: $0)) },
             includeCached: false,
@@ -127,13 +129,13 @@ extension MLSGroup {
 
     /// Refreshes this member's keys: an empty commit with a path (forward secrecy and
     /// post-compromise security for this member).
-    public mutating func update(authenticatedData: [UInt8] = []) throws(MLSError) -> CommitResult {
+    package mutating func update(authenticatedData: [UInt8] = []) throws(MLSError) -> CommitResult {
         try self.commit(proposals: [], includeCached: false, path: true, authenticatedData: authenticatedData)
     }
 
     /// Commits every proposal received in this epoch (by reference) plus `proposals` (by value).
     /// Proposals that are no longer valid (e.g. an Update by this member) are left out.
-    public mutating func commitPending(
+    package mutating func commitPending(
         proposals: [Proposal] = [],
         alwaysIncludePath: Bool = true,
         authenticatedData: [UInt8] = []
@@ -143,7 +145,7 @@ extension MLSGroup {
 
     /// Forgets the pending commit (e.g. the Delivery Service refused it as stale) so that a new
     /// one can be made.
-    public mutating func discardPendingCommit() {
+    package mutating func discardPendingCommit() {
         self.discarded = self.pending?.message ?? self.discarded
         self.pending = nil
     }
@@ -330,7 +332,7 @@ extension MLSGroup {
     // MARK: Proposals and application data
 
     /// Sends a proposal in this epoch (for another member to commit, or for ``commitPending(proposals:alwaysIncludePath:authenticatedData:)``).
-    public mutating func propose(_ proposal: Proposal, authenticatedData: [UInt8] = []) throws(MLSError) -> MLSMessage {
+    package mutating func propose(_ proposal: Proposal, authenticatedData: [UInt8] = []) throws(MLSError) -> MLSMessage {
         guard self.isActive else { throw MLSError(.invalidState, "this member is no longer in the group") }
         let content = FramedContent(
             groupID: self.groupID,
@@ -357,7 +359,7 @@ extension MLSGroup {
 
     /// Proposes replacing this member's leaf with fresh keys (an Update proposal); the new
     /// private key is kept until a commit applies it.
-    public mutating func proposeUpdate(authenticatedData: [UInt8] = []) throws(MLSError) -> MLSMessage {
+    package mutating func proposeUpdate(authenticatedData: [UInt8] = []) throws(MLSError) -> MLSMessage {
         var leaf = self.tree.leaf(self.ownLeaf)!
         let (privateKey, publicKey) = try self.crypto.deriveKeyPair(SecureRandom.bytes(count: self.crypto.hashSize))
         leaf.encryptionKey = publicKey
@@ -368,7 +370,7 @@ extension MLSGroup {
     }
 
     /// Encrypts application data for the group as a PrivateMessage.
-    public mutating func encrypt(_ data: [UInt8], authenticatedData: [UInt8] = []) throws(MLSError) -> MLSMessage {
+    package mutating func encrypt(_ data: [UInt8], authenticatedData: [UInt8] = []) throws(MLSError) -> MLSMessage {
         guard self.isActive else { throw MLSError(.invalidState, "this member is no longer in the group") }
         let content = FramedContent(
             groupID: self.groupID,

@@ -1,10 +1,10 @@
-public import Primitives
+package import Primitives
 
 extension MLSGroup {
     /// The leaf of `groupInfo`'s ratchet tree whose signature key is `signatureKey` — a
     /// joiner's former appearance, to pass as `resync` to
     /// ``joinExternally(groupInfo:ratchetTree:leafNode:signingKey:resync:externalPSKs:authenticatedData:configuration:)``.
-    public static func leaf(
+    package static func leaf(
         withSignatureKey signatureKey: [UInt8],
         in groupInfo: GroupInfo,
         ratchetTree: RatchetTreeNodes? = nil
@@ -21,7 +21,7 @@ extension MLSGroup {
     ///   - resync: a leaf of the joiner's old appearance to remove in the same commit.
     /// - Returns: the joiner's group in the new epoch, to keep only once the Delivery Service
     ///   accepts `commit` (a PublicMessage) as the next commit of the group.
-    public static func joinExternally(
+    package static func joinExternally(
         groupInfo: GroupInfo,
         ratchetTree: RatchetTreeNodes? = nil,
         leafNode: LeafNode,

@@ -10,7 +10,7 @@ extension MLSGroup {
     ///   discarded (``hasPendingCommit`` turns false) and theirs is applied.
     ///
     /// On any error the state is unchanged.
-    public mutating func process(_ message: MLSMessage) throws(MLSError) -> ProcessedMessage {
+    package mutating func process(_ message: MLSMessage) throws(MLSError) -> ProcessedMessage {
         guard self.isActive else { throw MLSError(.invalidState, "this member is no longer in the group") }
         if let pending = self.pending, pending.message == message {
             let outcome = pending.outcome
@@ -341,21 +341,21 @@ extension MLSGroup {
 }
 
 /// An entry of the `external_senders` extension.
-public struct ExternalSender: MLSCodable, Hashable {
-    public var signatureKey: [UInt8]
-    public var credential: Credential
+package struct ExternalSender: MLSCodable, Hashable {
+    package var signatureKey: [UInt8]
+    package var credential: Credential
 
-    public init(signatureKey: [UInt8], credential: Credential) {
+    package init(signatureKey: [UInt8], credential: Credential) {
         self.signatureKey = signatureKey
         self.credential = credential
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.signatureKey = try reader.readOpaque()
         self.credential = try reader.read(Credential.self)
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeOpaque(self.signatureKey)
         writer.write(self.credential)
     }

@@ -2,13 +2,13 @@ import Primitives
 
 extension MLSGroup {
     /// The current format of ``serialized()``.
-    public static let stateFormatVersion: UInt16 = 1
+    package static let stateFormatVersion: UInt16 = 1
     private static let magic = Array("PGMLSG".utf8)
 
     /// The whole group state, secrets included, as bytes for the client's local store:
     /// `"PGMLSG"`, a format version, then the state in TLS presentation encoding. The bytes are
     /// as sensitive as the group's keys: store them encrypted. ``Configuration`` is not stored.
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var writer = MLSWriter()
         writer.writeBytes(Self.magic)
         writer.writeUInt16(Self.stateFormatVersion)
@@ -19,7 +19,7 @@ extension MLSGroup {
     /// Restores a group from ``serialized()`` bytes.
     ///
     /// - Throws: ``MLSError/Code/malformed`` for foreign, damaged or newer-format bytes.
-    public init(serialized bytes: [UInt8], configuration: Configuration = Configuration()) throws(MLSError) {
+    package init(serialized bytes: [UInt8], configuration: Configuration = Configuration()) throws(MLSError) {
         var reader = MLSReader(bytes, context: "MLSGroup state")
         do {
             guard try reader.readBytes(Self.magic.count) == Self.magic else {

@@ -1,13 +1,14 @@
-public import Primitives
+package import Primitives
 
 /// A client's secrets for one KeyPackage: what it needs to join from a Welcome.
-public struct KeyPackageSecrets: Sendable {
-    public var keyPackage: KeyPackage
-    public var initPrivateKey: SecretBytes
-    public var encryptionPrivateKey: SecretBytes
-    public var signingKey: SecretBytes
+package struct KeyPackageSecrets: Sendable {
+    package var keyPackage: KeyPackage
+    package var initPrivateKey: SecretBytes
+    package var encryptionPrivateKey: SecretBytes
+    package var signingKey: SecretBytes
 
-    public init(keyPackage: KeyPackage, initPrivateKey: SecretBytes, encryptionPrivateKey: SecretBytes, signingKey: SecretBytes) {
+    package init(keyPackage: KeyPackage, initPrivateKey: SecretBytes, encryptionPrivateKey: SecretBytes, signingKey: SecretBytes)
+    {
         self.keyPackage = keyPackage
         self.initPrivateKey = initPrivateKey
         self.encryptionPrivateKey = encryptionPrivateKey
@@ -23,7 +24,7 @@ extension MLSGroup {
     ///   - externalPSKs: PSKs the Welcome may name, by PSK id.
     /// - Throws: ``MLSError`` — `invalidWelcome` when it is not for this KeyPackage, `unknownPSK`,
     ///   `decryptionFailed`, `invalidSignature`, tree validation codes, `invalidConfirmationTag`.
-    public init(
+    package init(
         welcome: Welcome,
         keyPackage secrets: KeyPackageSecrets,
         ratchetTree: RatchetTreeNodes? = nil,
@@ -173,17 +174,17 @@ extension MLSGroup {
 }
 
 /// The `external_pub` GroupInfo extension.
-public struct ExternalPub: MLSCodable, Hashable {
-    public var publicKey: [UInt8]
-    public init(publicKey: [UInt8]) { self.publicKey = publicKey }
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) { self.publicKey = try reader.readOpaque() }
-    public func encode(to writer: inout MLSWriter) { writer.writeOpaque(self.publicKey) }
+package struct ExternalPub: MLSCodable, Hashable {
+    package var publicKey: [UInt8]
+    package init(publicKey: [UInt8]) { self.publicKey = publicKey }
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) { self.publicKey = try reader.readOpaque() }
+    package func encode(to writer: inout MLSWriter) { writer.writeOpaque(self.publicKey) }
 }
 
 extension MLSGroup {
     /// A signed GroupInfo of the current epoch with `external_pub` (for external joins) and,
     /// when configured, the ratchet tree.
-    public func groupInfo() throws(MLSError) -> GroupInfo {
+    package func groupInfo() throws(MLSError) -> GroupInfo {
         var extensions = [
             Extension(
                 type: MLSCode.Extension.externalPub,

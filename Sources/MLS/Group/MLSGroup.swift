@@ -1,4 +1,4 @@
-public import Primitives
+package import Primitives
 
 /// One member's view of an MLS group (RFC 9420): the GroupContext, the ratchet tree, this
 /// member's private keys, the epoch secrets and secret tree, cached proposals, and a commit of
@@ -7,28 +7,28 @@ public import Primitives
 /// A value type with no I/O: every operation returns the messages to send and a new state.
 /// Copying a group copies its secrets; persist it with ``serialized()`` and
 /// ``init(serialized:configuration:)``.
-public struct MLSGroup: Sendable {
+package struct MLSGroup: Sendable {
     /// Tunables a client sets once.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// How many past epochs keep their secret trees for late application messages.
-        public var pastEpochsKept: Int
+        package var pastEpochsKept: Int
         /// How many past epochs keep their resumption PSKs.
-        public var resumptionPSKsKept: Int
+        package var resumptionPSKsKept: Int
         /// Reordering tolerance of the secret tree.
-        public var secretTreeLimits: SecretTree.Limits
+        package var secretTreeLimits: SecretTree.Limits
         /// How this member sends proposals and commits.
-        public var handshakeWireFormat: WireFormat
+        package var handshakeWireFormat: WireFormat
         /// Application messages are padded to a multiple of this many bytes (1: no padding).
-        public var paddingBlock: Int
+        package var paddingBlock: Int
         /// Whether GroupInfo and Welcome messages carry the ratchet tree extension.
-        public var includeRatchetTreeInWelcome: Bool
+        package var includeRatchetTreeInWelcome: Bool
         /// Current time in seconds since the epoch for lifetime checks; nil skips them.
-        public var now: @Sendable () -> UInt64?
+        package var now: @Sendable () -> UInt64?
         /// The longest total lifetime (`not_after - not_before`, seconds) a KeyPackage added to
         /// the group may have (RFC 9420 §7.2: the application sets a maximum); nil: no maximum.
-        public var maxKeyPackageLifetime: UInt64?
+        package var maxKeyPackageLifetime: UInt64?
 
-        public init(
+        package init(
             pastEpochsKept: Int = 3,
             resumptionPSKsKept: Int = 256,
             secretTreeLimits: SecretTree.Limits = SecretTree.Limits(),
@@ -73,12 +73,12 @@ public struct MLSGroup: Sendable {
         var outcome: CommitOutcome
     }
 
-    public let crypto: MLSCrypto
-    public var configuration: Configuration
-    public internal(set) var context: GroupContext
-    public internal(set) var tree: RatchetTree
+    package let crypto: MLSCrypto
+    package var configuration: Configuration
+    package internal(set) var context: GroupContext
+    package internal(set) var tree: RatchetTree
     /// This member's leaf index.
-    public internal(set) var ownLeaf: UInt32
+    package internal(set) var ownLeaf: UInt32
     var signingKey: SecretBytes
     /// Private keys by node index: our leaf and the parents above it we know.
     var privateKeys: [UInt32: SecretBytes]
@@ -99,32 +99,32 @@ public struct MLSGroup: Sendable {
     /// Private keys of Update proposals this member sent in this epoch, by public key.
     var updateKeys: [[UInt8]: SecretBytes] = [:]
     /// False once this member is removed or the group was reinitialised.
-    public internal(set) var isActive = true
+    package internal(set) var isActive = true
 
     /// The group id.
-    public var groupID: [UInt8] { self.context.groupID }
+    package var groupID: [UInt8] { self.context.groupID }
 
     /// Proposals received in this epoch and not committed yet.
-    public var cachedProposalCount: Int { self.proposals.count }
+    package var cachedProposalCount: Int { self.proposals.count }
     /// The current epoch.
-    public var epoch: UInt64 { self.context.epoch }
+    package var epoch: UInt64 { self.context.epoch }
     /// The epoch authenticator (compare out of band to detect impersonation).
-    public var epochAuthenticator: [UInt8] { self.epochSecrets.epochAuthenticator }
+    package var epochAuthenticator: [UInt8] { self.epochSecrets.epochAuthenticator }
     /// Whether a commit of ours is waiting for its echo.
-    public var hasPendingCommit: Bool { self.pending != nil }
+    package var hasPendingCommit: Bool { self.pending != nil }
 
     /// `MLS-Exporter(label, context, length)` of the current epoch.
-    public func export(label: String, context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
+    package func export(label: String, context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
         try self.epochSecrets.export(crypto: self.crypto, label: label, context: context, length: length)
     }
 
     /// Registers an external PSK so that commits and Welcomes naming it can be processed.
-    public mutating func addExternalPSK(id: [UInt8], secret: SecretBytes) {
+    package mutating func addExternalPSK(id: [UInt8], secret: SecretBytes) {
         self.externalPSKs[id] = secret
     }
 
     /// The members: leaf index and LeafNode of every occupied leaf.
-    public var members: [(leaf: UInt32, node: LeafNode)] {
+    package var members: [(leaf: UInt32, node: LeafNode)] {
         self.tree.occupiedLeaves.map { ($0, self.tree.leaf($0)!) }
     }
 }
@@ -136,27 +136,27 @@ final class Box<Value: Sendable>: Sendable {
 }
 
 /// What a processed or created commit changed.
-public struct CommitOutcome: Sendable, Hashable {
+package struct CommitOutcome: Sendable, Hashable {
     /// The epoch the commit started.
-    public var epoch: UInt64
+    package var epoch: UInt64
     /// The committer (its leaf in the new epoch).
-    public var committer: UInt32
+    package var committer: UInt32
     /// New members: leaf index and LeafNode.
-    public var added: [UInt32: LeafNode]
+    package var added: [UInt32: LeafNode]
     /// Removed leaves with the LeafNode they had.
-    public var removed: [UInt32: LeafNode]
+    package var removed: [UInt32: LeafNode]
     /// Leaves whose LeafNode changed (Update proposals, and the committer's path).
-    public var updated: [UInt32]
+    package var updated: [UInt32]
     /// Whether this member was removed by the commit (the group is then inactive).
-    public var removedSelf: Bool
+    package var removedSelf: Bool
     /// A ReInit the commit carried: the group is closed and a new one should follow.
-    public var reinit: Proposal.ReInit?
+    package var reinit: Proposal.ReInit?
     /// Whether the commit was an external join.
-    public var external: Bool
+    package var external: Bool
 }
 
 /// The result of processing a message.
-public enum ProcessedMessage: Sendable {
+package enum ProcessedMessage: Sendable {
     /// Application data from a member.
     case application(data: [UInt8], sender: UInt32, authenticatedData: [UInt8])
     /// A proposal, now cached for a later commit.

@@ -1,22 +1,22 @@
-public import Primitives
+package import Primitives
 
 /// The secrets of one epoch (RFC 9420 §8), derived from the previous init secret, the commit
 /// secret, the PSK secret and the new GroupContext. Secrets are held as ``SecretBytes``.
-public struct EpochSecrets: Sendable {
-    public let joinerSecret: SecretBytes
-    public let welcomeSecret: SecretBytes
-    public let epochSecret: SecretBytes
-    public let senderDataSecret: SecretBytes
-    public let encryptionSecret: SecretBytes
-    public let exporterSecret: SecretBytes
-    public let externalSecret: SecretBytes
-    public let confirmationKey: SecretBytes
-    public let membershipKey: SecretBytes
-    public let resumptionPSK: SecretBytes
+package struct EpochSecrets: Sendable {
+    package let joinerSecret: SecretBytes
+    package let welcomeSecret: SecretBytes
+    package let epochSecret: SecretBytes
+    package let senderDataSecret: SecretBytes
+    package let encryptionSecret: SecretBytes
+    package let exporterSecret: SecretBytes
+    package let externalSecret: SecretBytes
+    package let confirmationKey: SecretBytes
+    package let membershipKey: SecretBytes
+    package let resumptionPSK: SecretBytes
     /// Not secret: members compare it to detect impersonation.
-    public let epochAuthenticator: [UInt8]
+    package let epochAuthenticator: [UInt8]
     /// The next epoch's init secret.
-    public let initSecret: SecretBytes
+    package let initSecret: SecretBytes
 
     /// Runs the key schedule.
     ///
@@ -25,7 +25,7 @@ public struct EpochSecrets: Sendable {
     ///   - commitSecret: the commit secret (Nh zero bytes when the commit has no path).
     ///   - pskSecret: from ``KeySchedule/pskSecret(_:crypto:)`` (Nh zero bytes without PSKs).
     ///   - groupContext: the GroupContext of the new epoch.
-    public init(
+    package init(
         crypto: MLSCrypto,
         initSecret: [UInt8],
         commitSecret: [UInt8],
@@ -43,7 +43,7 @@ public struct EpochSecrets: Sendable {
     }
 
     /// Runs the key schedule from the joiner secret (a new member's start, from a Welcome).
-    public init(crypto: MLSCrypto, joinerSecret joiner: [UInt8], pskSecret: [UInt8], groupContext: GroupContext) throws(MLSError)
+    package init(crypto: MLSCrypto, joinerSecret joiner: [UInt8], pskSecret: [UInt8], groupContext: GroupContext) throws(MLSError)
     {
         let intermediate = crypto.extract(salt: joiner, ikm: pskSecret)
         let epoch = try crypto.expandWithLabel(
@@ -96,37 +96,37 @@ public struct EpochSecrets: Sendable {
     }
 
     /// `MLS-Exporter(label, context, length)`.
-    public func export(crypto: MLSCrypto, label: String, context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
+    package func export(crypto: MLSCrypto, label: String, context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
         try self.export(crypto: crypto, label: Array(label.utf8), context: context, length: length)
     }
 
     /// `MLS-Exporter` with a label given as bytes.
-    public func export(crypto: MLSCrypto, label: [UInt8], context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
+    package func export(crypto: MLSCrypto, label: [UInt8], context: [UInt8], length: Int) throws(MLSError) -> [UInt8] {
         let secret = try crypto.deriveSecret(self.exporterSecret.bytes, label: label)
         return try crypto.expandWithLabel(secret: secret, label: "exported", context: crypto.hash(context), length: length)
     }
 
     /// The group's external HPKE key pair: `DeriveKeyPair(external_secret)`.
-    public func externalKeyPair(crypto: MLSCrypto) throws(MLSError) -> (privateKey: SecretBytes, publicKey: [UInt8]) {
+    package func externalKeyPair(crypto: MLSCrypto) throws(MLSError) -> (privateKey: SecretBytes, publicKey: [UInt8]) {
         try crypto.deriveKeyPair(self.externalSecret.bytes)
     }
 }
 
 /// Key-schedule helpers that are not tied to one epoch.
-public enum KeySchedule {
+package enum KeySchedule {
     /// A PSK with its id, as injected into the key schedule.
-    public struct PSK: Sendable {
-        public var id: PreSharedKeyID
-        public var secret: SecretBytes
+    package struct PSK: Sendable {
+        package var id: PreSharedKeyID
+        package var secret: SecretBytes
 
-        public init(id: PreSharedKeyID, secret: SecretBytes) {
+        package init(id: PreSharedKeyID, secret: SecretBytes) {
             self.id = id
             self.secret = secret
         }
     }
 
     /// `psk_secret` from the PSKs in order (RFC 9420 §8.4); Nh zero bytes for none.
-    public static func pskSecret(_ psks: [PSK], crypto: MLSCrypto) throws(MLSError) -> [UInt8] {
+    package static func pskSecret(_ psks: [PSK], crypto: MLSCrypto) throws(MLSError) -> [UInt8] {
         let zero = [UInt8](repeating: 0, count: crypto.hashSize)
         var secret = zero
         for (index, psk) in psks.enumerated() {
@@ -147,12 +147,12 @@ public enum KeySchedule {
     }
 
     /// `welcome_secret` from the joiner secret and PSK secret (before the GroupContext is known).
-    public static func welcomeSecret(joinerSecret: [UInt8], pskSecret: [UInt8], crypto: MLSCrypto) throws(MLSError) -> [UInt8] {
+    package static func welcomeSecret(joinerSecret: [UInt8], pskSecret: [UInt8], crypto: MLSCrypto) throws(MLSError) -> [UInt8] {
         try crypto.deriveSecret(crypto.extract(salt: joinerSecret, ikm: pskSecret), label: "welcome")
     }
 
     /// The AEAD key and nonce that protect a Welcome's GroupInfo.
-    public static func welcomeKey(welcomeSecret: [UInt8], crypto: MLSCrypto) throws(MLSError) -> (key: [UInt8], nonce: [UInt8]) {
+    package static func welcomeKey(welcomeSecret: [UInt8], crypto: MLSCrypto) throws(MLSError) -> (key: [UInt8], nonce: [UInt8]) {
         let aead = crypto.suite.aead
         return (
             try crypto.expandWithLabel(secret: welcomeSecret, label: "key", context: [], length: aead.keySize),
@@ -162,7 +162,7 @@ public enum KeySchedule {
 
     /// The init secret an external joiner sends in ExternalInit: `kem_output` and the secret
     /// exported from `SetupBaseS(external_pub, "")`.
-    public static func externalInit(
+    package static func externalInit(
         externalPublicKey: [UInt8],
         crypto: MLSCrypto
     ) throws(MLSError) -> (kemOutput: [UInt8], initSecret: [UInt8]) {
@@ -175,7 +175,7 @@ public enum KeySchedule {
     }
 
     /// The members' side of external init: the init secret from the `kem_output`.
-    public static func externalInitSecret(
+    package static func externalInitSecret(
         kemOutput: [UInt8],
         externalPrivateKey: SecretBytes,
         crypto: MLSCrypto
@@ -195,9 +195,9 @@ public enum KeySchedule {
 }
 
 /// The transcript hashes (RFC 9420 §8.2).
-public enum TranscriptHash {
+package enum TranscriptHash {
     /// `confirmed_transcript_hash_[n] = Hash(interim_[n-1] || ConfirmedTranscriptHashInput)`.
-    public static func confirmed(interim: [UInt8], content: AuthenticatedContent, crypto: MLSCrypto) -> [UInt8] {
+    package static func confirmed(interim: [UInt8], content: AuthenticatedContent, crypto: MLSCrypto) -> [UInt8] {
         var input = MLSWriter()
         input.write(content.wireFormat)
         input.write(content.content)
@@ -206,14 +206,14 @@ public enum TranscriptHash {
     }
 
     /// `interim_transcript_hash_[n] = Hash(confirmed_[n] || InterimTranscriptHashInput)`.
-    public static func interim(confirmed: [UInt8], confirmationTag: [UInt8], crypto: MLSCrypto) -> [UInt8] {
+    package static func interim(confirmed: [UInt8], confirmationTag: [UInt8], crypto: MLSCrypto) -> [UInt8] {
         var input = MLSWriter()
         input.writeOpaque(confirmationTag)
         return crypto.hash(confirmed + input.bytes)
     }
 
     /// `confirmation_tag = MAC(confirmation_key, confirmed_transcript_hash)`.
-    public static func confirmationTag(confirmationKey: SecretBytes, confirmed: [UInt8], crypto: MLSCrypto) -> [UInt8] {
+    package static func confirmationTag(confirmationKey: SecretBytes, confirmed: [UInt8], crypto: MLSCrypto) -> [UInt8] {
         crypto.mac(key: confirmationKey.bytes, data: confirmed)
     }
 }

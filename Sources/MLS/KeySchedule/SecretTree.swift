@@ -1,4 +1,4 @@
-public import Primitives
+package import Primitives
 
 /// The secret tree of an epoch (RFC 9420 §9): per-member handshake and application ratchets
 /// derived from `encryption_secret`, with the deletion schedule of §9.2.
@@ -6,31 +6,31 @@ public import Primitives
 /// Node secrets are derived on demand from the root down and deleted as soon as both children
 /// exist; a ratchet keeps only its next secret plus the keys of generations it skipped (for
 /// out-of-order messages, up to ``Limits``). A value type: copying it forks the state.
-public struct SecretTree: Sendable {
+package struct SecretTree: Sendable {
     /// Which ratchet of a leaf.
-    public enum RatchetKind: Sendable, Hashable {
+    package enum RatchetKind: Sendable, Hashable {
         case handshake
         case application
     }
 
     /// How far a receiver tolerates reordering.
-    public struct Limits: Sendable, Hashable {
+    package struct Limits: Sendable, Hashable {
         /// Most generations a message may be ahead of the ratchet (keys in between are kept).
-        public var maximumForwardDistance: UInt32
+        package var maximumForwardDistance: UInt32
         /// Most skipped keys kept per ratchet; the oldest go first.
-        public var maximumSkippedKeys: Int
+        package var maximumSkippedKeys: Int
 
-        public init(maximumForwardDistance: UInt32 = 1000, maximumSkippedKeys: Int = 128) {
+        package init(maximumForwardDistance: UInt32 = 1000, maximumSkippedKeys: Int = 128) {
             self.maximumForwardDistance = maximumForwardDistance
             self.maximumSkippedKeys = maximumSkippedKeys
         }
     }
 
     /// A message key and nonce for one generation.
-    public struct KeyAndNonce: Sendable {
-        public let generation: UInt32
-        public let key: SecretBytes
-        public let nonce: [UInt8]
+    package struct KeyAndNonce: Sendable {
+        package let generation: UInt32
+        package let key: SecretBytes
+        package let nonce: [UInt8]
     }
 
     struct Ratchet: Sendable {
@@ -40,12 +40,12 @@ public struct SecretTree: Sendable {
     }
 
     private let crypto: MLSCrypto
-    public let leafCount: UInt32
-    public var limits: Limits
+    package let leafCount: UInt32
+    package var limits: Limits
     private var nodeSecrets: [UInt32: SecretBytes]
     private var ratchets: [UInt32: [RatchetKind: Ratchet]] = [:]
 
-    public init(crypto: MLSCrypto, encryptionSecret: SecretBytes, leafCount: UInt32, limits: Limits = Limits()) {
+    package init(crypto: MLSCrypto, encryptionSecret: SecretBytes, leafCount: UInt32, limits: Limits = Limits()) {
         self.crypto = crypto
         self.leafCount = leafCount
         self.limits = limits
@@ -53,7 +53,7 @@ public struct SecretTree: Sendable {
     }
 
     /// The key and nonce for the next message this member sends, advancing the ratchet.
-    public mutating func nextKey(leaf: UInt32, kind: RatchetKind) throws(MLSError) -> KeyAndNonce {
+    package mutating func nextKey(leaf: UInt32, kind: RatchetKind) throws(MLSError) -> KeyAndNonce {
         var ratchet = try self.ratchet(leaf: leaf, kind: kind)
         let keyAndNonce = try self.derive(&ratchet)
         self.ratchets[leaf, default: [:]][kind] = ratchet
@@ -64,7 +64,7 @@ public struct SecretTree: Sendable {
     ///
     /// - Throws: ``MLSError/Code/generationConsumed`` for a generation already used or dropped,
     ///   ``MLSError/Code/generationTooFar`` beyond ``Limits/maximumForwardDistance``.
-    public mutating func key(leaf: UInt32, kind: RatchetKind, generation: UInt32) throws(MLSError) -> KeyAndNonce {
+    package mutating func key(leaf: UInt32, kind: RatchetKind, generation: UInt32) throws(MLSError) -> KeyAndNonce {
         var ratchet = try self.ratchet(leaf: leaf, kind: kind)
         defer { self.ratchets[leaf, default: [:]][kind] = ratchet }
         if generation < ratchet.generation {

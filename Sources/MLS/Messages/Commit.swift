@@ -1,9 +1,9 @@
 /// `ProposalOrRef`: a proposal by value or by its `ProposalRef`.
-public enum ProposalOrRef: MLSCodable, Hashable {
+package enum ProposalOrRef: MLSCodable, Hashable {
     case proposal(Proposal)
     case reference([UInt8])
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         let type = try reader.readUInt8()
         switch type {
         case 1: self = .proposal(try reader.read(Proposal.self))
@@ -12,7 +12,7 @@ public enum ProposalOrRef: MLSCodable, Hashable {
         }
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         switch self {
         case .proposal(let proposal):
             writer.writeUInt8(1)
@@ -25,63 +25,63 @@ public enum ProposalOrRef: MLSCodable, Hashable {
 }
 
 /// `UpdatePathNode`.
-public struct UpdatePathNode: MLSCodable, Hashable {
-    public var encryptionKey: [UInt8]
-    public var encryptedPathSecret: [HPKECiphertext]
+package struct UpdatePathNode: MLSCodable, Hashable {
+    package var encryptionKey: [UInt8]
+    package var encryptedPathSecret: [HPKECiphertext]
 
-    public init(encryptionKey: [UInt8], encryptedPathSecret: [HPKECiphertext]) {
+    package init(encryptionKey: [UInt8], encryptedPathSecret: [HPKECiphertext]) {
         self.encryptionKey = encryptionKey
         self.encryptedPathSecret = encryptedPathSecret
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.encryptionKey = try reader.readOpaque()
         self.encryptedPathSecret = try reader.readVector(of: HPKECiphertext.self)
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeOpaque(self.encryptionKey)
         writer.writeVector(self.encryptedPathSecret)
     }
 }
 
 /// `UpdatePath`.
-public struct UpdatePath: MLSCodable, Hashable {
-    public var leafNode: LeafNode
-    public var nodes: [UpdatePathNode]
+package struct UpdatePath: MLSCodable, Hashable {
+    package var leafNode: LeafNode
+    package var nodes: [UpdatePathNode]
 
-    public init(leafNode: LeafNode, nodes: [UpdatePathNode]) {
+    package init(leafNode: LeafNode, nodes: [UpdatePathNode]) {
         self.leafNode = leafNode
         self.nodes = nodes
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.leafNode = try reader.read(LeafNode.self)
         self.nodes = try reader.readVector(of: UpdatePathNode.self)
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.write(self.leafNode)
         writer.writeVector(self.nodes)
     }
 }
 
 /// `Commit` (RFC 9420 §12.4).
-public struct Commit: MLSCodable, Hashable {
-    public var proposals: [ProposalOrRef]
-    public var path: UpdatePath?
+package struct Commit: MLSCodable, Hashable {
+    package var proposals: [ProposalOrRef]
+    package var path: UpdatePath?
 
-    public init(proposals: [ProposalOrRef], path: UpdatePath?) {
+    package init(proposals: [ProposalOrRef], path: UpdatePath?) {
         self.proposals = proposals
         self.path = path
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.proposals = try reader.readVector(of: ProposalOrRef.self)
         self.path = try reader.readOptional(of: UpdatePath.self)
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeVector(self.proposals)
         writer.writeOptional(self.path)
     }

@@ -1,16 +1,16 @@
 /// `Credential` (RFC 9420 §5.3): a basic identity or a chain of DER X.509 certificates.
-public enum Credential: MLSCodable, Hashable {
+package enum Credential: MLSCodable, Hashable {
     case basic(identity: [UInt8])
     case x509(certificates: [[UInt8]])
 
-    public var type: CredentialType {
+    package var type: CredentialType {
         switch self {
         case .basic: MLSCode.Credential.basic
         case .x509: MLSCode.Credential.x509
         }
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         let type = try reader.readUInt16()
         switch type {
         case MLSCode.Credential.basic:
@@ -24,7 +24,7 @@ public enum Credential: MLSCodable, Hashable {
         }
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeUInt16(self.type)
         switch self {
         case .basic(let identity): writer.writeOpaque(identity)

@@ -1,11 +1,11 @@
 /// `Sender`.
-public enum Sender: MLSCodable, Hashable {
+package enum Sender: MLSCodable, Hashable {
     case member(leafIndex: UInt32)
     case external(senderIndex: UInt32)
     case newMemberProposal
     case newMemberCommit
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         let type = try reader.readUInt8()
         switch type {
         case 1: self = .member(leafIndex: try reader.readUInt32())
@@ -16,7 +16,7 @@ public enum Sender: MLSCodable, Hashable {
         }
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         switch self {
         case .member(let index):
             writer.writeUInt8(1)
@@ -41,13 +41,13 @@ public enum Sender: MLSCodable, Hashable {
 }
 
 /// `FramedContent`: the group, epoch, sender, authenticated data and the content itself.
-public struct FramedContent: MLSCodable, Hashable {
-    public enum Body: Hashable, Sendable {
+package struct FramedContent: MLSCodable, Hashable {
+    package enum Body: Hashable, Sendable {
         case application([UInt8])
         case proposal(Proposal)
         case commit(Commit)
 
-        public var contentType: ContentType {
+        package var contentType: ContentType {
             switch self {
             case .application: .application
             case .proposal: .proposal
@@ -72,15 +72,15 @@ public struct FramedContent: MLSCodable, Hashable {
         }
     }
 
-    public var groupID: [UInt8]
-    public var epoch: UInt64
-    public var sender: Sender
-    public var authenticatedData: [UInt8]
-    public var body: Body
+    package var groupID: [UInt8]
+    package var epoch: UInt64
+    package var sender: Sender
+    package var authenticatedData: [UInt8]
+    package var body: Body
 
-    public var contentType: ContentType { self.body.contentType }
+    package var contentType: ContentType { self.body.contentType }
 
-    public init(groupID: [UInt8], epoch: UInt64, sender: Sender, authenticatedData: [UInt8], body: Body) {
+    package init(groupID: [UInt8], epoch: UInt64, sender: Sender, authenticatedData: [UInt8], body: Body) {
         self.groupID = groupID
         self.epoch = epoch
         self.sender = sender
@@ -88,7 +88,7 @@ public struct FramedContent: MLSCodable, Hashable {
         self.body = body
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.groupID = try reader.readOpaque()
         self.epoch = try reader.readUInt64()
         self.sender = try reader.read(Sender.self)
@@ -96,7 +96,7 @@ public struct FramedContent: MLSCodable, Hashable {
         self.body = try Body.decode(try reader.read(ContentType.self), from: &reader)
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeOpaque(self.groupID)
         writer.writeUInt64(self.epoch)
         writer.write(self.sender)
@@ -107,46 +107,46 @@ public struct FramedContent: MLSCodable, Hashable {
 }
 
 /// `FramedContentAuthData`: the signature, and the confirmation tag for commits.
-public struct FramedContentAuthData: Hashable, Sendable {
-    public var signature: [UInt8]
+package struct FramedContentAuthData: Hashable, Sendable {
+    package var signature: [UInt8]
     /// Present exactly when the content is a commit.
-    public var confirmationTag: [UInt8]?
+    package var confirmationTag: [UInt8]?
 
-    public init(signature: [UInt8], confirmationTag: [UInt8]?) {
+    package init(signature: [UInt8], confirmationTag: [UInt8]?) {
         self.signature = signature
         self.confirmationTag = confirmationTag
     }
 
-    public init(from reader: inout MLSReader, contentType: ContentType) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader, contentType: ContentType) throws(MLSDecodingError) {
         self.signature = try reader.readOpaque()
         self.confirmationTag = contentType == .commit ? try reader.readOpaque() : nil
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeOpaque(self.signature)
         if let tag = self.confirmationTag { writer.writeOpaque(tag) }
     }
 }
 
 /// `AuthenticatedContent`: wire format, content and its authentication.
-public struct AuthenticatedContent: MLSCodable, Hashable {
-    public var wireFormat: WireFormat
-    public var content: FramedContent
-    public var auth: FramedContentAuthData
+package struct AuthenticatedContent: MLSCodable, Hashable {
+    package var wireFormat: WireFormat
+    package var content: FramedContent
+    package var auth: FramedContentAuthData
 
-    public init(wireFormat: WireFormat, content: FramedContent, auth: FramedContentAuthData) {
+    package init(wireFormat: WireFormat, content: FramedContent, auth: FramedContentAuthData) {
         self.wireFormat = wireFormat
         self.content = content
         self.auth = auth
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.wireFormat = try reader.read(WireFormat.self)
         self.content = try reader.read(FramedContent.self)
         self.auth = try FramedContentAuthData(from: &reader, contentType: self.content.contentType)
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.write(self.wireFormat)
         writer.write(self.content)
         self.auth.encode(to: &writer)

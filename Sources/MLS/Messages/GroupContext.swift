@@ -1,14 +1,14 @@
 /// `GroupContext` (RFC 9420 §8.1): the state every member agrees on in an epoch.
-public struct GroupContext: MLSCodable, Hashable {
-    public var version: ProtocolVersion
-    public var cipherSuite: CipherSuiteID
-    public var groupID: [UInt8]
-    public var epoch: UInt64
-    public var treeHash: [UInt8]
-    public var confirmedTranscriptHash: [UInt8]
-    public var extensions: [Extension]
+package struct GroupContext: MLSCodable, Hashable {
+    package var version: ProtocolVersion
+    package var cipherSuite: CipherSuiteID
+    package var groupID: [UInt8]
+    package var epoch: UInt64
+    package var treeHash: [UInt8]
+    package var confirmedTranscriptHash: [UInt8]
+    package var extensions: [Extension]
 
-    public init(
+    package init(
         version: ProtocolVersion = MLSCode.mls10,
         cipherSuite: CipherSuiteID,
         groupID: [UInt8],
@@ -26,7 +26,7 @@ public struct GroupContext: MLSCodable, Hashable {
         self.extensions = extensions
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.version = try reader.readUInt16()
         self.cipherSuite = try reader.readUInt16()
         self.groupID = try reader.readOpaque()
@@ -36,7 +36,7 @@ public struct GroupContext: MLSCodable, Hashable {
         self.extensions = try reader.readVector(of: Extension.self)
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeUInt16(self.version)
         writer.writeUInt16(self.cipherSuite)
         writer.writeOpaque(self.groupID)

@@ -1,13 +1,13 @@
 /// `KeyPackage` (RFC 9420 §10).
-public struct KeyPackage: MLSCodable, Hashable {
-    public var version: ProtocolVersion
-    public var cipherSuite: CipherSuiteID
-    public var initKey: [UInt8]
-    public var leafNode: LeafNode
-    public var extensions: [Extension]
-    public var signature: [UInt8]
+package struct KeyPackage: MLSCodable, Hashable {
+    package var version: ProtocolVersion
+    package var cipherSuite: CipherSuiteID
+    package var initKey: [UInt8]
+    package var leafNode: LeafNode
+    package var extensions: [Extension]
+    package var signature: [UInt8]
 
-    public init(
+    package init(
         version: ProtocolVersion,
         cipherSuite: CipherSuiteID,
         initKey: [UInt8],
@@ -23,7 +23,7 @@ public struct KeyPackage: MLSCodable, Hashable {
         self.signature = signature
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.version = try reader.readUInt16()
         self.cipherSuite = try reader.readUInt16()
         self.initKey = try reader.readOpaque()
@@ -32,13 +32,13 @@ public struct KeyPackage: MLSCodable, Hashable {
         self.signature = try reader.readOpaque()
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeBytes(self.toBeSigned)
         writer.writeOpaque(self.signature)
     }
 
     /// `KeyPackageTBS`.
-    public var toBeSigned: [UInt8] {
+    package var toBeSigned: [UInt8] {
         var writer = MLSWriter()
         writer.writeUInt16(self.version)
         writer.writeUInt16(self.cipherSuite)

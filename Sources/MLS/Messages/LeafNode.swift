@@ -1,12 +1,12 @@
 /// `Capabilities`: what a client supports. Unknown values (GREASE) are kept as they are.
-public struct Capabilities: MLSCodable, Hashable {
-    public var versions: [ProtocolVersion]
-    public var cipherSuites: [CipherSuiteID]
-    public var extensions: [ExtensionType]
-    public var proposals: [ProposalType]
-    public var credentials: [CredentialType]
+package struct Capabilities: MLSCodable, Hashable {
+    package var versions: [ProtocolVersion]
+    package var cipherSuites: [CipherSuiteID]
+    package var extensions: [ExtensionType]
+    package var proposals: [ProposalType]
+    package var credentials: [CredentialType]
 
-    public init(
+    package init(
         versions: [ProtocolVersion],
         cipherSuites: [CipherSuiteID],
         extensions: [ExtensionType],
@@ -20,7 +20,7 @@ public struct Capabilities: MLSCodable, Hashable {
         self.credentials = credentials
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         let u16 = { (r: inout MLSReader) throws(MLSDecodingError) -> UInt16 in try r.readUInt16() }
         self.versions = try reader.readVector(u16)
         self.cipherSuites = try reader.readVector(u16)
@@ -29,7 +29,7 @@ public struct Capabilities: MLSCodable, Hashable {
         self.credentials = try reader.readVector(u16)
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         for list in [self.versions, self.cipherSuites, self.extensions, self.proposals, self.credentials] {
             writer.writeVector(list) { w, value in w.writeUInt16(value) }
         }
@@ -37,30 +37,30 @@ public struct Capabilities: MLSCodable, Hashable {
 }
 
 /// `Lifetime`: seconds since the Unix epoch.
-public struct Lifetime: MLSCodable, Hashable {
-    public var notBefore: UInt64
-    public var notAfter: UInt64
+package struct Lifetime: MLSCodable, Hashable {
+    package var notBefore: UInt64
+    package var notAfter: UInt64
 
-    public init(notBefore: UInt64, notAfter: UInt64) {
+    package init(notBefore: UInt64, notAfter: UInt64) {
         self.notBefore = notBefore
         self.notAfter = notAfter
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.notBefore = try reader.readUInt64()
         self.notAfter = try reader.readUInt64()
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeUInt64(self.notBefore)
         writer.writeUInt64(self.notAfter)
     }
 }
 
 /// `LeafNode` (RFC 9420 §7.2): a member's keys, credential, capabilities and signature.
-public struct LeafNode: MLSCodable, Hashable {
+package struct LeafNode: MLSCodable, Hashable {
     /// `leaf_node_source` with its data.
-    public enum Source: Hashable, Sendable {
+    package enum Source: Hashable, Sendable {
         case keyPackage(Lifetime)
         case update
         case commit(parentHash: [UInt8])
@@ -74,15 +74,15 @@ public struct LeafNode: MLSCodable, Hashable {
         }
     }
 
-    public var encryptionKey: [UInt8]
-    public var signatureKey: [UInt8]
-    public var credential: Credential
-    public var capabilities: Capabilities
-    public var source: Source
-    public var extensions: [Extension]
-    public var signature: [UInt8]
+    package var encryptionKey: [UInt8]
+    package var signatureKey: [UInt8]
+    package var credential: Credential
+    package var capabilities: Capabilities
+    package var source: Source
+    package var extensions: [Extension]
+    package var signature: [UInt8]
 
-    public init(
+    package init(
         encryptionKey: [UInt8],
         signatureKey: [UInt8],
         credential: Credential,
@@ -100,7 +100,7 @@ public struct LeafNode: MLSCodable, Hashable {
         self.signature = signature
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.encryptionKey = try reader.readOpaque()
         self.signatureKey = try reader.readOpaque()
         self.credential = try reader.read(Credential.self)
@@ -116,7 +116,7 @@ public struct LeafNode: MLSCodable, Hashable {
         self.signature = try reader.readOpaque()
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         self.encodeContent(to: &writer)
         writer.writeOpaque(self.signature)
     }
@@ -137,7 +137,7 @@ public struct LeafNode: MLSCodable, Hashable {
     }
 
     /// `LeafNodeTBS`: the content plus, for `update` and `commit` sources, the group and leaf.
-    public func toBeSigned(groupID: [UInt8], leafIndex: UInt32) -> [UInt8] {
+    package func toBeSigned(groupID: [UInt8], leafIndex: UInt32) -> [UInt8] {
         var writer = MLSWriter()
         self.encodeContent(to: &writer)
         switch self.source {
@@ -151,24 +151,24 @@ public struct LeafNode: MLSCodable, Hashable {
 }
 
 /// `ParentNode`.
-public struct ParentNode: MLSCodable, Hashable {
-    public var encryptionKey: [UInt8]
-    public var parentHash: [UInt8]
-    public var unmergedLeaves: [UInt32]
+package struct ParentNode: MLSCodable, Hashable {
+    package var encryptionKey: [UInt8]
+    package var parentHash: [UInt8]
+    package var unmergedLeaves: [UInt32]
 
-    public init(encryptionKey: [UInt8], parentHash: [UInt8], unmergedLeaves: [UInt32]) {
+    package init(encryptionKey: [UInt8], parentHash: [UInt8], unmergedLeaves: [UInt32]) {
         self.encryptionKey = encryptionKey
         self.parentHash = parentHash
         self.unmergedLeaves = unmergedLeaves
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.encryptionKey = try reader.readOpaque()
         self.parentHash = try reader.readOpaque()
         self.unmergedLeaves = try reader.readVector { (r: inout MLSReader) throws(MLSDecodingError) in try r.readUInt32() }
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeOpaque(self.encryptionKey)
         writer.writeOpaque(self.parentHash)
         writer.writeVector(self.unmergedLeaves) { w, leaf in w.writeUInt32(leaf) }
@@ -176,11 +176,11 @@ public struct ParentNode: MLSCodable, Hashable {
 }
 
 /// `Node`: a leaf or a parent.
-public enum Node: MLSCodable, Hashable {
+package enum Node: MLSCodable, Hashable {
     case leaf(LeafNode)
     case parent(ParentNode)
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         let type = try reader.readUInt8()
         switch type {
         case 1: self = .leaf(try reader.read(LeafNode.self))
@@ -189,7 +189,7 @@ public enum Node: MLSCodable, Hashable {
         }
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         switch self {
         case .leaf(let leaf):
             writer.writeUInt8(1)
@@ -202,18 +202,18 @@ public enum Node: MLSCodable, Hashable {
 }
 
 /// `optional<Node> ratchet_tree<V>`: the tree as the ratchet_tree extension carries it.
-public struct RatchetTreeNodes: MLSCodable, Hashable {
-    public var nodes: [Node?]
+package struct RatchetTreeNodes: MLSCodable, Hashable {
+    package var nodes: [Node?]
 
-    public init(nodes: [Node?]) {
+    package init(nodes: [Node?]) {
         self.nodes = nodes
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         self.nodes = try reader.readVector { (r: inout MLSReader) throws(MLSDecodingError) in try r.readOptional(of: Node.self) }
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeVector(self.nodes) { w, node in w.writeOptional(node) }
     }
 }

@@ -1,12 +1,12 @@
 /// `MLSMessage`: the envelope of everything MLS sends.
-public enum MLSMessage: MLSCodable, Hashable {
+package enum MLSMessage: MLSCodable, Hashable {
     case publicMessage(PublicMessage)
     case privateMessage(PrivateMessage)
     case welcome(Welcome)
     case groupInfo(GroupInfo)
     case keyPackage(KeyPackage)
 
-    public var wireFormat: WireFormat {
+    package var wireFormat: WireFormat {
         switch self {
         case .publicMessage: .publicMessage
         case .privateMessage: .privateMessage
@@ -16,7 +16,7 @@ public enum MLSMessage: MLSCodable, Hashable {
         }
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         let version = try reader.readUInt16()
         guard version == MLSCode.mls10 else { throw reader.error(.unknownValue, "protocol version \(version)") }
         switch try reader.read(WireFormat.self) {
@@ -28,7 +28,7 @@ public enum MLSMessage: MLSCodable, Hashable {
         }
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeUInt16(MLSCode.mls10)
         writer.write(self.wireFormat)
         switch self {

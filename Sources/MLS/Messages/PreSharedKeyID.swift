@@ -1,25 +1,25 @@
 /// `PreSharedKeyID` (RFC 9420 §8.4): an external PSK by id, or a resumption PSK of a group epoch.
-public struct PreSharedKeyID: MLSCodable, Hashable {
-    public enum ResumptionUsage: UInt8, Sendable, Hashable {
+package struct PreSharedKeyID: MLSCodable, Hashable {
+    package enum ResumptionUsage: UInt8, Sendable, Hashable {
         case application = 1
         case reinit = 2
         case branch = 3
     }
 
-    public enum Kind: Hashable, Sendable {
+    package enum Kind: Hashable, Sendable {
         case external(pskID: [UInt8])
         case resumption(usage: ResumptionUsage, groupID: [UInt8], epoch: UInt64)
     }
 
-    public var kind: Kind
-    public var nonce: [UInt8]
+    package var kind: Kind
+    package var nonce: [UInt8]
 
-    public init(kind: Kind, nonce: [UInt8]) {
+    package init(kind: Kind, nonce: [UInt8]) {
         self.kind = kind
         self.nonce = nonce
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         let type = try reader.readUInt8()
         switch type {
         case 1:
@@ -34,7 +34,7 @@ public struct PreSharedKeyID: MLSCodable, Hashable {
         self.nonce = try reader.readOpaque()
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         switch self.kind {
         case .external(let pskID):
             writer.writeUInt8(1)

@@ -1,5 +1,5 @@
 /// `Proposal` (RFC 9420 §12.1) with every proposal type a client meets.
-public enum Proposal: MLSCodable, Hashable {
+package enum Proposal: MLSCodable, Hashable {
     case add(Add)
     case update(Update)
     case remove(Remove)
@@ -8,7 +8,7 @@ public enum Proposal: MLSCodable, Hashable {
     case externalInit(ExternalInit)
     case groupContextExtensions(GroupContextExtensions)
 
-    public var type: ProposalType {
+    package var type: ProposalType {
         switch self {
         case .add: MLSCode.Proposal.add
         case .update: MLSCode.Proposal.update
@@ -20,7 +20,7 @@ public enum Proposal: MLSCodable, Hashable {
         }
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         let type = try reader.readUInt16()
         switch type {
         case MLSCode.Proposal.add: self = .add(try reader.read(Add.self))
@@ -34,7 +34,7 @@ public enum Proposal: MLSCodable, Hashable {
         }
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         writer.writeUInt16(self.type)
         switch self {
         case .add(let p): writer.write(p)
@@ -48,59 +48,59 @@ public enum Proposal: MLSCodable, Hashable {
     }
 
     /// `Add`.
-    public struct Add: MLSCodable, Hashable {
-        public var keyPackage: KeyPackage
-        public init(keyPackage: KeyPackage) { self.keyPackage = keyPackage }
-        public init(from reader: inout MLSReader) throws(MLSDecodingError) { self.keyPackage = try reader.read(KeyPackage.self) }
-        public func encode(to writer: inout MLSWriter) { writer.write(self.keyPackage) }
+    package struct Add: MLSCodable, Hashable {
+        package var keyPackage: KeyPackage
+        package init(keyPackage: KeyPackage) { self.keyPackage = keyPackage }
+        package init(from reader: inout MLSReader) throws(MLSDecodingError) { self.keyPackage = try reader.read(KeyPackage.self) }
+        package func encode(to writer: inout MLSWriter) { writer.write(self.keyPackage) }
     }
 
     /// `Update`.
-    public struct Update: MLSCodable, Hashable {
-        public var leafNode: LeafNode
-        public init(leafNode: LeafNode) { self.leafNode = leafNode }
-        public init(from reader: inout MLSReader) throws(MLSDecodingError) { self.leafNode = try reader.read(LeafNode.self) }
-        public func encode(to writer: inout MLSWriter) { writer.write(self.leafNode) }
+    package struct Update: MLSCodable, Hashable {
+        package var leafNode: LeafNode
+        package init(leafNode: LeafNode) { self.leafNode = leafNode }
+        package init(from reader: inout MLSReader) throws(MLSDecodingError) { self.leafNode = try reader.read(LeafNode.self) }
+        package func encode(to writer: inout MLSWriter) { writer.write(self.leafNode) }
     }
 
     /// `Remove`.
-    public struct Remove: MLSCodable, Hashable {
-        public var removed: UInt32
-        public init(removed: UInt32) { self.removed = removed }
-        public init(from reader: inout MLSReader) throws(MLSDecodingError) { self.removed = try reader.readUInt32() }
-        public func encode(to writer: inout MLSWriter) { writer.writeUInt32(self.removed) }
+    package struct Remove: MLSCodable, Hashable {
+        package var removed: UInt32
+        package init(removed: UInt32) { self.removed = removed }
+        package init(from reader: inout MLSReader) throws(MLSDecodingError) { self.removed = try reader.readUInt32() }
+        package func encode(to writer: inout MLSWriter) { writer.writeUInt32(self.removed) }
     }
 
     /// `PreSharedKey`.
-    public struct PreSharedKey: MLSCodable, Hashable {
-        public var psk: PreSharedKeyID
-        public init(psk: PreSharedKeyID) { self.psk = psk }
-        public init(from reader: inout MLSReader) throws(MLSDecodingError) { self.psk = try reader.read(PreSharedKeyID.self) }
-        public func encode(to writer: inout MLSWriter) { writer.write(self.psk) }
+    package struct PreSharedKey: MLSCodable, Hashable {
+        package var psk: PreSharedKeyID
+        package init(psk: PreSharedKeyID) { self.psk = psk }
+        package init(from reader: inout MLSReader) throws(MLSDecodingError) { self.psk = try reader.read(PreSharedKeyID.self) }
+        package func encode(to writer: inout MLSWriter) { writer.write(self.psk) }
     }
 
     /// `ReInit`.
-    public struct ReInit: MLSCodable, Hashable {
-        public var groupID: [UInt8]
-        public var version: ProtocolVersion
-        public var cipherSuite: CipherSuiteID
-        public var extensions: [Extension]
+    package struct ReInit: MLSCodable, Hashable {
+        package var groupID: [UInt8]
+        package var version: ProtocolVersion
+        package var cipherSuite: CipherSuiteID
+        package var extensions: [Extension]
 
-        public init(groupID: [UInt8], version: ProtocolVersion, cipherSuite: CipherSuiteID, extensions: [Extension]) {
+        package init(groupID: [UInt8], version: ProtocolVersion, cipherSuite: CipherSuiteID, extensions: [Extension]) {
             self.groupID = groupID
             self.version = version
             self.cipherSuite = cipherSuite
             self.extensions = extensions
         }
 
-        public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+        package init(from reader: inout MLSReader) throws(MLSDecodingError) {
             self.groupID = try reader.readOpaque()
             self.version = try reader.readUInt16()
             self.cipherSuite = try reader.readUInt16()
             self.extensions = try reader.readVector(of: Extension.self)
         }
 
-        public func encode(to writer: inout MLSWriter) {
+        package func encode(to writer: inout MLSWriter) {
             writer.writeOpaque(self.groupID)
             writer.writeUInt16(self.version)
             writer.writeUInt16(self.cipherSuite)
@@ -109,20 +109,20 @@ public enum Proposal: MLSCodable, Hashable {
     }
 
     /// `ExternalInit`.
-    public struct ExternalInit: MLSCodable, Hashable {
-        public var kemOutput: [UInt8]
-        public init(kemOutput: [UInt8]) { self.kemOutput = kemOutput }
-        public init(from reader: inout MLSReader) throws(MLSDecodingError) { self.kemOutput = try reader.readOpaque() }
-        public func encode(to writer: inout MLSWriter) { writer.writeOpaque(self.kemOutput) }
+    package struct ExternalInit: MLSCodable, Hashable {
+        package var kemOutput: [UInt8]
+        package init(kemOutput: [UInt8]) { self.kemOutput = kemOutput }
+        package init(from reader: inout MLSReader) throws(MLSDecodingError) { self.kemOutput = try reader.readOpaque() }
+        package func encode(to writer: inout MLSWriter) { writer.writeOpaque(self.kemOutput) }
     }
 
     /// `GroupContextExtensions`.
-    public struct GroupContextExtensions: MLSCodable, Hashable {
-        public var extensions: [Extension]
-        public init(extensions: [Extension]) { self.extensions = extensions }
-        public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package struct GroupContextExtensions: MLSCodable, Hashable {
+        package var extensions: [Extension]
+        package init(extensions: [Extension]) { self.extensions = extensions }
+        package init(from reader: inout MLSReader) throws(MLSDecodingError) {
             self.extensions = try reader.readVector(of: Extension.self)
         }
-        public func encode(to writer: inout MLSWriter) { writer.writeVector(self.extensions) }
+        package func encode(to writer: inout MLSWriter) { writer.writeVector(self.extensions) }
     }
 }

@@ -1,7 +1,7 @@
-public import Primitives
+package import Primitives
 
 /// Where a LeafNode appears, which decides the source it must have (RFC 9420 §7.3).
-public enum LeafNodeUse: Sendable {
+package enum LeafNodeUse: Sendable {
     case keyPackage
     case update
     case commit
@@ -12,7 +12,7 @@ public enum LeafNodeUse: Sendable {
 extension LeafNode {
     /// Checks the LeafNode's signature: `LeafNodeTBS`, with the group and leaf for `update` and
     /// `commit` sources.
-    public func hasValidSignature(crypto: MLSCrypto, groupID: [UInt8], leafIndex: UInt32) -> Bool {
+    package func hasValidSignature(crypto: MLSCrypto, groupID: [UInt8], leafIndex: UInt32) -> Bool {
         crypto.verifyWithLabel(
             publicKey: self.signatureKey,
             label: "LeafNodeTBS",
@@ -22,7 +22,7 @@ extension LeafNode {
     }
 
     /// Signs the LeafNode (sets `signature`).
-    public mutating func sign(privateKey: SecretBytes, crypto: MLSCrypto, groupID: [UInt8], leafIndex: UInt32) throws(MLSError) {
+    package mutating func sign(privateKey: SecretBytes, crypto: MLSCrypto, groupID: [UInt8], leafIndex: UInt32) throws(MLSError) {
         self.signature = try crypto.signWithLabel(
             privateKey: privateKey,
             label: "LeafNodeTBS",
@@ -46,25 +46,25 @@ extension LeafNode {
 }
 
 /// The `required_capabilities` group context extension.
-public struct RequiredCapabilities: MLSCodable, Hashable {
-    public var extensionTypes: [ExtensionType]
-    public var proposalTypes: [ProposalType]
-    public var credentialTypes: [CredentialType]
+package struct RequiredCapabilities: MLSCodable, Hashable {
+    package var extensionTypes: [ExtensionType]
+    package var proposalTypes: [ProposalType]
+    package var credentialTypes: [CredentialType]
 
-    public init(extensionTypes: [ExtensionType], proposalTypes: [ProposalType], credentialTypes: [CredentialType]) {
+    package init(extensionTypes: [ExtensionType], proposalTypes: [ProposalType], credentialTypes: [CredentialType]) {
         self.extensionTypes = extensionTypes
         self.proposalTypes = proposalTypes
         self.credentialTypes = credentialTypes
     }
 
-    public init(from reader: inout MLSReader) throws(MLSDecodingError) {
+    package init(from reader: inout MLSReader) throws(MLSDecodingError) {
         let u16 = { (r: inout MLSReader) throws(MLSDecodingError) -> UInt16 in try r.readUInt16() }
         self.extensionTypes = try reader.readVector(u16)
         self.proposalTypes = try reader.readVector(u16)
         self.credentialTypes = try reader.readVector(u16)
     }
 
-    public func encode(to writer: inout MLSWriter) {
+    package func encode(to writer: inout MLSWriter) {
         for list in [self.extensionTypes, self.proposalTypes, self.credentialTypes] {
             writer.writeVector(list) { w, value in w.writeUInt16(value) }
         }
@@ -96,7 +96,7 @@ extension RatchetTree {
     ///   - leafIndex: where the leaf is (or will be); for the signature and to skip itself.
     ///   - now: seconds since the epoch to check `lifetime` against, or nil to skip that check.
     ///   - maxLifetime: the longest total lifetime (seconds) a KeyPackage leaf may have, or nil.
-    public func validate(
+    package func validate(
         leafNode: LeafNode,
         at leafIndex: UInt32,
         use: LeafNodeUse,
@@ -171,7 +171,7 @@ extension RatchetTree {
     }
 
     /// What per-leaf checks need to know about all members, computed once.
-    public func memberSummary() -> MemberSummary {
+    package func memberSummary() -> MemberSummary {
         var summary = MemberSummary()
         for leaf in self.occupiedLeaves { summary.insert(self.leaf(leaf)!) }
         for index in stride(from: 1, to: self.nodes.count, by: 2) {
@@ -197,7 +197,7 @@ extension RatchetTree {
 
     /// Validates a whole tree as a joiner must (RFC 9420 §12.4.3.1): tree hash, parent hashes,
     /// every leaf, unmerged-leaf lists and key uniqueness.
-    public mutating func validate(context: GroupContext, crypto: MLSCrypto) throws(MLSError) {
+    package mutating func validate(context: GroupContext, crypto: MLSCrypto) throws(MLSError) {
         guard self.treeHash(crypto: crypto) == context.treeHash else {
             throw MLSError(.invalidTreeHash, "the ratchet tree does not match the GroupContext's tree hash")
         }
@@ -249,17 +249,17 @@ extension RatchetTree {
 }
 
 /// Facts about a group's members for validating many new leaves in linear time.
-public struct MemberSummary: Sendable {
-    public var signatureKeys: Set<[UInt8]> = []
-    public var encryptionKeys: Set<[UInt8]> = []
-    public var credentialTypesInUse: Set<CredentialType> = []
+package struct MemberSummary: Sendable {
+    package var signatureKeys: Set<[UInt8]> = []
+    package var encryptionKeys: Set<[UInt8]> = []
+    package var credentialTypesInUse: Set<CredentialType> = []
     /// The credential types every member supports; nil for no members.
-    public var credentialTypesSupportedByAll: Set<CredentialType>?
+    package var credentialTypesSupportedByAll: Set<CredentialType>?
 
-    public init() {}
+    package init() {}
 
     /// Adds a member's leaf.
-    public mutating func insert(_ leaf: LeafNode) {
+    package mutating func insert(_ leaf: LeafNode) {
         self.signatureKeys.insert(leaf.signatureKey)
         self.encryptionKeys.insert(leaf.encryptionKey)
         self.credentialTypesInUse.insert(leaf.credential.type)

@@ -3,20 +3,20 @@ import Primitives
 /// The public ratchet tree of a group (RFC 9420 §4, §7), in the array representation: leaves at
 /// even node indices, parents at odd ones, always 2^d leaves. A value type; tree hashes are
 /// cached per node and invalidated along the path of every change.
-public struct RatchetTree: Sendable {
+package struct RatchetTree: Sendable {
     /// The nodes, `nil` for blank; count is `2 * leafCount - 1`.
-    public private(set) var nodes: [Node?]
+    package private(set) var nodes: [Node?]
     private var hashCache: [[UInt8]?]
 
     /// A tree whose only node is `leaf` (a new group).
-    public init(leaf: LeafNode) {
+    package init(leaf: LeafNode) {
         self.nodes = [.leaf(leaf)]
         self.hashCache = [nil]
     }
 
     /// A tree from the `ratchet_tree` extension's node list: the last node must be non-blank, the
     /// list is extended with blanks to a full tree, and leaves/parents must sit at even/odd indices.
-    public init(_ list: RatchetTreeNodes) throws(MLSError) {
+    package init(_ list: RatchetTreeNodes) throws(MLSError) {
         guard let last = list.nodes.last, last != nil else {
             throw MLSError(.malformed, "a ratchet tree must not be empty or end with a blank node")
         }
@@ -45,39 +45,39 @@ public struct RatchetTree: Sendable {
     }
 
     /// The node list for the `ratchet_tree` extension (trailing blanks dropped).
-    public var exported: RatchetTreeNodes {
+    package var exported: RatchetTreeNodes {
         var nodes = self.nodes
         while let last = nodes.last, last == nil { nodes.removeLast() }
         return RatchetTreeNodes(nodes: nodes)
     }
 
-    public var leafCount: UInt32 { UInt32((self.nodes.count + 1) / 2) }
-    public var root: UInt32 { TreeMath.root(leaves: self.leafCount) }
+    package var leafCount: UInt32 { UInt32((self.nodes.count + 1) / 2) }
+    package var root: UInt32 { TreeMath.root(leaves: self.leafCount) }
 
     // MARK: Access
 
     /// The LeafNode of leaf `leaf`, nil when blank or outside the tree.
-    public func leaf(_ leaf: UInt32) -> LeafNode? {
+    package func leaf(_ leaf: UInt32) -> LeafNode? {
         guard leaf < self.leafCount, case .leaf(let node)? = self.nodes[Int(2 * leaf)] else { return nil }
         return node
     }
 
     /// The ParentNode at node index `node`, nil when blank or not a parent.
-    public func parent(_ node: UInt32) -> ParentNode? {
+    package func parent(_ node: UInt32) -> ParentNode? {
         guard Int(node) < self.nodes.count, case .parent(let parent)? = self.nodes[Int(node)] else { return nil }
         return parent
     }
 
     /// Whether node `node` is blank.
-    public func isBlank(_ node: UInt32) -> Bool { Int(node) >= self.nodes.count || self.nodes[Int(node)] == nil }
+    package func isBlank(_ node: UInt32) -> Bool { Int(node) >= self.nodes.count || self.nodes[Int(node)] == nil }
 
     /// Indices of the non-blank leaves.
-    public var occupiedLeaves: [UInt32] {
+    package var occupiedLeaves: [UInt32] {
         (0..<self.leafCount).filter { self.leaf($0) != nil }
     }
 
     /// The HPKE public key held at a node, if any.
-    public func encryptionKey(_ node: UInt32) -> [UInt8]? {
+    package func encryptionKey(_ node: UInt32) -> [UInt8]? {
         switch self.nodes[Int(node)] {
         case .leaf(let leaf)?: leaf.encryptionKey
         case .parent(let parent)?: parent.encryptionKey
@@ -88,7 +88,7 @@ public struct RatchetTree: Sendable {
     // MARK: Mutation
 
     /// Sets node `node`, invalidating the cached hashes above it.
-    public mutating func set(_ node: UInt32, _ value: Node?) {
+    package mutating func set(_ node: UInt32, _ value: Node?) {
         self.nodes[Int(node)] = value
         self.invalidate(node)
     }
@@ -99,7 +99,7 @@ public struct RatchetTree: Sendable {
     }
 
     /// Blanks every node on the direct path of `leaf`.
-    public mutating func blankPath(_ leaf: UInt32) {
+    package mutating func blankPath(_ leaf: UInt32) {
         for node in TreeMath.directPath(TreeMath.node(ofLeaf: leaf), leaves: self.leafCount) where !self.isBlank(node) {
             self.set(node, nil)
         }
@@ -108,7 +108,7 @@ public struct RatchetTree: Sendable {
     /// Adds a member at the leftmost blank leaf (extending the tree when full) and records it as
     /// unmerged in every non-blank ancestor. Returns its leaf index.
     @discardableResult
-    public mutating func add(_ leafNode: LeafNode) -> UInt32 {
+    package mutating func add(_ leafNode: LeafNode) -> UInt32 {
         let leaf = self.reserveLeaf()
         let node = TreeMath.node(ofLeaf: leaf)
         for ancestor in TreeMath.directPath(node, leaves: self.leafCount) {
@@ -122,7 +122,7 @@ public struct RatchetTree: Sendable {
     }
 
     /// The leftmost blank leaf, extending the tree when there is none (where an external joiner goes).
-    public mutating func reserveLeaf() -> UInt32 {
+    package mutating func reserveLeaf() -> UInt32 {
         (0..<self.leafCount).first { self.isBlankLeaf($0) } ?? self.extend()
     }
 
@@ -143,20 +143,20 @@ public struct RatchetTree: Sendable {
     }
 
     /// Replaces a member's LeafNode (Update) and blanks its direct path.
-    public mutating func update(_ leaf: UInt32, with leafNode: LeafNode) {
+    package mutating func update(_ leaf: UInt32, with leafNode: LeafNode) {
         self.set(TreeMath.node(ofLeaf: leaf), .leaf(leafNode))
         self.blankPath(leaf)
     }
 
     /// Removes a member: blanks its leaf and direct path, then truncates the tree.
-    public mutating func remove(_ leaf: UInt32) {
+    package mutating func remove(_ leaf: UInt32) {
         self.set(TreeMath.node(ofLeaf: leaf), nil)
         self.blankPath(leaf)
         self.truncate()
     }
 
     /// Halves the tree while its right half has no non-blank leaf.
-    public mutating func truncate() {
+    package mutating func truncate() {
         while self.leafCount > 1 {
             let half = self.leafCount / 2
             guard (half..<self.leafCount).allSatisfy({ self.isBlankLeaf($0) }) else { return }
@@ -169,7 +169,7 @@ public struct RatchetTree: Sendable {
 
     /// The resolution of `node` (RFC 9420 §4.1.1): itself (and its unmerged leaves) when
     /// non-blank, else the resolutions of its children.
-    public func resolution(_ node: UInt32) -> [UInt32] {
+    package func resolution(_ node: UInt32) -> [UInt32] {
         switch self.nodes[Int(node)] {
         case .leaf?: return [node]
         case .parent(let parent)?: return [node] + parent.unmergedLeaves.map { TreeMath.node(ofLeaf: $0) }
@@ -181,7 +181,7 @@ public struct RatchetTree: Sendable {
 
     /// The filtered direct path of `leaf`: its direct path without nodes whose copath child has
     /// an empty resolution.
-    public func filteredDirectPath(_ leaf: UInt32) -> [UInt32] {
+    package func filteredDirectPath(_ leaf: UInt32) -> [UInt32] {
         let node = TreeMath.node(ofLeaf: leaf)
         let path = TreeMath.directPath(node, leaves: self.leafCount)
         let copath = TreeMath.copath(node, leaves: self.leafCount)
@@ -189,7 +189,7 @@ public struct RatchetTree: Sendable {
     }
 
     /// The copath child of each node in the filtered direct path of `leaf`, in the same order.
-    public func filteredCopath(_ leaf: UInt32) -> [UInt32] {
+    package func filteredCopath(_ leaf: UInt32) -> [UInt32] {
         let node = TreeMath.node(ofLeaf: leaf)
         let path = TreeMath.directPath(node, leaves: self.leafCount)
         let copath = TreeMath.copath(node, leaves: self.leafCount)
@@ -206,12 +206,12 @@ public struct RatchetTree: Sendable {
     // MARK: Tree hash
 
     /// The tree hash of the root.
-    public mutating func treeHash(crypto: MLSCrypto) -> [UInt8] {
+    package mutating func treeHash(crypto: MLSCrypto) -> [UInt8] {
         self.treeHash(self.root, crypto: crypto)
     }
 
     /// The tree hash of `node` (cached).
-    public mutating func treeHash(_ node: UInt32, crypto: MLSCrypto) -> [UInt8] {
+    package mutating func treeHash(_ node: UInt32, crypto: MLSCrypto) -> [UInt8] {
         if let cached = self.hashCache[Int(node)] { return cached }
         let hash: [UInt8]
         if TreeMath.level(node) == 0 {
@@ -285,7 +285,7 @@ public struct RatchetTree: Sendable {
 
     /// Whether every non-blank parent node is parent-hash valid: exactly one descendant chains to
     /// it (RFC 9420 §7.9.2, "top down").
-    public mutating func isParentHashValid(crypto: MLSCrypto) -> Bool {
+    package mutating func isParentHashValid(crypto: MLSCrypto) -> Bool {
         for index in stride(from: 1, to: self.nodes.count, by: 2) {
             let node = UInt32(index)
             guard let parent = self.parent(node) else { continue }
@@ -310,5 +310,5 @@ public struct RatchetTree: Sendable {
 // MARK: - Equatable (the cache is not part of the value)
 
 extension RatchetTree: Equatable {
-    public static func == (lhs: RatchetTree, rhs: RatchetTree) -> Bool { lhs.nodes == rhs.nodes }
+    package static func == (lhs: RatchetTree, rhs: RatchetTree) -> Bool { lhs.nodes == rhs.nodes }
 }

@@ -1,32 +1,32 @@
-public import Primitives
+package import Primitives
 
 /// TreeKEM (RFC 9420 §7.4–7.6): refreshing a member's direct path, and merging and decrypting
 /// another member's UpdatePath.
-public enum TreeKEM {
+package enum TreeKEM {
     /// What a committer gets from ``generate(tree:leaf:leafNode:signingKey:crypto:excluding:context:leafSecret:)``.
-    public struct Generated: Sendable {
-        public var updatePath: UpdatePath
+    package struct Generated: Sendable {
+        package var updatePath: UpdatePath
         /// `commit_secret` for the key schedule.
-        public var commitSecret: [UInt8]
+        package var commitSecret: [UInt8]
         /// The path secret of each node of the filtered direct path (for Welcome messages).
-        public var pathSecrets: [UInt32: [UInt8]]
+        package var pathSecrets: [UInt32: [UInt8]]
         /// The new private keys: the leaf's and every filtered-direct-path node's.
-        public var privateKeys: [UInt32: SecretBytes]
+        package var privateKeys: [UInt32: SecretBytes]
         /// The provisional GroupContext the path secrets were encrypted under.
-        public var context: GroupContext
+        package var context: GroupContext
     }
 
     /// What a receiver gets from ``decrypt(_:sender:receiver:tree:privateKeys:context:excluding:crypto:)``.
-    public struct Decrypted: Sendable {
-        public var commitSecret: [UInt8]
+    package struct Decrypted: Sendable {
+        package var commitSecret: [UInt8]
         /// The path secret it decrypted (at its lowest common ancestor with the sender).
-        public var pathSecret: [UInt8]
+        package var pathSecret: [UInt8]
         /// Private keys of the updated nodes it now holds.
-        public var privateKeys: [UInt32: SecretBytes]
+        package var privateKeys: [UInt32: SecretBytes]
     }
 
     /// The key pair a path secret gives a node: `DeriveKeyPair(DeriveSecret(path_secret, "node"))`.
-    public static func nodeKeyPair(
+    package static func nodeKeyPair(
         pathSecret: [UInt8],
         crypto: MLSCrypto
     ) throws(MLSError) -> (privateKey: SecretBytes, publicKey: [UInt8]) {
@@ -41,7 +41,7 @@ public enum TreeKEM {
     ///   - excluding: leaves added by this commit, which get no path secret.
     ///   - context: builds the provisional GroupContext from the tree once the path is applied.
     ///   - leafSecret: fixed only by tests; random otherwise.
-    public static func generate(
+    package static func generate(
         tree: inout RatchetTree,
         leaf: UInt32,
         leafNode: LeafNode,
@@ -127,7 +127,7 @@ public enum TreeKEM {
     /// Merges another member's UpdatePath into `tree` (the public part): checks its shape and
     /// keys, blanks the sender's direct path, sets the new parent nodes and the sender's leaf,
     /// and verifies the leaf's parent hash. The caller validates the LeafNode itself.
-    public static func merge(
+    package static func merge(
         _ updatePath: UpdatePath,
         sender: UInt32,
         into tree: inout RatchetTree,
@@ -178,7 +178,7 @@ public enum TreeKEM {
     ///     as they were before the merge.
     ///   - context: the provisional GroupContext (tree hash after the merge).
     ///   - excluding: leaves added by the same commit.
-    public static func decrypt(
+    package static func decrypt(
         _ updatePath: UpdatePath,
         sender: UInt32,
         receiver: UInt32,

@@ -1,13 +1,13 @@
 extension HPKE {
     /// An HPKE encryption context (RFC 9180 §5): seals or opens a sequence of messages and exports
     /// secrets. A context is used by one side only; the sequence number advances with each message.
-    public struct Context: Sendable {
-        public let suite: Suite
+    package struct Context: Sendable {
+        package let suite: Suite
         private let key: SecretBytes
         private let baseNonce: [UInt8]
         private let exporterSecret: SecretBytes
         /// Messages sealed or opened so far.
-        public private(set) var sequenceNumber: UInt64 = 0
+        package private(set) var sequenceNumber: UInt64 = 0
 
         /// `KeySchedule(mode, shared_secret, info, psk, psk_id)`.
         init(
@@ -34,7 +34,7 @@ extension HPKE {
         }
 
         /// Encrypts the next message.
-        public mutating func seal(_ plaintext: [UInt8], associatedData: [UInt8] = []) throws(PrimitivesError) -> [UInt8] {
+        package mutating func seal(_ plaintext: [UInt8], associatedData: [UInt8] = []) throws(PrimitivesError) -> [UInt8] {
             guard let aead = self.suite.aead.algorithm else {
                 throw PrimitivesError(.messageLimitReached, "HPKE seal (export-only)")
             }
@@ -49,7 +49,7 @@ extension HPKE {
         }
 
         /// Decrypts the next message.
-        public mutating func open(_ ciphertext: [UInt8], associatedData: [UInt8] = []) throws(PrimitivesError) -> [UInt8] {
+        package mutating func open(_ ciphertext: [UInt8], associatedData: [UInt8] = []) throws(PrimitivesError) -> [UInt8] {
             guard let aead = self.suite.aead.algorithm else {
                 throw PrimitivesError(.messageLimitReached, "HPKE open (export-only)")
             }
@@ -64,7 +64,7 @@ extension HPKE {
         }
 
         /// `Export(exporter_context, L)`.
-        public func export(context: [UInt8], length: Int) throws(PrimitivesError) -> [UInt8] {
+        package func export(context: [UInt8], length: Int) throws(PrimitivesError) -> [UInt8] {
             let kdf = LabeledKDF(hash: self.suite.kdf.hash, suiteID: self.suite.suiteID)
             guard length <= 255 * self.suite.kdf.hash.outputSize else { throw PrimitivesError(.invalidLength, "HPKE export") }
             return try kdf.expand(prk: self.exporterSecret.bytes, label: "sec", info: context, length: length)
@@ -88,10 +88,10 @@ extension HPKE {
     // MARK: - Set-up
 
     /// A pre-shared key and its identifier (PSK modes).
-    public struct PreSharedKey: Sendable {
-        public var key: SecretBytes
-        public var id: [UInt8]
-        public init(key: SecretBytes, id: [UInt8]) {
+    package struct PreSharedKey: Sendable {
+        package var key: SecretBytes
+        package var id: [UInt8]
+        package init(key: SecretBytes, id: [UInt8]) {
             self.key = key
             self.id = id
         }
@@ -101,7 +101,7 @@ extension HPKE {
     /// are given.
     ///
     /// - Returns: the encapsulated key to send and the sealing context.
-    public static func makeSender(
+    package static func makeSender(
         suite: Suite,
         recipientKey: [UInt8],
         info: [UInt8],
@@ -145,7 +145,7 @@ extension HPKE {
     }
 
     /// Sets up the recipient's side; `senderPublicKey` selects auth mode, `psk` a PSK mode.
-    public static func makeRecipient(
+    package static func makeRecipient(
         suite: Suite,
         encapsulatedKey: [UInt8],
         recipientKey: SecretBytes,
@@ -176,7 +176,7 @@ extension HPKE {
     // MARK: - Single shot
 
     /// Base-mode single-shot encryption: `SealBase`.
-    public static func seal(
+    package static func seal(
         suite: Suite,
         recipientKey: [UInt8],
         info: [UInt8],
@@ -188,7 +188,7 @@ extension HPKE {
     }
 
     /// Base-mode single-shot decryption: `OpenBase`.
-    public static func open(
+    package static func open(
         suite: Suite,
         encapsulatedKey: [UInt8],
         recipientKey: SecretBytes,

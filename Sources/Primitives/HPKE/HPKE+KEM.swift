@@ -2,7 +2,7 @@ extension HPKE.KEM {
     private var kdf: LabeledKDF { LabeledKDF(hash: self.hash, suiteID: self.suiteID) }
 
     /// `DeriveKeyPair(ikm)` (RFC 9180 §7.1.3): a deterministic key pair from input keying material.
-    public func deriveKeyPair(ikm: [UInt8]) throws(PrimitivesError) -> (privateKey: SecretBytes, publicKey: [UInt8]) {
+    package func deriveKeyPair(ikm: [UInt8]) throws(PrimitivesError) -> (privateKey: SecretBytes, publicKey: [UInt8]) {
         let kdf = self.kdf
         let prk = kdf.extract(salt: [], label: "dkp_prk", ikm: ikm)
         let group = self.group
@@ -25,7 +25,7 @@ extension HPKE.KEM {
     }
 
     /// A fresh key pair.
-    public func generateKeyPair() throws(PrimitivesError) -> (privateKey: SecretBytes, publicKey: [UInt8]) {
+    package func generateKeyPair() throws(PrimitivesError) -> (privateKey: SecretBytes, publicKey: [UInt8]) {
         let sk = self.group.generatePrivateKey()
         return (sk, try self.group.publicKey(for: sk))
     }

@@ -1,8 +1,8 @@
 /// Hybrid Public Key Encryption (RFC 9180): DHKEM over the five curves, HKDF-SHA256/384/512,
 /// AES-128/256-GCM, ChaCha20-Poly1305 and export-only; base, PSK, auth and auth-PSK modes.
-public enum HPKE {
+package enum HPKE {
     /// The mode byte of the key schedule.
-    public enum Mode: UInt8, Sendable, Hashable {
+    package enum Mode: UInt8, Sendable, Hashable {
         case base = 0x00
         case psk = 0x01
         case auth = 0x02
@@ -10,14 +10,14 @@ public enum HPKE {
     }
 
     /// KEM identifiers (RFC 9180 §7.1).
-    public enum KEM: UInt16, Sendable, Hashable, CaseIterable {
+    package enum KEM: UInt16, Sendable, Hashable, CaseIterable {
         case dhkemP256HKDFSHA256 = 0x0010
         case dhkemP384HKDFSHA384 = 0x0011
         case dhkemP521HKDFSHA512 = 0x0012
         case dhkemX25519HKDFSHA256 = 0x0020
         case dhkemX448HKDFSHA512 = 0x0021
 
-        public var group: DHGroup {
+        package var group: DHGroup {
             switch self {
             case .dhkemP256HKDFSHA256: .p256
             case .dhkemP384HKDFSHA384: .p384
@@ -37,21 +37,21 @@ public enum HPKE {
         }
 
         /// Length of the KEM shared secret (Nsecret).
-        public var sharedSecretSize: Int { self.hash.outputSize }
+        package var sharedSecretSize: Int { self.hash.outputSize }
         /// Length of the encapsulated key (Nenc).
-        public var encapsulatedKeySize: Int { self.group.publicKeySize }
+        package var encapsulatedKeySize: Int { self.group.publicKeySize }
 
         /// "KEM" || I2OSP(kem_id, 2).
         var suiteID: [UInt8] { Array("KEM".utf8) + bigEndian(self.rawValue) }
     }
 
     /// KDF identifiers.
-    public enum KDF: UInt16, Sendable, Hashable, CaseIterable {
+    package enum KDF: UInt16, Sendable, Hashable, CaseIterable {
         case hkdfSHA256 = 0x0001
         case hkdfSHA384 = 0x0002
         case hkdfSHA512 = 0x0003
 
-        public var hash: HashFunction {
+        package var hash: HashFunction {
             switch self {
             case .hkdfSHA256: .sha256
             case .hkdfSHA384: .sha384
@@ -61,13 +61,13 @@ public enum HPKE {
     }
 
     /// AEAD identifiers; `exportOnly` gives a context that can only export secrets.
-    public enum AEAD: UInt16, Sendable, Hashable, CaseIterable {
+    package enum AEAD: UInt16, Sendable, Hashable, CaseIterable {
         case aes128GCM = 0x0001
         case aes256GCM = 0x0002
         case chacha20Poly1305 = 0x0003
         case exportOnly = 0xFFFF
 
-        public var algorithm: AEADAlgorithm? {
+        package var algorithm: AEADAlgorithm? {
             switch self {
             case .aes128GCM: .aes128GCM
             case .aes256GCM: .aes256GCM
@@ -78,12 +78,12 @@ public enum HPKE {
     }
 
     /// A KEM, KDF and AEAD together.
-    public struct Suite: Sendable, Hashable {
-        public var kem: KEM
-        public var kdf: KDF
-        public var aead: AEAD
+    package struct Suite: Sendable, Hashable {
+        package var kem: KEM
+        package var kdf: KDF
+        package var aead: AEAD
 
-        public init(kem: KEM, kdf: KDF, aead: AEAD) {
+        package init(kem: KEM, kdf: KDF, aead: AEAD) {
             self.kem = kem
             self.kdf = kdf
             self.aead = aead
