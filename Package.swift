@@ -320,7 +320,7 @@ let package = Package(
             dependencies: ["CLibPQ", "CSodium", "COpenSSL", "CSystemd", "CReadline"]
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
-        .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
+        .testTarget(name: "PresenceTests", dependencies: ["GatewayWire", "Presence"]),
         .testTarget(name: "ChatTests", dependencies: ["ChatClient", "ChatTerminal", "MLS", "PolycentricClient", "Primitives"]),
         .testTarget(name: "ControlTests", dependencies: ["AdminConsole", "Control"]),
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),

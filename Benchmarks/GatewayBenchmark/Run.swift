@@ -267,9 +267,9 @@ final class Run: Sendable {
         body.msgID = .init(SecureRandom.bytes(count: 16))
         body.kind = .application
         body.epoch = 1
-        body.message = .init(
-            [tag] + (0..<8).map { UInt8(truncatingIfNeeded: nanos >> UInt64(56 - 8 * $0)) } + [UInt8](repeating: 0x42, count: 91)
-        )
+        let stamp: [UInt8] = (0..<8).map { UInt8(truncatingIfNeeded: nanos >> UInt64(56 - 8 * $0)) }
+        let message: [UInt8] = [tag] + stamp + [UInt8](repeating: 0x42, count: 91)
+        body.message = .init(message)
         return body
     }
 

@@ -347,7 +347,7 @@ extension ChatEngine {
         guard case .basic(let identity) = leaf.credential,
             let signed = try? Polygate_Gateway_V1_SignedDeviceCertificate(serializedBytes: identity),
             let verified = try? VerifiedDeviceCertificate(signed, nowMs: Self.nowMs()),
-            verified.deviceID == leaf.signatureKey
+            verified.deviceID.bytes == leaf.signatureKey
         else { return nil }
         return Hex.encode(verified.userID)
     }

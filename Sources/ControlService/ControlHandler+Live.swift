@@ -1,5 +1,6 @@
 import Control
 import Gateway
+import GatewayWire
 import Presence
 import Primitives
 
@@ -32,14 +33,14 @@ extension ControlHandler {
             closed = self.context.realtime.kick(session: id)
             guard closed > 0 else { throw ControlError(.notFound, "no session \(target) on this daemon") }
         } else {
-            closed = self.context.realtime.kick(device: try await self.resolve("device", target))
+            closed = self.context.realtime.kick(device: try await self.resolve("device", target, as: DeviceID.self))
         }
         return ["closed": .int(Int64(closed))]
     }
 
     func presenceList(limit: Int) -> ControlValue {
         let presence = self.context.realtime.presence
-        var byUser: [[UInt8]: (devices: Int, left: Duration)] = [:]
+        var byUser: [UserID: (devices: Int, left: Duration)] = [:]
         for lease in presence.leases {
             let current = byUser[lease.user] ?? (0, .zero)
             byUser[lease.user] = (current.devices + 1, max(current.left, lease.left))
@@ -60,7 +61,7 @@ extension ControlHandler {
         ]
     }
 
-    func presence(of user: [UInt8]) async throws -> ControlValue {
+    func presence(of user: UserID) async throws -> ControlValue {
         let presence = self.context.realtime.presence
         let state = presence.inspect(user)
         let leases = presence.leases.filter { $0.user == user }
@@ -83,7 +84,9 @@ extension ControlHandler {
         var key: String?
         if let target {
             // An address is shown as given (it has state or not); a device must exist.
-            key = Self.isIP(target) ? "ip \(target)" : "device \(Hex.encode(try await self.resolve("device", target)))"
+            key =
+                Self.isIP(target)
+                ? "ip \(target)" : "device \(Hex.encode(try await self.resolve("device", target, as: DeviceID.self)))"
         }
         let shown = levels.filter { level in key.map { level.key.hasPrefix($0) } ?? true }
         return [
@@ -105,7 +108,7 @@ extension ControlHandler {
         if Self.isIP(target) {
             return ["key": .string("ip \(target)"), "reset": .bool(limiter.reset(ip: target))]
         }
-        let device = try await self.resolve("device", target)
+        let device = try await self.resolve("device", target, as: DeviceID.self)
         return ["key": .string("device \(Hex.encode(device))"), "reset": .bool(limiter.reset(device: device))]
     }
 

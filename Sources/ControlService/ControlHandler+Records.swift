@@ -1,11 +1,12 @@
 import Control
 import Gateway
+import GatewayWire
 import Primitives
 import Store
 
 /// Commands over the stored state: conversations, devices, KeyPackages, blocks.
 extension ControlHandler {
-    func conversations(member: [UInt8]?, limit: Int) async throws -> ControlValue {
+    func conversations(member: UserID?, limit: Int) async throws -> ControlValue {
         let rows = try await self.context.repository.conversations(member: member, limit: limit)
         return ["items": .array(rows.map(Self.summary))]
     }
@@ -23,7 +24,7 @@ extension ControlHandler {
     }
 
     func conversation(_ prefix: String) async throws -> ControlValue {
-        let id = try await self.resolve("conversation", prefix)
+        let id = try await self.resolve("conversation", prefix, as: ConversationID.self)
         guard let detail = try await self.context.repository.conversation(hex: Hex.encode(id)) else {
             throw ControlError(.notFound, "no conversation \(prefix)")
         }
@@ -55,7 +56,7 @@ extension ControlHandler {
         return .object(record)
     }
 
-    func devices(of user: [UInt8]) async throws -> ControlValue {
+    func devices(of user: UserID) async throws -> ControlValue {
         let connected = Set(self.context.realtime.sessions.compactMap { $0.identity.map { Hex.encode($0.deviceID) } })
         let rows = try await self.context.repository.devices(of: user)
         return [
@@ -76,7 +77,7 @@ extension ControlHandler {
     }
 
     func revoke(_ prefix: String, peer: ControlPeer) async throws -> ControlValue {
-        let device = try await self.resolve("device", prefix)
+        let device = try await self.resolve("device", prefix, as: DeviceID.self)
         let revoked = try await self.context.repository.revoke(device, by: peer.description)
         if revoked {
             // Stored by the revocation's own statements; the journal mirrors it like every event.
@@ -85,7 +86,7 @@ extension ControlHandler {
         return ["device": .string(Hex.encode(device)), "revoked": .bool(revoked)]
     }
 
-    func keyPackages(of user: [UInt8]?) async throws -> ControlValue {
+    func keyPackages(of user: UserID?) async throws -> ControlValue {
         let low = self.context.keyPackagesLow
         let rows = try await self.context.repository.keyPackagePools(of: user, below: low)
         return [
@@ -104,12 +105,12 @@ extension ControlHandler {
         ]
     }
 
-    func blocks(of user: [UInt8]) async throws -> ControlValue {
+    func blocks(of user: UserID) async throws -> ControlValue {
         let blocked = try await self.context.repository.blocks(of: user)
         return ["items": .array(blocked.map { ["user": .string(Hex.encode(user)), "blocked": .string($0)] })]
     }
 
-    func block(_ user: [UInt8], _ other: [UInt8], _ add: Bool) async throws -> ControlValue {
+    func block(_ user: UserID, _ other: UserID, _ add: Bool) async throws -> ControlValue {
         guard user != other else { throw ControlError(.badArguments, "a user cannot block itself") }
         let before = try await self.context.repository.isBlocked(other, by: user)
         try await self.context.repository.setBlocked(user: user, blocked: other, add)

@@ -1,6 +1,7 @@
 package import Control
 import Foundation
 import Gateway
+import GatewayWire
 import Primitives
 import Store
 
@@ -97,7 +98,11 @@ package struct ControlHandler: Sendable {
     ///
     /// - Throws: ``ControlError`` `not_found`, or `bad_arguments` when the prefix is ambiguous,
     ///   too short or not hex.
-    func resolve(_ kind: String, _ prefix: String) async throws -> [UInt8] {
+    func resolve<Tag>(
+        _ kind: String,
+        _ prefix: String,
+        as type: Identifier<Tag>.Type = Identifier<Tag>.self
+    ) async throws -> Identifier<Tag> {
         let lowered = prefix.lowercased()
         guard lowered.allSatisfy(\.isHexDigit), lowered.count <= 128 else {
             throw ControlError(.badArguments, "\(prefix) is not a \(kind) id (hex)")
@@ -113,10 +118,10 @@ package struct ControlHandler: Sendable {
                 "\(prefix) names several \(kind)s: \(found.prefix(5).joined(separator: ", "))\(found.count > 5 ? ", …" : "")"
             )
         }
-        return bytes
+        return Identifier(bytes)
     }
 
-    func user(_ text: String) async throws -> [UInt8] { try await self.resolve("user", text) }
+    func user(_ text: String) async throws -> UserID { try await self.resolve("user", text) }
 
     func complete(_ kind: String, prefix: String) async throws -> ControlValue {
         let ids: [String]

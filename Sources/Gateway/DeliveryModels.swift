@@ -2,27 +2,27 @@ package import GatewayWire
 
 /// A message to append to a conversation's log.
 package struct Submission: Sendable {
-    package var convID: [UInt8]
-    package var msgID: [UInt8]
-    package var senderUser: [UInt8]
-    package var senderDevice: [UInt8]
+    package var convID: ConversationID
+    package var msgID: MessageID
+    package var senderUser: UserID
+    package var senderDevice: DeviceID
     package var kind: Polygate_Gateway_V1_MessageKind
     package var epoch: UInt64
     package var message: [UInt8]
     /// Commits only.
-    package var addedUsers: [[UInt8]] = []
-    package var removedUsers: [[UInt8]] = []
-    package var welcomeDevices: [[UInt8]] = []
+    package var addedUsers: [UserID] = []
+    package var removedUsers: [UserID] = []
+    package var welcomeDevices: [DeviceID] = []
     package var welcome: [UInt8] = []
     package var groupInfo: [UInt8] = []
     /// When the gateway accepted it (the entry's `accepted_ms`).
     package var acceptedAtMs: UInt64 = 0
 
     package init(
-        convID: [UInt8],
-        msgID: [UInt8],
-        senderUser: [UInt8],
-        senderDevice: [UInt8],
+        convID: ConversationID,
+        msgID: MessageID,
+        senderUser: UserID,
+        senderDevice: DeviceID,
         kind: Polygate_Gateway_V1_MessageKind,
         epoch: UInt64,
         message: [UInt8]
@@ -56,10 +56,10 @@ package struct Appended: Sendable, Hashable {
 
 /// One log entry as stored.
 package struct LogEntry: Sendable, Hashable {
-    package var convID: [UInt8]
+    package var convID: ConversationID
     package var seq: UInt64
-    package var msgID: [UInt8]
-    package var senderDevice: [UInt8]
+    package var msgID: MessageID
+    package var senderDevice: DeviceID
     package var kind: Int16
     package var epoch: UInt64
     package var message: [UInt8]
@@ -67,16 +67,16 @@ package struct LogEntry: Sendable, Hashable {
     package var originGateway: String
     package var convHome: String
     /// Commits: the users this entry added and removed.
-    package var addedUsers: [[UInt8]]
-    package var removedUsers: [[UInt8]]
+    package var addedUsers: [UserID]
+    package var removedUsers: [UserID]
 
     /// The `Delivery` frame for this entry, as `gatewayID` sends it: the same for every recipient.
     package func frame(gatewayID: String) -> Polygate_Gateway_V1_ServerFrame {
         var delivery = Polygate_Gateway_V1_Delivery()
-        delivery.convID = .init(self.convID)
+        delivery.convID = .init(self.convID.bytes)
         delivery.seq = self.seq
-        delivery.msgID = .init(self.msgID)
-        delivery.senderDevice = .init(self.senderDevice)
+        delivery.msgID = .init(self.msgID.bytes)
+        delivery.senderDevice = .init(self.senderDevice.bytes)
         delivery.kind = Polygate_Gateway_V1_MessageKind(rawValue: Int(self.kind)) ?? .unspecified
         delivery.epoch = self.epoch
         delivery.message = .init(self.message)
@@ -93,11 +93,11 @@ package struct LogEntry: Sendable, Hashable {
 /// Where a device reads a conversation from: entries after `after`, and — when its user was
 /// removed — up to and including `until` (the removing Commit), no further.
 package struct ReadPosition: Sendable, Hashable {
-    package var convID: [UInt8]
+    package var convID: ConversationID
     package var after: UInt64
     package var until: UInt64?
 
-    package init(convID: [UInt8], after: UInt64, until: UInt64? = nil) {
+    package init(convID: ConversationID, after: UInt64, until: UInt64? = nil) {
         self.convID = convID
         self.after = after
         self.until = until
@@ -106,8 +106,8 @@ package struct ReadPosition: Sendable, Hashable {
 
 /// A registered device as stored.
 package struct DeviceRecord: Sendable, Hashable {
-    package var deviceID: [UInt8]
-    package var userID: [UInt8]
+    package var deviceID: DeviceID
+    package var userID: UserID
     /// The serialized `SignedDeviceCertificate` the device registered with.
     package var certificate: [UInt8]
     package var revoked: Bool
@@ -115,7 +115,7 @@ package struct DeviceRecord: Sendable, Hashable {
 
 /// A KeyPackage handed out by a claim.
 package struct ClaimedKeyPackage: Sendable, Hashable {
-    package var deviceID: [UInt8]
+    package var deviceID: DeviceID
     package var keyPackage: [UInt8]
     package var lastResort: Bool
 }

@@ -1,3 +1,4 @@
+package import GatewayWire
 import Primitives
 package import Store
 
@@ -21,7 +22,7 @@ extension DeliveryRepository {
     /// Conversations, newest activity first (of `member`, when given). The newest `limit` are
     /// picked first, on their last log entry alone; the rest of each row is read for those only.
     /// Without a member this still reads every conversation's last entry (one index probe each).
-    package func conversations(member: [UInt8]?, limit: Int) async throws -> [ConversationSummary] {
+    package func conversations(member: UserID?, limit: Int) async throws -> [ConversationSummary] {
         let newest: PostgresQuery =
             if let member {
                 """
@@ -152,7 +153,7 @@ extension DeliveryRepository {
     }
 
     /// A user's devices, oldest first.
-    package func devices(of user: [UInt8]) async throws -> [DeviceSummary] {
+    package func devices(of user: UserID) async throws -> [DeviceSummary] {
         let rows = try await self.database.query(
             """
             SELECT encode(d.device_id, 'hex'), encode(d.user_id, 'hex'), d.name,
@@ -189,7 +190,7 @@ extension DeliveryRepository {
 
     /// KeyPackage pools of active devices per cipher suite: of `user`, or (nil) every pool with
     /// fewer than `below` one-time packages (devices with none at all included).
-    package func keyPackagePools(of user: [UInt8]?, below: Int) async throws -> [PoolLevel] {
+    package func keyPackagePools(of user: UserID?, below: Int) async throws -> [PoolLevel] {
         let rows = try await self.database.query(
             """
             SELECT encode(d.device_id, 'hex'), encode(d.user_id, 'hex'), k.cipher_suite::int8,
@@ -209,7 +210,7 @@ extension DeliveryRepository {
     }
 
     /// The users `user` blocks (hex).
-    package func blocks(of user: [UInt8]) async throws -> [String] {
+    package func blocks(of user: UserID) async throws -> [String] {
         try await self.blockedUsers(of: user).map { Hex.encode($0) }
     }
 

@@ -1,3 +1,4 @@
+package import GatewayWire
 import Primitives
 package import Store
 
@@ -17,13 +18,13 @@ extension DeliveryRepository {
 
     /// A contact action of `user` about `other`: `request`, `accept` or `revoke` (with the
     /// notifications to both users' devices, in the same statement).
-    package func contact(_ action: String, user: [UInt8], other: [UInt8]) async throws -> ContactOutcome {
+    package func contact(_ action: String, user: UserID, other: UserID) async throws -> ContactOutcome {
         let rows = try await self.database.query("SELECT gw_contact(\(user), \(other), \(action))", format: .binary)
         return ContactOutcome(rawValue: try rows[0][0].decode(String.self)) ?? .none
     }
 
     /// A user's contacts: who it granted, who granted it.
-    package func contacts(of user: [UInt8]) async throws -> [(user: [UInt8], mine: Bool, theirs: Bool)] {
+    package func contacts(of user: UserID) async throws -> [(user: UserID, mine: Bool, theirs: Bool)] {
         let rows = try await self.database.query(
             """
             SELECT coalesce(m.grantee, t.granter), m.grantee IS NOT NULL, t.granter IS NOT NULL
@@ -37,6 +38,6 @@ extension DeliveryRepository {
             """,
             format: .binary
         )
-        return try rows.map { try $0.decode(([UInt8], Bool, Bool).self) }.map { (user: $0.0, mine: $0.1, theirs: $0.2) }
+        return try rows.map { try $0.decode((UserID, Bool, Bool).self) }.map { (user: $0.0, mine: $0.1, theirs: $0.2) }
     }
 }

@@ -12,7 +12,7 @@ extension DeliveryRepository {
     package static let channel = AppendSignal.channel
 
     /// Creates a conversation at epoch 0 with `creator` as its only member.
-    package func createConversation(convID: [UInt8], creator: [UInt8], groupInfo: [UInt8]) async throws(GatewayWireError) {
+    package func createConversation(convID: ConversationID, creator: UserID, groupInfo: [UInt8]) async throws(GatewayWireError) {
         do {
             _ = try await self.database.pipeline([
                 """
@@ -65,7 +65,7 @@ extension DeliveryRepository {
         guard !batch.isEmpty else { return [] }
         let order = batch.indices.sorted { a, b in
             let (x, y) = (batch[a].convID, batch[b].convID)
-            return x.lexicographicallyPrecedes(y) || (x == y && a < b)
+            return x < y || (x == y && a < b)
         }
         var attempt = 0
         while true {
@@ -106,9 +106,9 @@ extension DeliveryRepository {
 
     /// One `gw_append_batch` statement over `items`, in this order.
     private func appendOrdered(_ items: [Submission]) async throws -> [Result<Appended, GatewayWireError>] {
-        var added: [[UInt8]] = []
-        var removed: [[UInt8]] = []
-        var welcomed: [[UInt8]] = []
+        var added: [UserID] = []
+        var removed: [UserID] = []
+        var welcomed: [DeviceID] = []
         for item in items where item.kind == .commit {
             added += item.addedUsers
             removed += item.removedUsers
@@ -188,14 +188,19 @@ extension DeliveryRepository {
     }
 
     /// `<conv_id hex>:<seq>`.
-    package static func notification(conv: [UInt8], seq: UInt64) -> String {
+    package static func notification(conv: ConversationID, seq: UInt64) -> String {
         AppendSignal(convID: conv, seq: seq).payload
     }
 
     // MARK: Reads
 
     /// Log entries after `seq`, in order, at most `limit` (and none after `until`).
-    package func entries(convID: [UInt8], after seq: UInt64, until: UInt64? = nil, limit: Int = 500) async throws -> [LogEntry] {
+    package func entries(
+        convID: ConversationID,
+        after seq: UInt64,
+        until: UInt64? = nil,
+        limit: Int = 500
+    ) async throws -> [LogEntry] {
         try await self.page(convID: convID, after: seq, until: until, limit: limit)?.entries ?? []
     }
 
@@ -211,7 +216,8 @@ extension DeliveryRepository {
 
     /// Entries after `seq` (none after `until`, at most `limit`) and the log's bounds; nil when
     /// there is no such conversation.
-    package func page(convID: [UInt8], after seq: UInt64, until: UInt64? = nil, limit: Int = 500) async throws -> LogPage? {
+    package func page(convID: ConversationID, after seq: UInt64, until: UInt64? = nil, limit: Int = 500) async throws -> LogPage?
+    {
         let last = Int64(clamping: until ?? UInt64(Int64.max))
         let rows = try await self.database.query(
             "SELECT * FROM gw_page(\(convID), \(Int64(clamping: seq)), \(last), \(Int64(limit)))",
@@ -223,7 +229,7 @@ extension DeliveryRepository {
         for row in rows {
             guard let seq = try row[3].decode(Int64?.self) else { continue }
             let (msg, sender, kind, epoch, message, accepted, origin) = try (
-                row[4].decode([UInt8].self), row[5].decode([UInt8].self), row[6].decode(Int16.self), row[7].decode(Int64.self),
+                row[4].decode(MessageID.self), row[5].decode(DeviceID.self), row[6].decode(Int16.self), row[7].decode(Int64.self),
                 row[8].decode([UInt8].self), row[9].decode(Int64.self), row[10].decode(String.self)
             )
             entries.append(
@@ -238,8 +244,8 @@ extension DeliveryRepository {
                     acceptedAtMs: UInt64(accepted),
                     originGateway: origin,
                     convHome: home,
-                    addedUsers: try row[11].decode(PostgresArray<[UInt8]>.self).elements.compactMap { $0 },
-                    removedUsers: try row[12].decode(PostgresArray<[UInt8]>.self).elements.compactMap { $0 }
+                    addedUsers: try row[11].decode(PostgresArray<[UInt8]>.self).elements.compactMap { $0.map(UserID.init) },
+                    removedUsers: try row[12].decode(PostgresArray<[UInt8]>.self).elements.compactMap { $0.map(UserID.init) }
                 )
             )
         }
@@ -247,15 +253,15 @@ extension DeliveryRepository {
     }
 
     /// The newest seq of each of `convs` that exists.
-    package func newest(of convs: [[UInt8]]) async throws -> [[UInt8]: UInt64] {
+    package func newest(of convs: [ConversationID]) async throws -> [ConversationID: UInt64] {
         guard !convs.isEmpty else { return [:] }
         let rows = try await self.database.query(
             "SELECT conv_id, next_seq - 1 FROM gw_conversations WHERE conv_id = ANY(\(PostgresArray(convs)))",
             format: .binary
         )
-        var newest: [[UInt8]: UInt64] = [:]
+        var newest: [ConversationID: UInt64] = [:]
         for row in rows {
-            let (conv, seq) = try row.decode(([UInt8], Int64).self)
+            let (conv, seq) = try row.decode((ConversationID, Int64).self)
             newest[conv] = UInt64(max(seq, 0))
         }
         return newest
@@ -264,7 +270,7 @@ extension DeliveryRepository {
     /// The conversations a device reads, with where it reads from: its cursor or the seq at
     /// which its user joined, whichever is later; for a removed user, up to the removing Commit
     /// while the cursor is before it.
-    package func readPositions(deviceID: [UInt8], userID: [UInt8]) async throws -> [ReadPosition] {
+    package func readPositions(deviceID: DeviceID, userID: UserID) async throws -> [ReadPosition] {
         let rows = try await self.database.query(
             """
             SELECT m.conv_id, greatest(coalesce(c.acked_seq, 0), m.joined_seq), m.left_seq FROM gw_members m
@@ -275,14 +281,14 @@ extension DeliveryRepository {
             format: .binary
         )
         return try rows.map { row in
-            let (conv, after, until) = try row.decode(([UInt8], Int64, Int64?).self)
+            let (conv, after, until) = try row.decode((ConversationID, Int64, Int64?).self)
             return ReadPosition(convID: conv, after: UInt64(after), until: until.map(UInt64.init))
         }
     }
 
     /// The conversations of a device's user with where the device reads from (see
     /// ``readPositions(deviceID:userID:)``).
-    package func cursors(deviceID: [UInt8], userID: [UInt8]) async throws -> [(convID: [UInt8], after: UInt64)] {
+    package func cursors(deviceID: DeviceID, userID: UserID) async throws -> [(convID: ConversationID, after: UInt64)] {
         try await self.readPositions(deviceID: deviceID, userID: userID).map { ($0.convID, $0.after) }
     }
 
@@ -290,7 +296,7 @@ extension DeliveryRepository {
     /// device's Welcomes that the cursor passed. The user must read the conversation.
     ///
     /// - Throws: ``GatewayWireError`` `not_member`.
-    package func ack(deviceID: [UInt8], userID: [UInt8], convID: [UInt8], seq: UInt64) async throws {
+    package func ack(deviceID: DeviceID, userID: UserID, convID: ConversationID, seq: UInt64) async throws {
         let results = try await self.database.pipeline([
             """
             INSERT INTO gw_cursors (device_id, conv_id, acked_seq)
@@ -309,7 +315,7 @@ extension DeliveryRepository {
     }
 
     /// Moves a device's cursor forward (never back), without checks (tests and tools).
-    package func ack(deviceID: [UInt8], convID: [UInt8], seq: UInt64) async throws {
+    package func ack(deviceID: DeviceID, convID: ConversationID, seq: UInt64) async throws {
         try await self.database.query(
             """
             INSERT INTO gw_cursors (device_id, conv_id, acked_seq) VALUES (\(deviceID), \(convID), \(Int64(clamping: seq)))
@@ -319,20 +325,20 @@ extension DeliveryRepository {
     }
 
     /// Members, epoch and home, or nil when `userID` is not a member.
-    package func members(convID: [UInt8], asker userID: [UInt8]) async throws -> (users: [[UInt8]], epoch: UInt64)? {
+    package func members(convID: ConversationID, asker userID: UserID) async throws -> (users: [UserID], epoch: UInt64)? {
         try await self.conversation(convID: convID, asker: userID).map { ($0.members, $0.epoch) }
     }
 
     /// What a member may know of a conversation.
     package struct ConversationView: Sendable, Hashable {
-        package var members: [[UInt8]]
+        package var members: [UserID]
         package var epoch: UInt64
         package var convHome: String
         package var groupInfo: [UInt8]
     }
 
     /// The conversation as `userID` may see it, or nil when `userID` is not a member.
-    package func conversation(convID: [UInt8], asker userID: [UInt8]) async throws -> ConversationView? {
+    package func conversation(convID: ConversationID, asker userID: UserID) async throws -> ConversationView? {
         let rows = try await self.database.query(
             """
             SELECT m.user_id, c.epoch, c.conv_home, c.group_info
@@ -348,7 +354,7 @@ extension DeliveryRepository {
             first[1].decode(Int64.self), first[2].decode(String.self), first[3].decode([UInt8].self)
         )
         return ConversationView(
-            members: try rows.map { try $0[0].decode([UInt8].self) },
+            members: try rows.map { try $0[0].decode(UserID.self) },
             epoch: UInt64(epoch),
             convHome: home,
             groupInfo: groupInfo
@@ -356,13 +362,13 @@ extension DeliveryRepository {
     }
 
     /// Welcomes waiting for a device (dropped once its cursor passes them).
-    package func welcomes(deviceID: [UInt8]) async throws -> [(convID: [UInt8], seq: UInt64, welcome: [UInt8])] {
+    package func welcomes(deviceID: DeviceID) async throws -> [(convID: ConversationID, seq: UInt64, welcome: [UInt8])] {
         let rows = try await self.database.query(
             "SELECT conv_id, seq, welcome FROM gw_welcomes WHERE device_id = \(deviceID) ORDER BY conv_id, seq",
             format: .binary
         )
         return try rows.map { row in
-            let (conv, seq, welcome) = try row.decode(([UInt8], Int64, [UInt8]).self)
+            let (conv, seq, welcome) = try row.decode((ConversationID, Int64, [UInt8]).self)
             return (conv, UInt64(seq), welcome)
         }
     }

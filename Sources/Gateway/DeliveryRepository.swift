@@ -25,26 +25,26 @@ package struct DeliveryRepository: Sendable {
     // MARK: Devices
 
     /// The device's state: nil when unknown.
-    package enum DeviceState: Sendable, Hashable { case active(userID: [UInt8]), revoked }
+    package enum DeviceState: Sendable, Hashable { case active(userID: UserID), revoked }
 
-    package func device(_ deviceID: [UInt8]) async throws -> DeviceState? {
+    package func device(_ deviceID: DeviceID) async throws -> DeviceState? {
         let rows = try await self.database.query(
             "SELECT user_id, revoked_at IS NOT NULL FROM gw_devices WHERE device_id = \(deviceID)",
             format: .binary
         )
         guard let row = rows.first else { return nil }
-        let (user, revoked) = try row.decode(([UInt8], Bool).self)
+        let (user, revoked) = try row.decode((UserID, Bool).self)
         return revoked ? .revoked : .active(userID: user)
     }
 
     /// The stored device, with the certificate it registered with; nil when unknown.
-    package func deviceRecord(_ deviceID: [UInt8]) async throws -> DeviceRecord? {
+    package func deviceRecord(_ deviceID: DeviceID) async throws -> DeviceRecord? {
         let rows = try await self.database.query(
             "SELECT user_id, certificate, revoked_at IS NOT NULL FROM gw_devices WHERE device_id = \(deviceID)",
             format: .binary
         )
         guard let row = rows.first else { return nil }
-        let (user, certificate, revoked) = try row.decode(([UInt8], [UInt8], Bool).self)
+        let (user, certificate, revoked) = try row.decode((UserID, [UInt8], Bool).self)
         return DeviceRecord(deviceID: deviceID, userID: user, certificate: certificate, revoked: revoked)
     }
 
@@ -98,7 +98,7 @@ package struct DeliveryRepository: Sendable {
     /// Revokes a device: it can no longer authenticate, and its connections on every daemon close
     /// with 4003. True when it was active.
     @discardableResult
-    package func revoke(_ deviceID: [UInt8], by actor: String = "admin") async throws -> Bool {
+    package func revoke(_ deviceID: DeviceID, by actor: String = "admin") async throws -> Bool {
         // One implicit transaction; the notification and the ledger row only when this call
         // revoked it (now() is the transaction's start, the time the UPDATE wrote).
         let results = try await self.database.pipeline([
@@ -118,7 +118,7 @@ package struct DeliveryRepository: Sendable {
 
     /// Which of `devices` are revoked, in the order given — among the devices of `asker` and of
     /// the users who share a conversation with it (anything else is left out).
-    package func revokedDevices(_ devices: [[UInt8]], asker: [UInt8]) async throws -> [[UInt8]] {
+    package func revokedDevices(_ devices: [DeviceID], asker: UserID) async throws -> [DeviceID] {
         guard !devices.isEmpty else { return [] }
         let rows = try await self.database.query(
             """
@@ -131,12 +131,12 @@ package struct DeliveryRepository: Sendable {
             """,
             format: .binary
         )
-        return try rows.map { try $0[0].decode([UInt8].self) }
+        return try rows.map { try $0[0].decode(DeviceID.self) }
     }
 
     /// A device's user and everyone who shares a conversation with that user (the user included):
     /// who is told when the device is revoked. Nil when the device is unknown.
-    package func revocationAudience(of device: [UInt8]) async throws -> (user: [UInt8], audience: Set<[UInt8]>)? {
+    package func revocationAudience(of device: DeviceID) async throws -> (user: UserID, audience: Set<UserID>)? {
         let rows = try await self.database.query(
             """
             SELECT d.user_id, y.user_id FROM gw_devices d
@@ -147,9 +147,9 @@ package struct DeliveryRepository: Sendable {
             format: .binary
         )
         guard let first = rows.first else { return nil }
-        let user = try first[0].decode([UInt8].self)
-        var audience: Set<[UInt8]> = [user]
-        for row in rows { if let other = try row[1].decode([UInt8]?.self) { audience.insert(other) } }
+        let user = try first[0].decode(UserID.self)
+        var audience: Set<UserID> = [user]
+        for row in rows { if let other = try row[1].decode(UserID?.self) { audience.insert(other) } }
         return (user, audience)
     }
 
@@ -157,7 +157,7 @@ package struct DeliveryRepository: Sendable {
 
     /// Stores validated one-time KeyPackages (and replaces the last-resort one when given).
     package func storeKeyPackages(
-        deviceID: [UInt8],
+        deviceID: DeviceID,
         cipherSuite: Int32,
         oneTime: [(bytes: [UInt8], expiresAtMs: Int64?)],
         lastResort: (bytes: [UInt8], expiresAtMs: Int64?)?
@@ -187,7 +187,7 @@ package struct DeliveryRepository: Sendable {
 
     /// Unclaimed, unexpired one-time KeyPackages of a device, and whether it has a last resort.
     package func countKeyPackages(
-        deviceID: [UInt8],
+        deviceID: DeviceID,
         cipherSuite: Int32,
         nowMs: Int64
     ) async throws -> (count: Int, lastResort: Bool) {
@@ -208,9 +208,9 @@ package struct DeliveryRepository: Sendable {
     /// concurrent claims never get the same one); a device without one gives its last-resort
     /// package, which stays.
     package func claimKeyPackages(
-        userID: [UInt8],
+        userID: UserID,
         cipherSuite: Int32,
-        claimerDevice: [UInt8],
+        claimerDevice: DeviceID,
         nowMs: Int64
     ) async throws -> [ClaimedKeyPackage] {
         let rows = try await self.database.query(
@@ -237,7 +237,7 @@ package struct DeliveryRepository: Sendable {
             format: .binary
         )
         return try rows.map { row in
-            let (device, bytes, lastResort) = try row.decode(([UInt8], [UInt8], Bool).self)
+            let (device, bytes, lastResort) = try row.decode((DeviceID, [UInt8], Bool).self)
             return ClaimedKeyPackage(deviceID: device, keyPackage: bytes, lastResort: lastResort)
         }
     }
@@ -250,7 +250,7 @@ package struct DeliveryRepository: Sendable {
     }
 
     /// Every stored one-time KeyPackage of a device for a suite, expired or not (the per-device cap).
-    package func storedKeyPackages(deviceID: [UInt8], cipherSuite: Int32) async throws -> Int {
+    package func storedKeyPackages(deviceID: DeviceID, cipherSuite: Int32) async throws -> Int {
         let rows = try await self.database.query(
             "SELECT count(*) FROM gw_key_packages WHERE device_id = \(deviceID) AND cipher_suite = \(cipherSuite) AND NOT last_resort",
             format: .binary
@@ -263,8 +263,8 @@ package struct DeliveryRepository: Sendable {
     /// and the claim is recorded in the audit ledger.
     package func afterClaim(
         _ claimed: [ClaimedKeyPackage],
-        claimer: [UInt8],
-        target: [UInt8],
+        claimer: DeviceID,
+        target: UserID,
         cipherSuite: Int32,
         threshold: Int,
         nowMs: Int64
@@ -281,7 +281,7 @@ package struct DeliveryRepository: Sendable {
             format: .binary
         )
         var statements: [PostgresQuery] = try low.map { row in
-            let (device, count) = try row.decode(([UInt8], Int64).self)
+            let (device, count) = try row.decode((DeviceID, Int64).self)
             let signal = SessionSignal.keyPackagesLow(deviceID: device, cipherSuite: UInt32(cipherSuite), count: UInt32(count))
             return "SELECT pg_notify(\(SessionSignal.channel), \(signal.payload))"
         }
@@ -307,7 +307,7 @@ package struct DeliveryRepository: Sendable {
 
     /// The details of a `membership.changed` ledger event, as `gw_append` stores them (seq as
     /// text; added and removed users as comma-separated hex).
-    package static func membershipDetails(seq: UInt64, added: [[UInt8]], removed: [[UInt8]]) -> [String: String] {
+    package static func membershipDetails(seq: UInt64, added: [UserID], removed: [UserID]) -> [String: String] {
         [
             "seq": "\(seq)",
             "added": added.map { Hex.encode($0) }.joined(separator: ","),
@@ -332,7 +332,7 @@ package struct DeliveryRepository: Sendable {
 
     // MARK: Blocks
 
-    package func setBlocked(user: [UInt8], blocked other: [UInt8], _ blocked: Bool) async throws {
+    package func setBlocked(user: UserID, blocked other: UserID, _ blocked: Bool) async throws {
         if blocked {
             try await self.database.query("INSERT INTO gw_blocks VALUES (\(user), \(other)) ON CONFLICT DO NOTHING")
         } else {
@@ -341,15 +341,15 @@ package struct DeliveryRepository: Sendable {
     }
 
     /// The users `user` blocks, in id order.
-    package func blockedUsers(of user: [UInt8]) async throws -> [[UInt8]] {
+    package func blockedUsers(of user: UserID) async throws -> [UserID] {
         try await self.database.query(
             "SELECT blocked_user FROM gw_blocks WHERE user_id = \(user) ORDER BY 1",
             format: .binary
-        ).map { try $0[0].decode([UInt8].self) }
+        ).map { try $0[0].decode(UserID.self) }
     }
 
     /// Whether `user` blocked `other`.
-    package func isBlocked(_ other: [UInt8], by user: [UInt8]) async throws -> Bool {
+    package func isBlocked(_ other: UserID, by user: UserID) async throws -> Bool {
         try await !self.database.query("SELECT 1 FROM gw_blocks WHERE user_id = \(user) AND blocked_user = \(other)").isEmpty
     }
 }

@@ -65,7 +65,7 @@ package struct KeyPackageCheck: Sendable {
             throw GatewayWireError(.badKeyPackage, "cipher suite \(keyPackage.cipherSuite) is not supported")
         }
         let leaf = keyPackage.leafNode
-        guard leaf.signatureKey == self.device.deviceID else {
+        guard leaf.signatureKey == self.device.deviceID.bytes else {
             throw GatewayWireError(.badKeyPackage, "the leaf's signature key is not this device's key")
         }
         let certificate: [UInt8]

@@ -1,3 +1,4 @@
+import Foundation
 package import GatewayWire
 package import Logging
 package import Presence
@@ -62,11 +63,11 @@ package final class RealtimeGateway: Sendable {
     private let state = Mutex(State())
     private let prepared: AsyncStream<Void>
     private let preparedContinuation: AsyncStream<Void>.Continuation
-    private let events: AsyncStream<[UInt8]>
-    private let eventsContinuation: AsyncStream<[UInt8]>.Continuation
+    private let events: AsyncStream<ConversationID>
+    private let eventsContinuation: AsyncStream<ConversationID>.Continuation
     /// Revoked devices whose user's conversation partners are to be told (``tellRevocations()``).
-    private let revocations: AsyncStream<[UInt8]>
-    private let revocationsContinuation: AsyncStream<[UInt8]>.Continuation
+    private let revocations: AsyncStream<DeviceID>
+    private let revocationsContinuation: AsyncStream<DeviceID>.Continuation
 
     package init(
         configuration: Configuration,
@@ -226,7 +227,7 @@ package final class RealtimeGateway: Sendable {
     package var deliveryRepository: DeliveryRepository { self.repository }
 
     /// Closes this daemon's sessions of a device (or the one session `id`) with 4000; how many.
-    package func kick(session id: UInt64? = nil, device: [UInt8]? = nil) -> Int {
+    package func kick(session id: UInt64? = nil, device: DeviceID? = nil) -> Int {
         let targets = self.sessions.filter { session in
             if let id { return session.id == id }
             return device != nil && session.identity?.deviceID == device
@@ -327,7 +328,7 @@ extension RealtimeGateway: Service {
             if case .revoked(let device) = signal { self.revocationsContinuation.yield(device) }
         } reconnected: {
             // Membership changes may have been missed: every session reads its list again.
-            for session in self.sessions { session.signal(.membership(userID: [])) }
+            for session in self.sessions { session.signal(.membership(userID: UserID([]))) }
         }
     }
 
@@ -345,7 +346,7 @@ extension RealtimeGateway: Service {
     /// removes the device's leaves from its groups (docs/GATEWAY_SPEC.md §5).
     private func tellRevocations() async {
         for await device in self.revocations {
-            let found: (user: [UInt8], audience: Set<[UInt8]>)?
+            let found: (user: UserID, audience: Set<UserID>)?
             do {
                 found = try await self.repository.revocationAudience(of: device)
             } catch {
@@ -354,8 +355,8 @@ extension RealtimeGateway: Service {
             }
             guard let (user, audience) = found else { continue }
             var revoked = Polygate_Gateway_V1_DeviceRevoked()
-            revoked.userID = .init(user)
-            revoked.deviceID = .init(device)
+            revoked.userID = Data(user)
+            revoked.deviceID = Data(device)
             var frame = Polygate_Gateway_V1_ServerFrame()
             frame.deviceRevoked = revoked
             let bytes = GatewaySession.serialize(frame)

@@ -1,3 +1,4 @@
+package import GatewayWire
 import Primitives
 
 /// What one daemon tells the sessions of every daemon, as `NOTIFY polygate_session`
@@ -5,14 +6,14 @@ import Primitives
 /// when the change is committed.
 package enum SessionSignal: Sendable, Hashable {
     /// The user's conversations or Welcomes changed (added to a conversation): `u:<user hex>`.
-    case membership(userID: [UInt8])
+    case membership(userID: UserID)
     /// The device was revoked: its connections close with 4003. `r:<device hex>`.
-    case revoked(deviceID: [UInt8])
+    case revoked(deviceID: DeviceID)
     /// The device's one-time KeyPackages for a suite ran low. `k:<device hex>:<suite>:<count>`.
-    case keyPackagesLow(deviceID: [UInt8], cipherSuite: UInt32, count: UInt32)
+    case keyPackagesLow(deviceID: DeviceID, cipherSuite: UInt32, count: UInt32)
     /// The user's contact relation with `other` changed to `state` (a `ContactState` value):
     /// `c:<user hex>:<other hex>:<state>`. Sent by `gw_contact` (migrations 0005 and 0007).
-    case contact(userID: [UInt8], other: [UInt8], state: Int)
+    case contact(userID: UserID, other: UserID, state: Int)
 
     /// The NOTIFY channel.
     package static let channel = "polygate_session"
@@ -31,16 +32,16 @@ package enum SessionSignal: Sendable, Hashable {
         let parts = payload.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 2, let id = Hex.decode(parts[1]), id.count == 32 else { return nil }
         switch (parts[0], parts.count) {
-        case ("u", 2): self = .membership(userID: id)
-        case ("r", 2): self = .revoked(deviceID: id)
+        case ("u", 2): self = .membership(userID: UserID(id))
+        case ("r", 2): self = .revoked(deviceID: DeviceID(id))
         case ("k", 4):
             guard let suite = UInt32(parts[2]), let count = UInt32(parts[3]) else { return nil }
-            self = .keyPackagesLow(deviceID: id, cipherSuite: suite, count: count)
+            self = .keyPackagesLow(deviceID: DeviceID(id), cipherSuite: suite, count: count)
         case ("c", 4):
             guard let other = Hex.decode(parts[2]), other.count == 32, let state = Int(parts[3]), (1...4).contains(state) else {
                 return nil
             }
-            self = .contact(userID: id, other: other, state: state)
+            self = .contact(userID: UserID(id), other: UserID(other), state: state)
         default: return nil
         }
     }
@@ -48,12 +49,12 @@ package enum SessionSignal: Sendable, Hashable {
 
 /// `NOTIFY polygate_conv, '<conv_id hex>:<seq>'`: an append was committed.
 package struct AppendSignal: Sendable, Hashable {
-    package var convID: [UInt8]
+    package var convID: ConversationID
     package var seq: UInt64
 
     package static let channel = "polygate_conv"
 
-    package init(convID: [UInt8], seq: UInt64) {
+    package init(convID: ConversationID, seq: UInt64) {
         self.convID = convID
         self.seq = seq
     }
@@ -64,6 +65,6 @@ package struct AppendSignal: Sendable, Hashable {
         guard let colon = payload.lastIndex(of: ":"), let conv = Hex.decode(String(payload[..<colon])),
             !conv.isEmpty, let seq = UInt64(payload[payload.index(after: colon)...])
         else { return nil }
-        self.init(convID: conv, seq: seq)
+        self.init(convID: ConversationID(conv), seq: seq)
     }
 }

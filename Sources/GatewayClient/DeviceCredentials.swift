@@ -31,13 +31,13 @@ package struct DeviceCredentials: Sendable, CustomStringConvertible {
         } catch {
             throw GatewayWireError(.badCertificate, "the device key is not an Ed25519 seed")
         }
-        guard publicKey == verified.deviceID else {
+        guard publicKey == verified.deviceID.bytes else {
             throw GatewayWireError(.badCertificate, "the certificate is for another device key")
         }
         self.deviceKey = deviceKey
         self.certificate = certificate
-        self.userID = verified.userID
-        self.deviceID = verified.deviceID
+        self.userID = verified.userID.bytes
+        self.deviceID = verified.deviceID.bytes
     }
 
     /// A new device of the user whose system key is `systemKey`: a fresh device key and a

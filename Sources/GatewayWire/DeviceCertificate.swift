@@ -6,9 +6,9 @@ import SwiftProtobuf
 /// (docs/GATEWAY_SPEC.md §3.1). Verified over the exact certificate bytes received.
 package struct VerifiedDeviceCertificate: Sendable, Hashable {
     /// The user's raw 32-byte system key.
-    package let userID: [UInt8]
+    package let userID: UserID
     /// The device's raw 32-byte key (its `device_id`).
-    package let deviceID: [UInt8]
+    package let deviceID: DeviceID
     package let issuedAtMs: UInt64
     /// 0: no expiry.
     package let expiresAtMs: UInt64
@@ -46,8 +46,8 @@ package struct VerifiedDeviceCertificate: Sendable, Hashable {
         guard certificate.issuedAtMs <= nowMs + Self.maxSkewMs else {
             throw GatewayWireError(.badCertificate, "the certificate is issued in the future")
         }
-        self.userID = userID
-        self.deviceID = [UInt8](certificate.deviceKey)
+        self.userID = UserID(userID)
+        self.deviceID = DeviceID(certificate.deviceKey)
         self.issuedAtMs = certificate.issuedAtMs
         self.expiresAtMs = certificate.expiresAtMs
         self.deviceName = certificate.deviceName

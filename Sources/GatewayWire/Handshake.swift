@@ -23,8 +23,8 @@ package enum Handshake {
     }
 
     /// Checks a device's signature over a transcript.
-    package static func verify(_ signature: [UInt8], transcript: [UInt8], deviceID: [UInt8]) throws(GatewayWireError) {
-        guard SignatureAlgorithm.ed25519.verify(signature, message: transcript, publicKey: deviceID) else {
+    package static func verify(_ signature: [UInt8], transcript: [UInt8], deviceID: DeviceID) throws(GatewayWireError) {
+        guard SignatureAlgorithm.ed25519.verify(signature, message: transcript, publicKey: deviceID.bytes) else {
             throw GatewayWireError(.badSignature, "the handshake signature does not verify")
         }
     }

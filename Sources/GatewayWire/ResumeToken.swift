@@ -8,13 +8,13 @@ package struct ResumeToken: Sendable {
     package init(key: SecretBytes) { self.key = key }
 
     /// A token for `deviceID` valid until `expiresAtMs`.
-    package func issue(deviceID: [UInt8], expiresAtMs: UInt64) -> [UInt8] {
-        let body = deviceID + (0..<8).map { UInt8(truncatingIfNeeded: expiresAtMs >> UInt64(56 - 8 * $0)) }
+    package func issue(deviceID: DeviceID, expiresAtMs: UInt64) -> [UInt8] {
+        let body = deviceID.bytes + (0..<8).map { UInt8(truncatingIfNeeded: expiresAtMs >> UInt64(56 - 8 * $0)) }
         return body + HashFunction.sha256.hmac(key: self.key, message: body)
     }
 
     /// The device a token names, if it is authentic and not expired at `nowMs`.
-    package func check(_ token: [UInt8], nowMs: UInt64) throws(GatewayWireError) -> [UInt8] {
+    package func check(_ token: [UInt8], nowMs: UInt64) throws(GatewayWireError) -> DeviceID {
         guard token.count == 32 + 8 + 32 else { throw GatewayWireError(.resumeFailed, "the resume token is malformed") }
         let body = Array(token[0..<40])
         guard ConstantTime.equal(HashFunction.sha256.hmac(key: self.key, message: body), Array(token[40...])) else {
@@ -22,6 +22,6 @@ package struct ResumeToken: Sendable {
         }
         let expiry = token[32..<40].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard expiry > nowMs else { throw GatewayWireError(.resumeFailed, "the resume token has expired") }
-        return Array(token[0..<32])
+        return DeviceID(token[0..<32])
     }
 }

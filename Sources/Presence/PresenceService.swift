@@ -1,3 +1,4 @@
+import Foundation
 package import GatewayWire
 package import Logging
 package import NIOCore
@@ -10,8 +11,8 @@ import Synchronization
 /// ``PresenceState``'s; this class does the I/O (announcements, last-seen, consent checks) and
 /// pushes `Presence` frames to watching sessions.
 package final class PresenceService: Sendable {
-    package typealias User = [UInt8]
-    package typealias Device = [UInt8]
+    package typealias User = UserID
+    package typealias Device = DeviceID
 
     /// This daemon's name in announcements: new at every start, so a restarted daemon never
     /// inherits what its previous run announced.
@@ -76,16 +77,16 @@ package final class PresenceService: Sendable {
     // MARK: Reading (gwctl, tests)
 
     /// Whether a user is online as this daemon sees it.
-    package func isOnline(_ user: [UInt8]) -> Bool { self.state.withLock { $0.isOnline(user) } }
+    package func isOnline(_ user: UserID) -> Bool { self.state.withLock { $0.isOnline(user) } }
 
     /// This daemon's leases with their time left.
-    package var leases: [(device: [UInt8], user: [UInt8], left: Duration)] {
+    package var leases: [(device: DeviceID, user: UserID, left: Duration)] {
         let now = self.clock.now
         return self.state.withLock { $0.leases(now: now) }
     }
 
     /// Whether `user` is invisible, and how many other daemons hold a lease of it.
-    package func inspect(_ user: [UInt8]) -> (online: Bool, invisible: Bool, otherDaemons: Int) {
+    package func inspect(_ user: UserID) -> (online: Bool, invisible: Bool, otherDaemons: Int) {
         self.state.withLock { ($0.isOnline(user), $0.isInvisible(user), $0.remoteCount(of: user)) }
     }
 
@@ -96,12 +97,12 @@ package final class PresenceService: Sendable {
     package var mismatchedTTLs: [(instance: String, ttl: Duration)] { self.state.withLock { $0.mismatchedTTLs } }
 
     /// When `user` was last seen (stored; nil when never).
-    package func lastSeen(of user: [UInt8]) async throws -> UInt64? {
+    package func lastSeen(of user: UserID) async throws -> UInt64? {
         try await self.repository.presenceSettings(of: [user])[user]?.lastSeenMs
     }
 
     /// How many local sessions watch `user`.
-    package func watcherCount(of user: [UInt8]) -> Int { self.index.withLock { $0.watchers[user]?.count ?? 0 } }
+    package func watcherCount(of user: UserID) -> Int { self.index.withLock { $0.watchers[user]?.count ?? 0 } }
 
     // MARK: Sessions
 
@@ -255,7 +256,7 @@ package final class PresenceService: Sendable {
     package func watch(
         _ session: any PresenceWatcher,
         user watcherUser: User,
-        _ users: [[UInt8]]
+        _ users: [UserID]
     ) async throws -> [Polygate_Gateway_V1_Presence] {
         // The limit first, in time proportional to nothing: a Watch naming more ids than a
         // connection may watch (repeats counted) cannot fit.
@@ -291,7 +292,7 @@ package final class PresenceService: Sendable {
         }
     }
 
-    package func unwatch(_ session: any PresenceWatcher, _ users: [[UInt8]]) {
+    package func unwatch(_ session: any PresenceWatcher, _ users: [UserID]) {
         self.index.withLock { index in
             for user in users {
                 index.watching[session.id]?[user] = nil
@@ -302,7 +303,7 @@ package final class PresenceService: Sendable {
     }
 
     /// A contact ended (revoked or blocked): the session stops watching `user` and is told at once.
-    package func contactEnded(_ session: any PresenceWatcher, user: [UInt8]) {
+    package func contactEnded(_ session: any PresenceWatcher, user: UserID) {
         let watched = self.index.withLock { index -> Bool in
             guard index.watchers[user]?[session.id] != nil else { return false }
             index.watching[session.id]?.updateValue(nil, forKey: user)  // the slot stays until Unwatch
@@ -315,9 +316,9 @@ package final class PresenceService: Sendable {
 
     // MARK: Frames
 
-    static func presence(_ user: [UInt8], online: Bool, lastSeenMs: UInt64?, nowMs: UInt64) -> Polygate_Gateway_V1_Presence {
+    static func presence(_ user: UserID, online: Bool, lastSeenMs: UInt64?, nowMs: UInt64) -> Polygate_Gateway_V1_Presence {
         var presence = Polygate_Gateway_V1_Presence()
-        presence.userID = .init(user)
+        presence.userID = Data(user)
         presence.status = online ? .online : .offline
         presence.lastSeen =
             Polygate_Gateway_V1_LastSeen(
@@ -326,9 +327,9 @@ package final class PresenceService: Sendable {
         return presence
     }
 
-    static func unavailable(_ user: [UInt8]) -> Polygate_Gateway_V1_Presence {
+    static func unavailable(_ user: UserID) -> Polygate_Gateway_V1_Presence {
         var presence = Polygate_Gateway_V1_Presence()
-        presence.userID = .init(user)
+        presence.userID = Data(user)
         presence.status = .unavailable
         presence.lastSeen = .unspecified
         return presence
@@ -465,7 +466,7 @@ package final class PresenceService: Sendable {
         if !due.isEmpty {
             self.logger.debug(
                 "presence changes",
-                metadata: ["presence.changes": "\(due.map { "\(Hex.encode($0.user.prefix(4)))=\($0.online)" })"]
+                metadata: ["presence.changes": "\(due.map { "\(Hex.encode($0.user.bytes.prefix(4)))=\($0.online)" })"]
             )
         }
         // Each watcher that was told otherwise hears of it (and is recorded as told).

@@ -1,3 +1,4 @@
+package import GatewayWire
 import Primitives
 
 /// What daemons tell each other about presence, as `NOTIFY polygate_presence`
@@ -5,9 +6,9 @@ import Primitives
 /// forgets another's when its heartbeats stop.
 package enum PresenceSignal: Sendable, Hashable {
     /// Users with a first live lease on `instance`: `a:<instance>:<user hex>,…`.
-    case acquired(instance: String, users: [[UInt8]])
+    case acquired(instance: String, users: [UserID])
     /// Users whose last lease on `instance` ended: `d:<instance>:<user hex>,…`.
-    case released(instance: String, users: [[UInt8]])
+    case released(instance: String, users: [UserID])
     /// `instance` is alive, and holds leases for `ttlMs` (its `presence.lease_ttl`):
     /// `h:<instance>:<ttl ms>` (`h:<instance>` from daemons before 0.x: TTL unknown).
     case heartbeat(instance: String, ttlMs: UInt64?)
@@ -16,7 +17,7 @@ package enum PresenceSignal: Sendable, Hashable {
     /// `instance` asks every daemon to announce all its leases: `q:<instance>`.
     case resync(instance: String)
     /// A user's mode changed: `i:<user hex>:<0|1>`.
-    case invisible(user: [UInt8], Bool)
+    case invisible(user: UserID, Bool)
 
     package static let channel = "polygate_presence"
 
@@ -35,7 +36,7 @@ package enum PresenceSignal: Sendable, Hashable {
         }
     }
 
-    private static func batched(_ tag: String, _ instance: String, _ users: [[UInt8]]) -> [String] {
+    private static func batched(_ tag: String, _ instance: String, _ users: [UserID]) -> [String] {
         stride(from: 0, to: users.count, by: Self.usersPerPayload).map { start in
             "\(tag):\(instance):"
                 + users[start..<min(start + Self.usersPerPayload, users.count)].map { Hex.encode($0) }.joined(separator: ",")
@@ -54,8 +55,8 @@ package enum PresenceSignal: Sendable, Hashable {
         // The stretch since the last other signal: per instance, users in first-seen order and
         // each one's last change (true: acquired).
         var instances: [String] = []
-        var users: [String: [[UInt8]]] = [:]
-        var final: [String: [[UInt8]: Bool]] = [:]
+        var users: [String: [UserID]] = [:]
+        var final: [String: [UserID: Bool]] = [:]
         func flush() {
             for instance in instances {
                 let order = users[instance] ?? []
@@ -68,7 +69,7 @@ package enum PresenceSignal: Sendable, Hashable {
             users = [:]
             final = [:]
         }
-        func note(_ instance: String, _ changed: [[UInt8]], _ acquired: Bool) {
+        func note(_ instance: String, _ changed: [UserID], _ acquired: Bool) {
             if final[instance] == nil {
                 instances.append(instance)
                 final[instance] = [:]
@@ -102,8 +103,8 @@ package enum PresenceSignal: Sendable, Hashable {
             guard !users.isEmpty, users.allSatisfy({ $0?.count == 32 }) else { return nil }
             self =
                 parts[0] == "a"
-                ? .acquired(instance: parts[1], users: users.compactMap { $0 })
-                : .released(instance: parts[1], users: users.compactMap { $0 })
+                ? .acquired(instance: parts[1], users: users.compactMap { $0.map(UserID.init) })
+                : .released(instance: parts[1], users: users.compactMap { $0.map(UserID.init) })
         case ("h", 2): self = .heartbeat(instance: parts[1], ttlMs: nil)
         case ("h", 3):
             guard let ttl = UInt64(parts[2]), ttl > 0 else { return nil }
@@ -112,7 +113,7 @@ package enum PresenceSignal: Sendable, Hashable {
         case ("q", 2): self = .resync(instance: parts[1])
         case ("i", 3):
             guard let user = Hex.decode(parts[1]), user.count == 32, parts[2] == "0" || parts[2] == "1" else { return nil }
-            self = .invisible(user: user, parts[2] == "1")
+            self = .invisible(user: UserID(user), parts[2] == "1")
         default: return nil
         }
     }

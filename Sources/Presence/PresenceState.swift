@@ -1,3 +1,5 @@
+package import GatewayWire
+
 /// The presence of users as one daemon knows it, as a value (docs/GATEWAY_SPEC.md §10): the
 /// leases of its own devices, what other daemons announced, who is invisible, and which
 /// watcher notifications are due after coalescing. No I/O, no clock: time is passed in.
@@ -5,8 +7,8 @@
 /// A user is **online** when it is not invisible and some device holds a live lease — here or
 /// on another daemon whose announcements are still fresh.
 package struct PresenceState: Sendable {
-    package typealias User = [UInt8]
-    package typealias Device = [UInt8]
+    package typealias User = UserID
+    package typealias Device = DeviceID
     package typealias Instance = String
 
     /// What the owner must do after a change of this daemon's own leases.

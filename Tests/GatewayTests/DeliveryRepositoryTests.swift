@@ -11,8 +11,8 @@ import Testing
 /// compare-and-set, idempotency, membership and cursors.
 @Suite struct DeliveryRepositoryTests {
     struct Device {
-        let user: [UInt8]
-        let id: [UInt8]
+        let user: UserID
+        let id: DeviceID
     }
 
     static func withRepository(_ body: (DeliveryRepository, PostgresClient) async throws -> Void) async throws {
@@ -40,7 +40,7 @@ import Testing
     }
 
     static func submission(
-        _ conv: [UInt8],
+        _ conv: ConversationID,
         _ from: Device,
         _ kind: Polygate_Gateway_V1_MessageKind,
         epoch: UInt64,
@@ -48,7 +48,7 @@ import Testing
     ) -> Submission {
         Submission(
             convID: conv,
-            msgID: SecureRandom.bytes(count: 16),
+            msgID: MessageID(SecureRandom.bytes(count: 16)),
             senderUser: from.user,
             senderDevice: from.id,
             kind: kind,
@@ -78,7 +78,7 @@ import Testing
             #expect(try await repository.device(device.id) == .active(userID: device.user))
             try await repository.revoke(device.id)
             #expect(try await repository.device(device.id) == .revoked)
-            #expect(try await repository.device(SecureRandom.bytes(count: 32)) == nil)
+            #expect(try await repository.device(DeviceID(SecureRandom.bytes(count: 32))) == nil)
         }
     }
 
@@ -143,7 +143,7 @@ import Testing
             let bobKey = SignatureAlgorithm.ed25519.generatePrivateKey()
             let bob = try await Self.device(repository, user: bobKey)
             let carol = try await Self.device(repository)
-            let conv = SecureRandom.bytes(count: 32)
+            let conv = ConversationID(SecureRandom.bytes(count: 32))
             try await repository.createConversation(convID: conv, creator: alice.user, groupInfo: [0])
             await Self.expectCode(.conversationExists) {
                 try await repository.createConversation(convID: conv, creator: bob.user, groupInfo: [0])
@@ -250,7 +250,7 @@ import Testing
     @Test func retriesAreIdempotentAndCursorsOnlyMoveForward() async throws {
         try await Self.withRepository { repository, _ in
             let alice = try await Self.device(repository)
-            let conv = SecureRandom.bytes(count: 16)
+            let conv = ConversationID(SecureRandom.bytes(count: 16))
             try await repository.createConversation(convID: conv, creator: alice.user, groupInfo: [0])
             let message = Self.submission(conv, alice, .application, epoch: 0, "once")
             // The same msg_id sent ten times at once: one entry, every answer names its seq.

@@ -1,16 +1,17 @@
+import GatewayWire
 import Testing
 
 @testable import Gateway
 
 /// The delivery rule without I/O: backlog then live, no gap, no repeat, `lastSent + 1`.
 @Suite struct DeliveryRuleTests {
-    let a: [UInt8] = Array(repeating: 0xA, count: 16)
-    let b: [UInt8] = Array(repeating: 0xB, count: 16)
+    let a = ConversationID(Array(repeating: 0xA, count: 16))
+    let b = ConversationID(Array(repeating: 0xB, count: 16))
 
     /// Plays what the session does with each decision: queue and record on `.send`.
     func deliver(
         _ rule: inout DeliveryRule,
-        _ conv: [UInt8],
+        _ conv: ConversationID,
         _ seq: UInt64,
         fromRead: Bool,
         removes: Bool = false

@@ -80,7 +80,10 @@ import Testing
             let alice = try await DeliveryRepositoryTests.device(repository)
             let bob = try await DeliveryRepositoryTests.device(repository)
             let carol = try await DeliveryRepositoryTests.device(repository)
-            let (a, b, c) = (SecureRandom.bytes(count: 16), SecureRandom.bytes(count: 16), SecureRandom.bytes(count: 16))
+            let (a, b, c) = (
+                ConversationID(SecureRandom.bytes(count: 16)), ConversationID(SecureRandom.bytes(count: 16)),
+                ConversationID(SecureRandom.bytes(count: 16))
+            )
             for conv in [a, b, c] { try await repository.createConversation(convID: conv, creator: alice.user, groupInfo: [0]) }
 
             let first = DeliveryRepositoryTests.submission(a, alice, .application, epoch: 0, "a1")
@@ -166,9 +169,9 @@ import Testing
             let owner = try await DeliveryRepositoryTests.device(repository)
             var senders: [Device] = []
             for _ in 0..<30 { senders.append(try await DeliveryRepositoryTests.device(repository)) }
-            var convs: [[UInt8]] = []
+            var convs: [ConversationID] = []
             for _ in 0..<12 {
-                let conv = SecureRandom.bytes(count: 16)
+                let conv = ConversationID(SecureRandom.bytes(count: 16))
                 try await repository.createConversation(convID: conv, creator: owner.user, groupInfo: [0])
                 var add = DeliveryRepositoryTests.submission(conv, owner, .commit, epoch: 0, "add everyone")
                 add.addedUsers = senders.map(\.user)

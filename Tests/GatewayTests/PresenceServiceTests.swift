@@ -1,3 +1,4 @@
+import GatewayWire
 import Logging
 import NIOCore
 import Presence
@@ -35,7 +36,7 @@ import Testing
         }
     }
 
-    static let (user, device) = (SecureRandom.bytes(count: 32), SecureRandom.bytes(count: 32))
+    static let (user, device) = (UserID(SecureRandom.bytes(count: 32)), DeviceID(SecureRandom.bytes(count: 32)))
 
     @Test func aDeviceIsOnlineUntilItsLastConnectionEnds() async throws {
         try await Self.withService { service in

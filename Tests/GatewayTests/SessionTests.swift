@@ -101,7 +101,7 @@ import Testing
         )
 
         var live = ConnectionStateMachine(limits: GatewayLimits(), now: .zero)
-        live.authenticated(userID: [1], deviceID: [2])
+        live.authenticated(userID: UserID([1]), deviceID: DeviceID([2]))
         #expect(live.received(.ping, now: Self.seconds(40)) == .process)
         #expect(live.tick(now: Self.seconds(89)) == nil)  // 2.5 × 20 s after the last frame
         guard case .close(let code, _, _) = live.tick(now: Self.seconds(90)) else {
@@ -116,12 +116,12 @@ import Testing
         limits.sendPerDevice = .init(1, per: .seconds(1), burst: 2)
         let limiter = RateLimiter(limits: limits)
         var machine = ConnectionStateMachine(limits: limits, now: .zero)
-        machine.authenticated(userID: [1], deviceID: [2])
+        machine.authenticated(userID: UserID([1]), deviceID: DeviceID([2]))
         #expect(machine.received(.send, now: .zero) == .process)
-        #expect(limiter.take(.send, device: [2], now: .zero) == nil)
-        #expect(limiter.take(.send, device: [2], now: .zero) == nil)
+        #expect(limiter.take(.send, device: DeviceID([2]), now: .zero) == nil)
+        #expect(limiter.take(.send, device: DeviceID([2]), now: .zero) == nil)
         for _ in 0..<4 {
-            guard let wait = limiter.take(.send, device: [2], now: .zero) else {
+            guard let wait = limiter.take(.send, device: DeviceID([2]), now: .zero) else {
                 Issue.record("expected an empty bucket")
                 return
             }
@@ -130,8 +130,8 @@ import Testing
         }
         // The bucket is the device's, not the connection's: another device is not limited, and
         // neither is another kind of request.
-        #expect(limiter.take(.send, device: [3], now: .zero) == nil)
-        #expect(limiter.take(.claim, device: [2], now: .zero) == nil)
+        #expect(limiter.take(.send, device: DeviceID([3]), now: .zero) == nil)
+        #expect(limiter.take(.claim, device: DeviceID([2]), now: .zero) == nil)
         #expect(machine.received(.request, now: .zero) == .process)
         // The fifth refusal within a minute closes with 4029.
         guard case .close(let code, _, let after) = machine.limited(retryAfter: .seconds(1), now: .zero) else {
@@ -142,7 +142,7 @@ import Testing
         #expect(after == .seconds(60))
         // Refusals spread over more than a minute do not add up.
         var patient = ConnectionStateMachine(limits: limits, now: .zero)
-        patient.authenticated(userID: [1], deviceID: [2])
+        patient.authenticated(userID: UserID([1]), deviceID: DeviceID([2]))
         for minute in 0..<10 {
             #expect(patient.limited(retryAfter: .seconds(1), now: .seconds(61 * minute)) == .rateLimited(retryAfter: .seconds(1)))
         }
@@ -165,9 +165,9 @@ import Testing
         #expect(limiter.admit(ip: "10.0.0.2", now: .seconds(1)) == .seconds(29))
         #expect(limiter.admit(ip: "10.0.0.2", now: .seconds(30)) == nil)
         // A device penalised with 4029 is refused for the reconnect hint.
-        limiter.penalize(device: [7], until: .seconds(60))
-        #expect(limiter.penalty(device: [7], now: .seconds(59)) == .seconds(1))
-        #expect(limiter.penalty(device: [7], now: .seconds(60)) == nil)
+        limiter.penalize(device: DeviceID([7]), until: .seconds(60))
+        #expect(limiter.penalty(device: DeviceID([7]), now: .seconds(59)) == .seconds(1))
+        #expect(limiter.penalty(device: DeviceID([7]), now: .seconds(60)) == nil)
         #expect(limiter.snapshot(now: .seconds(1)).contains { $0.key == "ip 10.0.0.1" })
     }
 
@@ -178,11 +178,11 @@ import Testing
         limits.authFailuresPerIP = .init(2, per: .seconds(60), burst: 2)
         let limiter = RateLimiter(limits: limits)
         var recorded = 0
-        for second in 0..<60 where limiter.revokedAttempt(device: [9], now: .seconds(Int64(second))) { recorded += 1 }
+        for second in 0..<60 where limiter.revokedAttempt(device: DeviceID([9]), now: .seconds(Int64(second))) { recorded += 1 }
         #expect(recorded == 3)
-        #expect(limiter.revokedAttempt(device: [9], now: .seconds(80)))
+        #expect(limiter.revokedAttempt(device: DeviceID([9]), now: .seconds(80)))
         // Another revoked device has its own allowance; the address stays admitted throughout.
-        #expect(limiter.revokedAttempt(device: [8], now: .seconds(80)))
+        #expect(limiter.revokedAttempt(device: DeviceID([8]), now: .seconds(80)))
         #expect(limiter.admit(ip: "10.0.0.9", now: .seconds(80)) == nil)
     }
 
@@ -198,14 +198,14 @@ import Testing
                 == .close(code: CloseCode.deviceRevoked, reason: "device revoked", reconnectAfter: .zero)
         )
         var slow = ConnectionStateMachine(limits: GatewayLimits(), now: .zero)
-        slow.authenticated(userID: [1], deviceID: [2])
+        slow.authenticated(userID: UserID([1]), deviceID: DeviceID([2]))
         guard case .close(let code, _, _) = slow.slowConsumer() else {
             Issue.record("expected a close")
             return
         }
         #expect(code == CloseCode.slowConsumer)
         var twice = ConnectionStateMachine(limits: GatewayLimits(), now: .zero)
-        twice.authenticated(userID: [1], deviceID: [2])
+        twice.authenticated(userID: UserID([1]), deviceID: DeviceID([2]))
         guard case .close = twice.received(.authenticate, now: .zero) else {
             Issue.record("a second authentication must close")
             return
@@ -218,12 +218,13 @@ import Testing
     @Test func payloadsRoundTripAndJunkIsRefused() {
         let id = Array(repeating: UInt8(0xAB), count: 32)
         for signal in [
-            SessionSignal.membership(userID: id), .revoked(deviceID: id), .keyPackagesLow(deviceID: id, cipherSuite: 3, count: 7),
+            SessionSignal.membership(userID: UserID(id)), .revoked(deviceID: DeviceID(id)),
+            .keyPackagesLow(deviceID: DeviceID(id), cipherSuite: 3, count: 7),
         ] {
             #expect(SessionSignal(payload: signal.payload) == signal)
         }
         #expect(
-            SessionSignal.keyPackagesLow(deviceID: id, cipherSuite: 3, count: 7).payload
+            SessionSignal.keyPackagesLow(deviceID: DeviceID(id), cipherSuite: 3, count: 7).payload
                 == "k:\(String(repeating: "ab", count: 32)):3:7"
         )
         for junk in [
@@ -232,7 +233,7 @@ import Testing
         ] {
             #expect(SessionSignal(payload: junk) == nil, "\(junk)")
         }
-        let append = AppendSignal(convID: [1, 2, 255], seq: 42)
+        let append = AppendSignal(convID: ConversationID([1, 2, 255]), seq: 42)
         #expect(append.payload == "0102ff:42")
         #expect(AppendSignal(payload: append.payload) == append)
         for junk in ["", ":1", "0102", "0102:", "0102:x", "zz:1"] { #expect(AppendSignal(payload: junk) == nil, "\(junk)") }

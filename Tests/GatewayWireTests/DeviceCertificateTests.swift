@@ -37,8 +37,8 @@ import Testing
     @Test func issuedCertificatesVerify() throws {
         let signed = try self.issue(expires: 10_000)
         let verified = try VerifiedDeviceCertificate(signed, nowMs: 5_000)
-        #expect(verified.userID == (try SignatureAlgorithm.ed25519.publicKey(for: self.systemKey)))
-        #expect(verified.deviceID == self.devicePublic)
+        #expect(verified.userID == UserID(try SignatureAlgorithm.ed25519.publicKey(for: self.systemKey)))
+        #expect(verified.deviceID == DeviceID(self.devicePublic))
         #expect(verified.deviceName == "laptop")
         #expect(verified.expiresAtMs == 10_000)
         // The signature covers the label, so the bare bytes signed by the same key do not pass.
@@ -90,12 +90,12 @@ import Testing
         let transcript = Handshake.authenticationTranscript(gatewayID: "gw_a", nonce: nonce)
         #expect(transcript == Array("polygate auth v1".utf8) + [0] + Array("gw_a".utf8) + [0] + nonce)
         let signature = try Handshake.sign(transcript, deviceKey: self.deviceKey)
-        try Handshake.verify(signature, transcript: transcript, deviceID: self.devicePublic)
+        try Handshake.verify(signature, transcript: transcript, deviceID: DeviceID(self.devicePublic))
         Self.expectCode(.badSignature) {
             try Handshake.verify(
                 signature,
                 transcript: Handshake.authenticationTranscript(gatewayID: "gw_b", nonce: nonce),
-                deviceID: self.devicePublic
+                deviceID: DeviceID(self.devicePublic)
             )
         }
         Self.expectCode(.badSignature) {
@@ -103,7 +103,7 @@ import Testing
             try Handshake.verify(
                 signature,
                 transcript: Handshake.authenticationTranscript(gatewayID: "gw_a", nonce: fresh),
-                deviceID: self.devicePublic
+                deviceID: DeviceID(self.devicePublic)
             )
         }
         // A gateway id that swallows the separator cannot collide with another split.
@@ -112,8 +112,8 @@ import Testing
 
     @Test func resumeTokensAreAuthenticAndExpire() throws {
         let tokens = ResumeToken(key: SecretBytes.random(count: 32))
-        let token = tokens.issue(deviceID: self.devicePublic, expiresAtMs: 10_000)
-        #expect(try tokens.check(token, nowMs: 9_999) == self.devicePublic)
+        let token = tokens.issue(deviceID: DeviceID(self.devicePublic), expiresAtMs: 10_000)
+        #expect(try tokens.check(token, nowMs: 9_999) == DeviceID(self.devicePublic))
         Self.expectCode(.resumeFailed) { _ = try tokens.check(token, nowMs: 10_000) }
         var tampered = token
         tampered[35] ^= 1  // push the expiry

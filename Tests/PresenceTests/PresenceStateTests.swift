@@ -1,12 +1,13 @@
+import GatewayWire
 import Presence
 import Testing
 
 /// Presence as values: leases, other daemons, invisibility, coalescing, buckets, signals.
 @Suite struct PresenceStateTests {
-    let alice: [UInt8] = Array(repeating: 1, count: 32)
-    let bob: [UInt8] = Array(repeating: 2, count: 32)
-    let phone: [UInt8] = Array(repeating: 10, count: 32)
-    let laptop: [UInt8] = Array(repeating: 11, count: 32)
+    let alice = UserID(Array(repeating: 1, count: 32))
+    let bob = UserID(Array(repeating: 2, count: 32))
+    let phone = DeviceID(Array(repeating: 10, count: 32))
+    let laptop = DeviceID(Array(repeating: 11, count: 32))
 
     func state() -> PresenceState { PresenceState(remoteTTL: .seconds(30), coalesce: .seconds(1)) }
 
@@ -108,7 +109,7 @@ import Testing
         // A repeated signal goes once.
         #expect(PresenceSignal.batch([.reset(instance: a), .reset(instance: a)]) == [.reset(instance: a)])
         // Thousands of users in one announcement stay one pass (no quadratic work).
-        let many = (0..<20_000).map { [UInt8]("\($0)".utf8) }
+        let many = (0..<20_000).map { UserID("\($0)".utf8) }
         #expect(PresenceSignal.batch([.reset(instance: a), .acquired(instance: a, users: many)]).count == 2)
     }
 
@@ -179,12 +180,12 @@ import Testing
     }
 
     @Test func signalsRoundTripInPayloadsUnderTheNotifyLimit() {
-        let many = (0..<250).map { n in [UInt8](repeating: UInt8(n % 256), count: 31) + [UInt8(n / 256)] }
+        let many = (0..<250).map { n in UserID([UInt8](repeating: UInt8(n % 256), count: 31) + [UInt8(n / 256)]) }
         let signal = PresenceSignal.acquired(instance: "0123abcd", users: many)
         let payloads = signal.payloads
         #expect(payloads.count == 3)
         #expect(payloads.allSatisfy { $0.utf8.count < 8000 })
-        let users = payloads.compactMap(PresenceSignal.init(payload:)).flatMap { parsed -> [[UInt8]] in
+        let users = payloads.compactMap(PresenceSignal.init(payload:)).flatMap { parsed -> [UserID] in
             if case .acquired("0123abcd", let users) = parsed { return users }
             return []
         }

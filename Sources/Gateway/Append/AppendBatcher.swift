@@ -50,9 +50,9 @@ final class AppendBatcher: Sendable {
     }
 
     /// FNV-1a of the conversation id, modulo `count`.
-    static func lane(of convID: [UInt8], among count: Int) -> Int {
+    static func lane(of convID: ConversationID, among count: Int) -> Int {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in convID {
+        for byte in convID.bytes {
             hash ^= UInt64(byte)
             hash = hash &* 0x0000_0100_0000_01b3
         }

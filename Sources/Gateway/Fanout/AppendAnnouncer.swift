@@ -1,3 +1,4 @@
+import GatewayWire
 import Logging
 import Synchronization
 
@@ -20,7 +21,7 @@ final class AppendAnnouncer: Sendable {
     }
 
     /// `seq` of `conv` committed.
-    func announce(conv: [UInt8], seq: UInt64) {
+    func announce(conv: ConversationID, seq: UInt64) {
         let payload = AppendSignal(convID: conv, seq: seq).payload
         if self.queue.withLock({ $0.submit(payload, bytes: payload.utf8.count) }) {
             Task { await self.flush() }

@@ -26,9 +26,9 @@ final class DeliveryHub: Sendable {
     }
 
     struct State {
-        var topics: [[UInt8]: Topic] = [:]
+        var topics: [ConversationID: Topic] = [:]
         /// The conversations each session reads.
-        var subscriptions: [UInt64: Set<[UInt8]>] = [:]
+        var subscriptions: [UInt64: Set<ConversationID>] = [:]
     }
 
     let repository: DeliveryRepository
@@ -43,7 +43,7 @@ final class DeliveryHub: Sendable {
     // MARK: Readers
 
     /// A session reads `convs` from now on.
-    func subscribe(_ session: any SessionOutlet, to convs: [[UInt8]]) {
+    func subscribe(_ session: any SessionOutlet, to convs: [ConversationID]) {
         self.state.withLock { state in
             for conv in convs {
                 state.topics[conv, default: Topic()].sessions[session.id] = session
@@ -53,7 +53,7 @@ final class DeliveryHub: Sendable {
     }
 
     /// The session no longer reads `conv`.
-    func unsubscribe(_ session: UInt64, from conv: [UInt8]) {
+    func unsubscribe(_ session: UInt64, from conv: ConversationID) {
         self.state.withLock { state in
             state.subscriptions[session]?.remove(conv)
             state.topics[conv]?.sessions[session] = nil
@@ -74,16 +74,16 @@ final class DeliveryHub: Sendable {
     }
 
     /// Conversations with local readers.
-    var conversations: [[UInt8]] { self.state.withLock { Array($0.topics.keys) } }
+    var conversations: [ConversationID] { self.state.withLock { Array($0.topics.keys) } }
 
     /// Readers of a conversation on this daemon.
-    func readers(of conv: [UInt8]) -> Int { self.state.withLock { $0.topics[conv]?.sessions.count ?? 0 } }
+    func readers(of conv: ConversationID) -> Int { self.state.withLock { $0.topics[conv]?.sessions.count ?? 0 } }
 
     // MARK: Appends
 
     /// An append was committed at `seq`. True when the caller must start ``fetch(_:)`` for the
     /// conversation (one fetch runs per conversation at a time).
-    func announce(_ conv: [UInt8], seq: UInt64) -> Bool {
+    func announce(_ conv: ConversationID, seq: UInt64) -> Bool {
         self.state.withLock { state in
             guard seq > 0, var topic = state.topics[conv] else { return false }
             defer { state.topics[conv] = topic }
@@ -116,7 +116,7 @@ final class DeliveryHub: Sendable {
 
     /// Reads the announced entries of a conversation and offers them to its readers, in order,
     /// until the topic has caught up with every announcement.
-    func fetch(_ conv: [UInt8]) async {
+    func fetch(_ conv: ConversationID) async {
         while true {
             let after = self.state.withLock { state -> UInt64? in
                 guard let topic = state.topics[conv] else { return nil }
@@ -155,7 +155,7 @@ final class DeliveryHub: Sendable {
 
     /// Announcements for every local conversation whose newest seq is past what the hub
     /// offered (after a listener reconnect, and periodically).
-    func behind(newest: [[UInt8]: UInt64]) -> [[UInt8]] {
+    func behind(newest: [ConversationID: UInt64]) -> [ConversationID] {
         newest.compactMap { conv, seq in self.announce(conv, seq: seq) ? conv : nil }
     }
 }

@@ -8,7 +8,7 @@ package import GatewayWire
 package struct ConnectionStateMachine: Sendable {
     package enum State: Sendable, Hashable {
         case awaitingAuthentication
-        case authenticated(userID: [UInt8], deviceID: [UInt8])
+        case authenticated(userID: UserID, deviceID: DeviceID)
         case closed(code: UInt16)
     }
 
@@ -75,7 +75,7 @@ package struct ConnectionStateMachine: Sendable {
     }
 
     /// Authentication succeeded.
-    package mutating func authenticated(userID: [UInt8], deviceID: [UInt8]) {
+    package mutating func authenticated(userID: UserID, deviceID: DeviceID) {
         if case .awaitingAuthentication = self.state { self.state = .authenticated(userID: userID, deviceID: deviceID) }
     }
 

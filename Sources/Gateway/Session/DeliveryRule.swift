@@ -1,3 +1,5 @@
+package import GatewayWire
+
 /// The delivery rule of one connection (docs/GATEWAY_SPEC.md §5) as a value type without I/O:
 /// backlog then live, no gap, no repeat. Each conversation has a `lastSent` seq and an entry goes
 /// out only when it is `lastSent + 1`; whatever else arrives — an entry beyond a gap, entries
@@ -31,16 +33,16 @@ struct DeliveryRule: Sendable {
         case ended
     }
 
-    private(set) var readings: [[UInt8]: Reading] = [:]
+    private(set) var readings: [ConversationID: Reading] = [:]
     /// `CaughtUp` was sent: live entries go out as they come.
     private(set) var live = false
 
-    func reading(_ conv: [UInt8]) -> Reading? { self.readings[conv] }
+    func reading(_ conv: ConversationID) -> Reading? { self.readings[conv] }
 
     // MARK: Entries
 
     /// An entry of `conv` at `seq` is offered: by the fan-out (live) or by a read of the log.
-    mutating func offer(conv: [UInt8], seq: UInt64, fromRead: Bool) -> Decision {
+    mutating func offer(conv: ConversationID, seq: UInt64, fromRead: Bool) -> Decision {
         guard var reading = self.readings[conv] else { return .skip }
         defer { self.readings[conv] = reading }
         if seq <= reading.lastSent { return .skip }
@@ -60,7 +62,7 @@ struct DeliveryRule: Sendable {
     /// The entry ``offer(conv:seq:fromRead:)`` said to send was queued. True when it ends the
     /// conversation for this connection (the Commit that removed its user is the last entry it
     /// reads).
-    mutating func sent(conv: [UInt8], seq: UInt64, removesReader: Bool) -> Bool {
+    mutating func sent(conv: ConversationID, seq: UInt64, removesReader: Bool) -> Bool {
         guard self.readings[conv] != nil else { return false }
         self.readings[conv]!.lastSent = seq
         guard removesReader else { return false }
@@ -73,8 +75,8 @@ struct DeliveryRule: Sendable {
     /// The device's read positions, read again: new conversations start at their position (and
     /// are read: `pulling`); known ones move forward past what a Welcome skipped, and read on
     /// when the user was added again. Returns the new conversations.
-    mutating func merge(_ positions: [ReadPosition]) -> [[UInt8]] {
-        var added: [[UInt8]] = []
+    mutating func merge(_ positions: [ReadPosition]) -> [ConversationID] {
+        var added: [ConversationID] = []
         for position in positions {
             guard var reading = self.readings[position.convID] else {
                 self.readings[position.convID] = Reading(lastSent: position.after, until: position.until, pulling: true)
@@ -92,7 +94,7 @@ struct DeliveryRule: Sendable {
     }
 
     /// Whether a read of `conv` is over: its removal was reached.
-    func readEnded(_ conv: [UInt8]) -> Bool {
+    func readEnded(_ conv: ConversationID) -> Bool {
         guard let reading = self.readings[conv] else { return true }
         if let until = reading.until { return reading.lastSent >= until }
         return false
@@ -100,13 +102,13 @@ struct DeliveryRule: Sendable {
 
     /// A read found the entries after `expected` pruned, the oldest kept being `first`: go on
     /// from there (unless something was sent meanwhile).
-    mutating func skipPruned(_ conv: [UInt8], expected: UInt64, first: UInt64) {
+    mutating func skipPruned(_ conv: ConversationID, expected: UInt64, first: UInt64) {
         if self.readings[conv]?.lastSent == expected { self.readings[conv]?.lastSent = first - 1 }
     }
 
     /// After a read of `conv`: true when entries were offered beyond what it read (read again);
     /// otherwise the pull is over and live entries go out as they come.
-    mutating func pullAgain(_ conv: [UInt8]) -> Bool {
+    mutating func pullAgain(_ conv: ConversationID) -> Bool {
         guard var reading = self.readings[conv] else { return false }
         if reading.wanted > reading.lastSent, reading.until.map({ reading.lastSent < $0 }) ?? true { return true }
         reading.pulling = false
@@ -117,7 +119,7 @@ struct DeliveryRule: Sendable {
     /// Catching up: the conversations with entries offered beyond what was read. When there are
     /// none the connection goes live (every pull ends) and this returns an empty list: send
     /// `CaughtUp` before anything else can go out.
-    mutating func goLiveUnlessBehind() -> [[UInt8]] {
+    mutating func goLiveUnlessBehind() -> [ConversationID] {
         let behind = self.readings.filter { $0.value.wanted > $0.value.lastSent }.map(\.key)
         guard behind.isEmpty else { return behind }
         self.live = true
@@ -126,7 +128,7 @@ struct DeliveryRule: Sendable {
     }
 
     /// The connection no longer reads `conv` (its user was removed, or it is gone).
-    mutating func remove(_ conv: [UInt8]) {
+    mutating func remove(_ conv: ConversationID) {
         self.readings.removeValue(forKey: conv)
     }
 }

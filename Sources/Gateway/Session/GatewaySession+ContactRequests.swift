@@ -1,3 +1,4 @@
+import Foundation
 import GatewayWire
 import Logging
 import Primitives
@@ -10,7 +11,7 @@ extension GatewaySession {
     /// `ListBlocked`: the users this user blocks.
     func listBlocked(_ identity: Identity, _ requestID: UInt64) async throws {
         var result = Polygate_Gateway_V1_BlockedList()
-        result.userIds = try await self.context.repository.blockedUsers(of: identity.userID).map { .init($0) }
+        result.userIds = try await self.context.repository.blockedUsers(of: identity.userID).map { Data($0) }
         var response = self.response(requestID)
         response.blocked = result
         self.respond(response)
@@ -19,13 +20,13 @@ extension GatewaySession {
     /// `SetBlocked`: a block (which also ends a contact, both ways) or its end.
     func setBlocked(_ block: Polygate_Gateway_V1_SetBlocked, _ identity: Identity, _ requestID: UInt64) async throws {
         guard block.userID.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
-        guard [UInt8](block.userID) != identity.userID else {
+        guard UserID(block.userID) != identity.userID else {
             throw GatewayWireError(.badRequest, "you cannot block yourself")
         }
-        try await self.context.repository.setBlocked(user: identity.userID, blocked: [UInt8](block.userID), block.blocked)
+        try await self.context.repository.setBlocked(user: identity.userID, blocked: UserID(block.userID), block.blocked)
         if block.blocked {
             // A block ends a contact at once, in both directions.
-            _ = try await self.context.repository.contact("revoke", user: identity.userID, other: [UInt8](block.userID))
+            _ = try await self.context.repository.contact("revoke", user: identity.userID, other: UserID(block.userID))
         }
         self.respond(self.response(requestID))
     }
@@ -35,7 +36,7 @@ extension GatewaySession {
         var list = Polygate_Gateway_V1_ContactList()
         list.contacts = try await self.context.repository.contacts(of: identity.userID).map { entry in
             var contact = Polygate_Gateway_V1_Contact()
-            contact.userID = .init(entry.user)
+            contact.userID = Data(entry.user)
             contact.state = entry.mine && entry.theirs ? .mutual : entry.mine ? .outgoing : .incoming
             return contact
         }
@@ -48,8 +49,8 @@ extension GatewaySession {
     /// answered as if the request were pending, so that nobody learns they are blocked.
     func contact(_ action: String, _ other: some Collection<UInt8>, _ identity: Identity, _ requestID: UInt64) async throws {
         guard other.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
-        guard [UInt8](other) != identity.userID else { throw GatewayWireError(.badRequest, "you are not your own contact") }
-        switch try await self.context.repository.contact(action, user: identity.userID, other: [UInt8](other)) {
+        guard UserID(other) != identity.userID else { throw GatewayWireError(.badRequest, "you are not your own contact") }
+        switch try await self.context.repository.contact(action, user: identity.userID, other: UserID(other)) {
         case .blockedByMe: throw GatewayWireError(.blocked, "you blocked this user; unblock first")
         case .noRequest: throw GatewayWireError(.noRequest, "this user has not asked to be your contact")
         case .mutual, .outgoing, .none, .blockedByThem: break

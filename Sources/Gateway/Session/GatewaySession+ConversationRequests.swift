@@ -1,3 +1,4 @@
+import Foundation
 import GatewayWire
 import Logging
 import Primitives
@@ -12,7 +13,7 @@ extension GatewaySession {
         try Self.check(convID: create.convID)
         try self.checkSize(create.groupInfo, "group_info")
         try await self.context.repository.createConversation(
-            convID: [UInt8](create.convID),
+            convID: ConversationID(create.convID),
             creator: identity.userID,
             groupInfo: [UInt8](create.groupInfo)
         )
@@ -62,7 +63,7 @@ extension GatewaySession {
         try await self.context.repository.ack(
             deviceID: identity.deviceID,
             userID: identity.userID,
-            convID: [UInt8](ack.convID),
+            convID: ConversationID(ack.convID),
             seq: ack.seq
         )
         self.respond(self.response(requestID))
@@ -73,7 +74,7 @@ extension GatewaySession {
         try Self.check(convID: fetch.convID)
         guard
             let view = try await self.context.repository.conversation(
-                convID: [UInt8](fetch.convID),
+                convID: ConversationID(fetch.convID),
                 asker: identity.userID
             )
         else { throw GatewayWireError(.notMember, "not a member of that conversation") }
@@ -90,7 +91,7 @@ extension GatewaySession {
         try Self.check(convID: list.convID)
         guard
             let view = try await self.context.repository.conversation(
-                convID: [UInt8](list.convID),
+                convID: ConversationID(list.convID),
                 asker: identity.userID
             )
         else { throw GatewayWireError(.notMember, "not a member of that conversation") }
@@ -110,9 +111,9 @@ extension GatewaySession {
         }
         var result = Polygate_Gateway_V1_DeviceCheck()
         result.revokedDeviceIds = try await self.context.repository.revokedDevices(
-            check.deviceIds.map { [UInt8]($0) },
+            check.deviceIds.map { DeviceID($0) },
             asker: identity.userID
-        ).map { .init($0) }
+        ).map { Data($0) }
         var response = self.response(requestID)
         response.devices = result
         self.respond(response)
@@ -126,8 +127,8 @@ extension GatewaySession {
             throw GatewayWireError(.badRequest, "kind must be application, proposal or commit")
         }
         var submission = Submission(
-            convID: [UInt8](send.convID),
-            msgID: [UInt8](send.msgID),
+            convID: ConversationID(send.convID),
+            msgID: MessageID(send.msgID),
             senderUser: identity.userID,
             senderDevice: identity.deviceID,
             kind: send.kind,
@@ -162,9 +163,9 @@ extension GatewaySession {
             guard Set(send.addedUsers).isDisjoint(with: Set(send.removedUsers)) else {
                 throw GatewayWireError(.badRequest, "a user cannot be added and removed by one Commit")
             }
-            submission.addedUsers = send.addedUsers.map { [UInt8]($0) }
-            submission.removedUsers = send.removedUsers.map { [UInt8]($0) }
-            submission.welcomeDevices = send.welcomeDevices.map { [UInt8]($0) }
+            submission.addedUsers = send.addedUsers.map { UserID($0) }
+            submission.removedUsers = send.removedUsers.map { UserID($0) }
+            submission.welcomeDevices = send.welcomeDevices.map { DeviceID($0) }
             submission.welcome = [UInt8](send.welcome)
             submission.groupInfo = [UInt8](send.groupInfo)
         } else {

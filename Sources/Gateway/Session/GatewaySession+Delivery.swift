@@ -77,7 +77,7 @@ extension GatewaySession {
             // Entries offered while the backlog was read may lie beyond what was read: read on
             // until nothing is wanted, then go live and say so, atomically.
             await self.outbox.waitForRoom(bytes: Self.caughtUp.readableBytes)
-            let pending = self.state.withLock { state -> [[UInt8]] in
+            let pending = self.state.withLock { state -> [ConversationID] in
                 let behind = state.rule.goLiveUnlessBehind()
                 if behind.isEmpty {
                     // CaughtUp goes out before any live entry can; like the backlog, it waited
@@ -105,7 +105,7 @@ extension GatewaySession {
         let welcomes = try await repository.welcomes(deviceID: identity.deviceID)
         let positions = try await repository.readPositions(deviceID: identity.deviceID, userID: identity.userID)
         for welcome in welcomes {
-            let key = welcome.convID + Array("\(welcome.seq)".utf8)
+            let key = welcome.convID.bytes + Array("\(welcome.seq)".utf8)
             let fresh = self.state.withLock { $0.welcomesSent.insert(key).inserted }
             guard fresh else { continue }
             var notice = Polygate_Gateway_V1_WelcomeNotice()
@@ -130,7 +130,7 @@ extension GatewaySession {
     }
 
     /// A live gap (or an entry offered during a read): read until nothing is wanted.
-    private func pull(_ conv: [UInt8], _ identity: Identity) async throws {
+    private func pull(_ conv: ConversationID, _ identity: Identity) async throws {
         while true {
             try await self.read(conv, identity)
             if !self.state.withLock({ $0.rule.pullAgain(conv) }) { return }
@@ -138,7 +138,7 @@ extension GatewaySession {
     }
 
     /// Reads a conversation's log from `lastSent` to its end (or to `until`) and queues it.
-    private func read(_ conv: [UInt8], _ identity: Identity) async throws {
+    private func read(_ conv: ConversationID, _ identity: Identity) async throws {
         while true {
             let (reading, over) = self.state.withLock { ($0.rule.reading(conv), $0.rule.readEnded(conv)) }
             guard let reading else { return }
@@ -220,7 +220,7 @@ extension GatewaySession {
     }
 
     /// The user no longer reads `conv` (removed, or it is gone).
-    private func finish(_ conv: [UInt8]) {
+    private func finish(_ conv: ConversationID) {
         self.state.withLock { $0.rule.remove(conv) }
         self.context.hub.unsubscribe(self.id, from: conv)
     }

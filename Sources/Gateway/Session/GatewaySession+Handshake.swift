@@ -80,7 +80,7 @@ extension GatewaySession {
         let nowMs = self.context.clock.wallMs
         let token = [UInt8](request.token)
         let tokens = self.context.tokens
-        let deviceID: [UInt8]
+        let deviceID: DeviceID
         do {
             deviceID = try tokens.check(token, nowMs: nowMs)
         } catch {
@@ -125,7 +125,7 @@ extension GatewaySession {
     }
 
     /// A device closed with 4029 a moment ago is refused for the rest of its reconnect hint.
-    private func refusePenalized(_ deviceID: [UInt8], requestID: UInt64) async -> Bool {
+    private func refusePenalized(_ deviceID: DeviceID, requestID: UInt64) async -> Bool {
         guard let wait = self.context.limiter.penalty(device: deviceID, now: self.context.clock.now) else { return false }
         self.refuseRateLimited(requestID, wait)
         self.close(code: CloseCode.rateLimited, reason: "penalised for repeated rate limiting", after: wait)
@@ -160,7 +160,7 @@ extension GatewaySession {
     /// A revoked device has proved its key: its attempts count against the device, not the
     /// client address (one revoked device retrying must not lock out everyone behind the same
     /// NAT, proxy or CDN), and a stream of retries is recorded at most once a minute.
-    private func authenticationFailed(_ requestID: UInt64, _ error: any Error, device: [UInt8]?, revoked: Bool) async {
+    private func authenticationFailed(_ requestID: UInt64, _ error: any Error, device: DeviceID?, revoked: Bool) async {
         let wire = (error as? GatewayWireError) ?? GatewayWireError(.badRequest, "authentication failed")
         self.respond(requestID, error: wire)
         self.context.counters.add(.authenticationFailures)

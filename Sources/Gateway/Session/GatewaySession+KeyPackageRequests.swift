@@ -93,7 +93,7 @@ extension GatewaySession {
     ) async throws -> Polygate_Gateway_V1_ClaimResult {
         guard claim.userID.count == 32 else { throw GatewayWireError(.badRequest, "user_id is a 32-byte key") }
         try KeyPackageCheck.checkSuite(claim.cipherSuite)
-        let target = [UInt8](claim.userID)
+        let target = UserID(claim.userID)
         let repository = self.context.repository
         if try await repository.isBlocked(identity.userID, by: target) {
             throw GatewayWireError(.blocked, "a block forbids this")

@@ -31,7 +31,7 @@ extension GatewaySession {
             throw GatewayWireError(.badRequest, "user_ids are 32-byte keys")
         }
         var result = Polygate_Gateway_V1_WatchResult()
-        result.presences = try await self.context.presence.watch(self, user: identity.userID, watch.userIds.map { [UInt8]($0) })
+        result.presences = try await self.context.presence.watch(self, user: identity.userID, watch.userIds.map { UserID($0) })
         var response = self.response(requestID)
         response.watch = result
         self.respond(response)
@@ -39,7 +39,7 @@ extension GatewaySession {
 
     /// `Unwatch`: no more presence of these users.
     func unwatch(_ unwatch: Polygate_Gateway_V1_Unwatch, _ requestID: UInt64) {
-        self.context.presence.unwatch(self, unwatch.userIds.map { [UInt8]($0) })
+        self.context.presence.unwatch(self, unwatch.userIds.map { UserID($0) })
         self.respond(self.response(requestID))
     }
 }

@@ -21,15 +21,15 @@ package final class GatewaySession: SessionOutlet {
 
     /// Who authenticated on this connection.
     package struct Identity: Sendable, Hashable {
-        package var userID: [UInt8]
-        package var deviceID: [UInt8]
+        package var userID: UserID
+        package var deviceID: DeviceID
         package var certificate: VerifiedDeviceCertificate
     }
 
     /// Work for the delivery task, which may wait for the database.
     enum Work: Sendable {
         case catchUp
-        case pull([UInt8])
+        case pull(ConversationID)
         case refresh
     }
 

@@ -1,3 +1,4 @@
+package import GatewayWire
 package import Presence
 package import Primitives
 import Synchronization
@@ -18,14 +19,14 @@ package final class RateLimiter: Sendable {
     }
 
     private struct State {
-        var send: [[UInt8]: TokenBucket] = [:]
-        var claim: [[UInt8]: TokenBucket] = [:]
-        var watch: [[UInt8]: TokenBucket] = [:]
+        var send: [DeviceID: TokenBucket] = [:]
+        var claim: [DeviceID: TokenBucket] = [:]
+        var watch: [DeviceID: TokenBucket] = [:]
         var connect: [String: TokenBucket] = [:]
         var authFailures: [String: TokenBucket] = [:]
-        var penalties: [[UInt8]: Duration] = [:]
+        var penalties: [DeviceID: Duration] = [:]
         /// Revoked devices that keep trying, each with the bucket of its recorded attempts.
-        var revoked: [[UInt8]: TokenBucket] = [:]
+        var revoked: [DeviceID: TokenBucket] = [:]
     }
 
     /// How often the attempts of one revoked device are recorded in the audit ledger.
@@ -42,7 +43,7 @@ package final class RateLimiter: Sendable {
     }
 
     /// Spends a token of `device`'s bucket: nil when allowed, else how long until one is back.
-    package func take(_ bucket: DeviceBucket, device: [UInt8], now: Duration) -> Duration? {
+    package func take(_ bucket: DeviceBucket, device: DeviceID, now: Duration) -> Duration? {
         self.state.withLock { state in
             switch bucket {
             case .send:
@@ -89,7 +90,7 @@ package final class RateLimiter: Sendable {
     /// cannot lock out everyone else there — and is counted against the device: true when this
     /// attempt is to be recorded (at most ``revokedAttemptsRecorded``), false when it is one
     /// of a stream of retries.
-    package func revokedAttempt(device: [UInt8], now: Duration) -> Bool {
+    package func revokedAttempt(device: DeviceID, now: Duration) -> Bool {
         self.state.withLock { state in
             var bucket = state.revoked[device] ?? TokenBucket(Self.revokedAttemptsRecorded, now: now)
             defer { state.revoked[device] = bucket }
@@ -98,12 +99,12 @@ package final class RateLimiter: Sendable {
     }
 
     /// `device` was closed with 4029: it may not authenticate again before `until`.
-    package func penalize(device: [UInt8], until: Duration) {
+    package func penalize(device: DeviceID, until: Duration) {
         self.state.withLock { $0.penalties[device] = until }
     }
 
     /// How long `device` must still wait after a 4029, or nil.
-    package func penalty(device: [UInt8], now: Duration) -> Duration? {
+    package func penalty(device: DeviceID, now: Duration) -> Duration? {
         self.state.withLock { state in
             guard let until = state.penalties[device] else { return nil }
             guard until > now else {
@@ -116,7 +117,7 @@ package final class RateLimiter: Sendable {
 
     /// Forgets the state of a device or an IP (`gwctl ratelimit reset`); true when there was any.
     @discardableResult
-    package func reset(device: [UInt8]) -> Bool {
+    package func reset(device: DeviceID) -> Bool {
         self.state.withLock { state in
             let had =
                 state.send[device] != nil || state.claim[device] != nil || state.watch[device] != nil

@@ -1,3 +1,4 @@
+import GatewayWire
 import Synchronization
 
 /// The one owner of this daemon's live sessions: every open session by id, the ones still
@@ -13,8 +14,8 @@ final class SessionRegistry: Sendable {
         /// Open sessions that have not authenticated (or resumed) yet.
         var unauthenticated: Set<UInt64> = []
         var streams: [[UInt8]: GatewaySession] = [:]
-        var byUser: [[UInt8]: [UInt64: GatewaySession]] = [:]
-        var byDevice: [[UInt8]: [UInt64: GatewaySession]] = [:]
+        var byUser: [UserID: [UInt64: GatewaySession]] = [:]
+        var byDevice: [DeviceID: [UInt64: GatewaySession]] = [:]
         var nextID: UInt64 = 0
     }
 
@@ -78,12 +79,12 @@ final class SessionRegistry: Sendable {
     func stream(id: [UInt8]) -> GatewaySession? { self.state.withLock { $0.streams[id] } }
 
     /// Authenticated sessions of a user.
-    func sessions(ofUser user: [UInt8]) -> [GatewaySession] {
+    func sessions(ofUser user: UserID) -> [GatewaySession] {
         self.state.withLock { Array(($0.byUser[user] ?? [:]).values) }
     }
 
     /// Authenticated sessions of a device.
-    func sessions(ofDevice device: [UInt8]) -> [GatewaySession] {
+    func sessions(ofDevice device: DeviceID) -> [GatewaySession] {
         self.state.withLock { Array(($0.byDevice[device] ?? [:]).values) }
     }
 

@@ -122,7 +122,7 @@ import Glibc
                 _ = try await connection.backlog()
                 try await withDatabase(gateway.databaseURL) { database in
                     let repository = DeliveryRepository(database: database, gatewayID: "gw_test")
-                    let revoked = try await repository.revoke(phone.deviceID, by: "test")
+                    let revoked = try await repository.revoke(DeviceID(phone.deviceID), by: "test")
                     #expect(revoked)
                 }
                 try await expectClosed(connection, CloseCode.deviceRevoked)

@@ -219,7 +219,7 @@ import Testing
 /// Revokes a device as an admin would (gwctl, later), through the daemon's own repository code.
 enum DeliveryRepositoryAccess {
     static func revoke(_ device: [UInt8], database: PostgresClient) async throws -> Bool {
-        try await Gateway.DeliveryRepository(database: database, gatewayID: "gw_admin").revoke(device, by: "test")
+        try await Gateway.DeliveryRepository(database: database, gatewayID: "gw_admin").revoke(DeviceID(device), by: "test")
     }
 }
 
