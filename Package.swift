@@ -244,7 +244,8 @@ let package = Package(
         .executableTarget(
             name: "polychat",
             dependencies: [
-                "BuildInfo", "ChatClient", "ChatTerminal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "BuildInfo", "ChatClient", "ChatTerminal", "GatewayWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
@@ -321,7 +322,10 @@ let package = Package(
         ),
         .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
         .testTarget(name: "PresenceTests", dependencies: ["GatewayWire", "Presence"]),
-        .testTarget(name: "ChatTests", dependencies: ["ChatClient", "ChatTerminal", "MLS", "PolycentricClient", "Primitives"]),
+        .testTarget(
+            name: "ChatTests",
+            dependencies: ["ChatClient", "ChatTerminal", "GatewayWire", "MLS", "PolycentricClient", "Primitives"]
+        ),
         .testTarget(name: "ControlTests", dependencies: ["AdminConsole", "Control"]),
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),

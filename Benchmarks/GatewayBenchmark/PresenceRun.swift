@@ -73,8 +73,8 @@ final class PresenceRun: Sendable {
         for i in 0..<self.users {
             for k in 1...half {
                 let j = (i + k) % self.users
-                granters += [ids[i], ids[j]]
-                grantees += [ids[j], ids[i]]
+                granters += [ids[i].bytes, ids[j].bytes]
+                grantees += [ids[j].bytes, ids[i].bytes]
             }
         }
         var quiet = Logger(label: "presence-benchmark")
@@ -92,7 +92,10 @@ final class PresenceRun: Sendable {
             )
         }
         let contacts: [[[UInt8]]] = (0..<self.users).map { i in
-            (1...half).flatMap { k in [ids[(i + k) % self.users], ids[(i - k + self.users) % self.users]] }
+            (1...half).flatMap { k -> [[UInt8]] in
+                let (after, before) = (ids[(i + k) % self.users], ids[(i - k + self.users) % self.users])
+                return [after.bytes, before.bytes]
+            }
         }
 
         let before = self.daemon.flatMap(GatewayBenchmark.memory(of:))
@@ -144,7 +147,7 @@ final class PresenceRun: Sendable {
                     invisible[index].toggle()
                     let flag = invisible[index]
                     toggles += 1
-                    self.state.withLock { $0.toggled[ids[index]] = clock.now }
+                    self.state.withLock { $0.toggled[ids[index].bytes] = clock.now }
                     let connection = try self.connection(index)
                     senders.addTask { try await connection.call(.setPresence(.with { $0.invisible = flag })) }
                     if toggles % 200 == 0 { try await senders.next() }

@@ -55,7 +55,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = FuzzDriver.bytes(data, size)
     if let frame = try? Polygate_Gateway_V1_ClientFrame(serializedBytes: bytes) {
         var machine = ConnectionStateMachine(limits: GatewayLimits(), now: .zero)
-        machine.authenticated(userID: Array(repeating: 1, count: 32), deviceID: Array(repeating: 2, count: 32))
+        machine.authenticated(userID: UserID(Array(repeating: 1, count: 32)), deviceID: DeviceID(Array(repeating: 2, count: 32)))
         if let body = frame.body { _ = machine.received(ConnectionStateMachine.Incoming(body), now: .seconds(1)) }
         if case .uploadKeyPackages(let upload) = frame.body {
             let check = KeyPackageCheck(device: Fixture.device)

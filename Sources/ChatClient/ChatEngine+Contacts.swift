@@ -1,6 +1,6 @@
 import Foundation
 import GatewayClient
-import GatewayWire
+package import GatewayWire
 import Primitives
 import SwiftProtobuf
 
@@ -25,7 +25,7 @@ extension ChatEngine {
     package func contacts(session: ChatSession) async throws -> [Contact] {
         let list = try await session.call(.listContacts(.init())).contacts.contacts
         self.rememberContacts(list.map { Hex.encode($0.userID) })
-        let mutual = list.filter { $0.state == .mutual }.map { [UInt8]($0.userID) }
+        let mutual = list.filter { $0.state == .mutual }.map { UserID($0.userID) }
         if !mutual.isEmpty { _ = try await self.watch(mutual, session: session) }
         return list.map { contact in
             let user = Hex.encode(contact.userID)
@@ -40,7 +40,7 @@ extension ChatEngine {
         }
     }
 
-    package func contact(_ action: ContactAction, _ user: [UInt8], session: ChatSession) async throws {
+    package func contact(_ action: ContactAction, _ user: UserID, session: ChatSession) async throws {
         switch action {
         case .request: try await session.call(.contactRequest(.with { $0.userID = .init(user) }))
         case .accept: try await session.call(.contactAccept(.with { $0.userID = .init(user) }))
@@ -68,7 +68,7 @@ extension ChatEngine {
     }
 
     /// Watches users (mutual contacts answer; anyone else is `unavailable`).
-    package func watch(_ users: [[UInt8]], session: ChatSession) async throws -> [Contact] {
+    package func watch(_ users: [UserID], session: ChatSession) async throws -> [Contact] {
         let presences = try await session.call(.watch(.with { $0.userIds = users.map { .init($0) } })).watch.presences
         for presence in presences where presence.status != .unavailable { self.presence[Hex.encode(presence.userID)] = presence }
         return presences.map { presence in
@@ -88,7 +88,7 @@ extension ChatEngine {
     /// can show them; errors are ignored (presence is a nicety).
     package func watchPeers(session: ChatSession) async {
         let peers = Set(self.state.conversations.compactMap { $0.kind == .dm && !$0.left ? $0.peer : nil }).compactMap {
-            Hex.decode($0)
+            Hex.decode($0).map(UserID.init)
         }
         guard !peers.isEmpty else { return }
         _ = try? await self.watch(Array(peers.prefix(50)), session: session)

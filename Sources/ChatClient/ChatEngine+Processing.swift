@@ -175,7 +175,7 @@ extension ChatEngine {
             self.unacked[conv] = max(self.unacked[conv] ?? 0, delivery.seq)
         }
         // Our own application messages: stored when sent (and undecryptable by us anyway).
-        if delivery.kind == .application, [UInt8](delivery.senderDevice) == self.device.deviceID { return }
+        if delivery.kind == .application, DeviceID(delivery.senderDevice) == self.device.deviceID { return }
         guard !self.state.conversations[index].left, var group = self.group(conv) else { return }
         // Built in an epoch this device never reached: it missed Commits it can no longer get
         // (removed and added again while away, say) and must join again to read on.

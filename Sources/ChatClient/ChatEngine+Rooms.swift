@@ -1,6 +1,6 @@
 import Foundation
 import GatewayClient
-import GatewayWire
+package import GatewayWire
 import MLS
 import PolycentricClient
 import Primitives
@@ -70,14 +70,14 @@ extension ChatEngine {
     }
 
     /// Adds a user (every device of it that has a KeyPackage) to a conversation.
-    package func invite(_ user: [UInt8], to conv: String, session: ChatSession) async throws {
+    package func invite(_ user: UserID, to conv: String, session: ChatSession) async throws {
         let claimed = try await self.claimToAdd(user, session: session)
         try await self.add(claimed, users: [user], to: conv, session: session)
         try await self.sendMeta(conv, session: session)
     }
 
     /// One KeyPackage per device of a user to add (who must not be this user).
-    func claimToAdd(_ user: [UInt8], session: ChatSession) async throws -> [Polygate_Gateway_V1_ClaimedKeyPackage] {
+    func claimToAdd(_ user: UserID, session: ChatSession) async throws -> [Polygate_Gateway_V1_ClaimedKeyPackage] {
         guard user != self.device.userID else { throw ChatError(.badArgument, "that is you") }
         let claimed = try await self.claim(user, session: session)
         guard !claimed.isEmpty else {
@@ -90,7 +90,7 @@ extension ChatEngine {
     }
 
     /// Removes a user (all its devices) from a conversation.
-    package func remove(_ user: [UInt8], from conv: String, session: ChatSession) async throws {
+    package func remove(_ user: UserID, from conv: String, session: ChatSession) async throws {
         let hex = Hex.encode(user)
         guard let group = self.group(conv) else { throw ChatError(.notMember, "this device is not in that conversation") }
         guard group.members.contains(where: { Self.user(of: $0.node) == hex }) else {
@@ -192,7 +192,7 @@ extension ChatEngine {
     }
 
     /// The DM with `user`: the existing one, or a new one (created, `user` invited).
-    package func dm(_ user: [UInt8], session: ChatSession) async throws -> ConversationRecord {
+    package func dm(_ user: UserID, session: ChatSession) async throws -> ConversationRecord {
         let hex = Hex.encode(user)
         if let existing = self.state.conversations.first(where: { $0.kind == .dm && $0.peer == hex && !$0.left }) {
             return existing
@@ -240,14 +240,14 @@ extension ChatEngine {
     /// Adds claimed KeyPackages (of `users`, or of this user's other devices) in one Commit.
     func add(
         _ claimed: [Polygate_Gateway_V1_ClaimedKeyPackage],
-        users: [[UInt8]],
+        users: [UserID],
         to conv: String,
         session: ChatSession
     ) async throws {
         // A device whose KeyPackage does not decode or is out of its lifetime (or longer-lived
         // than accepted) is left out, rather than failing the others.
         let now = UInt64(Date().timeIntervalSince1970)
-        var usable: [(device: [UInt8], keyPackage: KeyPackage)] = []
+        var usable: [(device: DeviceID, keyPackage: KeyPackage)] = []
         for claim in claimed {
             guard case .keyPackage(let keyPackage)? = try? MLSMessage.decode([UInt8](claim.keyPackage)),
                 case .keyPackage(let lifetime) = keyPackage.leafNode.source,
@@ -257,7 +257,7 @@ extension ChatEngine {
                 self.notices.append("left out device \(Hex.encode(claim.deviceID).prefix(12)): its KeyPackage is not valid now")
                 continue
             }
-            usable.append(([UInt8](claim.deviceID), keyPackage))
+            usable.append((DeviceID(claim.deviceID), keyPackage))
         }
         guard !usable.isEmpty else { throw ChatError(.refused, "no claimed KeyPackage is valid now") }
         try await self.commit(
@@ -280,9 +280,9 @@ extension ChatEngine {
     func commit(
         _ conv: String,
         session: ChatSession,
-        added: [[UInt8]],
-        removed: [[UInt8]]?,
-        welcomeDevices: [[UInt8]] = [],
+        added: [UserID],
+        removed: [UserID]?,
+        welcomeDevices: [DeviceID] = [],
         _ make: (inout MLSGroup) throws -> CommitResult?
     ) async throws {
         for _ in 1...3 {
@@ -300,10 +300,10 @@ extension ChatEngine {
             let remaining = group.members.filter { !result.outcome.removed.keys.contains($0.leaf) }.compactMap {
                 Self.user(of: $0.node)
             }
-            let gone = removed ?? before.subtracting(Set(remaining)).compactMap { Hex.decode($0) }
+            let gone = removed ?? before.subtracting(Set(remaining)).compactMap { Hex.decode($0).map(UserID.init) }
             var body = Self.send(conv, .commit, epoch: group.epoch, result.commit.encoded)
-            body.addedUsers = added.map { .init($0) }
-            body.removedUsers = gone.map { .init($0) }
+            body.addedUsers = added.map { Data($0) }
+            body.removedUsers = gone.map { Data($0) }
             body.groupInfo = .init(MLSMessage.groupInfo(result.groupInfo).encoded)
             if let welcome = result.welcome, !welcomeDevices.isEmpty {
                 body.welcomeDevices = welcomeDevices.map { .init($0) }
@@ -354,7 +354,7 @@ extension ChatEngine {
                     groupInfo: groupInfo,
                     leafNode: try self.leafTemplate(),
                     signingKey: self.device.deviceKey,
-                    resync: MLSGroup.leaf(withSignatureKey: self.device.deviceID, in: groupInfo),
+                    resync: MLSGroup.leaf(withSignatureKey: self.device.deviceID.bytes, in: groupInfo),
                     configuration: Self.groupConfiguration
                 )
                 var body = Self.send(conv, .commit, epoch: groupInfo.groupContext.epoch, commit.encoded)
@@ -402,7 +402,7 @@ extension ChatEngine {
     }
 
     /// One KeyPackage per device of `user` (other than this one).
-    func claim(_ user: [UInt8], session: ChatSession) async throws(ChatError) -> [Polygate_Gateway_V1_ClaimedKeyPackage] {
+    func claim(_ user: UserID, session: ChatSession) async throws(ChatError) -> [Polygate_Gateway_V1_ClaimedKeyPackage] {
         try await session.call(
             .claimKeyPackages(
                 .with {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import ClientTLS
 import Foundation
 import GatewayClient
+package import GatewayWire
 import NIOCore
 import Polycentric
 import PolycentricClient
@@ -85,9 +86,9 @@ extension ChatEngine {
         return self.post(of: event, name: self.social.username)
     }
 
-    package func follow(_ user: [UInt8], _ follow: Bool = true) async throws {
+    package func follow(_ user: UserID, _ follow: Bool = true) async throws {
         do {
-            if follow { try self.social.follow(.ed25519(user)) } else { try self.social.unfollow(.ed25519(user)) }
+            if follow { try self.social.follow(.ed25519(user.bytes)) } else { try self.social.unfollow(.ed25519(user.bytes)) }
         } catch {
             throw ChatError(.badArgument, "cannot sign the follow: \(error)")
         }
@@ -117,17 +118,17 @@ extension ChatEngine {
         }
         var names: [[UInt8]: String] = [:]
         for system in Set(events.map(\.systemKey)) {
-            names[system] = (try? await self.profile(of: system))?.name
+            names[system] = (try? await self.profile(of: UserID(system)))?.name
         }
         return events.map { self.post(of: $0, name: names[$0.systemKey]) }
     }
 
-    package func profile(of user: [UInt8]) async throws -> Profile {
+    package func profile(of user: UserID) async throws -> Profile {
         if user == self.device.userID {
             return Profile(user: Hex.encode(user), name: self.social.username, description: self.social.profileDescription)
         }
         let profile = try await self.remote { server throws(ServerError) in
-            try await SocialAccount.profile(of: .ed25519(user), from: server)
+            try await SocialAccount.profile(of: .ed25519(user.bytes), from: server)
         }
         return Profile(user: Hex.encode(user), name: profile.username, description: profile.description)
     }

@@ -412,11 +412,11 @@ package actor ChatEngine {
     static func nowMs() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
     /// A user id from hex (64 characters).
-    package static func user(_ text: String) throws(ChatError) -> [UInt8] {
+    package static func user(_ text: String) throws(ChatError) -> UserID {
         guard let bytes = Hex.decode(text.lowercased()), bytes.count == 32 else {
             throw ChatError(.badArgument, "'\(text)' is not a user id (64 hex characters, as 'polychat whoami' prints)")
         }
-        return bytes
+        return UserID(bytes)
     }
 
     /// The users this device knows (hex, sorted): itself, conversation members and DM peers,
@@ -439,7 +439,7 @@ package actor ChatEngine {
     ///
     /// - Throws: ``ChatError`` `bad_argument` when `text` is not hex, `not_found` when no known
     ///   user starts with it, `ambiguous` (listing the candidates) when several do.
-    package func resolveUser(_ text: String) throws(ChatError) -> [UInt8] {
+    package func resolveUser(_ text: String) throws(ChatError) -> UserID {
         let lowered = text.lowercased()
         guard !lowered.isEmpty, lowered.allSatisfy(\.isHexDigit), lowered.count <= 64 else {
             throw ChatError(.badArgument, "'\(text)' is not a user id (hex, as 'polychat whoami' and listings print it)")

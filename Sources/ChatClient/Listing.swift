@@ -1,4 +1,5 @@
 import Foundation
+package import GatewayWire
 import Primitives
 
 #if canImport(Glibc)
@@ -13,6 +14,9 @@ package enum Listing {
 
     /// The first 12 hex characters of a raw id.
     package static func short(_ id: [UInt8]) -> String { Hex.encode(Array(id.prefix(6))) }
+
+    /// A user's or device's id, shortened the same way.
+    package static func short<Tag>(_ id: Identifier<Tag>) -> String { Self.short(id.bytes) }
 
     /// A user as shown: "name (abcdef012345)" or the short id.
     package static func user(_ id: String, name: String?) -> String {

@@ -101,8 +101,8 @@ package final class Traffic: Sendable {
                 return try await connection.call(.send(commit)).send
             }
             self.audit.withLock { audit in
-                audit.member(creator.deviceID, of: conv, fromSeq: result.seq)
-                for other in others { audit.member(other.deviceID, of: conv, fromSeq: result.seq + 1) }
+                audit.member(creator.deviceID.bytes, of: conv, fromSeq: result.seq)
+                for other in others { audit.member(other.deviceID.bytes, of: conv, fromSeq: result.seq + 1) }
                 audit.acknowledged(conv, msgID: commitID, seq: result.seq, duplicate: false)
             }
             for user in users { memberships[user].append(conv) }
@@ -158,7 +158,7 @@ package final class Traffic: Sendable {
                 try await self.withConnection(port: port, member.device) { connection in
                     let id = self.connections.wrappingAdd(1, ordering: .relaxed).newValue
                     try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { await self.read(connection, device: member.device.deviceID, connectionID: id) }
+                        group.addTask { await self.read(connection, device: member.device.deviceID.bytes, connectionID: id) }
                         while next < member.messages.count {
                             if tried { self.audit.withLock { $0.retried() } }
                             tried = true

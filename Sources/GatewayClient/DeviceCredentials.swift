@@ -12,9 +12,9 @@ package struct DeviceCredentials: Sendable, CustomStringConvertible {
     /// The certificate the user's system key issued for it.
     package let certificate: Polygate_Gateway_V1_SignedDeviceCertificate
     /// The user's system key (32 bytes).
-    package let userID: [UInt8]
+    package let userID: UserID
     /// The device's public key (32 bytes).
-    package let deviceID: [UInt8]
+    package let deviceID: DeviceID
 
     /// A device from its key and certificate.
     ///
@@ -36,8 +36,8 @@ package struct DeviceCredentials: Sendable, CustomStringConvertible {
         }
         self.deviceKey = deviceKey
         self.certificate = certificate
-        self.userID = verified.userID.bytes
-        self.deviceID = verified.deviceID.bytes
+        self.userID = verified.userID
+        self.deviceID = verified.deviceID
     }
 
     /// A new device of the user whose system key is `systemKey`: a fresh device key and a
@@ -99,6 +99,6 @@ package struct DeviceCredentials: Sendable, CustomStringConvertible {
     }
 
     package var description: String {
-        "device \(Hex.encode(self.deviceID.prefix(8))) of user \(Hex.encode(self.userID.prefix(8)))"
+        "device \(Hex.encode(self.deviceID.bytes.prefix(8))) of user \(Hex.encode(self.userID.bytes.prefix(8)))"
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatClient
 import ChatTerminal
+import GatewayWire
 
 struct Rooms: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -118,7 +119,7 @@ struct Room: AsyncParsableCommand {
         var user: String
 
         /// Runs `action` (a Commit) in a session, then prints "`done` USER".
-        func change(_ done: String, _ action: (ChatEngine, [UInt8], String, ChatSession) async throws -> Void) async throws {
+        func change(_ done: String, _ action: (ChatEngine, UserID, String, ChatSession) async throws -> Void) async throws {
             try await perform {
                 let engine = try self.state.open()
                 let id = try await engine.resolveUser(self.user)

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayWire
 import MLS
 import PolycentricClient
 import Primitives
@@ -60,12 +61,12 @@ extension ChatEngine {
         await engine.insertForTest(Self.room(String(repeating: "0", count: 64), "team", members: [engine.userID, carol]))
         await engine.rememberForTest([carl, dave])
 
-        #expect(try await engine.resolveUser("c9f44590594c") == Hex.decode(carol))
-        #expect(try await engine.resolveUser("C9F4459") == Hex.decode(carol))
-        #expect(try await engine.resolveUser("d00d") == Hex.decode(dave))
+        #expect(try await engine.resolveUser("c9f44590594c") == Hex.decode(carol).map(UserID.init))
+        #expect(try await engine.resolveUser("C9F4459") == Hex.decode(carol).map(UserID.init))
+        #expect(try await engine.resolveUser("d00d") == Hex.decode(dave).map(UserID.init))
         // A whole id needs no acquaintance.
         let stranger = String(repeating: "e", count: 64)
-        #expect(try await engine.resolveUser(stranger) == Hex.decode(stranger))
+        #expect(try await engine.resolveUser(stranger) == Hex.decode(stranger).map(UserID.init))
         for (text, code) in [
             ("c9f4", ChatError.Code.ambiguous), ("abcdef", .notFound), ("c9f", .badArgument), ("zzzz", .badArgument),
         ] {

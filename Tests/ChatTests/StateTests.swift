@@ -1,3 +1,4 @@
+import GatewayWire
 import Testing
 
 @testable import ChatClient
@@ -221,7 +222,7 @@ func mode(_ path: String) -> mode_t {
     }
 
     @Test func userIDsAreSixtyFourHexCharacters() throws {
-        #expect(try ChatEngine.user(String(repeating: "A", count: 64)) == [UInt8](repeating: 0xaa, count: 32))
+        #expect(try ChatEngine.user(String(repeating: "A", count: 64)) == UserID([UInt8](repeating: 0xaa, count: 32)))
         #expect(throws: ChatError.self) { _ = try ChatEngine.user("abc") }
         #expect(throws: ChatError.self) { _ = try ChatEngine.user(String(repeating: "g", count: 64)) }
     }

@@ -1,5 +1,6 @@
 import Control
 import GatewayClient
+import GatewayWire
 import Primitives
 import TestSupport
 import Testing

@@ -48,7 +48,7 @@ import Glibc
                 try await cb.call(.uploadKeyPackages(.with { $0.keyPackages = packages.map { .init($0) } }))
                 try await gateway.connected(phone) { ca in
                     try await ca.createConversation(conv)
-                    _ = try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID])
+                    _ = try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID.bytes])
                     var last = try await ca.send(conv, epoch: 1, Array(secret.utf8))
                     last = try await ca.send(conv, epoch: 1, Array(secret.utf8))
                     let delivered = try await cb.deliveries(2)
@@ -78,7 +78,7 @@ import Glibc
                     // conn kick by session: bob's connection closes with 4000.
                     let sessions = try await Gwctl.ok(["--json", "conn", "list"], socket: socket).items()
                     let bobSession = try #require(
-                        sessions.first { $0["device"]?.string == Self.hex(b.deviceID) }?["session"]?.int
+                        sessions.first { $0["device"]?.string == Self.hex(b.deviceID.bytes) }?["session"]?.int
                     )
                     let kicked = try await Gwctl.ok(["conn", "kick", String(bobSession)], socket: socket)
                     #expect(kicked.stdout.contains("closed: 1"))
@@ -92,11 +92,11 @@ import Glibc
             try await gateway.connected(laptop) { connection in
                 _ = try await connection.backlog()
                 let revoked = try await Gwctl.ok(
-                    ["--json", "device", "revoke", String(Self.hex(laptop.deviceID).prefix(10))],
+                    ["--json", "device", "revoke", String(Self.hex(laptop.deviceID.bytes).prefix(10))],
                     socket: socket
                 ).json()
                 #expect(revoked["revoked"]?.bool == true)
-                #expect(revoked["device"]?.string == Self.hex(laptop.deviceID))
+                #expect(revoked["device"]?.string == Self.hex(laptop.deviceID.bytes))
                 try await expectClosed(connection, CloseCode.deviceRevoked)
             }
             let listed = try await Gwctl.ok(["--json", "device", "list", Self.hex(alice.id)], socket: socket).items()
@@ -105,12 +105,12 @@ import Glibc
             // member removes it), rather than hiding it.
             let shownDevices =
                 try await Gwctl.ok(["--json", "conv", "show", Self.hex(conv)], socket: socket).json()["devices"]?.array ?? []
-            let laptopRow = try #require(shownDevices.first { $0["device"]?.string == Self.hex(laptop.deviceID) })
+            let laptopRow = try #require(shownDevices.first { $0["device"]?.string == Self.hex(laptop.deviceID.bytes) })
             #expect(laptopRow["revoked"]?.string?.hasSuffix("Z") == true)
-            #expect(shownDevices.first { $0["device"]?.string == Self.hex(phone.deviceID) }?["revoked"] == .null)
+            #expect(shownDevices.first { $0["device"]?.string == Self.hex(phone.deviceID.bytes) }?["revoked"] == .null)
             #expect(try await Gwctl.ok(["conv", "show", Self.hex(conv)], socket: socket).stdout.contains("REVOKED"))
             // Revoking it again changes nothing and records no second device.revoked.
-            let again = try await Gwctl.ok(["--json", "device", "revoke", Self.hex(laptop.deviceID)], socket: socket).json()
+            let again = try await Gwctl.ok(["--json", "device", "revoke", Self.hex(laptop.deviceID.bytes)], socket: socket).json()
             #expect(again["revoked"]?.bool == false)
             let revocations = try await Gwctl.ok(["--json", "ledger", "tail", "-e", "device.revoked"], socket: socket).items()
             #expect(revocations.count == 1)
@@ -129,7 +129,7 @@ import Glibc
             #expect(ledger.allSatisfy { $0["actor"]?.string?.hasPrefix("admin uid=\(getuid()) pid=") == true })
             #expect(
                 ledger.first { $0["event"]?.string == "admin.device.revoke" }?["subject"]?.string
-                    == String(Self.hex(laptop.deviceID).prefix(10))
+                    == String(Self.hex(laptop.deviceID.bytes).prefix(10))
             )
             let human = try await Gwctl.ok(["ledger", "tail", "-n", "3"], socket: socket).stdout
             #expect(human.hasPrefix("ID  AT"))
@@ -215,7 +215,7 @@ import Glibc
         #expect(shown["pending_welcomes"]?.int == 0)
         #expect(shown["members"]?.array?.count == 2)
         let devices = shown["devices"]?.array ?? []
-        let bobs = try #require(devices.first { $0["device"]?.string == Self.hex(b.deviceID) })
+        let bobs = try #require(devices.first { $0["device"]?.string == Self.hex(b.deviceID.bytes) })
         #expect(
             bobs["acked_seq"]?.int == Int64(ackedSeq) && bobs["connected"]?.bool == true && bobs["name"]?.string == "bob-phone"
         )
@@ -237,9 +237,9 @@ import Glibc
     static func devices(_ socket: String, alice: [UInt8], phone: DeviceCredentials, laptop: DeviceCredentials) async throws {
         let items = try await Gwctl.ok(["--json", "device", "list", Self.hex(alice)], socket: socket).items()
         #expect(Set(items.compactMap { $0["name"]?.string }) == ["phone", "laptop"])
-        let phoneRow = try #require(items.first { $0["device"]?.string == Self.hex(phone.deviceID) })
+        let phoneRow = try #require(items.first { $0["device"]?.string == Self.hex(phone.deviceID.bytes) })
         #expect(phoneRow["connected"]?.bool == true && phoneRow["revoked"] == .null)
-        #expect(items.first { $0["device"]?.string == Self.hex(laptop.deviceID) }?["connected"]?.bool == false)
+        #expect(items.first { $0["device"]?.string == Self.hex(laptop.deviceID.bytes) }?["connected"]?.bool == false)
         let human = try await Gwctl.ok(["dev", "l", Self.hex(alice)], socket: socket).stdout
         #expect(human.hasPrefix("DEVICE"))
         #expect(human.contains("phone") && human.contains("laptop"))
@@ -248,11 +248,11 @@ import Glibc
     static func keyPackages(_ socket: String, bob: [UInt8], b: DeviceCredentials) async throws {
         let items = try await Gwctl.ok(["--json", "kp", "stats", Self.hex(bob)], socket: socket).items()
         let row = try #require(items.first)
-        #expect(items.count == 1 && row["device"]?.string == Self.hex(b.deviceID))
+        #expect(items.count == 1 && row["device"]?.string == Self.hex(b.deviceID.bytes))
         #expect(row["one_time"]?.int == 3 && row["suite"]?.int == 1 && row["low"]?.bool == true)
         // Without a user: every device that is low or out (bob's included).
         let low = try await Gwctl.ok(["--json", "kp", "stats"], socket: socket).items()
-        #expect(low.contains { $0["device"]?.string == Self.hex(b.deviceID) })
+        #expect(low.contains { $0["device"]?.string == Self.hex(b.deviceID.bytes) })
     }
 
     static func presence(_ socket: String, alice: [UInt8], bob: [UInt8], carol: [UInt8]) async throws {
@@ -286,7 +286,7 @@ import Glibc
             }
         }
         #expect(refused)
-        let device = Self.hex(phone.deviceID)
+        let device = Self.hex(phone.deviceID.bytes)
         let levels = try await Gwctl.ok(["--json", "ratelimit", "show", device], socket: socket).items()
         let send = try #require(levels.first { $0["bucket"]?.string == "send" })
         #expect(send["key"]?.string == "device \(device)")
@@ -384,7 +384,7 @@ import Glibc
 
     static func connections(_ socket: String, phone: DeviceCredentials, b: DeviceCredentials) async throws {
         let items = try await Gwctl.ok(["--json", "conn", "list"], socket: socket).items()
-        #expect(Set(items.compactMap { $0["device"]?.string }) == [Self.hex(phone.deviceID), Self.hex(b.deviceID)])
+        #expect(Set(items.compactMap { $0["device"]?.string }) == [Self.hex(phone.deviceID.bytes), Self.hex(b.deviceID.bytes)])
         #expect(items.allSatisfy { $0["transport"]?.string == "websocket" && $0["peer"]?.string?.hasPrefix("127.0.0.1") == true })
         #expect(
             Set(items.first?.objectKeys ?? []) == ["session", "transport", "peer", "user", "device", "age_seconds", "queued"]

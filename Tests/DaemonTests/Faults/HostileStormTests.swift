@@ -35,7 +35,7 @@ import Glibc
             try await gateway.connected(b) { cb in
                 _ = try await cb.backlog()
                 try await ca.createConversation(conv)
-                try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID])
+                try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID.bytes])
                 try await ca.send(conv, epoch: 1, Array("hi bob".utf8))
                 try await cb.send(conv, epoch: 1, Array("hi alice".utf8))
                 let got = try await cb.deliveries(2)

@@ -56,7 +56,7 @@ import Testing
                 ).claim.keyPackages
                 #expect(claimed.count == 1)
                 try await ca.createConversation(conv)
-                _ = try await ca.add(conv, epoch: 0, users: [bob.id, carol.id], devices: [b.deviceID])
+                _ = try await ca.add(conv, epoch: 0, users: [bob.id, carol.id], devices: [b.deviceID.bytes])
                 _ = try await ca.send(conv, .commit, epoch: 1, Array("commit: remove carol".utf8), removed: [carol.id])
             }
             // The rows as stored, and the lines as logged, agree field by field.

@@ -35,7 +35,7 @@ import Testing
                                     conv,
                                     epoch: 0,
                                     users: [bob.id, carol.id],
-                                    devices: [b.deviceID, c.deviceID]
+                                    devices: [b.deviceID.bytes, c.deviceID.bytes]
                                 )
                                 #expect(add.seq == 1)
                                 #expect(add.epoch == 1)
@@ -82,7 +82,7 @@ import Testing
                                     #expect(got.map(Self.text) == (0..<30).map { "m\($0)" })
                                     #expect(
                                         got.allSatisfy {
-                                            [UInt8]($0.senderDevice) == a.deviceID && $0.epoch == 1 && $0.kind == .application
+                                            DeviceID($0.senderDevice) == a.deviceID && $0.epoch == 1 && $0.kind == .application
                                         }
                                     )
                                     #expect(
@@ -97,7 +97,7 @@ import Testing
                                 for connection in [ca, cb, cb2, cc] {
                                     let got = try await connection.deliveries(1)
                                     #expect(got.map(\.seq) == [32])
-                                    #expect([UInt8](got[0].senderDevice) == b.deviceID)
+                                    #expect(DeviceID(got[0].senderDevice) == b.deviceID)
                                 }
                                 // Bob's second device had no Welcome; Dave, no member, saw nothing.
                                 try await cb2.expectQuiet(for: .milliseconds(300))
@@ -223,7 +223,7 @@ import Testing
             let total: UInt64 = 200
             try await gateway.connected(a) { ca in
                 try await ca.createConversation(conv)
-                try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID])
+                try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID.bytes])
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 let (started, start) = AsyncStream<Void>.makeStream()
@@ -273,7 +273,7 @@ import Testing
                     try await gateway.connected(c) { cc in
                         for connection in [ca, cb, cc] { _ = try await connection.backlog() }
                         try await ca.createConversation(conv)
-                        try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID])
+                        try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID.bytes])
                         // Carol is no member: every request about the conversation says only not_member,
                         // exactly as for a conversation that does not exist.
                         for target in [conv, SecureRandom.bytes(count: 16)] {
@@ -333,7 +333,7 @@ import Testing
                         epoch: 2,
                         Array("add carol".utf8),
                         added: [carol.id],
-                        welcome: ([c.deviceID], [1])
+                        welcome: ([c.deviceID.bytes], [1])
                     )
                 }
                 await expectServerError(.blocked) {
@@ -354,7 +354,7 @@ import Testing
                         epoch: 2,
                         Array("add bob".utf8),
                         added: [bob.id],
-                        welcome: ([c.deviceID], [1])
+                        welcome: ([c.deviceID.bytes], [1])
                     )
                 }
                 // Re-added, Bob reads from the re-adding Commit on.
@@ -364,7 +364,7 @@ import Testing
                     epoch: 2,
                     Array("add bob".utf8),
                     added: [bob.id],
-                    welcome: ([b.deviceID], [2])
+                    welcome: ([b.deviceID.bytes], [2])
                 )
                 try await gateway.connected(b) { cb in
                     let welcome = try await cb.next("Welcome") { if case .welcome = $0.body { true } else { false } }
@@ -451,7 +451,7 @@ import Testing
                     return all
                 }
                 #expect(results.count == 100)
-                #expect(results.allSatisfy { [UInt8]($0.deviceID) == b.deviceID })
+                #expect(results.allSatisfy { DeviceID($0.deviceID) == b.deviceID })
                 let oneTime = results.filter { !$0.lastResort }.map { [UInt8]($0.keyPackage) }
                 #expect(oneTime.count == 40)
                 #expect(Set(oneTime) == Set(packages))
@@ -479,7 +479,7 @@ import Testing
             let conv = SecureRandom.bytes(count: 16)
             try await gateway.connected(a) { ca in
                 try await ca.createConversation(conv)
-                try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID])
+                try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID.bytes])
                 for n in 0..<3 { try await ca.send(conv, epoch: 1, Array("old \(n)".utf8)) }
                 // Wait for the daemon's retention sweep to prune them.
                 try await withDatabase(gateway.databaseURL) { database in

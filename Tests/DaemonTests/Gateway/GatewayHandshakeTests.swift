@@ -38,7 +38,7 @@ import Glibc
                 #expect(challenge.streamID.isEmpty)
                 let result = try await connection.authenticate(phone, register: true)
                 #expect([UInt8](result.userID) == alice.id)
-                #expect([UInt8](result.deviceID) == phone.deviceID)
+                #expect(DeviceID(result.deviceID) == phone.deviceID)
                 #expect(result.resumeExpiresMs > nowMs())
                 // No conversations yet: CaughtUp at once.
                 #expect(try await connection.backlog().isEmpty)
@@ -56,7 +56,7 @@ import Glibc
             // Resume with the token; a fresh token comes back.
             let resumed = try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { connection in
                 let result = try await connection.resume(phone, token: token)
-                #expect([UInt8](result.deviceID) == phone.deviceID)
+                #expect(DeviceID(result.deviceID) == phone.deviceID)
                 return [UInt8](result.resumeToken)
             }
             #expect(resumed.count == token.count)
@@ -86,7 +86,7 @@ import Glibc
                     deviceKey: phone.deviceKey,
                     certificate: try VerifiedDeviceCertificate.issue(
                         systemKey: mallory.systemKey,
-                        deviceKey: phone.deviceID,
+                        deviceKey: phone.deviceID.bytes,
                         deviceName: "stolen",
                         issuedAtMs: nowMs()
                     ),
@@ -122,7 +122,7 @@ import Glibc
                 _ = try await connection.backlog()
                 try await withDatabase(gateway.databaseURL) { database in
                     let repository = DeliveryRepository(database: database, gatewayID: "gw_test")
-                    let revoked = try await repository.revoke(DeviceID(phone.deviceID), by: "test")
+                    let revoked = try await repository.revoke(phone.deviceID, by: "test")
                     #expect(revoked)
                 }
                 try await expectClosed(connection, CloseCode.deviceRevoked)

@@ -341,9 +341,14 @@ import Testing
                     )
                 }
                 // Up to the conversation's cap, and no further.
-                try await connection.add(conv, epoch: 0, users: [bob.id, carol.id], devices: [b.deviceID, c.deviceID])
+                try await connection.add(
+                    conv,
+                    epoch: 0,
+                    users: [bob.id, carol.id],
+                    devices: [b.deviceID.bytes, c.deviceID.bytes]
+                )
                 await expectServerError(.tooLarge) {
-                    try await connection.add(conv, epoch: 1, users: [dave.id], devices: [d.deviceID])
+                    try await connection.add(conv, epoch: 1, users: [dave.id], devices: [d.deviceID.bytes])
                 }
                 // Removing one makes room for another in the same Commit.
                 try await connection.send(
@@ -353,7 +358,7 @@ import Testing
                     Array("swap".utf8),
                     added: [dave.id],
                     removed: [carol.id],
-                    welcome: ([d.deviceID], [1])
+                    welcome: ([d.deviceID.bytes], [1])
                 )
                 let members = try await connection.call(.listMembers(.with { $0.convID = .init(conv) })).members.userIds
                 #expect(Set(members.map { [UInt8]($0) }) == [alice.id, bob.id, dave.id])

@@ -27,7 +27,7 @@ import Testing
             let alice = User()
             let (phone, laptop) = (try alice.device("phone"), try alice.device("laptop"))
             try await gateway.register(phone, laptop)
-            try await Gwctl.ok(["device", "revoke", Self.hex(laptop.deviceID)], socket: gateway.controlPath)
+            try await Gwctl.ok(["device", "revoke", Self.hex(laptop.deviceID.bytes)], socket: gateway.controlPath)
             // Ten tries of the revoked device, from the address everyone here shares: each is
             // refused with bad_certificate and closed with 4003 …
             for _ in 0..<10 {
@@ -72,7 +72,7 @@ import Testing
                     try await gateway.connected(e1) { ce in
                         for connection in [ca, cb, ce] { _ = try await connection.backlog() }
                         try await ca.createConversation(conv)
-                        _ = try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b1.deviceID])
+                        _ = try await ca.add(conv, epoch: 0, users: [bob.id], devices: [b1.deviceID.bytes])
                         _ = try await cb.next("Welcome") {
                             if case .welcome = $0.body { return true }
                             return false
@@ -81,7 +81,7 @@ import Testing
                         let ids = [a1.deviceID, a2.deviceID, e1.deviceID].map { Data($0) }
                         #expect(try await cb.call(.checkDevices(.with { $0.deviceIds = ids })).devices.revokedDeviceIds.isEmpty)
 
-                        try await Gwctl.ok(["device", "revoke", Self.hex(a2.deviceID)], socket: gateway.controlPath)
+                        try await Gwctl.ok(["device", "revoke", Self.hex(a2.deviceID.bytes)], socket: gateway.controlPath)
                         // Bob shares a conversation with alice, and alice's own other device is
                         // told too; eve, who shares nothing, is not.
                         for connection in [cb, ca] {
@@ -89,12 +89,12 @@ import Testing
                                 if case .deviceRevoked = $0.body { return true }
                                 return false
                             }.deviceRevoked
-                            #expect([UInt8](told.deviceID) == a2.deviceID && [UInt8](told.userID) == alice.id)
+                            #expect(DeviceID(told.deviceID) == a2.deviceID && [UInt8](told.userID) == alice.id)
                         }
                         try await ce.expectQuiet(for: .milliseconds(500))
                         // Asking gives the same answer, in the order asked, to those who may know.
                         let checked = try await cb.call(.checkDevices(.with { $0.deviceIds = ids })).devices
-                        #expect(checked.revokedDeviceIds.map { [UInt8]($0) } == [a2.deviceID])
+                        #expect(checked.revokedDeviceIds.map { DeviceID($0) } == [a2.deviceID])
                         #expect(
                             try await ca.call(.checkDevices(.with { $0.deviceIds = ids })).devices.revokedDeviceIds.count == 1
                         )
@@ -145,9 +145,14 @@ import Testing
                 try await gateway.connected(c) { cc in
                     for connection in [ca, cc] { _ = try await connection.backlog() }
                     try await ca.createConversation(dm)
-                    _ = try await ca.add(dm, epoch: 0, users: [carol.id], devices: [c.deviceID])
+                    _ = try await ca.add(dm, epoch: 0, users: [carol.id], devices: [c.deviceID.bytes])
                     try await ca.createConversation(room)
-                    _ = try await ca.add(room, epoch: 0, users: [carol.id, dave.id], devices: [c.deviceID, d.deviceID])
+                    _ = try await ca.add(
+                        room,
+                        epoch: 0,
+                        users: [carol.id, dave.id],
+                        devices: [c.deviceID.bytes, d.deviceID.bytes]
+                    )
                     let beforeID = SecureRandom.bytes(count: 16)
                     _ = try await ca.send(dm, epoch: 1, Array("before".utf8), msgID: beforeID)
 

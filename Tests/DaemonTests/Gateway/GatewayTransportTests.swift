@@ -41,7 +41,7 @@ import Testing
             let conv = SecureRandom.bytes(count: 16)
             try await gateway.connected(a) { ca in
                 try await ca.createConversation(conv)
-                try await ca.add(conv, epoch: 0, users: [bob.id, carol.id], devices: [b.deviceID, c.deviceID])
+                try await ca.add(conv, epoch: 0, users: [bob.id, carol.id], devices: [b.deviceID.bytes, c.deviceID.bytes])
                 for n in 0..<5 { try await ca.send(conv, epoch: 1, Array("backlog \(n)".utf8)) }
             }
             try await GatewayConnection.withSSE(host: "127.0.0.1", port: gateway.port) { sse in
@@ -144,7 +144,12 @@ import Testing
                     try await gateway.connected(c, daemon: 0) { cc in
                         for connection in [ca, cb, cc] { _ = try await connection.backlog() }
                         try await ca.createConversation(conv)
-                        try await ca.add(conv, epoch: 0, users: [bob.id, carol.id], devices: [b.deviceID, c.deviceID])
+                        try await ca.add(
+                            conv,
+                            epoch: 0,
+                            users: [bob.id, carol.id],
+                            devices: [b.deviceID.bytes, c.deviceID.bytes]
+                        )
                         // Bob, on the other daemon, gets his Welcome live.
                         let welcome = try await cb.next("Welcome") { if case .welcome = $0.body { true } else { false } }
                         #expect(welcome.welcome.seq == 1)
@@ -208,7 +213,7 @@ import Testing
             try await gateway.connected(c, daemon: 1) { cc in
                 _ = try await cc.backlog()
                 try await withDatabase(gateway.databaseURL) { database in
-                    _ = try await DeliveryRepositoryAccess.revoke(c.deviceID, database: database)
+                    _ = try await DeliveryRepositoryAccess.revoke(c.deviceID.bytes, database: database)
                 }
                 try await expectClosed(cc, CloseCode.deviceRevoked)
             }

@@ -41,7 +41,7 @@ import Testing
                     .commit,
                     epoch: 0,
                     Array("commit: add a2".utf8),
-                    welcome: ([a2.deviceID], Array("welcome a2".utf8))
+                    welcome: ([a2.deviceID.bytes], Array("welcome a2".utf8))
                 )
                 #expect(commit.seq == 3)
                 _ = try await ca1.send(conv, epoch: 1, Array("three".utf8))
@@ -68,7 +68,7 @@ import Testing
                         .commit,
                         epoch: 1,
                         Array("commit: add a3".utf8),
-                        welcome: ([a3.deviceID], Array("welcome a3".utf8))
+                        welcome: ([a3.deviceID.bytes], Array("welcome a3".utf8))
                     )
                     let live = try await Self.welcome(ca3)
                     #expect(live.seq == added.seq)
