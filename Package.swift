@@ -152,6 +152,7 @@ let package = Package(
                 "GatewayClient", "GatewayWire", "MLS", "Polycentric", "PolycentricClient", "Primitives",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

@@ -15,6 +15,10 @@ extension ChatEngine {
         package var presence: String?
         /// `now`, `hour`, `day`, `week`, `longer`.
         package var lastSeen: String?
+        /// The user's petname here, else the name it publishes; nil when it has none.
+        package var name: String?
+        /// How listings show the user: `name (c9f4…)`, or the short id.
+        package var label: String
     }
 
     package enum ContactAction: String, Sendable, CaseIterable {
@@ -36,7 +40,14 @@ extension ChatEngine {
                 default: "incoming"
                 }
             let presence = contact.state == .mutual ? self.presence[user] : nil
-            return Contact(user: user, state: state, presence: presence.map(Self.status), lastSeen: presence.map(Self.lastSeen))
+            return Contact(
+                user: user,
+                state: state,
+                presence: presence.map(Self.status),
+                lastSeen: presence.map(Self.lastSeen),
+                name: self.name(of: user),
+                label: self.label(user)
+            )
         }
     }
 
@@ -72,11 +83,14 @@ extension ChatEngine {
         let presences = try await session.call(.watch(.with { $0.userIds = users.map { .init($0) } })).watch.presences
         for presence in presences where presence.status != .unavailable { self.presence[Hex.encode(presence.userID)] = presence }
         return presences.map { presence in
-            Contact(
-                user: Hex.encode(presence.userID),
+            let user = Hex.encode(presence.userID)
+            return Contact(
+                user: user,
                 state: presence.status == .unavailable ? "none" : "mutual",
                 presence: Self.status(presence),
-                lastSeen: Self.lastSeen(presence)
+                lastSeen: Self.lastSeen(presence),
+                name: self.name(of: user),
+                label: self.label(user)
             )
         }
     }

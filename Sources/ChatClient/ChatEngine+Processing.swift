@@ -214,6 +214,7 @@ extension ChatEngine {
             self.notices.append("a message in \(self.state.conversations[index].name) is not from polychat")
             return
         }
+        if sender != self.userID { self.rememberPublishedName(message.from, of: sender) }
         switch message.kind {
         case .text:
             // Someone this user blocks is not heard in rooms (in a DM the gateway refuses them).

@@ -130,6 +130,7 @@ extension ChatEngine {
         let profile = try await self.remote { server throws(ServerError) in
             try await SocialAccount.profile(of: .ed25519(user.bytes), from: server)
         }
+        self.rememberPublishedName(profile.username, of: user.hex)
         return Profile(user: Hex.encode(user), name: profile.username, description: profile.description)
     }
 

@@ -120,9 +120,14 @@ package actor ChatEngine {
     ) async throws(ChatError) -> ChatEngine {
         let bundle = export?.bundle
         try Self.checkSocialURL(socialURL)
-        _ = try GatewayEndpoint(parsing: gatewayURL)
+        let endpoint = try GatewayEndpoint(parsing: gatewayURL)
         let connection = try ConnectionSettings(environment: environment)
         let authority = try caFile.map(Self.readAuthority)
+        // A gateway that cannot serve this polychat is refused before anything is stored.
+        let caFiles = [caFile, connection.caFile].compactMap { $0 }
+        if let info = await GatewayInfo.fetch(endpoint, tls: ClientTLS(caFiles: caFiles)) {
+            try info.check(suite: Int(Self.suite.id), server: gatewayURL)
+        }
         try directory.create()
         let lock = try directory.lock()
         guard !directory.exists("identity.json") else {
@@ -387,6 +392,14 @@ package actor ChatEngine {
     ///
     /// - Throws: ``ChatError`` `not_found` or `ambiguous`.
     package func conversation(named text: String) throws(ChatError) -> ConversationRecord {
+        // `@name`: the DM with that user.
+        if text.hasPrefix("@") {
+            let peer = try self.resolveUser(text).hex
+            guard let dm = self.state.conversations.first(where: { $0.kind == .dm && $0.peer == peer && !$0.left }) else {
+                throw ChatError(.notFound, "no DM with \(self.label(peer)) here (polychat dm \(text) starts one)")
+            }
+            return dm
+        }
         let lowered = text.lowercased()
         let byID = self.state.conversations.filter { $0.id.hasPrefix(lowered) }
         let matches = byID.isEmpty ? self.state.conversations.filter { $0.name == text } : byID
@@ -431,37 +444,61 @@ package actor ChatEngine {
         users.formUnion(self.state.contacts ?? [])
         users.formUnion(self.state.blocked ?? [])
         users.formUnion(self.following)
+        users.formUnion((self.state.petnames ?? [:]).keys)
+        users.formUnion((self.state.published ?? [:]).keys)
         return users.sorted()
     }
 
-    /// The user a full id or a unique prefix (at least 4 hex characters) of a known user names
-    /// (``knownUsers``).
+    /// The user `text` names: `@name` (a petname or a published name), the whole 64-character
+    /// id, or a name or a unique prefix (at least 4 hex characters) of a user this device knows
+    /// (``knownUsers``). A petname decides alone; a published name and id prefixes that point at
+    /// different users are ambiguous.
     ///
-    /// - Throws: ``ChatError`` `bad_argument` when `text` is not hex, `not_found` when no known
-    ///   user starts with it, `ambiguous` (listing the candidates) when several do.
+    /// - Throws: ``ChatError`` `bad_argument` when `text` is neither a name nor hex,
+    ///   `not_found` when nobody matches, `ambiguous` (listing the candidates) when several do.
     package func resolveUser(_ text: String) throws(ChatError) -> UserID {
+        if text.hasPrefix("@") {
+            let name = String(text.dropFirst())
+            let named = self.users(named: name)
+            guard !named.isEmpty else {
+                throw ChatError(
+                    .notFound,
+                    "nobody you know is called '\(name)' (polychat contacts name USER \(name) gives someone that name)"
+                )
+            }
+            return try self.single(named, for: text)
+        }
         let lowered = text.lowercased()
-        guard !lowered.isEmpty, lowered.allSatisfy(\.isHexDigit), lowered.count <= 64 else {
-            throw ChatError(.badArgument, "'\(text)' is not a user id (hex, as 'polychat whoami' and listings print it)")
-        }
-        if lowered.count == 64 { return try Self.user(lowered) }
-        guard lowered.count >= 4 else {
-            throw ChatError(.badArgument, "'\(text)' is too short to name a user: give at least 4 hex characters")
-        }
-        let matches = self.knownUsers.filter { $0.hasPrefix(lowered) }
-        guard let first = matches.first else {
+        let isHex = !lowered.isEmpty && lowered.allSatisfy(\.isHexDigit) && lowered.count <= 64
+        if isHex, lowered.count == 64 { return try Self.user(lowered) }
+        let named = self.users(named: text)
+        if named.count == 1, self.state.petnames?[named[0]] != nil { return try Self.user(named[0]) }
+        var candidates = Set(named)
+        if isHex, lowered.count >= 4 { candidates.formUnion(self.knownUsers.filter { $0.hasPrefix(lowered) }) }
+        guard !candidates.isEmpty else {
+            if isHex, lowered.count < 4 {
+                throw ChatError(.badArgument, "'\(text)' is too short to name a user: give at least 4 hex characters, or a name")
+            }
+            if !isHex, (try? Self.checkPetname(text)) == nil {
+                throw ChatError(.badArgument, "'\(text)' is not a user: give @name, a name, an id prefix or the whole id")
+            }
             throw ChatError(
                 .notFound,
-                "no user you know starts with \(text): give the whole 64-character id (polychat whoami prints a user's own)"
+                "no user you know is called or starts with \(text): give the whole 64-character id (polychat whoami prints a user's own)"
             )
         }
-        guard matches.count == 1 else {
+        return try self.single(candidates.sorted(), for: text)
+    }
+
+    /// The one user of `candidates`, or an `ambiguous` error listing them as names with ids.
+    private func single(_ candidates: [String], for text: String) throws(ChatError) -> UserID {
+        guard candidates.count == 1 else {
             throw ChatError(
                 .ambiguous,
-                "'\(text)' could be \(matches.count) users: \(matches.prefix(5).map { String($0.prefix(16)) }.joined(separator: ", ")); give more of the id"
+                "'\(text)' could be \(candidates.count) users: \(candidates.prefix(5).map { self.label($0) + " " + String($0.prefix(12)) }.joined(separator: ", ")); give more of the id, or a name (polychat contacts name)"
             )
         }
-        return try Self.user(first)
+        return try Self.user(candidates[0])
     }
 
     /// Remembers users met as contacts (for ``resolveUser(_:)``).

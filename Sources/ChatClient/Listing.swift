@@ -57,11 +57,12 @@ package enum Listing {
         return "\(when) \(who): \(Self.clean(message.text))"
     }
 
-    /// One conversation line: short id, kind, name, members, unread.
-    package static func conversation(_ record: ConversationRecord) -> String {
+    /// One conversation line: short id, kind, name, members, unread. A DM is named by its peer:
+    /// `peer` is how to show it (`alice (c9f4…)`; default the short id).
+    package static func conversation(_ record: ConversationRecord, peer: String? = nil) -> String {
         let state = record.left ? " (left)" : ""
         let unread = record.unread > 0 ? "  \(record.unread) unread" : ""
-        let name = record.kind == .dm ? "dm with \(record.peer.map(Self.short) ?? "?")" : Self.clean(record.name)
+        let name = record.kind == .dm ? "dm with \(peer ?? record.peer.map(Self.short) ?? "?")" : Self.clean(record.name)
         return
             "\(Self.short(record.id))  \(name)  \(record.members.count) member\(record.members.count == 1 ? "" : "s")\(unread)\(state)"
     }

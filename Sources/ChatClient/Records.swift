@@ -48,6 +48,12 @@ struct ChatState: Codable, Sendable {
     /// cannot be joined (garbage from whoever added this user). What arrives in them is acked
     /// and dropped, until a usable Welcome comes.
     var ignored: [String]?
+    /// Names this user gave others (user hex → name), `polychat contacts name`: only here,
+    /// never published.
+    var petnames: [String: String]?
+    /// The names users publish on Polycentric (user hex → username), as last seen in their
+    /// messages and profiles.
+    var published: [String: String]?
 }
 
 /// What an identity export tells the new device about one of its user's conversations.

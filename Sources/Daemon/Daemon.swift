@@ -96,8 +96,17 @@ package enum Daemon {
             repository: SocialRepository(database: database, logger: logger),
             version: PolygateVersion.string
         )
+        let info = InfoRoute(
+            ServerInfo(
+                gatewayID: configuration.daemon.gatewayID,
+                version: PolygateVersion.string,
+                limits: configuration.gateway,
+                presence: configuration.presence
+            )
+        )
         let router = GatewayHTTP.makeRouter(
             health: health,
+            info: info,
             social: social,
             sse: SSERoutes(realtime: realtime, clientAddresses: configuration.http.clientAddresses, logger: logger)
         )

@@ -17,6 +17,8 @@ struct Rooms: AsyncParsableCommand {
     struct Shown: Encodable {
         var id, name, kind: String
         var peer: String?
+        /// The DM peer's name (petname, else published), when it has one.
+        var peerName: String?
         var members: [String]
         var unread: Int
         var left: Bool
@@ -28,6 +30,8 @@ struct Rooms: AsyncParsableCommand {
             let engine = try self.state.open()
             if !self.offline { try await engine.withSession { _ in } }
             let conversations = await engine.conversations
+            var peerNames: [String: String] = [:]
+            for peer in conversations.compactMap(\.peer) { peerNames[peer] = await engine.name(of: peer) }
             if self.output.json {
                 print(
                     Listing.json(
@@ -37,6 +41,7 @@ struct Rooms: AsyncParsableCommand {
                                 name: $0.name,
                                 kind: $0.kind.rawValue,
                                 peer: $0.peer,
+                                peerName: $0.peer.flatMap { peerNames[$0] },
                                 members: $0.members,
                                 unread: $0.unread,
                                 left: $0.left,
@@ -48,7 +53,11 @@ struct Rooms: AsyncParsableCommand {
             } else if conversations.isEmpty {
                 print("no conversations yet: polychat room create NAME, or polychat dm USER TEXT")
             } else {
-                for record in conversations { print(Listing.conversation(record)) }
+                for record in conversations {
+                    var peer: String? = nil
+                    if let id = record.peer { peer = await engine.label(id) }
+                    print(Listing.conversation(record, peer: peer))
+                }
             }
             for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
@@ -112,10 +121,12 @@ struct Room: AsyncParsableCommand {
     struct MemberArguments: ParsableArguments {
         @OptionGroup var state: StateOptions
 
-        @Argument(help: ArgumentHelp("The conversation (an id prefix or its name).", valueName: "conv"))
+        @Argument(
+            help: ArgumentHelp("The conversation: an id prefix, its name, or @name for the DM with that user.", valueName: "conv")
+        )
         var conversation: String
 
-        @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+        @Argument(help: ArgumentHelp(Contacts.userHelp, valueName: "user"))
         var user: String
 
         /// Runs `action` (a Commit) in a session, then prints "`done` USER".
@@ -186,7 +197,7 @@ struct DirectMessage: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
 
-    @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+    @Argument(help: ArgumentHelp(Contacts.userHelp, valueName: "user"))
     var user: String
 
     @Argument(help: "The text.")
@@ -205,7 +216,7 @@ struct DirectMessage: AsyncParsableCommand {
                 try await engine.send(self.text, to: record.id, session: session)
                 return record.id
             }
-            print("sent to \(Listing.short(conv))")
+            print("sent to \(await engine.label(id.hex)), conversation \(Listing.short(conv))")
             for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
     }
@@ -216,7 +227,9 @@ struct Send: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
 
-    @Argument(help: ArgumentHelp("The conversation (an id prefix or its name).", valueName: "conv"))
+    @Argument(
+        help: ArgumentHelp("The conversation: an id prefix, its name, or @name for the DM with that user.", valueName: "conv")
+    )
     var conversation: String
 
     @Argument(help: "The text.")
@@ -247,7 +260,9 @@ struct Read: AsyncParsableCommand {
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: ArgumentHelp("The conversation (an id prefix or its name).", valueName: "conv"))
+    @Argument(
+        help: ArgumentHelp("The conversation: an id prefix, its name, or @name for the DM with that user.", valueName: "conv")
+    )
     var conversation: String
 
     @Option(help: ArgumentHelp("Show at most the last N messages.", valueName: "n"))
@@ -302,7 +317,12 @@ struct Chat: AsyncParsableCommand {
 
     @OptionGroup var state: StateOptions
 
-    @Argument(help: ArgumentHelp("The conversation to open (an id prefix or its name).", valueName: "conv"))
+    @Argument(
+        help: ArgumentHelp(
+            "The conversation to open: an id prefix, its name, or @name for the DM with that user.",
+            valueName: "conv"
+        )
+    )
     var conversation: String?
 
     @Flag(help: "Line mode: do not read standard input; print messages until interrupted.")

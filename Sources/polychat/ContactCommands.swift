@@ -1,10 +1,13 @@
 import ArgumentParser
 import ChatClient
+import GatewayWire
 
 struct Contacts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Contacts by mutual consent: only mutual contacts see each other's presence.",
-        subcommands: [List.self, Change.self, Change.Accept.self, Change.Revoke.self, Change.Block.self, Change.Unblock.self],
+        subcommands: [
+            List.self, Change.self, Change.Accept.self, Change.Revoke.self, Change.Block.self, Change.Unblock.self, Name.self,
+        ],
         defaultSubcommand: List.self
     )
 
@@ -28,13 +31,15 @@ struct Contacts: AsyncParsableCommand {
             }
         }
 
+        /// A contact: `name (c9f4…)` when it has a name, else its whole id (to copy).
         static func line(_ contact: ChatEngine.Contact) -> String {
+            let who = contact.name == nil ? contact.user : contact.label
             switch contact.state {
             case "mutual":
                 let presence = contact.presence == "online" ? "online" : "offline, last seen \(contact.lastSeen ?? "unknown")"
-                return "\(contact.user)  contact  \(presence)"
-            case "outgoing": return "\(contact.user)  requested by you"
-            default: return "\(contact.user)  asks to be your contact (polychat contacts accept \(Listing.short(contact.user)))"
+                return "\(who)  contact  \(presence)"
+            case "outgoing": return "\(who)  requested by you"
+            default: return "\(who)  asks to be your contact (polychat contacts accept \(Listing.short(contact.user)))"
             }
         }
     }
@@ -45,7 +50,7 @@ struct Contacts: AsyncParsableCommand {
 
         @OptionGroup var state: StateOptions
 
-        @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+        @Argument(help: ArgumentHelp(Contacts.userHelp, valueName: "user"))
         var user: String
 
         func run() async throws { try await Self.apply(.request, self.user, self.state) }
@@ -63,14 +68,14 @@ struct Contacts: AsyncParsableCommand {
                     case .block: "blocked"
                     case .unblock: "unblocked"
                     }
-                print("\(done) \(Listing.short(id))")
+                print("\(done) \(await engine.label(id.hex))")
             }
         }
 
         struct Accept: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Accept a contact request (or make one that they accept).")
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+            @Argument(help: ArgumentHelp(Contacts.userHelp, valueName: "user"))
             var user: String
             func run() async throws { try await Change.apply(.accept, self.user, self.state) }
         }
@@ -80,7 +85,7 @@ struct Contacts: AsyncParsableCommand {
                 abstract: "End a contact (or withdraw a request): presence stops at once, both ways."
             )
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+            @Argument(help: ArgumentHelp(Contacts.userHelp, valueName: "user"))
             var user: String
             func run() async throws { try await Change.apply(.revoke, self.user, self.state) }
         }
@@ -90,7 +95,7 @@ struct Contacts: AsyncParsableCommand {
                 abstract: "Block a user: revokes the contact, and they cannot DM you, add you or see you."
             )
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+            @Argument(help: ArgumentHelp(Contacts.userHelp, valueName: "user"))
             var user: String
             func run() async throws { try await Change.apply(.block, self.user, self.state) }
         }
@@ -98,9 +103,52 @@ struct Contacts: AsyncParsableCommand {
         struct Unblock: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Unblock a user (the contact is not restored).")
             @OptionGroup var state: StateOptions
-            @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+            @Argument(help: ArgumentHelp(Contacts.userHelp, valueName: "user"))
             var user: String
             func run() async throws { try await Change.apply(.unblock, self.user, self.state) }
+        }
+    }
+}
+
+extension Contacts {
+    static let userHelp = "The user: @name, a name, a unique id prefix of one you know, or the whole id."
+
+    /// `contacts name USER NAME`: a petname, kept on this device only.
+    struct Name: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a user a name of your own (kept on this device only), or show or clear it.",
+            discussion: """
+                The name then stands for the user in every command (@NAME or NAME) and in listings, \
+                shown as 'NAME (c9f4…)'. A name is 1 to 32 letters, digits, '-', '_' or '.', and \
+                names one user.
+                """
+        )
+
+        @OptionGroup var state: StateOptions
+
+        @Argument(help: ArgumentHelp(Contacts.userHelp, valueName: "user"))
+        var user: String
+
+        @Argument(help: ArgumentHelp("The name to give (none: show the user's name).", valueName: "name"))
+        var name: String?
+
+        @Flag(help: "Take the user's name away.")
+        var clear = false
+
+        func validate() throws {
+            if self.clear, self.name != nil { throw ValidationError("give a name or --clear, not both") }
+        }
+
+        func run() async throws {
+            try await perform {
+                let engine = try self.state.open()
+                let id = try await engine.resolveUser(self.user)
+                if self.clear || self.name != nil {
+                    try await engine.setPetname(self.clear ? nil : self.name, for: id)
+                    try await engine.save()
+                }
+                print("\(id.hex)  \(await engine.name(of: id.hex).map { Listing.clean($0) } ?? "(no name)")")
+            }
         }
     }
 }

@@ -79,7 +79,7 @@ struct Unfollow: AsyncParsableCommand {
 struct UserArguments: ParsableArguments {
     @OptionGroup var state: StateOptions
 
-    @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+    @Argument(help: ArgumentHelp(Contacts.userHelp, valueName: "user"))
     var user: String
 
     func follow(_ follow: Bool, _ done: String) async throws {
@@ -137,7 +137,7 @@ struct Profile: AsyncParsableCommand {
         @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
 
-        @Argument(help: ArgumentHelp("The user: the whole id, or a unique prefix of one you know.", valueName: "user"))
+        @Argument(help: ArgumentHelp(Contacts.userHelp, valueName: "user"))
         var user: String?
 
         func run() async throws {

@@ -68,7 +68,8 @@ extension ChatEngine {
         let stranger = String(repeating: "e", count: 64)
         #expect(try await engine.resolveUser(stranger) == Hex.decode(stranger).map(UserID.init))
         for (text, code) in [
-            ("c9f4", ChatError.Code.ambiguous), ("abcdef", .notFound), ("c9f", .badArgument), ("zzzz", .badArgument),
+            ("c9f4", ChatError.Code.ambiguous), ("abcdef", .notFound), ("c9f", .badArgument), ("zzzz", .notFound),
+            ("zz zz", .badArgument),
         ] {
             do {
                 _ = try await engine.resolveUser(text)

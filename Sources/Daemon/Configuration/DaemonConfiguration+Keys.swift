@@ -1,5 +1,7 @@
+import Gateway
 import HTTPFront
 import Logging
+import Presence
 import Primitives
 import TOMLKit
 

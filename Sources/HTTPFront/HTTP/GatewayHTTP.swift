@@ -12,6 +12,7 @@ package enum GatewayHTTP {
     /// (with upstream's CORS policy, which must wrap every route including not-found).
     package static func makeRouter(
         health: HealthRoutes,
+        info: InfoRoute? = nil,
         social: SocialRoutes? = nil,
         sse: SSERoutes? = nil
     ) -> Router<GatewayRequestContext> {
@@ -19,6 +20,7 @@ package enum GatewayHTTP {
         router.add(middleware: MetricsMiddleware())
         if social != nil { router.add(middleware: SocialRoutes.cors(GatewayRequestContext.self)) }
         health.register(on: router)
+        info?.register(on: router)
         social?.register(on: router)
         sse?.register(on: router)
         return router

@@ -42,6 +42,35 @@ import Glibc
         }
     }
 
+    /// Issue 19, names: a petname stands for a user in every command and in listings, a
+    /// published name (from messages) resolves too, and names that are not one user say so.
+    @Test func usersAreNamedByPetnamesAndPublishedNames() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+
+            let named = try await alice.ok(["contacts", "name", bob.id, "bobby"])
+            #expect(named == "\(bob.id)  bobby\n")
+            #expect(try await alice.ok(["dm", "@bobby", "hello by name"]).hasPrefix("sent to bobby ("))
+            #expect(try await bob.texts("dm") == ["hello by name"])
+            // The DM is listed by its peer's name, and addressed by it.
+            #expect(try await alice.ok(["rooms"]).contains("dm with bobby (\(bob.id.prefix(4))…)"))
+            try await alice.ok(["send", "@bobby", "second"])
+            #expect(try await bob.texts("dm") == ["hello by name", "second"])
+            // Bob knows alice by the name her messages carry.
+            try await bob.ok(["send", "@alice", "hi alice"])
+            #expect(try await alice.texts("@bobby").last == "hi alice")
+            // Names that are not one user.
+            let unknown = try await alice.fails(["dm", "@carol", "x"], status: 1)
+            #expect(unknown.contains("nobody you know is called 'carol'"))
+            let taken = try await alice.fails(["contacts", "name", alice.id, "bobby"], status: 64)
+            #expect(taken.contains("'bobby' already names bobby ("))
+            // Cleared, the name is gone from listings.
+            try await alice.ok(["contacts", "name", "bobby", "--clear"])
+            #expect(!(try await alice.ok(["rooms"]).contains("bobby")))
+        }
+    }
+
     @Test func aRemovedMemberCannotReadWhatFollows() async throws {
         try await GatewayHarness.run { gateway in
             let alice = try await PolychatUser.create("alice", port: gateway.port)

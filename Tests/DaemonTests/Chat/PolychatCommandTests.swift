@@ -147,8 +147,15 @@ import Glibc
             let alice = try await PolychatUser.create("alice", port: gateway.port)
             #expect(try await alice.fails(["init", "--server", alice.server], status: 1).contains("already holds an identity"))
             #expect(try await alice.fails(["dm", "abc", "hi"], status: 64).contains("too short to name a user"))
-            #expect(try await alice.fails(["dm", "not-hex", "hi"], status: 64).contains("not a user id"))
-            #expect(try await alice.fails(["dm", "abcd", "hi"], status: 1).contains("no user you know starts with abcd"))
+            #expect(try await alice.fails(["dm", "not a user", "hi"], status: 64).contains("is not a user: give @name"))
+            #expect(
+                try await alice.fails(["dm", "not-hex", "hi"], status: 1).contains(
+                    "no user you know is called or starts with not-hex"
+                )
+            )
+            #expect(
+                try await alice.fails(["dm", "abcd", "hi"], status: 1).contains("no user you know is called or starts with abcd")
+            )
             #expect(try await alice.fails(["send", "nowhere", "hi"], status: 1).contains("no conversation 'nowhere'"))
             #expect(try await alice.fails(["room", "frobnicate"], status: 64).contains("Unexpected argument"))
             // An unknown command is a usage error before anything connects, with a suggestion
