@@ -86,6 +86,8 @@ extension ChatEngine {
         return self.post(of: event, name: self.social.username)
     }
 
+    /// Follows (or unfollows) a user. A user the server knows nothing of — no event at all, so
+    /// perhaps a mistyped id — is still followed, with a notice that says so.
     package func follow(_ user: UserID, _ follow: Bool = true) async throws {
         do {
             if follow { try self.social.follow(.ed25519(user.bytes)) } else { try self.social.unfollow(.ed25519(user.bytes)) }
@@ -94,6 +96,14 @@ extension ChatEngine {
         }
         try self.saveNow()
         try await self.sync()
+        guard follow else { return }
+        let known = try await self.remote { server throws(ServerError) in try await server.ranges(of: .ed25519(user.bytes)) }
+        if known.isEmpty {
+            self.notices.append(
+                "the server at \(self.identity.socialURL) knows nothing of \(user.hex) yet (no posts, no profile): "
+                    + "check the id; you follow them, and their posts will show once they post"
+            )
+        }
     }
 
     package func setProfile(name: String?, description: String?) async throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatClient
+import GatewayWire
 
 struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -87,7 +88,8 @@ struct UserArguments: ParsableArguments {
             let engine = try self.state.open()
             let id = try await engine.resolveUser(self.user)
             try await engine.follow(id, follow)
-            print("\(done) \(Listing.short(id))")
+            print("\(done) \(await engine.label(id.hex))")
+            for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
     }
 }

@@ -65,6 +65,15 @@ import Glibc
             #expect(unknown.contains("nobody you know is called 'carol'"))
             let taken = try await alice.fails(["contacts", "name", alice.id, "bobby"], status: 64)
             #expect(taken.contains("'bobby' already names bobby ("))
+            // Following an id the server knows nothing of says so (a typo?), and still follows.
+            let nobody = String(repeating: "7", count: 64)
+            let (status, out, err) = try await alice.run(["follow", nobody])
+            #expect(status == 0 && out.hasPrefix("following "))
+            #expect(err.contains("knows nothing of \(nobody) yet (no posts, no profile): check the id"))
+            // A user who has posted is followed without a word on standard error.
+            try await bob.ok(["post", "first post"])
+            let known = try await alice.run(["follow", "@bob"])
+            #expect(known.status == 0 && known.stderr.isEmpty)
             // Cleared, the name is gone from listings.
             try await alice.ok(["contacts", "name", "bobby", "--clear"])
             #expect(!(try await alice.ok(["rooms"]).contains("bobby")))
