@@ -14,8 +14,11 @@ import SwiftProtobuf
 extension ChatEngine {
     /// A post as the feed shows it.
     package struct Post: Sendable, Codable, Hashable {
-        /// The post's share link (reply to it with this).
+        /// The post's share link (reply to it with this, or with ``short``).
         package var id: String
+        /// The short form of ``id``: the first 8 hex characters of its SHA-256 (`reply` accepts
+        /// it, or any unique prefix of 4 or more, for posts polychat has shown).
+        package var short: String
         /// The author's user id, hex.
         package var author: String
         package var authorName: String?
@@ -74,16 +77,52 @@ extension ChatEngine {
     @discardableResult
     package func post(_ text: String, replyTo: String? = nil) async throws -> Post {
         var parent: VerifiedEvent?
-        if let replyTo { parent = try await self.event(replyTo) }
+        if let replyTo { parent = try await self.event(try self.resolvePost(replyTo)) }
         let event: VerifiedEvent
         do {
             event = try self.social.post(text, replyTo: parent)
         } catch {
             throw ChatError(.badArgument, "cannot sign the post: \(error)")
         }
+        let post = self.post(of: event, name: self.social.username)
+        self.rememberPosts([post.id])
         try self.saveNow()
         try await self.sync()
-        return self.post(of: event, name: self.social.username)
+        return post
+    }
+
+    /// The short form of a post id (share link).
+    package static func shortPostID(_ link: String) -> String {
+        Hex.encode(Array(HashFunction.sha256.hash(Array(link.utf8)).prefix(4)))
+    }
+
+    /// Remembers post ids polychat showed (for ``resolvePost(_:)``): the last 1,000.
+    func rememberPosts(_ links: [String]) {
+        var recent = self.state.recentPosts ?? []
+        let fresh = links.filter { !recent.contains($0) }
+        guard !fresh.isEmpty else { return }
+        recent = Array((recent + fresh).suffix(1000))
+        self.state.recentPosts = recent
+    }
+
+    /// The post id `text` names: a whole share link, or the short form (or a unique prefix of at
+    /// least 4 hex characters of it) of a post polychat has shown.
+    ///
+    /// - Throws: ``ChatError`` `not_found` or `ambiguous` (listing the candidates).
+    package func resolvePost(_ text: String) throws(ChatError) -> String {
+        let lowered = text.lowercased()
+        guard (4...16).contains(lowered.count), lowered.allSatisfy(\.isHexDigit) else { return text }
+        let matches = (self.state.recentPosts ?? []).filter { Self.shortPostID($0).hasPrefix(lowered) }
+        guard let first = matches.first else {
+            throw ChatError(
+                .notFound,
+                "no post \(text) among those polychat has shown you (polychat feed prints them): give its whole id"
+            )
+        }
+        guard Set(matches).count == 1 else {
+            throw ChatError(.ambiguous, "'\(text)' could be \(matches.count) posts: give more of its id")
+        }
+        return first
     }
 
     /// Follows (or unfollows) a user. A user the server knows nothing of — no event at all, so
@@ -130,7 +169,12 @@ extension ChatEngine {
         for system in Set(events.map(\.systemKey)) {
             names[system] = (try? await self.profile(of: UserID(system)))?.name
         }
-        return events.map { self.post(of: $0, name: names[$0.systemKey]) }
+        let posts = events.map { self.post(of: $0, name: names[$0.systemKey]) }
+        // Kept, so that `reply` takes the short ids just shown (and the names just learned).
+        self.rememberPosts(posts.map(\.id))
+        // Read-only (beside a running UI): the short ids work from the next feed that can save.
+        try? self.saveNow()
+        return posts
     }
 
     package func profile(of user: UserID) async throws -> Profile {
@@ -169,13 +213,15 @@ extension ChatEngine {
                 servers: [self.identity.socialURL]
             ).encoded
         }
+        let link = ShareLink.event(
+            event.event.system,
+            process: event.event.process,
+            logicalClock: event.logicalClock,
+            servers: [self.identity.socialURL]
+        ).encoded
         return Post(
-            id: ShareLink.event(
-                event.event.system,
-                process: event.event.process,
-                logicalClock: event.logicalClock,
-                servers: [self.identity.socialURL]
-            ).encoded,
+            id: link,
+            short: Self.shortPostID(link),
             author: Hex.encode(event.systemKey),
             authorName: name,
             text: content,

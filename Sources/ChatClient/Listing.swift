@@ -70,9 +70,9 @@ package enum Listing {
     /// A post, over lines: author and time, then the text indented.
     package static func post(_ post: ChatEngine.Post) -> String {
         var out = "\(Self.user(post.author, name: post.authorName))  \(Self.time(post.postedAtMs))\n"
-        if let replyTo = post.replyTo { out += "  in reply to \(replyTo)\n" }
+        if let replyTo = post.replyTo { out += "  in reply to \(ChatEngine.shortPostID(replyTo))\n" }
         for line in Self.clean(post.text).split(separator: "\n", omittingEmptySubsequences: false) { out += "  \(line)\n" }
-        out += "  id: \(post.id)\n"
+        out += "  id: \(post.short)\n"
         return out
     }
 

@@ -54,6 +54,8 @@ struct ChatState: Codable, Sendable {
     /// The names users publish on Polycentric (user hex → username), as last seen in their
     /// messages and profiles.
     var published: [String: String]?
+    /// Post ids (share links) polychat showed, the last 1,000: `reply` takes their short form.
+    var recentPosts: [String]?
 }
 
 /// What an identity export tells the new device about one of its user's conversations.

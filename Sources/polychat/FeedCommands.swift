@@ -32,17 +32,24 @@ struct Post: AsyncParsableCommand {
     func run() async throws {
         try await perform {
             let post = try await self.state.open().post(self.text)
-            print("posted \(post.id)")
+            print("posted \(post.short)  \(post.id)")
         }
     }
 }
 
 struct Reply: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Reply to a post (its id as 'polychat feed' prints it).")
+    static let configuration = CommandConfiguration(
+        abstract: "Reply to a post: its short id as 'polychat feed' prints it (or a unique prefix), or its whole id."
+    )
 
     @OptionGroup var state: StateOptions
 
-    @Argument(help: ArgumentHelp("The post's id.", valueName: "post"))
+    @Argument(
+        help: ArgumentHelp(
+            "The post: its short id (8 hex characters, as the feed prints it), or its whole id.",
+            valueName: "post"
+        )
+    )
     var post: String
 
     @Argument(help: "The text.")
@@ -55,7 +62,7 @@ struct Reply: AsyncParsableCommand {
     func run() async throws {
         try await perform {
             let reply = try await self.state.open().post(self.text, replyTo: self.post)
-            print("replied \(reply.id)")
+            print("replied \(reply.short)  \(reply.id)")
         }
     }
 }

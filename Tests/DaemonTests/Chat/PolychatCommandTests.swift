@@ -9,7 +9,7 @@ import Glibc
 /// polychat's feed, contacts and the failures a user can hit, with real processes.
 @Suite struct PolychatCommandTests {
     struct Post: Decodable {
-        var id, author, text: String
+        var id, short, author, text: String
         var authorName: String?
         var replyTo: String?
     }
@@ -31,8 +31,16 @@ import Glibc
             #expect(text.contains("alice (\(alice.id.prefix(12)))"))
             #expect(text.contains("  second light"))
 
-            // A reply, to the newest post, by its id.
-            try await bob.ok(["reply", feed[0].id, "nice"])
+            // A reply, to the newest post, by its short id as the feed prints it.
+            #expect(text.contains("  id: \(feed[0].short)\n"))
+            #expect(feed[0].short.count == 8 && feed[0].short != feed[1].short)
+            try await bob.ok(["reply", feed[0].short, "nice"])
+            // A short id polychat never showed is not guessed at.
+            #expect(
+                try await bob.fails(["reply", "00000000", "x"], status: 1).contains(
+                    "no post 00000000 among those polychat has shown you"
+                )
+            )
             try await alice.ok(["follow", bob.id])
             let aliceFeed: [Post] = try await alice.json(["feed", "--json"])
             #expect(aliceFeed.first?.text == "nice")
