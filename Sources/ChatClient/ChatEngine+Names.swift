@@ -52,6 +52,9 @@ extension ChatEngine {
         self.state.petnames?[user] ?? self.state.published?[user]
     }
 
+    /// The petname this user gave `user` (hex), if any.
+    package func petname(of user: String) -> String? { self.state.petnames?[user] }
+
     /// How listings show a user (hex): `alice (c9f4…)`, or the short id when it has no name.
     package func label(_ user: String) -> String {
         guard let name = self.name(of: user) else { return Listing.short(user) }

@@ -291,7 +291,12 @@ struct Read: AsyncParsableCommand {
                 print(Listing.json(Shown(id: record.id, name: record.name, left: record.left, messages: shown)))
             } else {
                 if shown.isEmpty { print("no messages in \(ChatScreen.title(record))") }
-                for message in shown { print(Listing.message(message)) }
+                for message in shown {
+                    // The name you gave the sender, when you gave one.
+                    var message = message
+                    if let name = await engine.petname(of: message.sender) { message.senderName = name }
+                    print(Listing.message(message))
+                }
                 if record.left { print("[you are no longer in this conversation]") }
             }
             for notice in await engine.takeNotices() { printError("polychat: \(notice)") }

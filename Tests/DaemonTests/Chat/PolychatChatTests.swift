@@ -60,6 +60,8 @@ import Glibc
             // Bob knows alice by the name her messages carry.
             try await bob.ok(["send", "@alice", "hi alice"])
             #expect(try await alice.texts("@bobby").last == "hi alice")
+            // Read shows him by the name alice gave him.
+            #expect(try await alice.ok(["read", "@bobby"]).contains("bobby (\(bob.id.prefix(12))): hi alice"))
             // Names that are not one user.
             let unknown = try await alice.fails(["dm", "@carol", "x"], status: 1)
             #expect(unknown.contains("nobody you know is called 'carol'"))
