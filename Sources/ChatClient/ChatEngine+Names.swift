@@ -52,6 +52,9 @@ extension ChatEngine {
         self.state.petnames?[user] ?? self.state.published?[user]
     }
 
+    /// Every petname this user gave (user hex → name).
+    package var petnames: [String: String] { self.state.petnames ?? [:] }
+
     /// The petname this user gave `user` (hex), if any.
     package func petname(of user: String) -> String? { self.state.petnames?[user] }
 

@@ -20,6 +20,8 @@ package struct ChatScreen: Sendable {
     package var conversations: [ConversationRecord] = []
     /// Presence by user id (hex): "online" / "offline".
     package var presence: [String: String] = [:]
+    /// The names this user gave others (user hex → name): a DM is titled by its peer's.
+    package var petnames: [String: String] = [:]
     /// The selected conversation's id.
     package var selected: String?
     /// What was typed and not sent yet, per conversation (by id; "" before any is selected):
@@ -137,7 +139,7 @@ package struct ChatScreen: Sendable {
                 glyph = self.presence[peer] == "online" ? "●" : (self.presence[peer] == "offline" ? "○" : "·")
             }
             let unread = record.unread > 0 ? " (\(record.unread))" : ""
-            let name = Self.fit(Self.title(record), max(1, width - 3 - Self.cells(unread)), pad: " ")
+            let name = Self.fit(Self.title(record, petnames: self.petnames), max(1, width - 3 - Self.cells(unread)), pad: " ")
             lines.append(Self.fit("\(marker)\(glyph) \(name)\(unread)", width))
         }
         return (lines + Array(repeating: "", count: height)).prefix(height).map { Self.fit($0, width) }
@@ -152,7 +154,7 @@ package struct ChatScreen: Sendable {
             wrapped += Self.wrap(" " + Listing.message(message, withDate: false), width)
         }
         if record.left { wrapped.append(" [you are no longer in this conversation]") }
-        if wrapped.isEmpty { wrapped = [" no messages yet in \(Self.title(record))"] }
+        if wrapped.isEmpty { wrapped = [" no messages yet in \(Self.title(record, petnames: self.petnames))"] }
         // Scrolling stops with the oldest line at the top.
         let end = max(min(height, wrapped.count), wrapped.count - self.scroll)
         let visible = Array(wrapped[max(0, end - height)..<end])
@@ -161,7 +163,7 @@ package struct ChatScreen: Sendable {
     }
 
     func inputLine() -> (String, Int) {
-        let prompt = self.selectedRecord.map { "\(Self.title($0))> " } ?? "> "
+        let prompt = self.selectedRecord.map { "\(Self.title($0, petnames: self.petnames))> " } ?? "> "
         let promptCells = min(Self.cells(prompt), self.width / 3)
         let shownPrompt = Self.fit(prompt, promptCells)
         let room = self.width - promptCells - 1
@@ -170,11 +172,12 @@ package struct ChatScreen: Sendable {
         return (Self.fit(shownPrompt + tail, self.width), promptCells + tail.count)
     }
 
-    /// A conversation's title: its name, or for a DM the peer's name (as its messages say) or id.
-    package static func title(_ record: ConversationRecord) -> String {
+    /// A conversation's title: its name, or for a DM the peer's name — the one you gave them,
+    /// else the one their messages carry — or id.
+    package static func title(_ record: ConversationRecord, petnames: [String: String] = [:]) -> String {
         guard record.kind == .dm else { return Listing.clean(record.name) }
         let peer = record.peer ?? ""
-        let name = record.messages.last { $0.sender == peer && $0.senderName != nil }?.senderName
+        let name = petnames[peer] ?? record.messages.last { $0.sender == peer && $0.senderName != nil }?.senderName
         return "@" + (name.map(Listing.clean) ?? Listing.short(peer))
     }
 

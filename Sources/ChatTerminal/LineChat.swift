@@ -70,7 +70,7 @@ package struct LineChat {
         for notice in await self.engine.takeNotices() { out += "* \(notice)\n" }
         let conversations = await self.engine.conversations
         for (conv, message) in await self.engine.takeArrivals() {
-            let title = conversations.first { $0.id == conv }.map(ChatScreen.title) ?? Listing.short(conv)
+            let title = conversations.first { $0.id == conv }.map { ChatScreen.title($0) } ?? Listing.short(conv)
             out += "[\(title)] \(Listing.message(message))\n"
         }
         if !out.isEmpty { Terminal.write(out) }

@@ -146,6 +146,7 @@ package final class TerminalChat {
         if let selected = self.screen.selected { _ = await self.engine.markRead(selected) }
         self.screen.update(await self.engine.conversations)
         self.screen.presence = await self.engine.presenceByUser
+        self.screen.petnames = await self.engine.petnames
         if let last = await self.engine.takeNotices().last { self.screen.notice = last }
         self.draw()
     }

@@ -1,3 +1,4 @@
+import ChatTerminal
 import GatewayWire
 import Primitives
 import Testing
@@ -81,5 +82,8 @@ extension ChatEngine {
             _ = try await engine.conversation(named: "@\(String(Self.dave.prefix(8)))")
         }
         #expect(none?.code == .notFound)
+        // The terminal UI titles the DM by the name given.
+        #expect(ChatScreen.title(record, petnames: await engine.petnames) == "@cc")
+        #expect(ChatScreen.title(record) == "@\(Listing.short(Self.carol))")
     }
 }
