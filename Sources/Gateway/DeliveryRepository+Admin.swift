@@ -180,6 +180,24 @@ extension DeliveryRepository {
         }
     }
 
+    /// A user's devices as the user may see them (`ListDevices`), oldest first.
+    package func ownDevices(
+        of user: UserID
+    ) async throws -> [(device: DeviceID, certificate: [UInt8], registeredMs: Int64, revokedMs: Int64?)] {
+        let rows = try await self.database.query(
+            """
+            SELECT device_id, certificate, (extract(epoch FROM registered_at) * 1000)::int8,
+                   (extract(epoch FROM revoked_at) * 1000)::int8
+            FROM gw_devices WHERE user_id = \(user) ORDER BY registered_at, device_id
+            """,
+            format: .binary
+        )
+        return try rows.map { row in
+            let (device, certificate, registered, revoked) = try row.decode((DeviceID, [UInt8], Int64, Int64?).self)
+            return (device, certificate, registered, revoked)
+        }
+    }
+
     package struct PoolLevel: Sendable, Hashable {
         package var device: String
         package var user: String

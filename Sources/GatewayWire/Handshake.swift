@@ -13,6 +13,13 @@ package enum Handshake {
         Array("polygate resume v1".utf8) + [0] + Array(gatewayID.utf8) + [0] + nonce + token
     }
 
+    /// `"polygate revoke device v1" 0x00 gateway_id 0x00 device_id signed_at_ms` (8 bytes,
+    /// big-endian): what a user's system key signs to revoke one of its devices (§4.3).
+    package static func revocationTranscript(gatewayID: String, deviceID: DeviceID, signedAtMs: UInt64) -> [UInt8] {
+        Array("polygate revoke device v1".utf8) + [0] + Array(gatewayID.utf8) + [0] + deviceID.bytes
+            + (0..<8).map { UInt8(truncatingIfNeeded: signedAtMs >> UInt64(56 - 8 * $0)) }
+    }
+
     /// The device's signature over a transcript.
     package static func sign(_ transcript: [UInt8], deviceKey: SecretBytes) throws(GatewayWireError) -> [UInt8] {
         do {

@@ -247,3 +247,67 @@ struct Servers: AsyncParsableCommand {
         }
     }
 }
+
+/// `devices`: this user's devices; `devices revoke DEVICE`.
+struct Devices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Your devices: list them, or revoke one (a lost or retired device).",
+        subcommands: [List.self, Revoke.self],
+        defaultSubcommand: List.self
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List your devices: name, id, registered, revoked, this one.")
+
+        @OptionGroup var state: StateOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            try await perform {
+                let engine = try self.state.open()
+                let devices = try await engine.withSession { session in try await engine.devices(session: session) }
+                if self.output.json {
+                    print(Listing.json(devices))
+                } else {
+                    for device in devices {
+                        let state = device.revokedMs.map { "revoked \(Listing.time($0))" } ?? "active"
+                        let this = device.this ? "  (this device)" : ""
+                        print(
+                            "\(Listing.short(device.id))  \(Listing.clean(device.name))  registered \(Listing.time(device.registeredMs))  \(state)\(this)"
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke one of your devices: it is disconnected, cannot connect again, and leaves your conversations.",
+            discussion: """
+                Signed with your identity's key, which every device of yours holds. Revoking this \
+                device itself is allowed: it stops working at once.
+                """
+        )
+
+        @OptionGroup var state: StateOptions
+
+        @Argument(
+            help: ArgumentHelp(
+                "The device: at least 4 hex characters of its id, as 'polychat devices' prints.",
+                valueName: "device"
+            )
+        )
+        var device: String
+
+        func run() async throws {
+            try await perform {
+                let engine = try self.state.open()
+                let revoked = try await engine.withSession { session in
+                    try await engine.revokeDevice(self.device, session: session)
+                }
+                print("revoked \(Listing.short(revoked.id))  \(Listing.clean(revoked.name))")
+            }
+        }
+    }
+}

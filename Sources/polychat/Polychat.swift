@@ -24,7 +24,7 @@ struct Polychat: AsyncParsableCommand {
             Initialize.self, Whoami.self, Identity.self, Servers.self,
             Sync.self, Post.self, Reply.self, Follow.self, Unfollow.self, Feed.self, Profile.self,
             Rooms.self, Room.self, DirectMessage.self, Send.self, Read.self, Chat.self,
-            Contacts.self, Presence.self,
+            Contacts.self, Presence.self, Devices.self,
         ],
         defaultSubcommand: Chat.self
     )

@@ -7,7 +7,7 @@ import Synchronization
 
 /// The requests of docs/GATEWAY_SPEC.md §4, after authentication: one line per kind here, the
 /// handling by area (`+KeyPackageRequests`, `+ConversationRequests`, `+ContactRequests`,
-/// `+PresenceRequests`).
+/// `+PresenceRequests`, `+DeviceRequests`).
 extension GatewaySession {
     func handle(_ frame: Polygate_Gateway_V1_ClientFrame) async {
         guard let identity = self.identity else { return }
@@ -23,6 +23,8 @@ extension GatewaySession {
             case .fetchGroupInfo(let fetch): try await self.fetchGroupInfo(fetch, identity, requestID)
             case .listMembers(let list): try await self.listMembers(list, identity, requestID)
             case .checkDevices(let check): try await self.checkDevices(check, identity, requestID)
+            case .listDevices: try await self.listDevices(identity, requestID)
+            case .revokeDevice(let revoke): try await self.revokeDevice(revoke, identity, requestID)
             case .listBlocked: try await self.listBlocked(identity, requestID)
             case .setBlocked(let block): try await self.setBlocked(block, identity, requestID)
             case .renewLease(let renew): self.renewLease(renew, identity, requestID)

@@ -379,6 +379,24 @@ public nonisolated struct Polygate_Gateway_V1_ClientFrame: Sendable {
     set {body = .checkDevices(newValue)}
   }
 
+  /// this user's devices (GATEWAY_SPEC.md §4.3)
+  public var listDevices: Polygate_Gateway_V1_ListDevices {
+    get {
+      if case .listDevices(let v)? = body {return v}
+      return Polygate_Gateway_V1_ListDevices()
+    }
+    set {body = .listDevices(newValue)}
+  }
+
+  /// one of them, signed by the user's system key
+  public var revokeDevice: Polygate_Gateway_V1_RevokeDevice {
+    get {
+      if case .revokeDevice(let v)? = body {return v}
+      return Polygate_Gateway_V1_RevokeDevice()
+    }
+    set {body = .revokeDevice(newValue)}
+  }
+
   public var setBlocked: Polygate_Gateway_V1_SetBlocked {
     get {
       if case .setBlocked(let v)? = body {return v}
@@ -475,6 +493,10 @@ public nonisolated struct Polygate_Gateway_V1_ClientFrame: Sendable {
     case fetchGroupInfo(Polygate_Gateway_V1_FetchGroupInfo)
     case listMembers(Polygate_Gateway_V1_ListMembers)
     case checkDevices(Polygate_Gateway_V1_CheckDevices)
+    /// this user's devices (GATEWAY_SPEC.md §4.3)
+    case listDevices(Polygate_Gateway_V1_ListDevices)
+    /// one of them, signed by the user's system key
+    case revokeDevice(Polygate_Gateway_V1_RevokeDevice)
     case setBlocked(Polygate_Gateway_V1_SetBlocked)
     case listBlocked(Polygate_Gateway_V1_ListBlocked)
     /// Presence (GATEWAY_SPEC.md §10)
@@ -895,6 +917,35 @@ public nonisolated struct Polygate_Gateway_V1_CheckDevices: Sendable {
   public init() {}
 }
 
+public nonisolated struct Polygate_Gateway_V1_ListDevices: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Revokes a device of the authenticated user. `signature`: Ed25519 by the user's system key
+/// (the user id) over "polygate revoke device v1" 0x00 gateway_id 0x00 device_id
+/// signed_at_ms (8 bytes, big-endian); signed_at_ms within 10 minutes of the gateway's clock.
+public nonisolated struct Polygate_Gateway_V1_RevokeDevice: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var deviceID: Data = Data()
+
+  public var signedAtMs: UInt64 = 0
+
+  public var signature: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Polygate_Gateway_V1_SetBlocked: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1027,6 +1078,14 @@ public nonisolated struct Polygate_Gateway_V1_Response: Sendable {
     set {result = .blocked(newValue)}
   }
 
+  public var ownDevices: Polygate_Gateway_V1_DeviceList {
+    get {
+      if case .ownDevices(let v)? = result {return v}
+      return Polygate_Gateway_V1_DeviceList()
+    }
+    set {result = .ownDevices(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Result: Equatable, Sendable {
@@ -1040,6 +1099,7 @@ public nonisolated struct Polygate_Gateway_V1_Response: Sendable {
     case watch(Polygate_Gateway_V1_WatchResult)
     case devices(Polygate_Gateway_V1_DeviceCheck)
     case blocked(Polygate_Gateway_V1_BlockedList)
+    case ownDevices(Polygate_Gateway_V1_DeviceList)
 
   }
 
@@ -1167,6 +1227,38 @@ public nonisolated struct Polygate_Gateway_V1_DeviceCheck: Sendable {
   // methods supported on all messages.
 
   public var revokedDeviceIds: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_DeviceList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var devices: [Polygate_Gateway_V1_DeviceInfo] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_DeviceInfo: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var deviceID: Data = Data()
+
+  /// from its certificate
+  public var name: String = String()
+
+  public var registeredMs: UInt64 = 0
+
+  /// 0: active
+  public var revokedMs: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1586,7 +1678,7 @@ nonisolated extension Polygate_Gateway_V1_SignedDeviceCertificate: SwiftProtobuf
 
 nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClientFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}authenticate\0\u{1}resume\0\u{1}ping\0\u{4}\u{6}upload_key_packages\0\u{3}count_key_packages\0\u{3}claim_key_packages\0\u{4}\u{8}create_conversation\0\u{1}send\0\u{1}ack\0\u{3}fetch_group_info\0\u{3}list_members\0\u{3}check_devices\0\u{4}\u{5}set_blocked\0\u{3}list_blocked\0\u{4}\u{9}renew_lease\0\u{3}set_presence\0\u{3}contact_request\0\u{3}contact_accept\0\u{3}contact_revoke\0\u{3}list_contacts\0\u{1}watch\0\u{1}unwatch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}authenticate\0\u{1}resume\0\u{1}ping\0\u{4}\u{6}upload_key_packages\0\u{3}count_key_packages\0\u{3}claim_key_packages\0\u{4}\u{8}create_conversation\0\u{1}send\0\u{1}ack\0\u{3}fetch_group_info\0\u{3}list_members\0\u{3}check_devices\0\u{3}list_devices\0\u{3}revoke_device\0\u{4}\u{3}set_blocked\0\u{3}list_blocked\0\u{4}\u{9}renew_lease\0\u{3}set_presence\0\u{3}contact_request\0\u{3}contact_accept\0\u{3}contact_revoke\0\u{3}list_contacts\0\u{1}watch\0\u{1}unwatch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1749,6 +1841,32 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
         if let v = v {
           if hadOneofValue {try decoder.handleConflictingOneOf()}
           self.body = .checkDevices(v)
+        }
+      }()
+      case 26: try {
+        var v: Polygate_Gateway_V1_ListDevices?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .listDevices(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .listDevices(v)
+        }
+      }()
+      case 27: try {
+        var v: Polygate_Gateway_V1_RevokeDevice?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .revokeDevice(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .revokeDevice(v)
         }
       }()
       case 30: try {
@@ -1942,6 +2060,14 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
     case .checkDevices?: try {
       guard case .checkDevices(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+    }()
+    case .listDevices?: try {
+      guard case .listDevices(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+    }()
+    case .revokeDevice?: try {
+      guard case .revokeDevice(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
     }()
     case .setBlocked?: try {
       guard case .setBlocked(let v)? = self.body else { preconditionFailure() }
@@ -2802,6 +2928,65 @@ nonisolated extension Polygate_Gateway_V1_CheckDevices: SwiftProtobuf.Message, S
   }
 }
 
+nonisolated extension Polygate_Gateway_V1_ListDevices: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDevices"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_ListDevices, rhs: Polygate_Gateway_V1_ListDevices) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_RevokeDevice: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevokeDevice"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{3}signed_at_ms\0\u{1}signature\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.deviceID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.signedAtMs) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.signature) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.deviceID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.deviceID, fieldNumber: 1)
+    }
+    if self.signedAtMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.signedAtMs, fieldNumber: 2)
+    }
+    if !self.signature.isEmpty {
+      try visitor.visitSingularBytesField(value: self.signature, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_RevokeDevice, rhs: Polygate_Gateway_V1_RevokeDevice) -> Bool {
+    if lhs.deviceID != rhs.deviceID {return false}
+    if lhs.signedAtMs != rhs.signedAtMs {return false}
+    if lhs.signature != rhs.signature {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Polygate_Gateway_V1_SetBlocked: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetBlocked"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}blocked\0")
@@ -2858,7 +3043,7 @@ nonisolated extension Polygate_Gateway_V1_ListBlocked: SwiftProtobuf.Message, Sw
 
 nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Response"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{3}gateway_id\0\u{3}conv_home\0\u{3}origin_gateway\0\u{2}\u{5}auth\0\u{1}send\0\u{1}count\0\u{1}claim\0\u{3}group_info\0\u{1}members\0\u{1}contacts\0\u{1}watch\0\u{1}devices\0\u{1}blocked\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{3}gateway_id\0\u{3}conv_home\0\u{3}origin_gateway\0\u{2}\u{5}auth\0\u{1}send\0\u{1}count\0\u{1}claim\0\u{3}group_info\0\u{1}members\0\u{1}contacts\0\u{1}watch\0\u{1}devices\0\u{1}blocked\0\u{3}own_devices\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3001,6 +3186,19 @@ nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, Swift
           self.result = .blocked(v)
         }
       }()
+      case 20: try {
+        var v: Polygate_Gateway_V1_DeviceList?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .ownDevices(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .ownDevices(v)
+        }
+      }()
       default: break
       }
     }
@@ -3066,6 +3264,10 @@ nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, Swift
     case .blocked?: try {
       guard case .blocked(let v)? = self.result else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+    }()
+    case .ownDevices?: try {
+      guard case .ownDevices(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
     }()
     case nil: break
     }
@@ -3374,6 +3576,81 @@ nonisolated extension Polygate_Gateway_V1_DeviceCheck: SwiftProtobuf.Message, Sw
 
   public static func ==(lhs: Polygate_Gateway_V1_DeviceCheck, rhs: Polygate_Gateway_V1_DeviceCheck) -> Bool {
     if lhs.revokedDeviceIds != rhs.revokedDeviceIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_DeviceList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeviceList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}devices\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.devices) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.devices.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.devices, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_DeviceList, rhs: Polygate_Gateway_V1_DeviceList) -> Bool {
+    if lhs.devices != rhs.devices {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_DeviceInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeviceInfo"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{1}name\0\u{3}registered_ms\0\u{3}revoked_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.deviceID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.registeredMs) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.revokedMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.deviceID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.deviceID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.registeredMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.registeredMs, fieldNumber: 3)
+    }
+    if self.revokedMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revokedMs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_DeviceInfo, rhs: Polygate_Gateway_V1_DeviceInfo) -> Bool {
+    if lhs.deviceID != rhs.deviceID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.registeredMs != rhs.registeredMs {return false}
+    if lhs.revokedMs != rhs.revokedMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

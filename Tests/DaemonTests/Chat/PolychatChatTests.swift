@@ -184,6 +184,60 @@ import Glibc
         }
     }
 
+    /// A second device of `phone`'s user ("laptop"), made from an identity export
+    /// (`phone` was created with `POLYCHAT_EXPORT_PASSPHRASE` = "correct horse").
+    static func secondDevice(
+        of phone: PolychatUser,
+        port: Int,
+        export: String = TestEnvironment.makeDirectory("export") + "/alice.identity"
+    ) async throws -> PolychatUser {
+        try await phone.ok(["identity", "export", export])
+        return try await PolychatUser.create(
+            "laptop",
+            port: port,
+            importing: export,
+            environment: ["POLYCHAT_EXPORT_PASSPHRASE": "correct horse"]
+        )
+    }
+
+    /// Issue 19, devices: a user lists its devices and revokes a lost one from another; the
+    /// revoked one stops at once and says why.
+    @Test func aUserRevokesItsOwnLostDevice() async throws {
+        try await GatewayHarness.run { gateway in
+            let phone = try await PolychatUser.create(
+                "alice",
+                port: gateway.port,
+                environment: ["POLYCHAT_EXPORT_PASSPHRASE": "correct horse"]
+            )
+            let laptop = try await Self.secondDevice(of: phone, port: gateway.port)
+            struct Device: Decodable {
+                var id, name: String
+                var revokedMs: UInt64?
+                var this: Bool
+            }
+            let devices: [Device] = try await phone.json(["devices", "--json"])
+            #expect(devices.count == 2)
+            #expect(devices.filter(\.this).count == 1 && devices.allSatisfy { $0.revokedMs == nil })
+            let laptopID = try #require(devices.first { !$0.this }?.id)
+            #expect(try await phone.ok(["devices"]).contains("(this device)"))
+            // A prefix nothing matches, then the laptop by the prefix the listing prints.
+            #expect(
+                try await phone.fails(["devices", "revoke", "0000"], status: 1).contains(
+                    "no active device of yours starts with 0000"
+                )
+            )
+            #expect(
+                try await phone.ok(["devices", "revoke", String(laptopID.prefix(12))]).hasPrefix("revoked \(laptopID.prefix(12))")
+            )
+            let after: [Device] = try await phone.json(["devices", "--json"])
+            #expect(after.first { $0.id == laptopID }?.revokedMs != nil)
+            // The laptop is told it was revoked; the phone goes on.
+            let refused = try await laptop.fails(["rooms"], status: 6)
+            #expect(refused.contains("revoked"))
+            try await phone.ok(["rooms"])
+        }
+    }
+
     @Test func aSecondDeviceJoinsAndReadsNewMessages() async throws {
         try await GatewayHarness.run { gateway in
             let phone = try await PolychatUser.create(
@@ -198,13 +252,7 @@ import Glibc
             try await phone.ok(["dm", bob.id, "a dm before the laptop"])
 
             let export = TestEnvironment.makeDirectory("export") + "/alice.identity"
-            try await phone.ok(["identity", "export", export])
-            let laptop = try await PolychatUser.create(
-                "laptop",
-                port: gateway.port,
-                importing: export,
-                environment: ["POLYCHAT_EXPORT_PASSPHRASE": "correct horse"]
-            )
+            let laptop = try await Self.secondDevice(of: phone, port: gateway.port, export: export)
             #expect(laptop.id == phone.id)
             // The laptop joins its user's conversations by itself (external commit) and knows
             // their names and DM peers at once, from the export — before anyone else is online
