@@ -135,14 +135,19 @@ extension ChatEngine {
         }
         try self.saveNow()
         try await self.sync()
-        guard follow else { return }
-        let known = try await self.remote { server throws(ServerError) in try await server.ranges(of: .ed25519(user.bytes)) }
-        if known.isEmpty {
+        if follow, try await !self.serverKnows(user) {
             self.notices.append(
                 "the server at \(self.identity.socialURL) knows nothing of \(user.hex) yet (no posts, no profile): "
                     + "check the id; you follow them, and their posts will show once they post"
             )
         }
+    }
+
+    /// Whether the social server holds any event of `user`.
+    func serverKnows(_ user: UserID) async throws -> Bool {
+        let system = Userpackage_PublicKey.ed25519(user.bytes)
+        let ranges = try await self.remote { server throws(ServerError) in try await server.ranges(of: system) }
+        return !ranges.isEmpty
     }
 
     package func setProfile(name: String?, description: String?) async throws {

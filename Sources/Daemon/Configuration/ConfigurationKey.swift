@@ -56,7 +56,7 @@ extension ConfigurationKey {
     /// A string checked by `check`, printed by `render` (before quoting).
     static func string(
         _ name: String,
-        _ path: WritableKeyPath<DaemonConfiguration, String> & Sendable,
+        _ path: any WritableKeyPath<DaemonConfiguration, String> & Sendable,
         bounds: String? = nil,
         doc: [String],
         check: @escaping @Sendable (String) throws(Problem) -> String = { $0 },
@@ -68,7 +68,7 @@ extension ConfigurationKey {
     /// A value written as a string and parsed into `T`.
     static func parsed<T>(
         _ name: String,
-        _ path: WritableKeyPath<DaemonConfiguration, T> & Sendable,
+        _ path: any WritableKeyPath<DaemonConfiguration, T> & Sendable,
         bounds: String? = nil,
         doc: [String],
         parse: @escaping @Sendable (String) throws(Problem) -> T,
@@ -89,7 +89,7 @@ extension ConfigurationKey {
 
     static func integer<T: BinaryInteger & Sendable>(
         _ name: String,
-        _ path: WritableKeyPath<DaemonConfiguration, T> & Sendable,
+        _ path: any WritableKeyPath<DaemonConfiguration, T> & Sendable,
         _ range: ClosedRange<Int>,
         doc: [String]
     ) -> Self {
@@ -106,7 +106,8 @@ extension ConfigurationKey {
         )
     }
 
-    static func boolean(_ name: String, _ path: WritableKeyPath<DaemonConfiguration, Bool> & Sendable, doc: [String]) -> Self {
+    static func boolean(_ name: String, _ path: any WritableKeyPath<DaemonConfiguration, Bool> & Sendable, doc: [String]) -> Self
+    {
         Self(
             section: "",
             name: name,
@@ -125,7 +126,7 @@ extension ConfigurationKey {
     /// `minimum` when given) and at most `maximum`.
     static func duration(
         _ name: String,
-        _ path: WritableKeyPath<DaemonConfiguration, Duration> & Sendable,
+        _ path: any WritableKeyPath<DaemonConfiguration, Duration> & Sendable,
         minimum: Duration? = nil,
         maximum: Duration,
         doc: [String]
@@ -151,7 +152,7 @@ extension ConfigurationKey {
     /// burst is a key of its own, or the count when `burstIsCount`).
     static func rate(
         _ name: String,
-        _ path: WritableKeyPath<DaemonConfiguration, TokenRate> & Sendable,
+        _ path: any WritableKeyPath<DaemonConfiguration, TokenRate> & Sendable,
         burstIsCount: Bool = false,
         doc: [String]
     ) -> Self {
