@@ -157,7 +157,9 @@ let package = Package(
             ]
         ),
         // polychat's terminal: the screen as a value, keys, raw mode, the UI and the line mode.
-        .target(name: "ChatTerminal", dependencies: ["ChatClient"]),
+        .target(name: "ChatTerminal", dependencies: ["ChatClient", "GatewayWire"]),
+        // polychat's running instance: the socket, its JSON-RPC messages and the loop that serves it.
+        .target(name: "ChatInstance", dependencies: ["ChatClient"]),
         .target(
             name: "PolycentricClient",
             dependencies: [
@@ -245,7 +247,7 @@ let package = Package(
         .executableTarget(
             name: "polychat",
             dependencies: [
-                "BuildInfo", "ChatClient", "ChatTerminal", "GatewayWire",
+                "BuildInfo", "ChatClient", "ChatInstance", "ChatTerminal", "GatewayWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -325,7 +327,9 @@ let package = Package(
         .testTarget(name: "PresenceTests", dependencies: ["GatewayWire", "Presence"]),
         .testTarget(
             name: "ChatTests",
-            dependencies: ["ChatClient", "ChatTerminal", "GatewayWire", "MLS", "PolycentricClient", "Primitives"]
+            dependencies: [
+                "ChatClient", "ChatInstance", "ChatTerminal", "GatewayWire", "MLS", "PolycentricClient", "Primitives",
+            ]
         ),
         .testTarget(name: "ControlTests", dependencies: ["AdminConsole", "Control"]),
         .testTarget(name: "MLSTests", dependencies: ["MLS", "MLSConformance", "Primitives", "TestSupport"]),

@@ -247,6 +247,7 @@ extension ChatEngine {
         if arrived {
             self.arrivals.append((self.state.conversations[index].id, message))
             if self.arrivals.count > 1000 { self.arrivals.removeFirst(self.arrivals.count - 1000) }
+            self.record(.message(conversation: self.state.conversations[index].id, message))
         }
         guard self.identity.history > 0 else {
             if unread { self.state.conversations[index].unread += 1 }

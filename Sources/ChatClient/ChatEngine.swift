@@ -48,7 +48,17 @@ package actor ChatEngine {
     /// Loaded MLS groups, by conversation id (hex).
     var groups: [String: MLSGroup] = [:]
     /// Things worth telling the user that happened while processing (joins, removals …).
-    var notices: [String] = []
+    var notices: [String] = [] {
+        didSet {
+            guard self.notices.count > oldValue.count else { return }
+            for notice in self.notices[oldValue.count...] { self.record(.notice(notice)) }
+        }
+    }
+    /// What a running instance publishes (``takeEvents()``): bounded, oldest dropped first.
+    var events: [ChatEvent] = []
+    /// The live session of a running instance (daemon or UI) while it handles a request:
+    /// ``withSession(_:)`` uses it instead of opening a second connection.
+    var attached: ChatSession?
     /// The session saw `CaughtUp`.
     var caughtUp = false
     /// Conversations being joined by external commit (a new device of a member).
@@ -381,6 +391,20 @@ package actor ChatEngine {
         defer { self.notices = [] }
         return self.notices
     }
+
+    /// The events since the last call (see ``ChatEvent``).
+    package func takeEvents() -> [ChatEvent] {
+        defer { self.events = [] }
+        return self.events
+    }
+
+    func record(_ event: ChatEvent) {
+        self.events.append(event)
+        if self.events.count > 1000 { self.events.removeFirst(self.events.count - 1000) }
+    }
+
+    /// Lends the running instance's session to the requests it handles (nil: none).
+    package func attach(_ session: ChatSession?) { self.attached = session }
 
     /// The messages that arrived since the last call, with their conversation ids.
     package func takeArrivals() -> [(conv: String, message: ChatMessage)] {

@@ -5,6 +5,25 @@ package struct ChatError: Error, Sendable, Hashable, CustomStringConvertible {
         let name: String
         package var description: String { self.name }
 
+        /// The code named `reason` (as ``description`` prints it): a running instance's answer
+        /// carries it.
+        package init(reason: String) { self.name = reason }
+
+        init(name: String) { self.name = name }
+
+        /// The exit status of a polychat command that fails with this code (polychat(1)).
+        package var exitStatus: Int32 {
+            switch self {
+            case .unreachable: 3
+            case .noIdentity: 4
+            case .busy: 5
+            case .badArgument: 64
+            case .revoked: 6
+            case .rateLimited: 7
+            default: 1
+            }
+        }
+
         /// No identity in the state directory (`polychat init` first).
         package static let noIdentity = Code(name: "no_identity")
         /// An identity exists already (init refuses to overwrite it).

@@ -89,6 +89,12 @@ extension ChatEngine {
     package nonisolated func withSession<T: Sendable>(_ body: (ChatSession) async throws -> T) async throws -> T {
         let url = await self.identity.gatewayURL
         if await self.identity.revoked == true { throw Self.revokedError }
+        if let attached = await self.attached {
+            // Inside a running instance's loop: its connection, caught up and live.
+            let result = try await body(attached)
+            try await self.save()
+            return result
+        }
         let endpoint = try GatewayEndpoint(parsing: url)
         let tls = endpoint.tls ? self.tls : nil
         // Set once a connection is made: a failure after that is never retried over SSE.

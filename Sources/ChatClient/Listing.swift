@@ -83,4 +83,13 @@ package enum Listing {
         guard let data = try? encoder.encode(value) else { return "null" }
         return String(decoding: data, as: UTF8.self)
     }
+
+    /// A conversation as people name it: a room's name, `@name` for a DM (the petname, else the
+    /// name the peer goes by, else a short id).
+    package static func title(_ record: ConversationRecord, petnames: [String: String] = [:]) -> String {
+        guard record.kind == .dm else { return Self.clean(record.name) }
+        let peer = record.peer ?? ""
+        let name = petnames[peer] ?? record.messages.last { $0.sender == peer && $0.senderName != nil }?.senderName
+        return "@" + (name.map(Self.clean) ?? Self.short(peer))
+    }
 }

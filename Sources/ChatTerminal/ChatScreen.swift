@@ -175,10 +175,7 @@ package struct ChatScreen: Sendable {
     /// A conversation's title: its name, or for a DM the peer's name — the one you gave them,
     /// else the one their messages carry — or id.
     package static func title(_ record: ConversationRecord, petnames: [String: String] = [:]) -> String {
-        guard record.kind == .dm else { return Listing.clean(record.name) }
-        let peer = record.peer ?? ""
-        let name = petnames[peer] ?? record.messages.last { $0.sender == peer && $0.senderName != nil }?.senderName
-        return "@" + (name.map(Listing.clean) ?? Listing.short(peer))
+        Listing.title(record, petnames: petnames)
     }
 
     // MARK: Cells

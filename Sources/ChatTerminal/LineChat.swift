@@ -12,11 +12,15 @@ package struct LineChat {
     let engine: ChatEngine
     let conversation: String?
     let listen: Bool
+    /// Called every tick with the live session (nil while waiting to reconnect): the running
+    /// instance's socket is served here.
+    let tick: ((ChatSession?) async -> Bool)?
 
-    package init(engine: ChatEngine, conversation: String?, listen: Bool) {
+    package init(engine: ChatEngine, conversation: String?, listen: Bool, tick: ((ChatSession?) async -> Bool)? = nil) {
         self.engine = engine
         self.conversation = conversation
         self.listen = listen
+        self.tick = tick
     }
 
     package func run() async throws {
@@ -53,14 +57,20 @@ package struct LineChat {
                             outbox.removeFirst()
                         }
                         if inputEnded, !self.listen { return }
-                        if try await session.step(timeout: .milliseconds(40)) { await self.printArrivals() }
+                        let processed = try await session.step(timeout: .milliseconds(40))
+                        _ = await self.tick?(session)
+                        if processed { await self.printArrivals() }
                     }
                 }
                 return
             } catch let error as ChatError where error.code == .unreachable {
                 let delay = backoff.next()
                 Terminal.write("polychat: \(error); retrying in \(Int((delay / .seconds(1)).rounded(.up)))s\n", to: 2)
-                try await Task.sleep(for: delay)
+                let deadline = ContinuousClock.now + delay
+                while ContinuousClock.now < deadline {
+                    _ = await self.tick?(nil)
+                    try await Task.sleep(for: .milliseconds(40))
+                }
             }
         }
     }

@@ -1,4 +1,5 @@
 package import ChatClient
+import GatewayWire
 
 #if canImport(Glibc)
 import Glibc
@@ -16,10 +17,14 @@ package final class TerminalChat {
     /// The lines on the terminal now (nil: repaint everything).
     var shown: [String]?
     var shownCursor = (0, 0)
+    /// Called every tick with the live session (nil while disconnected): the running
+    /// instance's socket is served here; true when it did something (the screen is redrawn).
+    let tick: ((ChatSession?) async -> Bool)?
 
-    package init(engine: ChatEngine, conversation: String?) {
+    package init(engine: ChatEngine, conversation: String?, tick: ((ChatSession?) async -> Bool)? = nil) {
         self.engine = engine
         self.screen.selected = conversation
+        self.tick = tick
     }
 
     /// Runs until the user quits (Ctrl-C, Ctrl-D on an empty line, `/quit`) or input ends.
@@ -46,7 +51,8 @@ package final class TerminalChat {
                     while !self.quit {
                         let typed = await self.readKeys(session)
                         let processed = try await session.step(timeout: .milliseconds(40))
-                        if typed || processed || self.resized { await self.refresh() }
+                        let served = await self.tick?(session) ?? false
+                        if typed || processed || served || self.resized { await self.refresh() }
                     }
                 }
             } catch let error as ChatError where error.code == .revoked {
@@ -62,6 +68,7 @@ package final class TerminalChat {
                     let left = Int(((deadline - ContinuousClock.now) / .seconds(1)).rounded(.up))
                     self.screen.connection = .waiting(seconds: left, reason: reason)
                     _ = await self.readKeys(nil)
+                    _ = await self.tick?(nil)
                     await self.refresh()
                     try? await Task.sleep(for: .milliseconds(40))
                 }
@@ -103,12 +110,14 @@ package final class TerminalChat {
         let text = self.screen.input.trimmingCharacters(in: " ")
         guard !text.isEmpty else { return }
         if text.hasPrefix("/") {
-            if text == "/quit" || text == "/q" {
-                self.quit = true
-            } else {
-                self.screen.notice = "commands: /quit. Up/Down or Tab: conversation; PgUp/PgDn: scroll; Ctrl-C: quit"
+            switch SlashCommand.parse(text) {
+            case .success(let command):
+                // Cleared first: a command may open another conversation (whose draft this is not).
+                self.screen.input = ""
+                if !(await self.perform(command, session)) { self.screen.input = text }
+            case .failure(let problem):
+                self.screen.notice = problem.description
             }
-            self.screen.input = ""
             return
         }
         guard let session else {
@@ -125,6 +134,82 @@ package final class TerminalChat {
             self.screen.scroll = 0
         } catch {
             self.screen.notice = "not sent: \(error)"
+        }
+    }
+
+    /// Carries out a command from the input line; whether it is done (the line is cleared).
+    /// What happened, or why not, goes to the notice line.
+    func perform(_ command: SlashCommand, _ session: ChatSession?) async -> Bool {
+        switch command {
+        case .quit:
+            self.quit = true
+            return true
+        case .help:
+            self.screen.notice = SlashCommand.helpText
+            return true
+        case .join(let name):
+            if let record = try? await self.engine.conversation(named: name) {
+                self.screen.selected = record.id
+                self.screen.notice = "opened \(ChatScreen.title(record, petnames: await self.engine.petnames))"
+                return true
+            }
+            guard !name.hasPrefix("@") else {
+                return await self.perform(.directMessage(user: name, text: ""), session)
+            }
+            return await self.withSession(session) { session in
+                let record = try await self.engine.createRoom(name, session: session)
+                self.screen.selected = record.id
+                self.screen.notice = "created the room \(Listing.clean(record.name)); /invite USER adds people"
+            }
+        case .directMessage(let user, let text):
+            return await self.withSession(session) { session in
+                let id = try await self.engine.resolveUser(user)
+                let record = try await self.engine.dm(id, session: session)
+                if !text.isEmpty { try await self.engine.send(text, to: record.id, session: session) }
+                self.screen.selected = record.id
+                self.screen.scroll = 0
+                self.screen.notice = ""
+            }
+        case .invite(let user):
+            guard let record = self.screen.selectedRecord, record.kind == .room else {
+                self.screen.notice = "open a room first (/join NAME): /invite adds to the open room"
+                return false
+            }
+            return await self.withSession(session) { session in
+                let id = try await self.engine.resolveUser(user)
+                try await self.engine.invite(id, to: record.id, session: session)
+                self.screen.notice = "added \(await self.engine.label(id.hex)) to \(Listing.clean(record.name))"
+            }
+        case .leave:
+            guard let record = self.screen.selectedRecord else {
+                self.screen.notice = "no conversation is open"
+                return false
+            }
+            return await self.withSession(session) { session in
+                try await self.engine.leave(record.id, session: session)
+                self.screen.notice = "you left \(ChatScreen.title(record, petnames: await self.engine.petnames))"
+            }
+        case .invisible(let invisible):
+            return await self.withSession(session) { session in
+                try await self.engine.setInvisible(invisible, session: session)
+                self.screen.notice =
+                    invisible ? "you are invisible (you look offline to everyone)" : "you are visible to your contacts"
+            }
+        }
+    }
+
+    /// Runs `body` with the live session; false (and a notice) when not connected or it fails.
+    func withSession(_ session: ChatSession?, _ body: (ChatSession) async throws -> Void) async -> Bool {
+        guard let session else {
+            self.screen.notice = "not connected: try again once connected (the line stays)"
+            return false
+        }
+        do {
+            try await body(session)
+            return true
+        } catch {
+            self.screen.notice = "\(error)"
+            return false
         }
     }
 

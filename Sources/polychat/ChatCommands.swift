@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatClient
+import ChatInstance
 import ChatTerminal
 import GatewayWire
 
@@ -33,7 +34,7 @@ struct Rooms: AsyncParsableCommand {
             var peerNames: [String: String] = [:]
             for peer in conversations.compactMap(\.peer) { peerNames[peer] = await engine.name(of: peer) }
             if self.output.json {
-                print(
+                say(
                     Listing.json(
                         conversations.map {
                             Shown(
@@ -51,12 +52,12 @@ struct Rooms: AsyncParsableCommand {
                     )
                 )
             } else if conversations.isEmpty {
-                print("no conversations yet: polychat room create NAME, or polychat dm USER TEXT")
+                say("no conversations yet: polychat room create NAME, or polychat dm USER TEXT")
             } else {
                 for record in conversations {
                     var peer: String? = nil
                     if let id = record.peer { peer = await engine.label(id) }
-                    print(Listing.conversation(record, peer: peer))
+                    say(Listing.conversation(record, peer: peer))
                 }
             }
             for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
@@ -86,7 +87,7 @@ struct Room: AsyncParsableCommand {
             try await perform {
                 let engine = try self.state.open()
                 let record = try await engine.withSession { session in try await engine.createRoom(self.name, session: session) }
-                print("created \(Listing.short(record.id)) \(record.name)")
+                say("created \(Listing.short(record.id)) \(record.name)")
             }
         }
     }
@@ -137,7 +138,7 @@ struct Room: AsyncParsableCommand {
                 try await engine.withSession { session in
                     try await action(engine, id, try await engine.conversation(named: self.conversation).id, session)
                 }
-                print("\(done) \(Listing.short(id))")
+                say("\(done) \(Listing.short(id))")
             }
         }
     }
@@ -160,7 +161,7 @@ struct Room: AsyncParsableCommand {
                     let record = try await engine.conversation(named: self.conversation)
                     try await engine.leave(record.id, session: session)
                 }
-                print("left \(self.conversation)")
+                say("left \(self.conversation)")
             }
         }
     }
@@ -180,9 +181,9 @@ struct Room: AsyncParsableCommand {
             try await perform {
                 let record = try await self.state.open().conversation(named: self.conversation)
                 if self.output.json {
-                    print(Listing.json(record.members))
+                    say(Listing.json(record.members))
                 } else {
-                    for member in record.members { print(member) }
+                    for member in record.members { say(member) }
                 }
             }
         }
@@ -216,7 +217,7 @@ struct DirectMessage: AsyncParsableCommand {
                 try await engine.send(self.text, to: record.id, session: session)
                 return record.id
             }
-            print("sent to \(await engine.label(id.hex)), conversation \(Listing.short(conv))")
+            say("sent to \(await engine.label(id.hex)), conversation \(Listing.short(conv))")
             for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
     }
@@ -246,7 +247,7 @@ struct Send: AsyncParsableCommand {
                 let record = try await engine.conversation(named: self.conversation)
                 return try await engine.send(self.text, to: record.id, session: session).seq
             }
-            print("sent (#\(seq))")
+            say("sent (#\(seq))")
             for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
     }
@@ -282,22 +283,25 @@ struct Read: AsyncParsableCommand {
             let engine = try self.state.open()
             if !self.offline { try await engine.withSession { _ in } }
             let record = try await engine.conversation(named: self.conversation)
-            let arrived = await engine.takeArrivals().filter { $0.conv == record.id }.map(\.message)
             var messages = await engine.markRead(record.id)
-            if (await engine.identity.history) == 0 { messages = arrived }
+            // Without history, what arrived now is all there is (taken only then: the line mode
+            // of a running instance prints the arrivals).
+            if (await engine.identity.history) == 0 {
+                messages = await engine.takeArrivals().filter { $0.conv == record.id }.map(\.message)
+            }
             try await engine.save()
             let shown = Array(messages.suffix(max(0, self.limit)))
             if self.output.json {
-                print(Listing.json(Shown(id: record.id, name: record.name, left: record.left, messages: shown)))
+                say(Listing.json(Shown(id: record.id, name: record.name, left: record.left, messages: shown)))
             } else {
-                if shown.isEmpty { print("no messages in \(ChatScreen.title(record))") }
+                if shown.isEmpty { say("no messages in \(ChatScreen.title(record))") }
                 for message in shown {
                     // The name you gave the sender, when you gave one.
                     var message = message
                     if let name = await engine.petname(of: message.sender) { message.senderName = name }
-                    print(Listing.message(message))
+                    say(Listing.message(message))
                 }
-                if record.left { print("[you are no longer in this conversation]") }
+                if record.left { say("[you are no longer in this conversation]") }
             }
             for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
@@ -311,8 +315,11 @@ struct Chat: AsyncParsableCommand {
             On a terminal: conversations on the left (unread counts, ● online / ○ offline for \
             DM contacts), messages on the right, the input line at the bottom. Enter sends; \
             Up/Down (Ctrl-P/Ctrl-N) or Tab pick the conversation; PgUp/PgDn scroll; Ctrl-L \
-            repaints; Ctrl-C, Ctrl-D on an empty line or /quit quit. Reconnects by itself and \
-            says so in the top line. Needs 40x8 cells; made for 80x24 and up.
+            repaints; Ctrl-C, Ctrl-D on an empty line or /quit quit. The input line takes \
+            commands: /dm USER TEXT, /join CONV (a name no conversation has creates a room), \
+            /invite USER, /leave, /invisible [on|off], /visible, /help. Reconnects by itself and \
+            says so in the top line. Needs 40x8 cells; made for 80x24 and up. While it runs, \
+            other polychat commands go through it (see 'polychat daemon --help').
 
             When standard output is not a terminal: prints one line per arriving message \
             ("[room] time who: text") and sends each line of standard input to CONV, until the \
@@ -342,10 +349,14 @@ struct Chat: AsyncParsableCommand {
                 if (try? await engine.conversation(named: conversation)) == nil { try await engine.withSession { _ in } }
                 conv = try await engine.conversation(named: conversation).id
             }
+            // Other polychat commands go through this one while it runs (polychat daemon).
+            let service = try instanceService(engine)
+            defer { service.close() }
+            let tick: (ChatSession?) async -> Bool = { session in await service.serve(session) }
             if Terminal.isTerminal(1), Terminal.isTerminal(0), !self.listen {
-                try await TerminalChat(engine: engine, conversation: conv).run()
+                try await TerminalChat(engine: engine, conversation: conv, tick: tick).run()
             } else {
-                try await LineChat(engine: engine, conversation: conv, listen: self.listen).run()
+                try await LineChat(engine: engine, conversation: conv, listen: self.listen, tick: tick).run()
             }
         }
     }

@@ -22,11 +22,11 @@ struct Contacts: AsyncParsableCommand {
                 let engine = try self.state.open()
                 let contacts = try await engine.withSession { session in try await engine.contacts(session: session) }
                 if self.output.json {
-                    print(Listing.json(contacts))
+                    say(Listing.json(contacts))
                 } else if contacts.isEmpty {
-                    print("no contacts yet: polychat contacts request USER")
+                    say("no contacts yet: polychat contacts request USER")
                 } else {
-                    for contact in contacts { print(Self.line(contact)) }
+                    for contact in contacts { say(Self.line(contact)) }
                 }
             }
         }
@@ -68,7 +68,7 @@ struct Contacts: AsyncParsableCommand {
                     case .block: "blocked"
                     case .unblock: "unblocked"
                     }
-                print("\(done) \(await engine.label(id.hex))")
+                say("\(done) \(await engine.label(id.hex))")
             }
         }
 
@@ -147,7 +147,7 @@ extension Contacts {
                     try await engine.setPetname(self.clear ? nil : self.name, for: id)
                     try await engine.save()
                 }
-                print("\(id.hex)  \(await engine.name(of: id.hex).map { Listing.clean($0) } ?? "(no name)")")
+                say("\(id.hex)  \(await engine.name(of: id.hex).map { Listing.clean($0) } ?? "(no name)")")
             }
         }
     }
@@ -177,10 +177,10 @@ struct Presence: AsyncParsableCommand {
                 let contacts = try await engine.withSession { session in try await engine.contacts(session: session) }
                 let invisible = await engine.identity.invisible ?? false
                 if self.output.json {
-                    print(Listing.json(Shown(invisible: invisible, contacts: contacts.filter { $0.state == "mutual" })))
+                    say(Listing.json(Shown(invisible: invisible, contacts: contacts.filter { $0.state == "mutual" })))
                 } else {
-                    print("you are \(invisible ? "invisible (you look offline to everyone)" : "visible to your contacts")")
-                    for contact in contacts where contact.state == "mutual" { print(Contacts.List.line(contact)) }
+                    say("you are \(invisible ? "invisible (you look offline to everyone)" : "visible to your contacts")")
+                    for contact in contacts where contact.state == "mutual" { say(Contacts.List.line(contact)) }
                 }
             }
         }
@@ -195,7 +195,7 @@ struct Presence: AsyncParsableCommand {
             try await perform {
                 let engine = try state.open()
                 try await engine.withSession { session in try await engine.setInvisible(invisible, session: session) }
-                print(invisible ? "you are invisible" : "you are visible to your contacts")
+                say(invisible ? "you are invisible" : "you are visible to your contacts")
             }
         }
     }

@@ -23,7 +23,9 @@ struct StateOptions: ParsableArguments {
 
     /// Opens the identity (asking for the passphrase when the state is sealed with one).
     func open(readOnly: Bool = false) throws(ChatError) -> ChatEngine {
-        try ChatEngine.open(directory: self.directory, environment: self.environment, readOnly: readOnly) {
+        // Run by a running instance for another process: its engine.
+        if let host = CommandHost.current { return host.engine }
+        return try ChatEngine.open(directory: self.directory, environment: self.environment, readOnly: readOnly) {
             () throws(ChatError) in
             try Secrets.passphrase(self.environment, "POLYCHAT_PASSPHRASE", prompt: "polychat passphrase: ")
         }
@@ -90,18 +92,12 @@ func perform(_ body: () async throws -> Void) async throws {
     }
 }
 
-func exitStatus(_ code: ChatError.Code) -> Int32 {
-    switch code {
-    case .unreachable: 3
-    case .noIdentity: 4
-    case .busy: 5
-    case .badArgument: 64
-    case .revoked: 6
-    case .rateLimited: 7
-    default: 1
-    }
-}
+func exitStatus(_ code: ChatError.Code) -> Int32 { code.exitStatus }
 
 func printError(_ text: String) {
-    Terminal.write(text + "\n", to: 2)
+    if let host = CommandHost.current {
+        host.write(text + "\n", to: 2)
+    } else {
+        Terminal.write(text + "\n", to: 2)
+    }
 }

@@ -12,7 +12,7 @@ struct Sync: AsyncParsableCommand {
     func run() async throws {
         try await perform {
             let sent = try await self.state.open().sync()
-            print("synced: \(sent) event\(sent == 1 ? "" : "s") uploaded")
+            say("synced: \(sent) event\(sent == 1 ? "" : "s") uploaded")
         }
     }
 }
@@ -32,7 +32,7 @@ struct Post: AsyncParsableCommand {
     func run() async throws {
         try await perform {
             let post = try await self.state.open().post(self.text)
-            print("posted \(post.short)  \(post.id)")
+            say("posted \(post.short)  \(post.id)")
         }
     }
 }
@@ -62,7 +62,7 @@ struct Reply: AsyncParsableCommand {
     func run() async throws {
         try await perform {
             let reply = try await self.state.open().post(self.text, replyTo: self.post)
-            print("replied \(reply.short)  \(reply.id)")
+            say("replied \(reply.short)  \(reply.id)")
         }
     }
 }
@@ -95,7 +95,7 @@ struct UserArguments: ParsableArguments {
             let engine = try self.state.open()
             let id = try await engine.resolveUser(self.user)
             try await engine.follow(id, follow)
-            print("\(done) \(await engine.label(id.hex))")
+            say("\(done) \(await engine.label(id.hex))")
             for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
     }
@@ -119,15 +119,15 @@ struct Feed: AsyncParsableCommand {
             let engine = try self.state.open()
             let posts = try await engine.feed(limit: self.limit)
             if self.output.json {
-                print(Listing.json(posts))
+                say(Listing.json(posts))
             } else if posts.isEmpty {
                 let following = await engine.following.count
-                print(
+                say(
                     following == 0
                         ? "nothing yet: follow someone (polychat follow USER)" : "no posts yet from the \(following) you follow"
                 )
             } else {
-                print(posts.map(Listing.post).joined(separator: "\n"), terminator: "")
+                say(posts.map(Listing.post).joined(separator: "\n"), terminator: "")
             }
         }
     }
@@ -156,11 +156,11 @@ struct Profile: AsyncParsableCommand {
                 if let user = self.user { id = try await engine.resolveUser(user) }
                 let profile = try await engine.profile(of: id)
                 if self.output.json {
-                    print(Listing.json(profile))
+                    say(Listing.json(profile))
                 } else {
-                    print("user        \(profile.user)")
-                    print("name        \(profile.name.map(Listing.clean) ?? "(none)")")
-                    print("description \(profile.description.map(Listing.clean) ?? "(none)")")
+                    say("user        \(profile.user)")
+                    say("name        \(profile.name.map(Listing.clean) ?? "(none)")")
+                    say("description \(profile.description.map(Listing.clean) ?? "(none)")")
                 }
             }
         }
@@ -187,7 +187,7 @@ struct Profile: AsyncParsableCommand {
         func run() async throws {
             try await perform {
                 try await self.state.open().setProfile(name: self.name, description: self.description)
-                print("profile updated")
+                say("profile updated")
             }
         }
     }

@@ -96,12 +96,12 @@ struct Initialize: AsyncParsableCommand {
                 caFile: self.caFile,
                 environment: environment
             )
-            print("user   \(engine.userID)")
-            print("device \(engine.deviceID)")
+            say("user   \(engine.userID)")
+            say("device \(engine.deviceID)")
             do {
                 if let name { try await engine.setProfile(name: name, description: nil) } else { try await engine.sync() }
                 try await engine.withSession { _ in }
-                print("registered with \(await engine.identity.gatewayURL)")
+                say("registered with \(await engine.identity.gatewayURL)")
             } catch let error as ChatError where error.code == .unreachable {
                 printError("polychat: created, but \(error); it registers the next time it connects")
             }
@@ -141,9 +141,9 @@ struct Whoami: AsyncParsableCommand {
                 name: await engine.username
             )
             if self.output.json {
-                print(Listing.json(shown))
+                say(Listing.json(shown))
             } else {
-                print(
+                say(
                     """
                     user        \(shown.user)
                     name        \(shown.name ?? "(none; polychat profile set --name NAME)")
@@ -198,7 +198,7 @@ struct Identity: AsyncParsableCommand {
                 guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count, fsync(fd) == 0 else {
                     throw ChatError(.io, "cannot write \(self.file): \(String(cString: strerror(errno)))")
                 }
-                print("wrote \(self.file); on the other device: polychat init --import \(self.file)")
+                say("wrote \(self.file); on the other device: polychat init --import \(self.file)")
             }
         }
     }
@@ -234,15 +234,15 @@ struct Servers: AsyncParsableCommand {
             let identity = await engine.identity
             let authorities = engine.caFiles
             if self.output.json {
-                print(
+                say(
                     Listing.json([
                         "social": identity.socialURL, "gateway": identity.gatewayURL,
                         "ca_files": authorities.joined(separator: ","),
                     ])
                 )
             } else {
-                print("social  \(identity.socialURL)\ngateway \(identity.gatewayURL)")
-                print("trusts  the system's certificate authorities\(authorities.map { " and \($0)" }.joined())")
+                say("social  \(identity.socialURL)\ngateway \(identity.gatewayURL)")
+                say("trusts  the system's certificate authorities\(authorities.map { " and \($0)" }.joined())")
             }
         }
     }
@@ -267,12 +267,12 @@ struct Devices: AsyncParsableCommand {
                 let engine = try self.state.open()
                 let devices = try await engine.withSession { session in try await engine.devices(session: session) }
                 if self.output.json {
-                    print(Listing.json(devices))
+                    say(Listing.json(devices))
                 } else {
                     for device in devices {
                         let state = device.revokedMs.map { "revoked \(Listing.time($0))" } ?? "active"
                         let this = device.this ? "  (this device)" : ""
-                        print(
+                        say(
                             "\(Listing.short(device.id))  \(Listing.clean(device.name))  registered \(Listing.time(device.registeredMs))  \(state)\(this)"
                         )
                     }
@@ -306,7 +306,7 @@ struct Devices: AsyncParsableCommand {
                 let revoked = try await engine.withSession { session in
                     try await engine.revokeDevice(self.device, session: session)
                 }
-                print("revoked \(Listing.short(revoked.id))  \(Listing.clean(revoked.name))")
+                say("revoked \(Listing.short(revoked.id))  \(Listing.clean(revoked.name))")
             }
         }
     }

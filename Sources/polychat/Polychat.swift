@@ -1,6 +1,8 @@
 import ArgumentParser
 import BuildInfo
 import ChatClient
+import ChatInstance
+import ChatTerminal
 import Foundation
 
 /// `polychat`: the user's client for the Polycentric feed and end-to-end-encrypted chat.
@@ -15,16 +17,19 @@ struct Polychat: AsyncParsableCommand {
             $POLYCHAT_HOME, else $XDG_DATA_HOME/polychat, else ~/.local/share/polychat, encrypted \
             at rest. Users are named by their id (64 hex characters, as 'polychat whoami' prints) \
             or a unique prefix (4 or more characters) of a user you know: a conversation member, \
-            contact or followed user. Exit status: 0 done, 1 failed (the message says why), 3 a \
-            server cannot be reached, 4 no identity yet, 5 the state directory is in use, 6 this \
-            device was revoked, 64 bad usage. See polychat(1).
+            contact or followed user. One process holds a state directory: while one runs (the UI, \
+            'polychat daemon' or 'polychat listen'), the other commands go through it (polychat(1), \
+            ONE RUNNING INSTANCE). Exit status: 0 done, 1 failed (the message says why), 3 a \
+            server cannot be reached, 4 no identity yet, 5 the state directory is in use by a \
+            polychat this command cannot go through, 6 this device was revoked, 64 bad usage. See \
+            polychat(1).
             """,
         version: "polychat \(PolygateVersion.string)",
         subcommands: [
             Initialize.self, Whoami.self, Identity.self, Servers.self,
             Sync.self, Post.self, Reply.self, Follow.self, Unfollow.self, Feed.self, Profile.self,
             Rooms.self, Room.self, DirectMessage.self, Send.self, Read.self, Chat.self,
-            Contacts.self, Presence.self, Devices.self,
+            Contacts.self, Presence.self, Devices.self, Daemon.self, Listen.self,
         ],
         defaultSubcommand: Chat.self
     )
@@ -46,6 +51,26 @@ struct Polychat: AsyncParsableCommand {
             printError(message + " (polychat --help lists the commands; polychat chat CONV opens a conversation)")
             Foundation.exit(64)
         }
+        if let status = Self.throughRunningInstance(arguments) { Foundation.exit(status) }
         await Self.main(nil)
+    }
+
+    /// A command that may go through a running instance (daemon or UI) in its state directory,
+    /// when one runs: sent to it, its output printed here; the exit status. Nil: run here.
+    static func throughRunningInstance(_ arguments: [String]) -> Int32? {
+        guard let command = try? Self.parseAsRoot(arguments), let routable = command as? any RoutableCommand,
+            let client = InstanceClient(directory: routable.state.directory)
+        else { return nil }
+        do throws(ChatError) {
+            let result: InstanceProtocol.RunResult = try client.call(.run, InstanceProtocol.RunParams(argv: arguments))
+            Terminal.write(result.stdout)
+            Terminal.write(result.stderr, to: 2)
+            return result.status
+        } catch {
+            printError(
+                "polychat: \(error.message); the command may not have run: check (e.g. polychat read), then run it again"
+            )
+            return 1
+        }
     }
 }

@@ -92,3 +92,67 @@ import Glibc
         }
     }
 }
+
+/// The terminal UI is the running instance while it is open (issue 19, item 2): commands from
+/// other terminals go through it, and its input line takes commands.
+@Suite struct PolychatTerminalInstanceTests {
+    @Test func commandsFromAnotherTerminalGoThroughTheUIAndItsInputLineTakesCommands() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = try await PolychatUser.create("alice", port: gateway.port)
+            let bob = try await PolychatUser.create("bob", port: gateway.port)
+            try await alice.ok(["room", "create", "lobby"])
+            try await alice.ok(["room", "invite", "lobby", bob.id])
+            try await alice.ok(["contacts", "request", bob.id])
+            try await bob.ok(["contacts", "accept", alice.id])
+            try await bob.ok(["rooms"])
+            let terminal = try PseudoTerminalProcess(
+                executable: PolychatUser.binary,
+                arguments: ["chat", "lobby"],
+                environment: bob.environment.merging(["TERM": "xterm"]) { _, new in new }
+            )
+            defer { terminal.kill9() }
+            try await terminal.waitFor("● connected")
+
+            // One-shot commands in other processes go through the open UI.
+            var mark = terminal.outputCount
+            #expect(try await bob.ok(["send", "lobby", "from another terminal"]).hasPrefix("sent (#"))
+            try await terminal.waitFor("you: from another terminal", after: mark)
+            #expect(try await alice.texts("lobby").last == "from another terminal")
+            #expect(try await bob.ok(["post", "posted while the UI runs"]).hasPrefix("posted "))
+            #expect(try await bob.ok(["presence", "invisible"]) == "you are invisible\n")
+            try await eventually("alice sees bob offline") {
+                try await alice.json(["contacts", "--json"], as: [PolychatCommandTests.Contact].self).first?.presence == "offline"
+            }
+            #expect(try await bob.ok(["presence", "visible"]) == "you are visible to your contacts\n")
+
+            // Commands on the input line.
+            terminal.type("/help\r")
+            try await terminal.waitFor("/dm USER TEXT")
+            mark = terminal.outputCount
+            terminal.type("/dm \(alice.id.prefix(10)) hello from the input line\r")
+            try await terminal.waitFor("you: hello from the input line", after: mark)
+            #expect(try await alice.texts("dm").last == "hello from the input line")
+            terminal.type("/join garden\r")
+            try await terminal.waitFor("created the room garden")
+            terminal.type("/invite \(alice.id.prefix(10))\r")
+            try await terminal.waitFor(" to garden")
+            #expect(try await alice.rooms().contains { $0.name == "garden" })
+            terminal.type("/invisible\r")
+            try await terminal.waitFor("you are invisible (you look offline to everyone)")
+            terminal.type("/leave\r")
+            try await terminal.waitFor("you left garden")
+            terminal.type("/join lobby\r")
+            try await terminal.waitFor("opened lobby")
+            terminal.type("/frobnicate\r")
+            try await terminal.waitFor("no command /frobnicate: /help lists them")
+            // A line that is not a command stays, to be corrected (Ctrl-U clears it).
+            terminal.type("\u{15}/dm\r")
+            try await terminal.waitFor("usage: /dm USER TEXT")
+            terminal.type("\u{15}/quit\r")
+            #expect(try await terminal.waitForExit() == 0)
+            // Closed, the UI removed its socket: commands run by themselves again.
+            #expect(access(bob.home + "/polychat.sock", F_OK) != 0)
+            #expect(try await bob.ok(["presence"]).hasPrefix("you are invisible"))
+        }
+    }
+}
