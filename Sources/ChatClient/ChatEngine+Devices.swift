@@ -15,6 +15,11 @@ extension ChatEngine {
         package var registeredMs: UInt64
         /// When it was revoked; nil while active.
         package var revokedMs: UInt64?
+        /// When its first connection on a daemon started or its last one there ended; nil
+        /// when the gateway does not know.
+        package var lastSeenMs: UInt64?
+        /// Connected now (to the daemon this device is connected to; this device always is).
+        package var connected: Bool
         /// This device.
         package var this: Bool
     }
@@ -29,6 +34,8 @@ extension ChatEngine {
                 name: info.name,
                 registeredMs: info.registeredMs,
                 revokedMs: info.revokedMs == 0 ? nil : info.revokedMs,
+                lastSeenMs: info.lastSeenMs == 0 ? nil : info.lastSeenMs,
+                connected: info.connected,
                 this: id == self.deviceID
             )
         }

@@ -180,21 +180,37 @@ extension DeliveryRepository {
         }
     }
 
+    /// A device as its own user sees it (`ListDevices`).
+    package struct OwnDevice: Sendable {
+        package var device: DeviceID
+        package var certificate: [UInt8]
+        package var registeredMs: Int64
+        package var revokedMs: Int64?
+        /// When its first connection on a daemon started or its last one there ended.
+        package var lastSeenMs: Int64?
+    }
+
     /// A user's devices as the user may see them (`ListDevices`), oldest first.
     package func ownDevices(
         of user: UserID
-    ) async throws -> [(device: DeviceID, certificate: [UInt8], registeredMs: Int64, revokedMs: Int64?)] {
+    ) async throws -> [OwnDevice] {
         let rows = try await self.database.query(
             """
             SELECT device_id, certificate, (extract(epoch FROM registered_at) * 1000)::int8,
-                   (extract(epoch FROM revoked_at) * 1000)::int8
+                   (extract(epoch FROM revoked_at) * 1000)::int8, (extract(epoch FROM last_seen_at) * 1000)::int8
             FROM gw_devices WHERE user_id = \(user) ORDER BY registered_at, device_id
             """,
             format: .binary
         )
         return try rows.map { row in
-            let (device, certificate, registered, revoked) = try row.decode((DeviceID, [UInt8], Int64, Int64?).self)
-            return (device, certificate, registered, revoked)
+            let (device, certificate, registered, revoked, seen) = try row.decode((DeviceID, [UInt8], Int64, Int64?, Int64?).self)
+            return OwnDevice(
+                device: device,
+                certificate: certificate,
+                registeredMs: registered,
+                revokedMs: revoked,
+                lastSeenMs: seen
+            )
         }
     }
 

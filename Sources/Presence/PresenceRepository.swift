@@ -69,6 +69,18 @@ package struct PresenceRepository: Sendable {
         )
     }
 
+    /// Records that devices were last seen at `nowMs` (their own user sees it in `ListDevices`;
+    /// invisible or not: nobody else does).
+    package func recordDevicesSeen(_ devices: [DeviceID], nowMs: UInt64) async throws {
+        guard !devices.isEmpty else { return }
+        try await self.database.query(
+            """
+            UPDATE gw_devices SET last_seen_at = to_timestamp(\(Double(nowMs) / 1000))
+            WHERE device_id = ANY(\(PostgresArray(devices.map(\.bytes))))
+            """
+        )
+    }
+
     /// Sends presence signals to every daemon (this one included).
     package func announce(_ signals: [PresenceSignal]) async throws {
         let statements: [PostgresQuery] = signals.flatMap(\.payloads).map { "SELECT pg_notify(\(PresenceSignal.channel), \($0))" }

@@ -40,6 +40,8 @@ package final class PresenceService: Sendable {
         var announceAll = false
         /// Users to record as last seen now.
         var seen: [User] = []
+        /// Devices whose first connection here started or last one ended: last seen now.
+        var seenDevices: [Device] = []
         /// Mode changes waiting for their user's window (at most one write per user per
         /// coalescing window; later requests replace the waiting one).
         var pendingModes: [User: Bool] = [:]
@@ -102,6 +104,9 @@ package final class PresenceService: Sendable {
     }
 
     /// How many local sessions watch `user`.
+    /// Whether `device` has a connection on this daemon now.
+    package func isConnectedHere(_ device: Device) -> Bool { self.index.withLock { $0.connections[device] != nil } }
+
     package func watcherCount(of user: UserID) -> Int { self.index.withLock { $0.watchers[user]?.count ?? 0 } }
 
     // MARK: Sessions
@@ -116,6 +121,7 @@ package final class PresenceService: Sendable {
         let now = self.clock.now
         self.index.withLock { index in
             guard !watcher.isClosed else { return }
+            if index.connections[device] == nil { index.seenDevices.append(device) }
             index.connections[device, default: []].insert(watcher.id)
             guard
                 let change = self.state.withLock({ $0.acquire(device: device, user: user, ttl: self.limits.leaseTTL, now: now) })
@@ -154,6 +160,7 @@ package final class PresenceService: Sendable {
         let last = self.index.withLock { index -> Bool in
             guard var ids = index.connections[device], ids.remove(id) != nil else { return false }
             index.connections[device] = ids.isEmpty ? nil : ids
+            if ids.isEmpty { index.seenDevices.append(device) }
             return ids.isEmpty
         }
         guard last else { return }
@@ -407,7 +414,7 @@ package final class PresenceService: Sendable {
             for change in expired { Self.record(change, into: &index, instance: self.instance) }
             return due
         }
-        let (outgoing, seen) = self.index.withLock { index -> ([PresenceSignal], [User]) in
+        let (outgoing, seen, seenDevices) = self.index.withLock { index -> ([PresenceSignal], [User], [Device]) in
             // A heartbeat every third of the TTL, and ahead of any announcement, so that a
             // daemon hearing of our leases first learns how long they last (NOTIFYs arrive in order).
             if now - index.lastHeartbeat >= self.limits.leaseTTL / 3 || !index.outgoing.isEmpty || index.announceAll {
@@ -433,12 +440,16 @@ package final class PresenceService: Sendable {
             defer {
                 index.outgoing = []
                 index.seen = []
+                index.seenDevices = []
             }
-            return (index.outgoing, index.seen)
+            return (index.outgoing, index.seen, index.seenDevices)
         }
         // Two statements, each on its own: a failed last-seen write never costs an announcement.
         do {
             if !seen.isEmpty { try await self.repository.recordLastSeen(Array(Set(seen)), nowMs: self.clock.wallMs) }
+            if !seenDevices.isEmpty {
+                try await self.repository.recordDevicesSeen(Array(Set(seenDevices)), nowMs: self.clock.wallMs)
+            }
         } catch {
             self.logger.warning("recording last-seen failed", metadata: ["error": "\(error)"])
         }

@@ -257,7 +257,9 @@ struct Devices: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List your devices: name, id, registered, revoked, this one.")
+        static let configuration = CommandConfiguration(
+            abstract: "List your devices: id, name, registered, last seen (or connected now), revoked, this one."
+        )
 
         @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
@@ -271,9 +273,12 @@ struct Devices: AsyncParsableCommand {
                 } else {
                     for device in devices {
                         let state = device.revokedMs.map { "revoked \(Listing.time($0))" } ?? "active"
+                        let seen =
+                            device.connected
+                            ? "connected now" : device.lastSeenMs.map { "last seen \(Listing.time($0))" } ?? "never seen"
                         let this = device.this ? "  (this device)" : ""
                         say(
-                            "\(Listing.short(device.id))  \(Listing.clean(device.name))  registered \(Listing.time(device.registeredMs))  \(state)\(this)"
+                            "\(Listing.short(device.id))  \(Listing.clean(device.name))  registered \(Listing.time(device.registeredMs))  \(seen)  \(state)\(this)"
                         )
                     }
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayWire
+import Presence
 import Primitives
 import Store
 import SwiftProtobuf
@@ -22,6 +23,8 @@ extension GatewaySession {
             info.name = certificate?.deviceName ?? ""
             info.registeredMs = UInt64(max(0, row.registeredMs))
             info.revokedMs = UInt64(max(0, row.revokedMs ?? 0))
+            info.lastSeenMs = UInt64(max(0, row.lastSeenMs ?? 0))
+            info.connected = row.device == identity.deviceID || self.context.presence.isConnectedHere(row.device)
             return info
         }
         var response = self.response(requestID)

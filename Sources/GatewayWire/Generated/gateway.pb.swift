@@ -1260,6 +1260,12 @@ public nonisolated struct Polygate_Gateway_V1_DeviceInfo: Sendable {
   /// 0: active
   public var revokedMs: UInt64 = 0
 
+  /// when its first connection on a daemon started or its last one there ended; 0: not known
+  public var lastSeenMs: UInt64 = 0
+
+  /// connected now to the daemon that answers (the asking device always is)
+  public var connected: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -3613,7 +3619,7 @@ nonisolated extension Polygate_Gateway_V1_DeviceList: SwiftProtobuf.Message, Swi
 
 nonisolated extension Polygate_Gateway_V1_DeviceInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeviceInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{1}name\0\u{3}registered_ms\0\u{3}revoked_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{1}name\0\u{3}registered_ms\0\u{3}revoked_ms\0\u{3}last_seen_ms\0\u{1}connected\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3625,6 +3631,8 @@ nonisolated extension Polygate_Gateway_V1_DeviceInfo: SwiftProtobuf.Message, Swi
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.registeredMs) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.revokedMs) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.lastSeenMs) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.connected) }()
       default: break
       }
     }
@@ -3643,6 +3651,12 @@ nonisolated extension Polygate_Gateway_V1_DeviceInfo: SwiftProtobuf.Message, Swi
     if self.revokedMs != 0 {
       try visitor.visitSingularUInt64Field(value: self.revokedMs, fieldNumber: 4)
     }
+    if self.lastSeenMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastSeenMs, fieldNumber: 5)
+    }
+    if self.connected != false {
+      try visitor.visitSingularBoolField(value: self.connected, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3651,6 +3665,8 @@ nonisolated extension Polygate_Gateway_V1_DeviceInfo: SwiftProtobuf.Message, Swi
     if lhs.name != rhs.name {return false}
     if lhs.registeredMs != rhs.registeredMs {return false}
     if lhs.revokedMs != rhs.revokedMs {return false}
+    if lhs.lastSeenMs != rhs.lastSeenMs {return false}
+    if lhs.connected != rhs.connected {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -213,13 +213,22 @@ import Glibc
             struct Device: Decodable {
                 var id, name: String
                 var revokedMs: UInt64?
+                var lastSeenMs: UInt64?
+                var connected: Bool
                 var this: Bool
             }
             let devices: [Device] = try await phone.json(["devices", "--json"])
             #expect(devices.count == 2)
             #expect(devices.filter(\.this).count == 1 && devices.allSatisfy { $0.revokedMs == nil })
             let laptopID = try #require(devices.first { !$0.this }?.id)
-            #expect(try await phone.ok(["devices"]).contains("(this device)"))
+            // The asking device is connected now; the laptop was last seen when its command ended.
+            #expect(devices.first(where: \.this)?.connected == true)
+            try await eventually("the laptop's last-seen is known") {
+                let listed: [Device] = try await phone.json(["devices", "--json"])
+                return listed.first { $0.id == laptopID }.map { !$0.connected && $0.lastSeenMs != nil } ?? false
+            }
+            let listing = try await phone.ok(["devices"])
+            #expect(listing.contains("connected now") && listing.contains("last seen ") && listing.contains("(this device)"))
             // A prefix nothing matches, then the laptop by the prefix the listing prints.
             #expect(
                 try await phone.fails(["devices", "revoke", "0000"], status: 1).contains(

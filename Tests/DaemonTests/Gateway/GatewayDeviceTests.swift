@@ -80,4 +80,38 @@ import Testing
             #expect(ledger.first?["subject"]?.string == laptop.deviceID.hex)
         }
     }
+
+    @Test func aDeviceIsShownConnectedNowOrWithWhenItWasLastSeen() async throws {
+        try await GatewayHarness.run { gateway in
+            let alice = User()
+            let (phone, laptop) = (try alice.device("phone"), try alice.device("laptop"))
+            let before = nowMs()
+            try await gateway.register(phone, laptop)
+            try await gateway.connected(phone) { connection in
+                func listed() async throws -> [DeviceID: Polygate_Gateway_V1_DeviceInfo] {
+                    let devices = try await connection.call(.listDevices(.init())).ownDevices.devices
+                    return Dictionary(uniqueKeysWithValues: devices.map { (DeviceID($0.deviceID), $0) })
+                }
+                // Registered and gone: last seen since the test began, not connected. The asking
+                // device is connected.
+                try await eventually("the laptop's last-seen is written") {
+                    try await listed()[laptop.deviceID]?.lastSeenMs ?? 0 >= before
+                }
+                #expect(try await listed()[laptop.deviceID]?.connected == false)
+                #expect(try await listed()[phone.deviceID]?.connected == true)
+                #expect(try await listed()[phone.deviceID]?.lastSeenMs ?? 0 >= before)
+                let disconnected = try #require(try await listed()[laptop.deviceID]?.lastSeenMs)
+                // While the laptop is connected it shows so; when it leaves, its last-seen moves on.
+                try await Task.sleep(for: .milliseconds(20))
+                try await gateway.connected(laptop) { laptopConnection in
+                    _ = try await laptopConnection.backlog()
+                    try await eventually("the laptop shows connected") { try await listed()[laptop.deviceID]?.connected == true }
+                }
+                try await eventually("the laptop shows gone, seen later") {
+                    let info = try await listed()[laptop.deviceID]
+                    return info?.connected == false && info?.lastSeenMs ?? 0 > disconnected
+                }
+            }
+        }
+    }
 }
