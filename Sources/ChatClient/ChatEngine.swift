@@ -266,13 +266,7 @@ package actor ChatEngine {
         let salt = SecureRandom.bytes(count: PasswordHash.saltSize)
         let key = try Vault.derive(passphrase, salt)
         let vault = Vault(key: key, mode: .passphrase)
-        let contents = ExportContents(
-            bundle: Hex.encode(self.social.exportBundle()),
-            conversations: self.state.conversations.filter { !$0.left }.map {
-                ConversationHint(id: $0.id, name: $0.name, kind: $0.kind, peer: $0.peer)
-            }
-        )
-        return Array("PCX2".utf8) + salt + (try vault.seal(try Vault.encode(contents), name: "identity-export"))
+        return Array("PCX2".utf8) + salt + (try vault.seal(try self.exportContents(), name: "identity-export"))
     }
 
     /// Opens an export made by ``exportIdentity(passphrase:)`` (or by an older polychat: `PCX1`,
@@ -293,7 +287,13 @@ package actor ChatEngine {
             throw ChatError(.badState, "wrong passphrase, or the export is damaged")
         }
         guard magic == "PCX2" else { return IdentityExport(bundle: opened, conversations: []) }
-        guard let contents = try? JSONDecoder().decode(ExportContents.self, from: Data(opened)),
+        return try Self.readExportContents(opened)
+    }
+
+    /// The identity in an export's plaintext (``ExportContents``: a `PCX2` export opened, or
+    /// what a pairing carries).
+    package static func readExportContents(_ plaintext: [UInt8]) throws(ChatError) -> IdentityExport {
+        guard let contents = try? JSONDecoder().decode(ExportContents.self, from: Data(plaintext)),
             let bundle = Hex.decode(contents.bundle)
         else {
             throw ChatError(.badState, "the export is damaged or from a newer polychat")

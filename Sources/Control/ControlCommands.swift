@@ -86,6 +86,21 @@ package enum ControlCommands {
             fields: ["device", "revoked"]
         ),
         command(
+            "pairing list",
+            "Pairing codes of the last day (polychat devices link), newest first: state, user, device, times, claimant.",
+            details:
+                "A pairing is named by the first half of its code; the second half never reaches the server. States: open, claimed, sealed, completed, failed (a wrong code), expired, cancelled.",
+            options: [limit],
+            columns: ["pairing", "state", "user", "device", "created", "expires", "claimed_ip"]
+        ),
+        command(
+            "pairing cancel",
+            "Cancel a live pairing: its code stops working at once, and both devices are told.",
+            parameters: [P(name: "PAIRING", kind: .text, optional: false)],
+            mutating: true,
+            fields: ["pairing", "cancelled", "user"]
+        ),
+        command(
             "kp stats",
             "KeyPackage pool levels per device (of USER, or of every device that is low or out).",
             parameters: [P(name: "USER", kind: .user, optional: true)],

@@ -108,7 +108,12 @@ package enum Daemon {
             health: health,
             info: info,
             social: social,
-            sse: SSERoutes(realtime: realtime, clientAddresses: configuration.http.clientAddresses, logger: logger)
+            sse: SSERoutes(realtime: realtime, clientAddresses: configuration.http.clientAddresses, logger: logger),
+            pairing: PairingRoutes(
+                pairing: realtime.pairing,
+                gatewayID: configuration.daemon.gatewayID,
+                clientAddresses: configuration.http.clientAddresses
+            )
         )
         let server = HTTPServer(
             listeners: listeners,

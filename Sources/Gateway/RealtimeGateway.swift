@@ -58,6 +58,8 @@ package final class RealtimeGateway: Sendable {
     let announcer: AppendAnnouncer
     /// Presence of this daemon's devices and their watchers.
     package let presence: PresenceService
+    /// Pairings that link new devices (GATEWAY_SPEC.md §12).
+    package let pairing: PairingService
     let clock: GatewayClock
     let logger: Logger
     private let state = Mutex(State())
@@ -104,6 +106,15 @@ package final class RealtimeGateway: Sendable {
             clock: clock,
             logger: logger
         )
+        self.pairing = PairingService(
+            repository: PairingRepository(database: database),
+            ledger: ledger,
+            limiter: self.limiter,
+            clock: clock,
+            ttl: configuration.limits.pairingTTL,
+            maximumSealed: configuration.limits.maxMessageBytes,
+            logger: logger
+        )
         (self.prepared, self.preparedContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (self.events, self.eventsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         (self.revocations, self.revocationsContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
@@ -134,7 +145,8 @@ package final class RealtimeGateway: Sendable {
             announcer: self.announcer,
             hub: self.hub,
             presence: self.presence,
-            registry: self.registry
+            registry: self.registry,
+            pairing: self.pairing
         )
         let first = self.state.withLock { state -> Bool in
             guard state.subscriptions == nil, !state.stopped else { return false }
@@ -395,6 +407,7 @@ extension RealtimeGateway: Service {
             if ticks % 2 == 0 { for session in self.sessions { session.tick(now: now) } }
             if ticks % 8 == 0 { await self.reconcile() }
             if ticks % 120 == 0 { self.limiter.sweep(now: now) }
+            if ticks % 4 == 0 { await self.pairing.sweep() }
             if now - lastPrune >= pruneEvery {
                 lastPrune = now
                 let cutoff = self.clock.wallMs - UInt64(retention.milliseconds)

@@ -49,6 +49,7 @@ package struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConv
     package static let unavailable = ErrorCode(rawValue: "unavailable")
     package static let watchLimit = ErrorCode(rawValue: "watch_limit")
     package static let noRequest = ErrorCode(rawValue: "no_request")
+    package static let unknownPairing = ErrorCode(rawValue: "unknown_pairing")
     package static let `internal` = ErrorCode(rawValue: "internal")
 
     package var description: String { self.rawValue }

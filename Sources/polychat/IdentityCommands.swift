@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatClient
 import ChatTerminal
+import GatewayWire
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,10 @@ struct Initialize: AsyncParsableCommand {
             KeyPackages (so others can add it to conversations). The state is encrypted with a \
             key file kept outside the state directory, or with --passphrase a key derived from a \
             passphrase ($POLYCHAT_PASSPHRASE, else asked). --import reads an export made by \
-            'polychat identity export' on another device ($POLYCHAT_EXPORT_PASSPHRASE, else asked).
+            'polychat identity export' on another device ($POLYCHAT_EXPORT_PASSPHRASE, else asked); \
+            --link takes a pairing code that 'polychat devices link' shows on another device of \
+            yours instead (both show the same verification string; the identity travels \
+            end-to-end encrypted, and the server never sees the code's second half).
             """
     )
 
@@ -51,6 +55,15 @@ struct Initialize: AsyncParsableCommand {
     )
     var importFile: String?
 
+    @Option(
+        name: .customLong("link"),
+        help: ArgumentHelp(
+            "A pairing code from 'polychat devices link' on another device of yours: this device gets that identity.",
+            valueName: "code"
+        )
+    )
+    var linkCode: String?
+
     @Option(help: ArgumentHelp("Messages kept per conversation (0: none are stored).", valueName: "n"))
     var history = 1000
 
@@ -65,9 +78,10 @@ struct Initialize: AsyncParsableCommand {
 
     func validate() throws {
         guard self.history >= 0 else { throw ValidationError("--history cannot be negative") }
-        if self.importFile != nil, self.name != nil {
-            throw ValidationError("--name is for a new identity; an imported one keeps its name")
+        if self.importFile != nil || self.linkCode != nil, self.name != nil {
+            throw ValidationError("--name is for a new identity; an imported or linked one keeps its name")
         }
+        if self.importFile != nil, self.linkCode != nil { throw ValidationError("give --import or --link, not both") }
     }
 
     func run() async throws {
@@ -80,6 +94,26 @@ struct Initialize: AsyncParsableCommand {
                 }
                 let secret = try Secrets.passphrase(environment, "POLYCHAT_EXPORT_PASSPHRASE", prompt: "export passphrase: ")
                 export = try ChatEngine.readExport(bytes, passphrase: secret)
+            }
+            if let linkCode {
+                let code: PairingCode
+                do {
+                    code = try PairingCode(parsing: linkCode)
+                } catch {
+                    throw ChatError(.badArgument, "\(error)")
+                }
+                guard !self.state.directory.exists("identity.json") else {
+                    throw ChatError(
+                        .identityExists,
+                        "\(self.state.directory.path) already holds an identity (polychat whoami shows it)"
+                    )
+                }
+                let caFiles = [self.caFile, try ConnectionSettings(environment: environment).caFile].compactMap { $0 }
+                export = try await PairingClient.receive(code, gatewayURL: self.gateway ?? self.server, caFiles: caFiles) {
+                    verification in
+                    say("verification: \(verification) — your other device shows the same; if it does not, stop it there")
+                }
+                say("received your identity from your other device")
             }
             let secret =
                 self.passphrase
@@ -251,8 +285,8 @@ struct Servers: AsyncParsableCommand {
 /// `devices`: this user's devices; `devices revoke DEVICE`.
 struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Your devices: list them, or revoke one (a lost or retired device).",
-        subcommands: [List.self, Revoke.self],
+        abstract: "Your devices: list them, link a new one by pairing code, or revoke one (a lost or retired device).",
+        subcommands: [List.self, Link.self, Revoke.self],
         defaultSubcommand: List.self
     )
 
@@ -282,6 +316,46 @@ struct Devices: AsyncParsableCommand {
                         )
                     }
                 }
+            }
+        }
+    }
+
+    struct Link: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Link a new device of yours: shows a pairing code to type there ('polychat init --link CODE'), and waits.",
+            discussion: """
+                The code works once, for a few minutes (the gateway's pairing_ttl). Its second half \
+                never reaches the server: it authenticates a key exchange (CPace) between the two \
+                devices, so the server relays only ciphertext and cannot take your identity. Both \
+                devices show the same verification string; on a terminal you are asked to compare \
+                them before your identity is sent (--yes, or standard input not a terminal: sent \
+                at once). A wrong code typed on the new device ends the pairing with nothing sent.
+                """
+        )
+
+        @OptionGroup var state: StateOptions
+
+        @Flag(help: "Send without asking to compare the verification strings (compare them anyway).")
+        var yes = false
+
+        func run() async throws {
+            try await perform {
+                let engine = try self.state.open()
+                let server = await engine.identity.gatewayURL
+                let ask = !self.yes && Terminal.isTerminal(0)
+                let linked = try await engine.withSession { session in
+                    try await engine.linkDevice(session: session) { code, expiresMs in
+                        say("pairing code: \(code.text)")
+                        say("on the new device: polychat init --link \(code.text) --server \(server)")
+                        say("it works once, until \(Listing.time(expiresMs)); waiting for the new device…")
+                    } confirm: { verification in
+                        say("verification: \(verification)")
+                        guard ask else { return true }
+                        Terminal.write("does the new device show \(verification)? [y/N] ")
+                        return readLine()?.lowercased().hasPrefix("y") == true
+                    }
+                }
+                say("linked (verification \(linked.verification)): the new device has your identity and joins your conversations")
             }
         }
     }

@@ -367,6 +367,21 @@ extension DaemonConfiguration {
             burstIsCount: true,
             doc: ["Failed authentications per IP before the IP is refused for the rest of the period."]
         ),
+        .duration(
+            "pairing_ttl",
+            \.gateway.pairingTTL,
+            minimum: .seconds(1),
+            maximum: .seconds(3600),
+            doc: ["How long a pairing code (polychat devices link) works, from its making to the transfer."]
+        ),
+        .rate("pairing_rate_per_user", \.gateway.pairingsPerUser, doc: ["Pairing codes one user may make."]),
+        .integer("pairing_burst_per_user", \.gateway.pairingsPerUser.wholeBurst, 1...1_000_000, doc: []),
+        .rate(
+            "pairing_attempts_per_ip",
+            \.gateway.pairingAttemptsPerIP,
+            doc: ["Reads and claims of pairing codes per client IP: each guess at a code is one."]
+        ),
+        .integer("pairing_attempts_burst_per_ip", \.gateway.pairingAttemptsPerIP.wholeBurst, 1...1_000_000, doc: []),
         .integer(
             "penalty_after_limits",
             \.gateway.penaltyAfterLimits,

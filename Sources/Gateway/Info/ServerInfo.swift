@@ -66,6 +66,15 @@ package struct ServerInfo: Sendable, Hashable {
                     ("watch_per_device", Self.rate(self.presence.watch)),
                 ])
             ),
+            (
+                "pairing",
+                .object([
+                    ("path", .string("/v1/pairing")),
+                    ("ttl_ms", .int(limits.pairingTTL.milliseconds)),
+                    ("per_user", Self.rate(limits.pairingsPerUser)),
+                    ("attempts_per_ip", Self.rate(limits.pairingAttemptsPerIP)),
+                ])
+            ),
         ])
         return value.text
     }

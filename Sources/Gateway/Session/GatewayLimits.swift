@@ -17,6 +17,12 @@ package struct GatewayLimits: Sendable, Hashable {
     package var sendPerDevice = Rate(50, per: .seconds(1), burst: 200)
     package var claimPerDevice = Rate(30, per: .seconds(60), burst: 60)
     package var authFailuresPerIP = Rate(60, per: .seconds(600), burst: 60)
+    /// How long a pairing code works (docs/GATEWAY_SPEC.md §12).
+    package var pairingTTL: Duration = .seconds(300)
+    /// Pairings one user may start.
+    package var pairingsPerUser = Rate(5, per: .seconds(600), burst: 5)
+    /// Pairing reads and claims from one client IP (every guess at a code is one).
+    package var pairingAttemptsPerIP = Rate(20, per: .seconds(600), burst: 20)
     /// Rate-limit errors within a minute before the connection is closed with 4029.
     package var penaltyAfterLimits = 5
     package var pingInterval: Duration = .seconds(20)

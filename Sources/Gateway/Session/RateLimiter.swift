@@ -27,6 +27,12 @@ package final class RateLimiter: Sendable {
         var penalties: [DeviceID: Duration] = [:]
         /// Revoked devices that keep trying, each with the bucket of its recorded attempts.
         var revoked: [DeviceID: TokenBucket] = [:]
+        /// Pairings made, per user.
+        var pairings: [UserID: TokenBucket] = [:]
+        /// Pairing reads and claims, per client IP.
+        var pairingAttempts: [String: TokenBucket] = [:]
+        /// Rate-limited pairing attempts recorded in the ledger, per client IP.
+        var pairingLimitedRecorded: [String: TokenBucket] = [:]
     }
 
     /// How often the attempts of one revoked device are recorded in the audit ledger.
@@ -59,6 +65,34 @@ package final class RateLimiter: Sendable {
                 defer { state.watch[device] = b }
                 return b.take(now: now)
             }
+        }
+    }
+
+    /// A pairing made by `user`: nil when allowed, else how long until one is.
+    package func takePairing(user: UserID, now: Duration) -> Duration? {
+        self.state.withLock { state in
+            var bucket = state.pairings[user] ?? TokenBucket(self.limits.pairingsPerUser, now: now)
+            defer { state.pairings[user] = bucket }
+            return bucket.take(now: now)
+        }
+    }
+
+    /// A pairing read or claim from `ip`: nil when allowed, else how long until one is.
+    package func takePairingAttempt(ip: String, now: Duration) -> Duration? {
+        self.state.withLock { state in
+            var bucket = state.pairingAttempts[ip] ?? TokenBucket(self.limits.pairingAttemptsPerIP, now: now)
+            defer { state.pairingAttempts[ip] = bucket }
+            return bucket.take(now: now)
+        }
+    }
+
+    /// A pairing attempt of `ip` was refused for its rate: whether to record it in the audit
+    /// ledger (at most 3 at once, then one a minute, so a guesser cannot flood the ledger).
+    package func pairingLimited(ip: String, now: Duration) -> Bool {
+        self.state.withLock { state in
+            var bucket = state.pairingLimitedRecorded[ip] ?? TokenBucket(Self.revokedAttemptsRecorded, now: now)
+            defer { state.pairingLimitedRecorded[ip] = bucket }
+            return bucket.take(now: now) == nil
         }
     }
 
@@ -175,31 +209,24 @@ package final class RateLimiter: Sendable {
     /// Drops full buckets and expired penalties, so that memory follows the active clients.
     package func sweep(now: Duration) {
         self.state.withLock { state in
-            state.send = state.send.filter { _, bucket in
-                var b = bucket
-                return !b.isFull(now: now)
-            }
-            state.claim = state.claim.filter { _, bucket in
-                var b = bucket
-                return !b.isFull(now: now)
-            }
-            state.watch = state.watch.filter { _, bucket in
-                var b = bucket
-                return !b.isFull(now: now)
-            }
-            state.connect = state.connect.filter { _, bucket in
-                var b = bucket
-                return !b.isFull(now: now)
-            }
-            state.authFailures = state.authFailures.filter { _, bucket in
-                var b = bucket
-                return !b.isFull(now: now)
-            }
+            Self.dropFull(&state.send, now: now)
+            Self.dropFull(&state.claim, now: now)
+            Self.dropFull(&state.watch, now: now)
+            Self.dropFull(&state.pairings, now: now)
+            Self.dropFull(&state.pairingAttempts, now: now)
+            Self.dropFull(&state.pairingLimitedRecorded, now: now)
+            Self.dropFull(&state.connect, now: now)
+            Self.dropFull(&state.authFailures, now: now)
+            Self.dropFull(&state.revoked, now: now)
             state.penalties = state.penalties.filter { $0.value > now }
-            state.revoked = state.revoked.filter { _, bucket in
-                var b = bucket
-                return !b.isFull(now: now)
-            }
+        }
+    }
+
+    /// Keeps the buckets that are not full (a full one is the same as none).
+    private static func dropFull<Key: Hashable>(_ buckets: inout [Key: TokenBucket], now: Duration) {
+        buckets = buckets.filter { _, bucket in
+            var b = bucket
+            return !b.isFull(now: now)
         }
     }
 }

@@ -33,6 +33,8 @@ final class SessionContext: Sendable {
     let presence: PresenceService
     /// The owner of the live sessions.
     let registry: SessionRegistry
+    /// Pairings that link new devices (GATEWAY_SPEC.md §12).
+    let pairing: PairingService
 
     init(
         gatewayID: String,
@@ -48,7 +50,8 @@ final class SessionContext: Sendable {
         announcer: AppendAnnouncer,
         hub: DeliveryHub,
         presence: PresenceService,
-        registry: SessionRegistry
+        registry: SessionRegistry,
+        pairing: PairingService
     ) {
         self.gatewayID = gatewayID
         self.limits = limits
@@ -64,6 +67,7 @@ final class SessionContext: Sendable {
         self.hub = hub
         self.presence = presence
         self.registry = registry
+        self.pairing = pairing
     }
 
     /// The session authenticated (or resumed) as `identity`.

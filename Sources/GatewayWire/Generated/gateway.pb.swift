@@ -397,6 +397,31 @@ public nonisolated struct Polygate_Gateway_V1_ClientFrame: Sendable {
     set {body = .revokeDevice(newValue)}
   }
 
+  /// Linking a new device by pairing code (GATEWAY_SPEC.md §12)
+  public var createPairing: Polygate_Gateway_V1_CreatePairing {
+    get {
+      if case .createPairing(let v)? = body {return v}
+      return Polygate_Gateway_V1_CreatePairing()
+    }
+    set {body = .createPairing(newValue)}
+  }
+
+  public var pairingStatus: Polygate_Gateway_V1_PairingStatus {
+    get {
+      if case .pairingStatus(let v)? = body {return v}
+      return Polygate_Gateway_V1_PairingStatus()
+    }
+    set {body = .pairingStatus(newValue)}
+  }
+
+  public var completePairing: Polygate_Gateway_V1_CompletePairing {
+    get {
+      if case .completePairing(let v)? = body {return v}
+      return Polygate_Gateway_V1_CompletePairing()
+    }
+    set {body = .completePairing(newValue)}
+  }
+
   public var setBlocked: Polygate_Gateway_V1_SetBlocked {
     get {
       if case .setBlocked(let v)? = body {return v}
@@ -497,6 +522,10 @@ public nonisolated struct Polygate_Gateway_V1_ClientFrame: Sendable {
     case listDevices(Polygate_Gateway_V1_ListDevices)
     /// one of them, signed by the user's system key
     case revokeDevice(Polygate_Gateway_V1_RevokeDevice)
+    /// Linking a new device by pairing code (GATEWAY_SPEC.md §12)
+    case createPairing(Polygate_Gateway_V1_CreatePairing)
+    case pairingStatus(Polygate_Gateway_V1_PairingStatus)
+    case completePairing(Polygate_Gateway_V1_CompletePairing)
     case setBlocked(Polygate_Gateway_V1_SetBlocked)
     case listBlocked(Polygate_Gateway_V1_ListBlocked)
     /// Presence (GATEWAY_SPEC.md §10)
@@ -1086,6 +1115,22 @@ public nonisolated struct Polygate_Gateway_V1_Response: Sendable {
     set {result = .ownDevices(newValue)}
   }
 
+  public var pairing: Polygate_Gateway_V1_PairingCreated {
+    get {
+      if case .pairing(let v)? = result {return v}
+      return Polygate_Gateway_V1_PairingCreated()
+    }
+    set {result = .pairing(newValue)}
+  }
+
+  public var pairingState: Polygate_Gateway_V1_PairingState {
+    get {
+      if case .pairingState(let v)? = result {return v}
+      return Polygate_Gateway_V1_PairingState()
+    }
+    set {result = .pairingState(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Result: Equatable, Sendable {
@@ -1100,6 +1145,8 @@ public nonisolated struct Polygate_Gateway_V1_Response: Sendable {
     case devices(Polygate_Gateway_V1_DeviceCheck)
     case blocked(Polygate_Gateway_V1_BlockedList)
     case ownDevices(Polygate_Gateway_V1_DeviceList)
+    case pairing(Polygate_Gateway_V1_PairingCreated)
+    case pairingState(Polygate_Gateway_V1_PairingState)
 
   }
 
@@ -1577,6 +1624,91 @@ public nonisolated struct Polygate_Gateway_V1_DeviceRevoked: Sendable {
   public init() {}
 }
 
+public nonisolated struct Polygate_Gateway_V1_CreatePairing: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// CPace share Ya (32 bytes, ristretto255)
+  public var initiatorShare: Data = Data()
+
+  /// 16 random bytes: CPace's session id
+  public var sessionNonce: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_PairingCreated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 5 bytes: the code's first half
+  public var pairingID: Data = Data()
+
+  public var expiresMs: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_PairingStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pairingID: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_PairingState: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// open, claimed, sealed, completed, failed, expired, cancelled
+  public var state: String = String()
+
+  /// Yb, once claimed
+  public var responderShare: Data = Data()
+
+  /// once claimed
+  public var responderConfirmation: Data = Data()
+
+  public var expiresMs: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_CompletePairing: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pairingID: Data = Data()
+
+  /// false: the responder's confirmation did not verify (a wrong code)
+  public var accept: Bool = false
+
+  /// when accepted
+  public var initiatorConfirmation: Data = Data()
+
+  /// when accepted: ChaCha20-Poly1305 under the transfer key
+  public var sealedIdentity: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "polygate.gateway.v1"
@@ -1684,7 +1816,7 @@ nonisolated extension Polygate_Gateway_V1_SignedDeviceCertificate: SwiftProtobuf
 
 nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClientFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}authenticate\0\u{1}resume\0\u{1}ping\0\u{4}\u{6}upload_key_packages\0\u{3}count_key_packages\0\u{3}claim_key_packages\0\u{4}\u{8}create_conversation\0\u{1}send\0\u{1}ack\0\u{3}fetch_group_info\0\u{3}list_members\0\u{3}check_devices\0\u{3}list_devices\0\u{3}revoke_device\0\u{4}\u{3}set_blocked\0\u{3}list_blocked\0\u{4}\u{9}renew_lease\0\u{3}set_presence\0\u{3}contact_request\0\u{3}contact_accept\0\u{3}contact_revoke\0\u{3}list_contacts\0\u{1}watch\0\u{1}unwatch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}authenticate\0\u{1}resume\0\u{1}ping\0\u{4}\u{6}upload_key_packages\0\u{3}count_key_packages\0\u{3}claim_key_packages\0\u{4}\u{8}create_conversation\0\u{1}send\0\u{1}ack\0\u{3}fetch_group_info\0\u{3}list_members\0\u{3}check_devices\0\u{3}list_devices\0\u{3}revoke_device\0\u{3}create_pairing\0\u{3}pairing_status\0\u{3}set_blocked\0\u{3}list_blocked\0\u{3}complete_pairing\0\u{4}\u{8}renew_lease\0\u{3}set_presence\0\u{3}contact_request\0\u{3}contact_accept\0\u{3}contact_revoke\0\u{3}list_contacts\0\u{1}watch\0\u{1}unwatch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1875,6 +2007,32 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
           self.body = .revokeDevice(v)
         }
       }()
+      case 28: try {
+        var v: Polygate_Gateway_V1_CreatePairing?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .createPairing(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .createPairing(v)
+        }
+      }()
+      case 29: try {
+        var v: Polygate_Gateway_V1_PairingStatus?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .pairingStatus(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .pairingStatus(v)
+        }
+      }()
       case 30: try {
         var v: Polygate_Gateway_V1_SetBlocked?
         var hadOneofValue = false
@@ -1899,6 +2057,19 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
         if let v = v {
           if hadOneofValue {try decoder.handleConflictingOneOf()}
           self.body = .listBlocked(v)
+        }
+      }()
+      case 32: try {
+        var v: Polygate_Gateway_V1_CompletePairing?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .completePairing(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .completePairing(v)
         }
       }()
       case 40: try {
@@ -2075,6 +2246,14 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
       guard case .revokeDevice(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
     }()
+    case .createPairing?: try {
+      guard case .createPairing(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+    }()
+    case .pairingStatus?: try {
+      guard case .pairingStatus(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
+    }()
     case .setBlocked?: try {
       guard case .setBlocked(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
@@ -2082,6 +2261,10 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
     case .listBlocked?: try {
       guard case .listBlocked(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
+    }()
+    case .completePairing?: try {
+      guard case .completePairing(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 32)
     }()
     case .renewLease?: try {
       guard case .renewLease(let v)? = self.body else { preconditionFailure() }
@@ -3049,7 +3232,7 @@ nonisolated extension Polygate_Gateway_V1_ListBlocked: SwiftProtobuf.Message, Sw
 
 nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Response"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{3}gateway_id\0\u{3}conv_home\0\u{3}origin_gateway\0\u{2}\u{5}auth\0\u{1}send\0\u{1}count\0\u{1}claim\0\u{3}group_info\0\u{1}members\0\u{1}contacts\0\u{1}watch\0\u{1}devices\0\u{1}blocked\0\u{3}own_devices\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{3}gateway_id\0\u{3}conv_home\0\u{3}origin_gateway\0\u{2}\u{5}auth\0\u{1}send\0\u{1}count\0\u{1}claim\0\u{3}group_info\0\u{1}members\0\u{1}contacts\0\u{1}watch\0\u{1}devices\0\u{1}blocked\0\u{3}own_devices\0\u{1}pairing\0\u{3}pairing_state\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3205,6 +3388,32 @@ nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, Swift
           self.result = .ownDevices(v)
         }
       }()
+      case 21: try {
+        var v: Polygate_Gateway_V1_PairingCreated?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .pairing(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .pairing(v)
+        }
+      }()
+      case 22: try {
+        var v: Polygate_Gateway_V1_PairingState?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .pairingState(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .pairingState(v)
+        }
+      }()
       default: break
       }
     }
@@ -3274,6 +3483,14 @@ nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, Swift
     case .ownDevices?: try {
       guard case .ownDevices(let v)? = self.result else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case .pairing?: try {
+      guard case .pairing(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+    }()
+    case .pairingState?: try {
+      guard case .pairingState(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
     }()
     case nil: break
     }
@@ -4380,6 +4597,196 @@ nonisolated extension Polygate_Gateway_V1_DeviceRevoked: SwiftProtobuf.Message, 
   public static func ==(lhs: Polygate_Gateway_V1_DeviceRevoked, rhs: Polygate_Gateway_V1_DeviceRevoked) -> Bool {
     if lhs.userID != rhs.userID {return false}
     if lhs.deviceID != rhs.deviceID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_CreatePairing: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreatePairing"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}initiator_share\0\u{3}session_nonce\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.initiatorShare) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.sessionNonce) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.initiatorShare.isEmpty {
+      try visitor.visitSingularBytesField(value: self.initiatorShare, fieldNumber: 1)
+    }
+    if !self.sessionNonce.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sessionNonce, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_CreatePairing, rhs: Polygate_Gateway_V1_CreatePairing) -> Bool {
+    if lhs.initiatorShare != rhs.initiatorShare {return false}
+    if lhs.sessionNonce != rhs.sessionNonce {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_PairingCreated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PairingCreated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pairing_id\0\u{3}expires_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.pairingID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.expiresMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.pairingID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.pairingID, fieldNumber: 1)
+    }
+    if self.expiresMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.expiresMs, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_PairingCreated, rhs: Polygate_Gateway_V1_PairingCreated) -> Bool {
+    if lhs.pairingID != rhs.pairingID {return false}
+    if lhs.expiresMs != rhs.expiresMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_PairingStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PairingStatus"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pairing_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.pairingID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.pairingID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.pairingID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_PairingStatus, rhs: Polygate_Gateway_V1_PairingStatus) -> Bool {
+    if lhs.pairingID != rhs.pairingID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_PairingState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PairingState"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}state\0\u{3}responder_share\0\u{3}responder_confirmation\0\u{3}expires_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.state) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.responderShare) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.responderConfirmation) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.expiresMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.state.isEmpty {
+      try visitor.visitSingularStringField(value: self.state, fieldNumber: 1)
+    }
+    if !self.responderShare.isEmpty {
+      try visitor.visitSingularBytesField(value: self.responderShare, fieldNumber: 2)
+    }
+    if !self.responderConfirmation.isEmpty {
+      try visitor.visitSingularBytesField(value: self.responderConfirmation, fieldNumber: 3)
+    }
+    if self.expiresMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.expiresMs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_PairingState, rhs: Polygate_Gateway_V1_PairingState) -> Bool {
+    if lhs.state != rhs.state {return false}
+    if lhs.responderShare != rhs.responderShare {return false}
+    if lhs.responderConfirmation != rhs.responderConfirmation {return false}
+    if lhs.expiresMs != rhs.expiresMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_CompletePairing: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CompletePairing"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}pairing_id\0\u{1}accept\0\u{3}initiator_confirmation\0\u{3}sealed_identity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.pairingID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.accept) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.initiatorConfirmation) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self.sealedIdentity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.pairingID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.pairingID, fieldNumber: 1)
+    }
+    if self.accept != false {
+      try visitor.visitSingularBoolField(value: self.accept, fieldNumber: 2)
+    }
+    if !self.initiatorConfirmation.isEmpty {
+      try visitor.visitSingularBytesField(value: self.initiatorConfirmation, fieldNumber: 3)
+    }
+    if !self.sealedIdentity.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sealedIdentity, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_CompletePairing, rhs: Polygate_Gateway_V1_CompletePairing) -> Bool {
+    if lhs.pairingID != rhs.pairingID {return false}
+    if lhs.accept != rhs.accept {return false}
+    if lhs.initiatorConfirmation != rhs.initiatorConfirmation {return false}
+    if lhs.sealedIdentity != rhs.sealedIdentity {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

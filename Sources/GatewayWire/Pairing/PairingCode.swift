@@ -82,7 +82,7 @@ package struct PairingCode: Sendable, Hashable {
     }
 
     /// 5 bytes as 8 characters (big-endian, 5 bits each).
-    static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         let number = bytes.reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }
         return String((0..<8).map { Self.alphabet[Int((number >> UInt64(35 - 5 * $0)) & 31)] })
     }

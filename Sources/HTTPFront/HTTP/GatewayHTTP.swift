@@ -14,7 +14,8 @@ package enum GatewayHTTP {
         health: HealthRoutes,
         info: InfoRoute? = nil,
         social: SocialRoutes? = nil,
-        sse: SSERoutes? = nil
+        sse: SSERoutes? = nil,
+        pairing: PairingRoutes? = nil
     ) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: MetricsMiddleware())
@@ -23,6 +24,7 @@ package enum GatewayHTTP {
         info?.register(on: router)
         social?.register(on: router)
         sse?.register(on: router)
+        pairing?.register(on: router)
         return router
     }
 

@@ -18,6 +18,16 @@ struct PolychatUser: Sendable {
 
     static var binary: String { TestEnvironment.product("polychat") }
 
+    /// A state directory for a device not initialised yet (`init --link` makes it).
+    static func uninitialized(_ name: String, port: Int) -> PolychatUser {
+        PolychatUser(
+            name: name,
+            home: TestEnvironment.makeDirectory("polychat-\(name)") + "/state",
+            server: "http://127.0.0.1:\(port)",
+            extraEnvironment: [:]
+        )
+    }
+
     /// Runs `polychat init` for a new user (or, with `importing`, a new device of one), at
     /// `http://127.0.0.1:port` unless `server` says otherwise.
     static func create(
@@ -37,7 +47,11 @@ struct PolychatUser: Sendable {
         )
         var arguments = ["init", "--server", user.server, "--device-name", name] + initArguments
         if environment["POLYCHAT_PASSPHRASE"] != nil { arguments.append("--passphrase") }
-        if let export { arguments += ["--import", export] } else { arguments += ["--name", name] }
+        if let export {
+            arguments += ["--import", export]
+        } else if !initArguments.contains("--link") {
+            arguments += ["--name", name]
+        }
         let created = try await user.ok(arguments, sourceLocation: sourceLocation)
         #expect(created.contains("registered with"), "init did not register: \(created)", sourceLocation: sourceLocation)
         let whoami: [String: String] = try await user.json(["whoami", "--json"])

@@ -12,6 +12,7 @@ import Testing
         max_message_bytes = 65536
         send_rate_per_device = "7/3s"
         send_burst_per_device = 9
+        pairing_ttl = "2m"
 
         [presence]
         max_watched = 7
@@ -39,8 +40,12 @@ import Testing
             let presence = try #require(document["presence"] as? [String: Any])
             #expect(presence["max_watched"] as? Int == 7)
             #expect(presence["lease_ttl_ms"] as? Int == 90_000)
+            let pairing = try #require(document["pairing"] as? [String: Any])
+            #expect(pairing["path"] as? String == "/v1/pairing")
+            #expect(pairing["ttl_ms"] as? Int == 120_000)
+            #expect((pairing["attempts_per_ip"] as? [String: Int]) == ["count": 20, "period_ms": 600_000, "burst": 20])
             // One line, keys in the documented order.
-            let keys = ["gateway_id", "version", "protocol", "transports", "cipher_suites", "limits", "presence"]
+            let keys = ["gateway_id", "version", "protocol", "transports", "cipher_suites", "limits", "presence", "pairing"]
             let positions = keys.compactMap { response.body.range(of: "\"\($0)\":")?.lowerBound }
             #expect(positions.count == keys.count && positions == positions.sorted())
             #expect(response.body.hasSuffix("}\n") && response.body.split(separator: "\n").count == 1)
