@@ -60,6 +60,7 @@ installed=$(date +%s.%N)
 getent passwd polygate >/dev/null || fail "no user polygate"
 getent group polygate-admin >/dev/null || fail "no group polygate-admin"
 [ "$(stat -c '%a %U %G' /etc/polygate/polygated.conf)" = "640 root polygate" ] || fail "polygated.conf: $(stat -c '%a %U %G' /etc/polygate/polygated.conf)"
+[ "$(stat -c '%a %U %G' /var/lib/polygate/blobs)" = "750 polygate polygate" ] || fail "/var/lib/polygate/blobs: $(stat -c '%a %U %G' /var/lib/polygate/blobs)"
 [ "$(as_postgres -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'polygate'")" = polygate ] \
     || fail "no database polygate owned by polygate"
 pending=$(runuser -u polygate -- /usr/sbin/polygated migrate --status --config /etc/polygate/polygated.conf)

@@ -44,6 +44,9 @@ listen = "${LISTEN:-127.0.0.1:8080}"
 listen = "$PWD/.run/control.sock"
 group = ""
 
+[blobs]
+directory = "$PWD/.run/blobs"
+
 [database]
 url = "$DATABASE_URL"
 CONF

@@ -101,6 +101,20 @@ package enum ControlCommands {
             fields: ["pairing", "cancelled", "user"]
         ),
         command(
+            "blob stats",
+            "Encrypted attachments: how many, how many bytes, the oldest, and the users storing most.",
+            details: "Blobs are ciphertext: file names, contents and keys are in the members' messages, never here.",
+            fields: ["count", "bytes", "oldest", "directory"],
+            tables: [T(field: "users", columns: ["user", "blobs", "bytes"])]
+        ),
+        command(
+            "blob delete",
+            "Delete a blob (its 64 hex characters): it is gone for everyone who has its id.",
+            parameters: [P(name: "BLOB", kind: .text, optional: false)],
+            mutating: true,
+            fields: ["blob", "deleted", "user", "size"]
+        ),
+        command(
             "kp stats",
             "KeyPackage pool levels per device (of USER, or of every device that is low or out).",
             parameters: [P(name: "USER", kind: .user, optional: true)],

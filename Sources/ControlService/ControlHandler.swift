@@ -65,6 +65,8 @@ package struct ControlHandler: Sendable {
         case "device revoke": return try await self.revoke(arguments[0], peer: peer)
         case "pairing list": return try await self.pairings(limit: limit)
         case "pairing cancel": return try await self.cancelPairing(arguments[0], peer: peer)
+        case "blob stats": return try await self.blobStatistics()
+        case "blob delete": return try await self.deleteBlob(arguments[0], peer: peer)
         case "kp stats": return try await self.keyPackages(of: try await arguments.first.asyncMap(self.user))
         case "presence list": return self.presenceList(limit: limit)
         case "presence show": return try await self.presence(of: try await self.user(arguments[0]))

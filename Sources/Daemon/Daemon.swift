@@ -69,7 +69,8 @@ package enum Daemon {
             configuration: .init(
                 gatewayID: configuration.daemon.gatewayID,
                 limits: configuration.gateway,
-                presence: configuration.presence
+                presence: configuration.presence,
+                blobs: configuration.blobs
             ),
             database: database,
             listener: listener,
@@ -113,7 +114,8 @@ package enum Daemon {
                 pairing: realtime.pairing,
                 gatewayID: configuration.daemon.gatewayID,
                 clientAddresses: configuration.http.clientAddresses
-            )
+            ),
+            blobs: BlobRoutes(blobs: realtime.blobs, clientAddresses: configuration.http.clientAddresses)
         )
         let server = HTTPServer(
             listeners: listeners,

@@ -22,11 +22,19 @@ package final class RealtimeGateway: Sendable {
         package var limits: GatewayLimits
         /// The `[presence]` section.
         package var presence: PresenceLimits
+        /// The `[blobs]` section.
+        package var blobs: BlobLimits
 
-        package init(gatewayID: String, limits: GatewayLimits = GatewayLimits(), presence: PresenceLimits = PresenceLimits()) {
+        package init(
+            gatewayID: String,
+            limits: GatewayLimits = GatewayLimits(),
+            presence: PresenceLimits = PresenceLimits(),
+            blobs: BlobLimits = BlobLimits()
+        ) {
             self.gatewayID = gatewayID
             self.limits = limits
             self.presence = presence
+            self.blobs = blobs
         }
     }
 
@@ -60,6 +68,8 @@ package final class RealtimeGateway: Sendable {
     package let presence: PresenceService
     /// Pairings that link new devices (GATEWAY_SPEC.md §12).
     package let pairing: PairingService
+    /// Encrypted attachments (GATEWAY_SPEC.md §13).
+    package let blobs: BlobService
     let clock: GatewayClock
     let logger: Logger
     private let state = Mutex(State())
@@ -115,6 +125,14 @@ package final class RealtimeGateway: Sendable {
             maximumSealed: configuration.limits.maxMessageBytes,
             logger: logger
         )
+        self.blobs = BlobService(
+            limits: configuration.blobs,
+            repository: BlobRepository(database: database),
+            devices: self.repository,
+            ledger: ledger,
+            clock: clock,
+            logger: logger
+        )
         (self.prepared, self.preparedContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (self.events, self.eventsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         (self.revocations, self.revocationsContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
@@ -131,6 +149,7 @@ package final class RealtimeGateway: Sendable {
         let appends = try await self.listener.subscribe(to: AppendSignal.channel)
         let signals = try await self.listener.subscribe(to: SessionSignal.channel)
         let presence = try await self.listener.subscribe(to: PresenceSignal.channel)
+        self.blobs.prepare(sharedKey: SecretBytes(key))
         let context = SessionContext(
             gatewayID: self.gatewayID,
             limits: self.limits,
@@ -146,7 +165,8 @@ package final class RealtimeGateway: Sendable {
             hub: self.hub,
             presence: self.presence,
             registry: self.registry,
-            pairing: self.pairing
+            pairing: self.pairing,
+            blobs: self.blobs
         )
         let first = self.state.withLock { state -> Bool in
             guard state.subscriptions == nil, !state.stopped else { return false }
@@ -408,6 +428,7 @@ extension RealtimeGateway: Service {
             if ticks % 8 == 0 { await self.reconcile() }
             if ticks % 120 == 0 { self.limiter.sweep(now: now) }
             if ticks % 4 == 0 { await self.pairing.sweep() }
+            if ticks % 40 == 0 { await self.blobs.sweep() }
             if now - lastPrune >= pruneEvery {
                 lastPrune = now
                 let cutoff = self.clock.wallMs - UInt64(retention.milliseconds)

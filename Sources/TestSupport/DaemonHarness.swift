@@ -47,6 +47,7 @@ package struct DaemonHarness: Sendable {
             connect_timeout = "2s"
             ready_timeout = "1s"
             \(extra)
+            \(extra.contains("[blobs]") ? "" : "[blobs]\ndirectory = \"\(self.directory)/blobs\"")
             """
         )
     }

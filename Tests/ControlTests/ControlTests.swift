@@ -68,7 +68,9 @@ import Testing
     }
 
     @Test func requestsCarryTheResolvedName() throws {
-        let request = try ControlCommandLine.parse(line: "bl a aa bb").request(id: 7)
+        // `bl` would be `blob` or `block`: ambiguous since blobs came; `bloc` is not.
+        #expect(throws: (any Error).self) { try ControlCommandLine.parse(line: "bl a aa bb") }
+        let request = try ControlCommandLine.parse(line: "bloc a aa bb").request(id: 7)
         #expect(request == ControlProtocol.Request(id: 7, command: "block add", arguments: ["aa", "bb"], options: [:]))
     }
 

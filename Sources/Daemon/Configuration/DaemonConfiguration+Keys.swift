@@ -91,6 +91,14 @@ extension DaemonConfiguration {
             Self.presenceKeys
         ),
         Section(
+            "blobs",
+            doc: [
+                "Encrypted attachments (docs/GATEWAY_SPEC.md section 13): ciphertext only, uploaded with",
+                "POST /v1/blobs and served by GET /v1/blobs/ID, content-addressed and cacheable.",
+            ],
+            Self.blobKeys
+        ),
+        Section(
             "control",
             doc: [
                 "The control sockets of gwctl(8) (docs/CONTROL_PROTOCOL.md). Under systemd the read-write",
@@ -470,6 +478,35 @@ extension DaemonConfiguration {
         ),
         .rate("watch_rate", \.presence.watch, doc: ["Watch requests per device."]),
         .integer("watch_burst", \.presence.watch.wholeBurst, 1...1_000_000, doc: []),
+    ]
+
+    private static let blobKeys: [ConfigurationKey] = [
+        .string(
+            "directory",
+            \.blobs.directory,
+            bounds: "an absolute path",
+            doc: ["Where blobs are stored (created mode 0750 when missing)."],
+            check: { path throws(ConfigurationKey.Problem) in
+                guard path.hasPrefix("/") else {
+                    throw ConfigurationKey.Problem(code: .invalidValue, message: "must be an absolute path")
+                }
+                return path
+            }
+        ),
+        .integer("max_size", \.blobs.maxSize, 1024...(1 << 40), doc: ["The largest blob, in bytes."]),
+        .integer(
+            "quota_per_user",
+            \.blobs.quotaPerUser,
+            1024...(1 << 50),
+            doc: ["What one user's blobs may add up to, in bytes."]
+        ),
+        .duration(
+            "retention",
+            \.blobs.retention,
+            minimum: .seconds(1),
+            maximum: .seconds(3650 * 24 * 3600),
+            doc: ["How long a blob is kept after its upload; then it is deleted."]
+        ),
     ]
 
     private static let controlKeys: [ConfigurationKey] = [

@@ -106,6 +106,8 @@ package struct DaemonConfiguration: Sendable, Hashable {
     package var gateway = GatewayLimits()
     /// `[presence]`: leases, coalescing and watchlists (docs/GATEWAY_SPEC.md §10).
     package var presence = PresenceLimits()
+    /// `[blobs]`: encrypted attachments (docs/GATEWAY_SPEC.md §13).
+    package var blobs = BlobLimits()
     /// `[control]`: the control sockets gwctl uses (docs/CONTROL_PROTOCOL.md).
     package var control = Control()
 

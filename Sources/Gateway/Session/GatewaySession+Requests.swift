@@ -1,3 +1,4 @@
+import Foundation
 import GatewayWire
 import Logging
 import Primitives
@@ -28,6 +29,7 @@ extension GatewaySession {
             case .createPairing(let create): try await self.createPairing(create, identity, requestID)
             case .pairingStatus(let status): try await self.pairingStatus(status, identity, requestID)
             case .completePairing(let complete): try await self.completePairing(complete, identity, requestID)
+            case .blobToken: self.blobToken(identity, requestID)
             case .listBlocked: try await self.listBlocked(identity, requestID)
             case .setBlocked(let block): try await self.setBlocked(block, identity, requestID)
             case .renewLease(let renew): self.renewLease(renew, identity, requestID)
@@ -71,6 +73,20 @@ extension GatewaySession {
             return true
         }
         return false
+    }
+
+    /// `BlobToken` → `BlobTokenResult` (§13).
+    func blobToken(_ identity: Identity, _ requestID: UInt64) {
+        guard let (token, expires) = self.context.blobs.token(for: identity.deviceID) else {
+            self.respond(requestID, error: GatewayWireError(.unavailable, "blob tokens are not ready yet"))
+            return
+        }
+        var result = Polygate_Gateway_V1_BlobTokenResult()
+        result.token = Data(token)
+        result.expiresMs = expires
+        var response = self.response(requestID)
+        response.blobToken = result
+        self.respond(response)
     }
 
     static func check(convID: some Collection<UInt8>) throws(GatewayWireError) {

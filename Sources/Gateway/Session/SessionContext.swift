@@ -35,6 +35,8 @@ final class SessionContext: Sendable {
     let registry: SessionRegistry
     /// Pairings that link new devices (GATEWAY_SPEC.md §12).
     let pairing: PairingService
+    /// Encrypted attachments (GATEWAY_SPEC.md §13).
+    let blobs: BlobService
 
     init(
         gatewayID: String,
@@ -51,7 +53,8 @@ final class SessionContext: Sendable {
         hub: DeliveryHub,
         presence: PresenceService,
         registry: SessionRegistry,
-        pairing: PairingService
+        pairing: PairingService,
+        blobs: BlobService
     ) {
         self.gatewayID = gatewayID
         self.limits = limits
@@ -68,6 +71,7 @@ final class SessionContext: Sendable {
         self.presence = presence
         self.registry = registry
         self.pairing = pairing
+        self.blobs = blobs
     }
 
     /// The session authenticated (or resumed) as `identity`.

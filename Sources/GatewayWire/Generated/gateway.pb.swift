@@ -422,6 +422,15 @@ public nonisolated struct Polygate_Gateway_V1_ClientFrame: Sendable {
     set {body = .completePairing(newValue)}
   }
 
+  /// an upload token for POST /v1/blobs (§13)
+  public var blobToken: Polygate_Gateway_V1_BlobToken {
+    get {
+      if case .blobToken(let v)? = body {return v}
+      return Polygate_Gateway_V1_BlobToken()
+    }
+    set {body = .blobToken(newValue)}
+  }
+
   public var setBlocked: Polygate_Gateway_V1_SetBlocked {
     get {
       if case .setBlocked(let v)? = body {return v}
@@ -526,6 +535,8 @@ public nonisolated struct Polygate_Gateway_V1_ClientFrame: Sendable {
     case createPairing(Polygate_Gateway_V1_CreatePairing)
     case pairingStatus(Polygate_Gateway_V1_PairingStatus)
     case completePairing(Polygate_Gateway_V1_CompletePairing)
+    /// an upload token for POST /v1/blobs (§13)
+    case blobToken(Polygate_Gateway_V1_BlobToken)
     case setBlocked(Polygate_Gateway_V1_SetBlocked)
     case listBlocked(Polygate_Gateway_V1_ListBlocked)
     /// Presence (GATEWAY_SPEC.md §10)
@@ -1131,6 +1142,14 @@ public nonisolated struct Polygate_Gateway_V1_Response: Sendable {
     set {result = .pairingState(newValue)}
   }
 
+  public var blobToken: Polygate_Gateway_V1_BlobTokenResult {
+    get {
+      if case .blobToken(let v)? = result {return v}
+      return Polygate_Gateway_V1_BlobTokenResult()
+    }
+    set {result = .blobToken(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Result: Equatable, Sendable {
@@ -1147,6 +1166,7 @@ public nonisolated struct Polygate_Gateway_V1_Response: Sendable {
     case ownDevices(Polygate_Gateway_V1_DeviceList)
     case pairing(Polygate_Gateway_V1_PairingCreated)
     case pairingState(Polygate_Gateway_V1_PairingState)
+    case blobToken(Polygate_Gateway_V1_BlobTokenResult)
 
   }
 
@@ -1709,6 +1729,31 @@ public nonisolated struct Polygate_Gateway_V1_CompletePairing: Sendable {
   public init() {}
 }
 
+public nonisolated struct Polygate_Gateway_V1_BlobToken: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_BlobTokenResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Authorization: Bearer <hex> on POST and DELETE /v1/blobs
+  public var token: Data = Data()
+
+  public var expiresMs: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "polygate.gateway.v1"
@@ -1816,7 +1861,7 @@ nonisolated extension Polygate_Gateway_V1_SignedDeviceCertificate: SwiftProtobuf
 
 nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClientFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}authenticate\0\u{1}resume\0\u{1}ping\0\u{4}\u{6}upload_key_packages\0\u{3}count_key_packages\0\u{3}claim_key_packages\0\u{4}\u{8}create_conversation\0\u{1}send\0\u{1}ack\0\u{3}fetch_group_info\0\u{3}list_members\0\u{3}check_devices\0\u{3}list_devices\0\u{3}revoke_device\0\u{3}create_pairing\0\u{3}pairing_status\0\u{3}set_blocked\0\u{3}list_blocked\0\u{3}complete_pairing\0\u{4}\u{8}renew_lease\0\u{3}set_presence\0\u{3}contact_request\0\u{3}contact_accept\0\u{3}contact_revoke\0\u{3}list_contacts\0\u{1}watch\0\u{1}unwatch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}authenticate\0\u{1}resume\0\u{1}ping\0\u{4}\u{6}upload_key_packages\0\u{3}count_key_packages\0\u{3}claim_key_packages\0\u{4}\u{8}create_conversation\0\u{1}send\0\u{1}ack\0\u{3}fetch_group_info\0\u{3}list_members\0\u{3}check_devices\0\u{3}list_devices\0\u{3}revoke_device\0\u{3}create_pairing\0\u{3}pairing_status\0\u{3}set_blocked\0\u{3}list_blocked\0\u{3}complete_pairing\0\u{3}blob_token\0\u{4}\u{7}renew_lease\0\u{3}set_presence\0\u{3}contact_request\0\u{3}contact_accept\0\u{3}contact_revoke\0\u{3}list_contacts\0\u{1}watch\0\u{1}unwatch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2072,6 +2117,19 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
           self.body = .completePairing(v)
         }
       }()
+      case 33: try {
+        var v: Polygate_Gateway_V1_BlobToken?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .blobToken(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .blobToken(v)
+        }
+      }()
       case 40: try {
         var v: Polygate_Gateway_V1_RenewLease?
         var hadOneofValue = false
@@ -2265,6 +2323,10 @@ nonisolated extension Polygate_Gateway_V1_ClientFrame: SwiftProtobuf.Message, Sw
     case .completePairing?: try {
       guard case .completePairing(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 32)
+    }()
+    case .blobToken?: try {
+      guard case .blobToken(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 33)
     }()
     case .renewLease?: try {
       guard case .renewLease(let v)? = self.body else { preconditionFailure() }
@@ -3232,7 +3294,7 @@ nonisolated extension Polygate_Gateway_V1_ListBlocked: SwiftProtobuf.Message, Sw
 
 nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Response"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{3}gateway_id\0\u{3}conv_home\0\u{3}origin_gateway\0\u{2}\u{5}auth\0\u{1}send\0\u{1}count\0\u{1}claim\0\u{3}group_info\0\u{1}members\0\u{1}contacts\0\u{1}watch\0\u{1}devices\0\u{1}blocked\0\u{3}own_devices\0\u{1}pairing\0\u{3}pairing_state\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}error\0\u{3}gateway_id\0\u{3}conv_home\0\u{3}origin_gateway\0\u{2}\u{5}auth\0\u{1}send\0\u{1}count\0\u{1}claim\0\u{3}group_info\0\u{1}members\0\u{1}contacts\0\u{1}watch\0\u{1}devices\0\u{1}blocked\0\u{3}own_devices\0\u{1}pairing\0\u{3}pairing_state\0\u{3}blob_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3414,6 +3476,19 @@ nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, Swift
           self.result = .pairingState(v)
         }
       }()
+      case 23: try {
+        var v: Polygate_Gateway_V1_BlobTokenResult?
+        var hadOneofValue = false
+        if let current = self.result {
+          hadOneofValue = true
+          if case .blobToken(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.result = .blobToken(v)
+        }
+      }()
       default: break
       }
     }
@@ -3491,6 +3566,10 @@ nonisolated extension Polygate_Gateway_V1_Response: SwiftProtobuf.Message, Swift
     case .pairingState?: try {
       guard case .pairingState(let v)? = self.result else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+    }()
+    case .blobToken?: try {
+      guard case .blobToken(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
     }()
     case nil: break
     }
@@ -4787,6 +4866,60 @@ nonisolated extension Polygate_Gateway_V1_CompletePairing: SwiftProtobuf.Message
     if lhs.accept != rhs.accept {return false}
     if lhs.initiatorConfirmation != rhs.initiatorConfirmation {return false}
     if lhs.sealedIdentity != rhs.sealedIdentity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_BlobToken: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobToken"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_BlobToken, rhs: Polygate_Gateway_V1_BlobToken) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_BlobTokenResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobTokenResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}token\0\u{3}expires_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.token) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.expiresMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.token.isEmpty {
+      try visitor.visitSingularBytesField(value: self.token, fieldNumber: 1)
+    }
+    if self.expiresMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.expiresMs, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_BlobTokenResult, rhs: Polygate_Gateway_V1_BlobTokenResult) -> Bool {
+    if lhs.token != rhs.token {return false}
+    if lhs.expiresMs != rhs.expiresMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -15,7 +15,8 @@ package enum GatewayHTTP {
         info: InfoRoute? = nil,
         social: SocialRoutes? = nil,
         sse: SSERoutes? = nil,
-        pairing: PairingRoutes? = nil
+        pairing: PairingRoutes? = nil,
+        blobs: BlobRoutes? = nil
     ) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: MetricsMiddleware())
@@ -25,6 +26,7 @@ package enum GatewayHTTP {
         social?.register(on: router)
         sse?.register(on: router)
         pairing?.register(on: router)
+        blobs?.register(on: router)
         return router
     }
 

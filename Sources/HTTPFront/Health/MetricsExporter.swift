@@ -27,6 +27,9 @@ package final class MetricsExporter: Sendable {
         let webSocket, sse, authenticated, conversations: Gauge
         let appends, deliveries, authFailures, rateLimited, slowConsumers, penalties: Counter
         let last = Mutex(GatewayCounters.Snapshot())
+        let blobUploads, blobUploadBytes, blobDownloads, blobDownloadBytes: Counter
+        let blobsStored, blobBytesStored: Gauge
+        let lastBlobs = Mutex(BlobService.Counters())
 
         init(registry: PrometheusCollectorRegistry, name: (String?, String, String, String) -> MetricNameDescriptor) {
             let sessions = name("gateway", "sessions", "", "Open realtime connections by transport")
@@ -56,6 +59,31 @@ package final class MetricsExporter: Sendable {
             self.penalties = registry.makeCounter(
                 descriptor: name("gateway", "penalties", "total", "Connections closed for repeated rate limiting (4029)")
             )
+            self.blobUploads = registry.makeCounter(descriptor: name("blobs", "uploads", "total", "Blobs uploaded"))
+            self.blobUploadBytes = registry.makeCounter(descriptor: name("blobs", "uploaded", "bytes", "Bytes of blobs uploaded"))
+            self.blobDownloads = registry.makeCounter(
+                descriptor: name("blobs", "downloads", "total", "Blob downloads (and ranges)")
+            )
+            self.blobDownloadBytes = registry.makeCounter(
+                descriptor: name("blobs", "downloaded", "bytes", "Bytes of blobs sent")
+            )
+            self.blobsStored = registry.makeGauge(descriptor: name("blobs", "stored", "", "Blobs stored (as of the last sweep)"))
+            self.blobBytesStored = registry.makeGauge(
+                descriptor: name("blobs", "stored", "bytes", "Bytes of blobs stored (as of the last sweep)")
+            )
+        }
+
+        func update(blobs now: BlobService.Counters) {
+            let before = self.lastBlobs.withLock { last in
+                defer { last = now }
+                return last
+            }
+            self.blobUploads.increment(by: now.uploads - before.uploads)
+            self.blobUploadBytes.increment(by: now.uploadedBytes - before.uploadedBytes)
+            self.blobDownloads.increment(by: now.downloads - before.downloads)
+            self.blobDownloadBytes.increment(by: now.downloadedBytes - before.downloadedBytes)
+            self.blobsStored.set(now.stored)
+            self.blobBytesStored.set(now.storedBytes)
         }
 
         func update(_ now: GatewayCounters.Snapshot) {
@@ -129,7 +157,10 @@ package final class MetricsExporter: Sendable {
         if let statistics = self.database?.statistics {
             self.pool.update(statistics)
         }
-        if let realtime = self.realtime { self.gateway?.update(realtime.statistics) }
+        if let realtime = self.realtime {
+            self.gateway?.update(realtime.statistics)
+            self.gateway?.update(blobs: realtime.blobs.snapshot)
+        }
         return self.registry.emitToBuffer()
     }
 }

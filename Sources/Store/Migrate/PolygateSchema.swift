@@ -17,6 +17,7 @@ public enum PolygateSchema {
             ("0010_group_commit.sql", PackageResources._010_group_commit_sql),
             ("0011_device_last_seen.sql", PackageResources._011_device_last_seen_sql),
             ("0012_pairings.sql", PackageResources._012_pairings_sql),
+            ("0013_blobs.sql", PackageResources._013_blobs_sql),
         ]
         return files.map { file in embedded(file, Migration.init(fileName:contents:)) }
     }()

@@ -75,6 +75,7 @@ import Testing
         "database.url": "\"postgresql:///other\"",
         "metrics.token": "\"0123456789abcdef0123\"",
         "control.listen": "\"/tmp/other.sock\"",
+        "blobs.directory": "\"/srv/polygate/blobs\"",
         "control.group": "\"wheel\"",
         "control.readonly_listen": "\"/tmp/other-ro.sock\"",
         "control.readonly_group": "\"adm\"",
