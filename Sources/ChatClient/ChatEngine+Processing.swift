@@ -216,9 +216,13 @@ extension ChatEngine {
         }
         if sender != self.userID { self.rememberPublishedName(message.from, of: sender) }
         switch message.kind {
-        case .text:
+        case .text, .attachment:
             // Someone this user blocks is not heard in rooms (in a DM the gateway refuses them).
             if (self.state.blocked ?? []).contains(sender) { return }
+            if message.kind == .attachment, message.attachment.map(Self.usable) != true {
+                self.notices.append("a file in \(self.state.conversations[index].name) is malformed and was dropped")
+                return
+            }
             self.append(
                 ChatMessage(
                     seq: seq,
@@ -227,7 +231,8 @@ extension ChatEngine {
                     text: message.text ?? "",
                     sentAtMs: message.sentAtMs,
                     own: sender == self.userID,
-                    notice: false
+                    notice: false,
+                    attachment: message.kind == .attachment ? message.attachment : nil
                 ),
                 to: index,
                 unread: sender != self.userID

@@ -54,7 +54,24 @@ package enum Listing {
             return "\(when) [\(who)\(message.text)]"
         }
         let who = message.own ? "you" : Self.user(message.sender, name: message.senderName)
+        if let file = message.attachment {
+            let caption = message.text.isEmpty ? "" : " " + Self.clean(message.text)
+            return "\(when) \(who): [file \(Self.clean(file.name)), \(Self.size(file.size)), \(file.blob.prefix(8))]\(caption)"
+        }
         return "\(when) \(who): \(Self.clean(message.text))"
+    }
+
+    /// A size in bytes as people read it: `512 B`, `1.5 KB`, `50.0 MB`, `1.2 GB`.
+    package static func size(_ bytes: Int) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000, unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        if unit == 0 { return "\(bytes) B" }
+        return String(format: "%.1f %@", value, units[unit])
     }
 
     /// One conversation line: short id, kind, name, members, unread. A DM is named by its peer:

@@ -101,6 +101,26 @@ package struct ChatMessage: Codable, Sendable, Hashable {
     package var own: Bool
     /// Not a message but an event ("alice joined"): shown differently.
     package var notice: Bool
+    /// A file sent with the message (`text` is then its caption, possibly empty).
+    package var attachment: Attachment?
+}
+
+/// A file in a message (docs/CHAT_MESSAGES.md, "Attachments"): where its ciphertext is, the key
+/// that opens it, and what it is. Travels inside the MLS application message only.
+package struct Attachment: Codable, Sendable, Hashable {
+    package var v = 1
+    /// The blob id: SHA-256 of the ciphertext, hex.
+    package var blob: String
+    /// The file key, hex (32 bytes).
+    package var key: String
+    /// The file's size in bytes.
+    package var size: Int
+    /// The ciphertext's size in bytes.
+    package var ciphertextSize: Int
+    package var chunkSize: Int
+    package var mediaType: String
+    /// The file's name (a name only: no directories).
+    package var name: String
 }
 
 /// A KeyPackage this device uploaded, with the private keys a Welcome to it needs.
@@ -114,7 +134,7 @@ struct StoredKeyPackage: Codable, Sendable {
 
 /// The plaintext of an MLS application message between polychat clients.
 struct AppMessage: Codable, Sendable {
-    enum Kind: String, Codable { case text, meta }
+    enum Kind: String, Codable { case text, meta, attachment }
     var v = 1
     var kind: Kind
     var text: String?
@@ -124,4 +144,6 @@ struct AppMessage: Codable, Sendable {
     var name: String?
     var conversation: ConversationRecord.Kind?
     var sentAtMs: UInt64
+    /// `attachment`: the file (`text` is its caption).
+    var attachment: Attachment?
 }

@@ -114,7 +114,13 @@ package enum InstanceProtocol {
     /// `run`: a polychat command line (without `polychat`), run by the instance as if typed.
     package struct RunParams: Codable, Sendable {
         package var argv: [String]
-        package init(argv: [String]) { self.argv = argv }
+        /// The caller's working directory: relative paths in `argv` (`send --file`, `save`)
+        /// are read against it. Absent: the instance's own.
+        package var cwd: String?
+        package init(argv: [String], cwd: String? = nil) {
+            self.argv = argv
+            self.cwd = cwd
+        }
     }
 
     /// `run`'s result: what the command printed and its exit status.

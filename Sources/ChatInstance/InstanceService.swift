@@ -11,7 +11,7 @@ import Glibc
 /// a routed command opens no connection of its own.
 package final class InstanceService {
     /// Runs a command line as the instance (`run`): the command's output and exit status.
-    package typealias CommandRunner = @Sendable ([String]) async -> InstanceProtocol.RunResult
+    package typealias CommandRunner = @Sendable (InstanceProtocol.RunParams) async -> InstanceProtocol.RunResult
 
     let engine: ChatEngine
     let server: InstanceServer
@@ -112,7 +112,7 @@ package final class InstanceService {
                 return InstanceProtocol.result(status, id: head.id)
             case .run:
                 let params = try Self.params(InstanceProtocol.RunParams.self, line)
-                return InstanceProtocol.result(await self.runCommand(params.argv), id: head.id)
+                return InstanceProtocol.result(await self.runCommand(params), id: head.id)
             case .subscribe:
                 self.server.subscribe(client)
                 return InstanceProtocol.result(InstanceProtocol.Subscribed(subscribed: true), id: head.id)

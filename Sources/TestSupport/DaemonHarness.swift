@@ -19,7 +19,8 @@ package struct DaemonHarness: Sendable {
         control: String = "",
         http: String = "",
         port: Int? = nil,
-        gatewayID: String = "gw_test"
+        gatewayID: String = "gw_test",
+        connectTimeout: String = "2s"
     ) throws {
         self.directory = TestEnvironment.makeDirectory("daemon")
         self.port = port ?? TestEnvironment.freePort()
@@ -44,7 +45,7 @@ package struct DaemonHarness: Sendable {
 
             [database]
             url = "\(databaseURL)"
-            connect_timeout = "2s"
+            connect_timeout = "\(connectTimeout)"
             ready_timeout = "1s"
             \(extra)
             \(extra.contains("[blobs]") ? "" : "[blobs]\ndirectory = \"\(self.directory)/blobs\"")

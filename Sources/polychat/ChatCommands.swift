@@ -4,6 +4,10 @@ import ChatInstance
 import ChatTerminal
 import GatewayWire
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct Rooms: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List conversations (rooms and DMs), newest activity first, after fetching what is new."
@@ -224,7 +228,15 @@ struct DirectMessage: AsyncParsableCommand {
 }
 
 struct Send: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Send a message to a conversation.")
+    static let configuration = CommandConfiguration(
+        abstract: "Send a message, or a file, to a conversation.",
+        discussion: """
+            With --file, the file is encrypted on this device with a fresh key, uploaded as \
+            ciphertext, and its key, digest, size, type and name go to the members inside the \
+            end-to-end-encrypted message (TEXT, if given, is its caption); a progress bar shows on \
+            a terminal. The members list it with 'polychat files' and get it with 'polychat save'.
+            """
+    )
 
     @OptionGroup var state: StateOptions
 
@@ -233,23 +245,167 @@ struct Send: AsyncParsableCommand {
     )
     var conversation: String
 
-    @Argument(help: "The text.")
-    var text: String
+    @Argument(help: "The text (with --file: the file's caption, optional).")
+    var text: String?
+
+    @Option(help: ArgumentHelp("A file to send (encrypted end to end).", valueName: "path"))
+    var file: String?
 
     func validate() throws {
-        guard !self.text.isEmpty else { throw ValidationError("the message is empty") }
+        if self.file == nil {
+            guard let text = self.text, !text.isEmpty else { throw ValidationError("the message is empty") }
+        }
     }
 
     func run() async throws {
         try await perform {
             let engine = try self.state.open()
-            let seq = try await engine.withSession { session in
-                let record = try await engine.conversation(named: self.conversation)
-                return try await engine.send(self.text, to: record.id, session: session).seq
+            if let file = self.file {
+                let path = CommandHost.absolute(file)
+                let progress = ProgressBar(label: "sending \(path.split(separator: "/").last ?? "")")
+                let sent = try await engine.withSession { session in
+                    let record = try await engine.conversation(named: self.conversation)
+                    return try await engine.sendFile(
+                        path,
+                        caption: self.text ?? "",
+                        to: record.id,
+                        session: session,
+                        progress: progress?.update
+                    )
+                }
+                progress?.finish()
+                let attachment = sent.attachment!
+                say(
+                    "sent \(attachment.name) (\(Listing.size(attachment.size)), file \(attachment.blob.prefix(8))) (#\(sent.seq))"
+                )
+            } else {
+                let seq = try await engine.withSession { session in
+                    let record = try await engine.conversation(named: self.conversation)
+                    return try await engine.send(self.text ?? "", to: record.id, session: session).seq
+                }
+                say("sent (#\(seq))")
             }
-            say("sent (#\(seq))")
             for notice in await engine.takeNotices() { printError("polychat: \(notice)") }
         }
+    }
+}
+
+struct Files: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the files sent in a conversation (after fetching what is new)."
+    )
+
+    @OptionGroup var state: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(
+        help: ArgumentHelp("The conversation: an id prefix, its name, or @name for the DM with that user.", valueName: "conv")
+    )
+    var conversation: String
+
+    @Flag(help: "Do not connect: list what this device has.")
+    var offline = false
+
+    struct Shown: Encodable {
+        var id, name, mediaType, sender: String
+        var senderName: String?
+        var size: Int
+        var sentAtMs: UInt64
+        var caption: String
+    }
+
+    func run() async throws {
+        try await perform {
+            let engine = try self.state.open()
+            if !self.offline { try await engine.withSession { _ in } }
+            let record = try await engine.conversation(named: self.conversation)
+            let files = await engine.attachments(in: record.id)
+            if self.output.json {
+                say(
+                    Listing.json(
+                        files.map {
+                            Shown(
+                                id: $0.attachment!.blob,
+                                name: $0.attachment!.name,
+                                mediaType: $0.attachment!.mediaType,
+                                sender: $0.sender,
+                                senderName: $0.senderName,
+                                size: $0.attachment!.size,
+                                sentAtMs: $0.sentAtMs,
+                                caption: $0.text
+                            )
+                        }
+                    )
+                )
+            } else if files.isEmpty {
+                say("no files in \(ChatScreen.title(record)) (polychat send CONV --file PATH sends one)")
+            } else {
+                for message in files {
+                    let file = message.attachment!
+                    let who = message.own ? "you" : Listing.user(message.sender, name: message.senderName)
+                    say(
+                        "\(file.blob.prefix(8))  \(Listing.clean(file.name))  \(Listing.size(file.size))  \(file.mediaType)  \(who)  \(Listing.time(message.sentAtMs))"
+                    )
+                }
+            }
+        }
+    }
+}
+
+struct Save: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Download a file sent in a conversation, check it and decrypt it.",
+        discussion: """
+            FILE is the id 'polychat files' prints (8 characters are enough) or the file's name. \
+            The download is checked against its digest and every chunk against its key: a file \
+            altered on the server is refused and nothing is saved. PATH defaults to the file's \
+            name in the current directory; an existing file is not replaced without --force.
+            """
+    )
+
+    @OptionGroup var state: StateOptions
+
+    @Argument(
+        help: ArgumentHelp("The conversation: an id prefix, its name, or @name for the DM with that user.", valueName: "conv")
+    )
+    var conversation: String
+
+    @Argument(help: ArgumentHelp("The file: its id (or a prefix of 4+ characters) or its name.", valueName: "file"))
+    var file: String
+
+    @Argument(help: ArgumentHelp("Where to save it (default: its name, here; a directory: its name there).", valueName: "path"))
+    var path: String?
+
+    @Flag(help: "Replace PATH when it exists.")
+    var force = false
+
+    func run() async throws {
+        try await perform {
+            let engine = try self.state.open()
+            if (try? await engine.conversation(named: self.conversation)) == nil { try await engine.withSession { _ in } }
+            let record = try await engine.conversation(named: self.conversation)
+            var attachment = try? await engine.attachment(self.file, in: record.id)
+            if attachment == nil {
+                // Not here yet (sent while away): fetch, then look again.
+                try await engine.withSession { _ in }
+                attachment = try await engine.attachment(self.file, in: record.id)
+            }
+            let file = attachment!
+            var target = CommandHost.absolute(self.path ?? file.name)
+            if Save.isDirectory(target) { target += "/" + file.name }
+            if !self.force, access(target, F_OK) == 0 {
+                throw ChatError(.badArgument, "\(target) exists: give another PATH, or --force to replace it")
+            }
+            let progress = ProgressBar(label: "saving \(file.name)")
+            try await engine.save(file, to: target, progress: progress?.update)
+            progress?.finish()
+            say("saved \(target) (\(Listing.size(file.size)), \(file.mediaType))")
+        }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
     }
 }
 

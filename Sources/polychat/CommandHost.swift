@@ -12,9 +12,21 @@ final class CommandHost: Sendable {
     @TaskLocal static var current: CommandHost?
 
     let engine: ChatEngine
+    /// The caller's working directory, for its relative paths.
+    let cwd: String?
     private let output = Mutex<(stdout: String, stderr: String)>(("", ""))
 
-    init(engine: ChatEngine) { self.engine = engine }
+    init(engine: ChatEngine, cwd: String?) {
+        self.engine = engine
+        self.cwd = cwd
+    }
+
+    /// `path` made absolute against the caller's working directory (this process's, outside a
+    /// routed command).
+    static func absolute(_ path: String) -> String {
+        if let cwd = Self.current?.cwd, !path.hasPrefix("/") { return StateDirectory.absolute(cwd + "/" + path) }
+        return StateDirectory.absolute(path)
+    }
 
     var stdout: String { self.output.withLock { $0.stdout } }
     var stderr: String { self.output.withLock { $0.stderr } }
@@ -28,11 +40,11 @@ final class CommandHost: Sendable {
     /// The commands another process may run through an instance: those that need nothing
     /// but the identity and the connection (no files named relative to the caller, no
     /// passphrases, no terminal).
-    static func routable(_ command: any ParsableCommand) -> Bool { command is any RoutableCommand }
+    static func routable(_ command: any ParsableCommand) -> Bool { (command as? any RoutableCommand)?.isRoutable == true }
 
     /// Runs `argv` as `polychat ARGV` would, with `engine`: the output and exit status.
-    static func run(_ argv: [String], engine: ChatEngine) async -> InstanceProtocol.RunResult {
-        let host = CommandHost(engine: engine)
+    static func run(_ argv: [String], cwd: String? = nil, engine: ChatEngine) async -> InstanceProtocol.RunResult {
+        let host = CommandHost(engine: engine, cwd: cwd)
         var status: Int32 = 0
         await Self.$current.withValue(host) {
             do {
@@ -67,6 +79,12 @@ final class CommandHost: Sendable {
 protocol RoutableCommand {
     /// Its state directory: where the instance it goes through would run.
     var state: StateOptions { get }
+    /// Whether this command line may go through an instance.
+    var isRoutable: Bool { get }
+}
+
+extension RoutableCommand {
+    var isRoutable: Bool { true }
 }
 
 /// Prints a line of a command's output (to the caller of a routed command, if it is one).
@@ -97,6 +115,8 @@ extension Room.Leave: RoutableCommand {}
 extension Room.Members: RoutableCommand {}
 extension DirectMessage: RoutableCommand {}
 extension Send: RoutableCommand {}
+extension Files: RoutableCommand {}
+extension Save: RoutableCommand {}
 extension Read: RoutableCommand {}
 extension Contacts.List: RoutableCommand {}
 extension Contacts.Change: RoutableCommand {}

@@ -19,7 +19,7 @@ func catchStopSignals() {
 
 /// Starts serving the instance socket for `engine` (the caller holds the state lock).
 func instanceService(_ engine: ChatEngine) throws(ChatError) -> InstanceService {
-    try InstanceService(engine: engine) { argv in await CommandHost.run(argv, engine: engine) }
+    try InstanceService(engine: engine) { params in await CommandHost.run(params.argv, cwd: params.cwd, engine: engine) }
 }
 
 struct Daemon: AsyncParsableCommand {

@@ -28,7 +28,7 @@ struct Polychat: AsyncParsableCommand {
         subcommands: [
             Initialize.self, Whoami.self, Identity.self, Servers.self,
             Sync.self, Post.self, Reply.self, Follow.self, Unfollow.self, Feed.self, Profile.self,
-            Rooms.self, Room.self, DirectMessage.self, Send.self, Read.self, Chat.self,
+            Rooms.self, Room.self, DirectMessage.self, Send.self, Read.self, Files.self, Save.self, Chat.self,
             Contacts.self, Presence.self, Devices.self, Daemon.self, Listen.self,
         ],
         defaultSubcommand: Chat.self
@@ -59,10 +59,11 @@ struct Polychat: AsyncParsableCommand {
     /// when one runs: sent to it, its output printed here; the exit status. Nil: run here.
     static func throughRunningInstance(_ arguments: [String]) -> Int32? {
         guard let command = try? Self.parseAsRoot(arguments), let routable = command as? any RoutableCommand,
-            let client = InstanceClient(directory: routable.state.directory)
+            routable.isRoutable, let client = InstanceClient(directory: routable.state.directory)
         else { return nil }
         do throws(ChatError) {
-            let result: InstanceProtocol.RunResult = try client.call(.run, InstanceProtocol.RunParams(argv: arguments))
+            let cwd = StateDirectory.absolute(".")
+            let result: InstanceProtocol.RunResult = try client.call(.run, InstanceProtocol.RunParams(argv: arguments, cwd: cwd))
             Terminal.write(result.stdout)
             Terminal.write(result.stderr, to: 2)
             return result.status

@@ -68,15 +68,17 @@ struct PolychatUser: Sendable {
         return environment
     }
 
-    /// Runs a command to its end.
+    /// Runs a command to its end (in `directory`, when given, through a shell's `cd`).
     func run(
         _ arguments: [String],
         input: String = "/dev/null",
-        timeout: Duration = .seconds(60)
+        timeout: Duration = .seconds(60),
+        directory: String? = nil
     ) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let quoted = ([Self.binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         let process = try TestProcess(
-            executable: Self.binary,
-            arguments: arguments,
+            executable: directory == nil ? Self.binary : "/bin/sh",
+            arguments: directory.map { ["-c", "cd '\($0)' && exec " + quoted.joined(separator: " ")] } ?? arguments,
             environment: self.environment,
             standardInput: input,
             outputDirectory: TestEnvironment.scratchDirectory
