@@ -13,10 +13,12 @@ package enum SlashCommand: Equatable, Sendable {
     case leave
     /// `/invisible` (or `/invisible on|off`) and `/visible`.
     case invisible(Bool)
+    /// `/save FILE [PATH]`: saves a file of the open conversation (its id prefix or name).
+    case save(file: String, path: String?)
 
     /// What `/help` shows (one line, for the notice line).
     package static let helpText =
-        "/dm USER TEXT  /join CONV  /invite USER  /leave  /invisible [on|off]  /visible  /quit — Tab: next conversation"
+        "/dm USER TEXT  /join CONV  /invite USER  /leave  /save FILE [PATH]  /invisible [on|off]  /visible  /quit"
 
     /// Parses a line that starts with `/`; the error says what is wrong and what to type.
     package static func parse(_ line: String) -> Result<SlashCommand, Problem> {
@@ -54,6 +56,11 @@ package enum SlashCommand: Equatable, Sendable {
             }
         case "visible":
             return .success(.invisible(false))
+        case "save":
+            guard (1...2).contains(rest.count) else {
+                return .failure(Problem("usage: /save FILE [PATH] (a file of the open conversation)"))
+            }
+            return .success(.save(file: rest[0], path: rest.count == 2 ? rest[1] : nil))
         default:
             return .failure(Problem("no command /\(name): /help lists them"))
         }

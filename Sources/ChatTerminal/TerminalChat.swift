@@ -189,6 +189,29 @@ package final class TerminalChat {
                 try await self.engine.leave(record.id, session: session)
                 self.screen.notice = "you left \(ChatScreen.title(record, petnames: await self.engine.petnames))"
             }
+        case .save(let name, let path):
+            guard let record = self.screen.selectedRecord else {
+                self.screen.notice = "no conversation is open"
+                return false
+            }
+            do {
+                let file = try await self.engine.attachment(name, in: record.id)
+                var target = StateDirectory.absolute(path ?? file.name)
+                var status = stat()
+                if stat(target, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { target += "/" + file.name }
+                guard access(target, F_OK) != 0 else {
+                    self.screen.notice = "\(target) exists: /save \(name) OTHER-PATH"
+                    return false
+                }
+                self.screen.notice = "saving \(file.name)…"
+                self.draw()
+                try await self.engine.save(file, to: target)
+                self.screen.notice = "saved \(target) (\(Listing.size(file.size)))"
+                return true
+            } catch {
+                self.screen.notice = "\(error)"
+                return false
+            }
         case .invisible(let invisible):
             return await self.withSession(session) { session in
                 try await self.engine.setInvisible(invisible, session: session)

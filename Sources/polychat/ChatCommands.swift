@@ -473,7 +473,8 @@ struct Chat: AsyncParsableCommand {
             Up/Down (Ctrl-P/Ctrl-N) or Tab pick the conversation; PgUp/PgDn scroll; Ctrl-L \
             repaints; Ctrl-C, Ctrl-D on an empty line or /quit quit. The input line takes \
             commands: /dm USER TEXT, /join CONV (a name no conversation has creates a room), \
-            /invite USER, /leave, /invisible [on|off], /visible, /help. Reconnects by itself and \
+            /invite USER, /leave, /save FILE [PATH] (a file of the open conversation), \
+            /invisible [on|off], /visible, /help. Reconnects by itself and \
             says so in the top line. Needs 40x8 cells; made for 80x24 and up. While it runs, \
             other polychat commands go through it (see 'polychat daemon --help').
 

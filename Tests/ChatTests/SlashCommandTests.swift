@@ -24,6 +24,8 @@ import Testing
         #expect(self.parse("/invisible on") == .invisible(true))
         #expect(self.parse("/invisible off") == .invisible(false))
         #expect(self.parse("/visible") == .invisible(false))
+        #expect(self.parse("/save c9f4") == .save(file: "c9f4", path: nil))
+        #expect(self.parse("/save report.pdf /tmp") == .save(file: "report.pdf", path: "/tmp"))
     }
 
     @Test func wrongUseSaysWhatToType() {
@@ -34,6 +36,7 @@ import Testing
         #expect(self.problem("/leave now") == "usage: /leave (leaves the open conversation)")
         #expect(self.problem("/invisible maybe") == "usage: /invisible [on|off]")
         #expect(self.problem("/frob") == "no command /frob: /help lists them")
+        #expect(self.problem("/save") == "usage: /save FILE [PATH] (a file of the open conversation)")
         #expect(self.problem("/") == "type a command after /")
         #expect(SlashCommand.helpText.contains("/dm USER TEXT"))
     }

@@ -1,3 +1,5 @@
+import Foundation
+import Primitives
 import TestSupport
 import Testing
 
@@ -148,6 +150,16 @@ import Glibc
             // A line that is not a command stays, to be corrected (Ctrl-U clears it).
             terminal.type("\u{15}/dm\r")
             try await terminal.waitFor("usage: /dm USER TEXT")
+            // A file sent to the open room shows as a line; /save stores it.
+            let work = TestEnvironment.makeDirectory("ui-files")
+            let original = SecureRandom.bytes(count: 5000)
+            try Data(original).write(to: URL(fileURLWithPath: "\(work)/note.txt"))
+            try await alice.ok(["send", "lobby", "--file", "\(work)/note.txt"])
+            try await terminal.waitFor("note.txt")
+            let saved = TestEnvironment.makeDirectory("ui-saved")
+            terminal.type("\u{15}/save note.txt \(saved)\r")
+            try await terminal.waitFor("saved ")
+            #expect(Array(try Data(contentsOf: URL(fileURLWithPath: "\(saved)/note.txt"))) == original)
             terminal.type("\u{15}/quit\r")
             #expect(try await terminal.waitForExit() == 0)
             // Closed, the UI removed its socket: commands run by themselves again.
