@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db openssl nginx curl
 
-.PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-realtime bench-control bench-append conformance proto conf format clean
+.PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-blobs bench-realtime bench-control bench-append conformance proto conf format clean
 
 all: build
 
@@ -71,6 +71,14 @@ bench-realtime: deps
 	$(SWIFT) build -c release --product polygated
 	$(SWIFT) build -c release --product gateway-benchmark
 	scripts/bench-realtime.sh
+
+## bench-blobs: upload and download of a 1 GiB blob through a release polygated beside nginx and curl on
+## the same machine, and polygated's RSS while it streams in (scripts/bench-blobs.sh; SIZE_MB).
+bench-blobs: deps
+	@scripts/install-deps.sh curl nginx
+	$(SWIFT) build -c release --product polygated
+	$(SWIFT) build -c release --product gateway-benchmark
+	scripts/bench-blobs.sh
 
 ## bench-tls: the same gateway load through polygated's native TLS listener and through plain TCP
 ## in one run (scripts/bench-tls.sh; ARGS="CONNECTIONS GROUP SECONDS", default 2000 100 10; RATES="0 250").

@@ -27,6 +27,16 @@ enum GatewayBenchmark {
 
     static func main() async throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "blob-token" {
+            // For scripts/bench-blobs.sh: a fresh user's device, registered, and its upload token.
+            guard arguments.count == 3, let port = Int(arguments[2]) else {
+                print("usage: gateway-benchmark blob-token HOST PORT")
+                exit(64)
+            }
+            let token = try await BlobTokenRun.fetch(host: arguments[1], port: port)
+            print(Hex.encode(token))
+            return
+        }
         if arguments.first == "presence" {
             arguments.removeFirst()
             guard arguments.count >= 3, let port = Int(arguments[1]) else {

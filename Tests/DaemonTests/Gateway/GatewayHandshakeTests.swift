@@ -161,7 +161,7 @@ import Glibc
         // Generous deadlines against a tight cadence: on a loaded two-core CI machine a
         // registration took over a second and a 700 ms sleep overslept by seconds (the test
         // then failed on a ping the daemon had rightly refused to wait for).
-        let config = GatewayHarness.baseGatewayConfig + "\nping_interval = \"2s\"\nauth_timeout = \"4s\"\n"
+        let config = GatewayHarness.config(authTimeout: "4s") + "\nping_interval = \"2s\"\n"
         try await GatewayHarness.run(gateway: config) { gateway in
             // No authentication within auth_timeout: 4002.
             try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { connection in

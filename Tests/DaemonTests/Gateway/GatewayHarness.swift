@@ -29,7 +29,14 @@ struct GatewayHarness {
         claim_rate_per_device = "10000/1s"
         claim_burst_per_device = 10000
         auth_failures_per_ip = "1000/1m"
+        auth_timeout = "30s"
         """
+
+    /// The base configuration with `auth_timeout` set to `value` (the base's 30 s leaves room for
+    /// a machine loaded by the parallel suites; the tests of the timeout itself set their own).
+    static func config(authTimeout value: String) -> String {
+        Self.baseGatewayConfig.replacing("auth_timeout = \"30s\"", with: "auth_timeout = \"\(value)\"")
+    }
 
     struct Daemon {
         let harness: DaemonHarness

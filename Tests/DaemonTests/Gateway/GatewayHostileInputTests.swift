@@ -174,7 +174,7 @@ import Testing
     /// are answered 503 with Retry-After (WebSocket and SSE alike) until one authenticates.
     @Test func sessionsWaitingToAuthenticateAreCapped() async throws {
         // The waiting sessions must outlive the 503 checks however loaded the machine is.
-        let config = GatewayHarness.baseGatewayConfig + "\nmax_unauthenticated = 2\nauth_timeout = \"60s\"\n"
+        let config = GatewayHarness.config(authTimeout: "60s") + "\nmax_unauthenticated = 2\n"
         try await GatewayHarness.run(gateway: config) { gateway in
             let device = try User().device()
             try await GatewayConnection.withWebSocket(host: "127.0.0.1", port: gateway.port) { first in
@@ -211,7 +211,7 @@ import Testing
     /// its stream id was accepted) until a write to the dead stream failed — a keep-alive, up to
     /// `ping_interval` later. The hang-up ends the session at once.
     @Test func aStreamWhoseClientHungUpTakesNoMoreFrames() async throws {
-        let config = GatewayHarness.baseGatewayConfig + "\nping_interval = \"25s\"\nauth_timeout = \"60s\"\n"
+        let config = GatewayHarness.config(authTimeout: "60s") + "\nping_interval = \"25s\"\n"
         try await GatewayHarness.run(gateway: config) { gateway in
             let device = try User().device()
             let stream = try await GatewayConnection.withSSE(host: "127.0.0.1", port: gateway.port) { sse in
