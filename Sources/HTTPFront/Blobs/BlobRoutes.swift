@@ -38,16 +38,8 @@ package struct BlobRoutes: Sendable {
         var expiresMs: Int64
     }
 
-    struct Failure: Codable {
-        var error, message: String
-    }
-
     func peer(_ request: Request, _ context: GatewayRequestContext) -> String {
-        let name = HTTPField.Name(self.clientAddresses.header.rawValue)!
-        return self.clientAddresses.clientAddress(
-            peer: context.remoteAddress?.ipAddress ?? "unknown",
-            values: request.headers[values: name]
-        )
+        self.clientAddresses.clientAddress(of: request, context)
     }
 
     static func bearer(_ request: Request) throws(BlobService.Refusal) -> [UInt8] {
@@ -80,7 +72,7 @@ package struct BlobRoutes: Sendable {
                 body: request.body.map { Array($0.readableBytesView) },
                 peer: self.peer(request, context)
             )
-            var response = Self.json(
+            var response = JSONResponse.make(
                 stored.created ? .created : .ok,
                 Uploaded(id: Hex.encode(stored.id), size: stored.size, expiresMs: stored.expiresMs)
             )
@@ -93,7 +85,7 @@ package struct BlobRoutes: Sendable {
 
     func download(_ request: Request, _ context: GatewayRequestContext, head: Bool) async -> Response {
         guard let id = Self.id(context) else {
-            return Self.json(.badRequest, Failure(error: "bad_request", message: "a blob id is 64 hex characters"))
+            return JSONResponse.failure(.badRequest, "bad_request", "a blob id is 64 hex characters")
         }
         let opened: (fd: Int32, size: Int, blob: BlobRepository.Blob)?
         do {
@@ -102,7 +94,7 @@ package struct BlobRoutes: Sendable {
             return Self.failure(error)
         }
         guard let (fd, size, blob) = opened else {
-            return Self.json(.notFound, Failure(error: "not_found", message: "no blob \(Hex.encode(id)) (expired or deleted?)"))
+            return JSONResponse.failure(.notFound, "not_found", "no blob \(Hex.encode(id)) (expired or deleted?)")
         }
         let etag = "\"\(Hex.encode(id))\""
         let maxAge = max(0, (blob.expiresMs - Int64(Date().timeIntervalSince1970 * 1000)) / 1000)
@@ -171,7 +163,7 @@ package struct BlobRoutes: Sendable {
 
     func delete(_ request: Request, _ context: GatewayRequestContext) async -> Response {
         guard let id = Self.id(context) else {
-            return Self.json(.badRequest, Failure(error: "bad_request", message: "a blob id is 64 hex characters"))
+            return JSONResponse.failure(.badRequest, "bad_request", "a blob id is 64 hex characters")
         }
         do {
             try await self.blobs.delete(id, bearer: try Self.bearer(request))
@@ -182,20 +174,7 @@ package struct BlobRoutes: Sendable {
     }
 
     static func failure(_ error: any Error) -> Response {
-        if let refusal = error as? BlobService.Refusal {
-            return Self.json(HTTPResponse.Status(code: refusal.status), Failure(error: refusal.code, message: refusal.message))
-        }
-        return Self.json(
-            .serviceUnavailable,
-            Failure(error: "unavailable", message: "the gateway cannot reach its database now: try again in a moment")
-        )
-    }
-
-    static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let body = ((try? encoder.encode(value)) ?? Data("{}".utf8)) + Data("\n".utf8)
-        let headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        guard let refusal = error as? BlobService.Refusal else { return JSONResponse.unavailable }
+        return JSONResponse.failure(HTTPResponse.Status(code: refusal.status), refusal.code, refusal.message)
     }
 }

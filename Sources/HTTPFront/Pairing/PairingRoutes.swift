@@ -33,14 +33,9 @@ package struct PairingRoutes: Sendable {
     typealias ClaimRequest = PairingMessages.Claim
     typealias Claimed = PairingMessages.Claimed
     typealias Transfer = PairingMessages.Transfer
-    typealias Failure = PairingMessages.Failure
 
     func peer(_ request: Request, _ context: GatewayRequestContext) -> String {
-        let name = HTTPField.Name(self.clientAddresses.header.rawValue)!
-        return self.clientAddresses.clientAddress(
-            peer: context.remoteAddress?.ipAddress ?? "unknown",
-            values: request.headers[values: name]
-        )
+        self.clientAddresses.clientAddress(of: request, context)
     }
 
     func id(_ context: GatewayRequestContext) throws(PairingService.Refusal) -> [UInt8] {
@@ -131,31 +126,17 @@ package struct PairingRoutes: Sendable {
     func answer(_ body: () async throws -> (HTTPResponse.Status, any Encodable)) async -> Response {
         do {
             let (status, value) = try await body()
-            return Self.json(status, value)
+            return JSONResponse.make(status, value)
         } catch let refusal as PairingService.Refusal {
-            var response = Self.json(
-                HTTPResponse.Status(code: refusal.status),
-                Failure(error: refusal.code, message: refusal.message)
-            )
+            var response = JSONResponse.failure(HTTPResponse.Status(code: refusal.status), refusal.code, refusal.message)
             if let wait = refusal.retryAfter {
                 response.headers[.retryAfter] = "\(max(1, wait.components.seconds + (wait.components.attoseconds > 0 ? 1 : 0)))"
             }
             return response
         } catch let error as GatewayWireError {
-            return Self.json(.badRequest, Failure(error: error.code.rawValue, message: error.message))
+            return JSONResponse.failure(.badRequest, error.code.rawValue, error.message)
         } catch {
-            return Self.json(
-                .serviceUnavailable,
-                Failure(error: "unavailable", message: "the gateway cannot reach its database now: try again in a moment")
-            )
+            return JSONResponse.unavailable
         }
-    }
-
-    static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let body = ((try? encoder.encode(value)) ?? Data("{}".utf8)) + Data("\n".utf8)
-        let headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

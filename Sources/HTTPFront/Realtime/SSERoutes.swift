@@ -40,11 +40,7 @@ package struct SSERoutes: Sendable {
     }
 
     func stream(_ request: Request, _ context: GatewayRequestContext) -> Response {
-        let name = HTTPField.Name(self.clientAddresses.header.rawValue)!
-        let peer = self.clientAddresses.clientAddress(
-            peer: context.remoteAddress?.ipAddress ?? "unknown",
-            values: request.headers[values: name]
-        )
+        let peer = self.clientAddresses.clientAddress(of: request, context)
         if let refusal = self.realtime.admission(peer: peer).map(GatewayChildChannel.Refusal.init) {
             return Self.text(refusal.status, refusal.message, retryAfter: refusal.retryAfter)
         }
