@@ -1,8 +1,9 @@
 /// Refuses, before parsing, the text that makes the TOML parser under TOMLKit abort instead of
 /// reporting an error (found by `fuzz-config`: an assertion, with a core dump, in release
 /// builds too): a table header or key that does not start with a bare-key character or a
-/// quote — `[`daemon]`, `[ü]`, `{ ?a = 1 }` — and, since polygated's names are all ASCII,
-/// any character outside ASCII that is not inside a string or a comment.
+/// quote — `[`daemon]`, `[ü]`, `{ ?a = 1 }` —, a '}' inside an array — `a = [}` — and, since
+/// polygated's names are all ASCII, any character outside ASCII that is not inside a string or a
+/// comment.
 enum TOMLPrecheck {
     /// The first such problem: its 1-based line and what is wrong; nil when there is none.
     static func problem(in text: String) -> (line: Int, message: String)? {
@@ -108,6 +109,10 @@ enum TOMLPrecheck {
                 case "," where !inKey && nesting.last == "{":
                     inKey = true
                     expectKey = true
+                case "}" where !inKey && nesting.last == "[":
+                    // The parser takes a '}' where an array's next value goes for the start of
+                    // that value, and asserts that it is not: `a = [}`, `a = [1, }`.
+                    return (line, "'}' inside an array; an array ends with ']'")
                 case "]" where !inKey, "}" where !inKey:
                     if !nesting.isEmpty { nesting.removeLast() }
                 default: break

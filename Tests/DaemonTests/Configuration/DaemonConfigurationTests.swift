@@ -177,11 +177,20 @@ import Testing
         for (bad, line) in [
             ("[daemon]\nx = 1\n[`aemon]\n", 3), ("[ a.`b ]\n", 1), ("t = { ?a = 1 }\n", 1), ("t = { a = 1, ?b = 2 }\n", 1),
             ("?k = 1\n", 1), ("[\nx = 1\n", 1), ("[a.\n", 1), ("[a\n", 1), ("[\r\rhttp]\n", 1),
+            // A '}' where an array's value goes (fuzz-config, Fuzz/Corpus/config/crash-toml-brace-in-array).
+            ("[http]\ntrusted_proxies = [}\n", 2), ("a = [1, }\n", 1), ("a = [\n  1,\n  # c\n  }\n", 4),
+            ("a = [[1], {x = [}]\n", 1),
         ] {
             #expect(TOMLPrecheck.problem(in: bad)?.line == line, "\(bad.debugDescription)")
         }
+        let brace = #expect(throws: ConfigurationError.self) {
+            try DaemonConfiguration.parse("[http]\ntrusted_proxies = [}\n", file: "brace.conf")
+        }
+        #expect(brace?.description == "brace.conf:2: TOML syntax error: '}' inside an array; an array ends with ']'")
         // What is fine stays fine: arrays over lines, nested arrays, inline tables, quoted names.
-        let valid = "a = [\r\n  [1, 2],\n  [3],\n]\r\n\"quoted key\" = { x = 1, 'y' = [1], z = {} }\n[[arr]]\n[ \"t\" . u ]\n"
+        let valid =
+            "a = [\r\n  [1, 2],\n  [3],\n]\r\n\"quoted key\" = { x = 1, 'y' = [1], z = {} }\n[[arr]]\n[ \"t\" . u ]\n"
+            + "b = [{ x = 1 }, { y = [2, 3] }, {}]\n"
         #expect(TOMLPrecheck.problem(in: valid) == nil)
     }
 
