@@ -72,17 +72,36 @@ package struct ChatScreen: Sendable {
             return (self.tooSmall(), 0, 0)
         }
         var lines: [String] = [self.header()]
-        let bodyHeight = self.height - 3
-        let listWidth = min(26, self.width / 3)
-        let viewWidth = self.width - listWidth - 1
-        let list = self.listLines(width: listWidth, height: bodyHeight)
-        let view = self.messageLines(width: viewWidth, height: bodyHeight)
+        let notice = self.noticeLines()
+        let bodyHeight = self.height - 2 - notice.count
+        let list = self.listLines(width: self.listWidth, height: bodyHeight)
+        let view = self.messageLines(width: self.viewWidth, height: bodyHeight)
         for row in 0..<bodyHeight { lines.append(list[row] + "│" + view[row]) }
-        lines.append(Self.fit(self.notice.isEmpty ? "" : "─ " + self.notice + " ", self.width, pad: "─"))
+        lines += notice
         let (inputLine, column) = self.inputLine()
         lines.append(inputLine)
         return (lines, self.height - 1, column)
     }
+
+    /// The rule above the input line, with the notice in it; a long notice (/help, an error
+    /// that lists choices) wraps onto up to ``maximumNoticeLines`` lines, taken from the panes.
+    func noticeLines() -> [String] {
+        guard !self.notice.isEmpty else { return [Self.fit("", self.width, pad: "─")] }
+        let wrapped = Self.wrap(self.notice, self.width - 3).map { String($0.drop { $0 == " " }) }
+        var lines = wrapped.prefix(Self.maximumNoticeLines).enumerated().map { index, line in
+            index == 0 ? Self.fit("─ " + line + " ", self.width, pad: "─") : Self.fit("  " + line, self.width)
+        }
+        if wrapped.count > Self.maximumNoticeLines {
+            lines[lines.count - 1] = Self.fit("  " + wrapped[lines.count - 1], self.width - 1) + "…"
+        }
+        return lines
+    }
+
+    static let maximumNoticeLines = 3
+
+    /// The conversation list's width and the message pane's (a line between them).
+    var listWidth: Int { min(26, self.width / 3) }
+    var viewWidth: Int { self.width - self.listWidth - 1 }
 
     /// The screen when the window is smaller than the layout needs: what is wrong and what to
     /// do, wrapped at word boundaries to the width (never cut mid-word when a word fits).
@@ -149,18 +168,55 @@ package struct ChatScreen: Sendable {
         guard let record = self.selectedRecord else {
             return Array(repeating: Self.fit("", width), count: height)
         }
-        var wrapped: [String] = []
-        for message in record.messages {
-            wrapped += Self.wrap(" " + Listing.message(message, withDate: false), width)
+        let (wrapped, range, target) = self.view(record, width: width, height: height)
+        var visible = Array(wrapped[range]).map(\.line)
+        if wrapped.isEmpty { visible = [" no messages yet in \(Self.title(record, petnames: self.petnames))"] }
+        // The line of the file Ctrl-S saves ends with a hint (the file's last line).
+        if let target, let last = range.last(where: { wrapped[$0].message == target }) {
+            let line = wrapped[last].line
+            visible[last - range.lowerBound] =
+                Self.cells(line) + Self.cells(Self.saveHint) <= width
+                ? line + Self.saveHint : Self.fit(line, max(0, width - Self.cells(Self.saveHint))) + Self.saveHint
         }
-        if record.left { wrapped.append(" [you are no longer in this conversation]") }
-        if wrapped.isEmpty { wrapped = [" no messages yet in \(Self.title(record, petnames: self.petnames))"] }
-        // Scrolling stops with the oldest line at the top.
-        let end = max(min(height, wrapped.count), wrapped.count - self.scroll)
-        let visible = Array(wrapped[max(0, end - height)..<end])
         let padded = Array(repeating: "", count: max(0, height - visible.count)) + visible
         return padded.map { Self.fit($0, width) }
     }
+
+    /// What the message pane's layout shows of `record`: every wrapped line with the index of
+    /// its message (nil: a line of the UI's own), the range of them on screen, and the newest
+    /// message with a file that has a line there.
+    func view(
+        _ record: ConversationRecord,
+        width: Int,
+        height: Int
+    ) -> (
+        lines: [(line: String, message: Int?)], range: Range<Int>, file: Int?
+    ) {
+        var wrapped: [(line: String, message: Int?)] = []
+        for (index, message) in record.messages.enumerated() {
+            wrapped += Self.wrap(" " + Listing.message(message, withDate: false), width).map { ($0, index) }
+        }
+        if record.left { wrapped.append((" [you are no longer in this conversation]", nil)) }
+        // Scrolling stops with the oldest line at the top.
+        let end = max(min(height, wrapped.count), wrapped.count - self.scroll)
+        let range = max(0, end - height)..<end
+        let file = range.reversed().lazy.compactMap { wrapped[$0].message }.first { record.messages[$0].attachment != nil }
+        return (wrapped, range, file)
+    }
+
+    /// The file Ctrl-S saves: the newest one with a line in the message pane (scroll back to
+    /// reach older ones); nil when none is shown.
+    package var fileInView: Attachment? {
+        guard self.width >= Self.minimumWidth, self.height >= Self.minimumHeight, let record = self.selectedRecord else {
+            return nil
+        }
+        return self.view(record, width: self.viewWidth, height: self.height - 2 - self.noticeLines().count).file.flatMap {
+            record.messages[$0].attachment
+        }
+    }
+
+    /// Ends the line of ``fileInView``.
+    static let saveHint = " (Ctrl-S)"
 
     func inputLine() -> (String, Int) {
         let prompt = self.selectedRecord.map { "\(Self.title($0, petnames: self.petnames))> " } ?? "> "

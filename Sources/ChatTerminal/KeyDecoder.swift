@@ -12,6 +12,8 @@ package enum Key: Sendable, Hashable {
     case clearLine
     /// Ctrl-L: repaint.
     case redraw
+    /// Ctrl-S: save the newest file shown (``ChatScreen/fileInView``).
+    case saveFile
 }
 
 /// Turns the bytes a terminal in raw mode sends into ``Key``s: UTF-8 text, control keys and
@@ -51,6 +53,9 @@ package struct KeyDecoder: Sendable {
                 index += 1
             case 0x0c:
                 keys.append(.redraw)
+                index += 1
+            case 0x13:  // Ctrl-S (raw mode turns flow control off: it reaches us)
+                keys.append(.saveFile)
                 index += 1
             case 0x0e:  // Ctrl-N
                 keys.append(.down)

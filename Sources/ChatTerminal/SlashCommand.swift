@@ -16,9 +16,10 @@ package enum SlashCommand: Equatable, Sendable {
     /// `/save FILE [PATH]`: saves a file of the open conversation (its id prefix or name).
     case save(file: String, path: String?)
 
-    /// What `/help` shows (one line, for the notice line).
+    /// What `/help` shows (in the notice line, which wraps it).
     package static let helpText =
-        "/dm USER TEXT  /join CONV  /invite USER  /leave  /save FILE [PATH]  /invisible [on|off]  /visible  /quit"
+        "/dm USER TEXT  /join CONV  /invite USER  /leave  /save FILE [PATH]  /invisible [on|off]  /visible  /quit  "
+        + "(Ctrl-S saves the newest file on screen)"
 
     /// Parses a line that starts with `/`; the error says what is wrong and what to type.
     package static func parse(_ line: String) -> Result<SlashCommand, Problem> {

@@ -102,6 +102,12 @@ package final class TerminalChat {
         case .endOfInput: if self.screen.input.isEmpty { self.quit = true }
         case .redraw: self.shown = nil
         case .enter: await self.submit(session)
+        case .saveFile:
+            guard let file = self.screen.fileInView else {
+                self.screen.notice = "no file shown here: Ctrl-S saves the newest file on screen (PgUp reaches older ones)"
+                return
+            }
+            _ = await self.save(file, path: nil)
         }
     }
 
@@ -195,19 +201,7 @@ package final class TerminalChat {
                 return false
             }
             do {
-                let file = try await self.engine.attachment(name, in: record.id)
-                var target = StateDirectory.absolute(path ?? file.name)
-                var status = stat()
-                if stat(target, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { target += "/" + file.name }
-                guard access(target, F_OK) != 0 else {
-                    self.screen.notice = "\(target) exists: /save \(name) OTHER-PATH"
-                    return false
-                }
-                self.screen.notice = "saving \(file.name)…"
-                self.draw()
-                try await self.engine.save(file, to: target)
-                self.screen.notice = "saved \(target) (\(Listing.size(file.size)))"
-                return true
+                return await self.save(try await self.engine.attachment(name, in: record.id), path: path)
             } catch {
                 self.screen.notice = "\(error)"
                 return false
@@ -218,6 +212,29 @@ package final class TerminalChat {
                 self.screen.notice =
                     invisible ? "you are invisible (you look offline to everyone)" : "you are visible to your contacts"
             }
+        }
+    }
+
+    /// Saves `file` to `path` (default: its name in the working directory; a directory: its
+    /// name in there), never over an existing file; whether it is saved. Progress and outcome
+    /// go to the notice line.
+    func save(_ file: Attachment, path: String?) async -> Bool {
+        var target = StateDirectory.absolute(path ?? file.name)
+        var status = stat()
+        if stat(target, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { target += "/" + file.name }
+        guard access(target, F_OK) != 0 else {
+            self.screen.notice = "\(Listing.clean(target)) exists: /save \(file.blob.prefix(8)) OTHER-PATH saves it elsewhere"
+            return false
+        }
+        self.screen.notice = "saving \(Listing.clean(file.name))…"
+        self.draw()
+        do {
+            try await self.engine.save(file, to: target)
+            self.screen.notice = "saved \(Listing.clean(target)) (\(Listing.size(file.size)))"
+            return true
+        } catch {
+            self.screen.notice = "\(error)"
+            return false
         }
     }
 

@@ -125,6 +125,68 @@ import Testing
         #expect(lines[22].hasPrefix("─ you were added to team ─"))
     }
 
+    static func file(_ name: String, seq: UInt64, blob: Character) -> ChatMessage {
+        var message = Self.message("", seq: seq)
+        message.attachment = Attachment(
+            blob: String(repeating: blob, count: 64),
+            key: String(repeating: "0", count: 64),
+            size: 5000,
+            ciphertextSize: 5016,
+            chunkSize: 65536,
+            mediaType: "text/plain",
+            name: name
+        )
+        return message
+    }
+
+    @Test func ctrlSSavesTheNewestFileOnScreenAndItsLineSaysSo() {
+        var screen = Self.screen()
+        #expect(screen.fileInView == nil)
+        // Two files, then enough text to push the first one off the screen.
+        let messages =
+            [Self.file("old.txt", seq: 1, blob: "1")] + (2...25).map { Self.message("line \($0)", seq: UInt64($0)) }
+            + [Self.file("new.txt", seq: 26, blob: "2"), Self.message("after the file", seq: 27)]
+        screen.update([Self.record("01", "room", messages: messages)])
+        #expect(screen.fileInView?.name == "new.txt")
+        // The file's line (wrapped: its last part) ends with the hint; no other line does.
+        var lines = screen.render().lines
+        #expect(lines.contains { $0.contains("22222222] (Ctrl-S)") })
+        #expect(lines.filter { $0.contains("(Ctrl-S)") }.count == 1)
+        // Scrolled back: the newest file with a line on screen, or none.
+        screen.scroll = 2
+        #expect(screen.fileInView?.name == "new.txt")
+        screen.scroll = 3
+        #expect(screen.fileInView == nil)
+        #expect(!screen.render().lines.contains { $0.contains("(Ctrl-S)") })
+        screen.scroll = 100
+        #expect(screen.fileInView?.name == "old.txt")
+        lines = screen.render().lines
+        #expect(lines.contains { $0.contains("11111111] (Ctrl-S)") })
+        // A window too small for the layout shows no file.
+        screen.height = 5
+        #expect(screen.fileInView == nil)
+    }
+
+    @Test func aLongNoticeWrapsOntoUpToThreeLines() throws {
+        var screen = Self.screen()
+        screen.notice = SlashCommand.helpText
+        var lines = screen.render().lines
+        #expect(lines.count == 24 && lines.allSatisfy { $0.count == 80 })
+        // The notice's lines end above the input line; the message pane gave up as many rows.
+        let first = try #require(lines.firstIndex { $0.hasPrefix("─ /dm USER TEXT") })
+        #expect((20...22).contains(first))
+        #expect(lines[(first + 1)...22].allSatisfy { $0.hasPrefix("  ") })
+        let notice = lines[first...22].joined(separator: " ")
+        for word in SlashCommand.helpText.split(separator: " ") { #expect(notice.contains(word)) }
+        #expect(lines[first - 1].contains("hello bob"))
+        // Longer than three lines: cut, and the cut shown.
+        screen.notice = String(repeating: "very long notice ", count: 40)
+        lines = screen.render().lines
+        #expect(lines[20].hasPrefix("─ very long"))
+        #expect(lines[22].hasSuffix("…"))
+        #expect(lines[23].hasPrefix("@alice> "))
+    }
+
     @Test func theInputLineShowsTheEndOfLongInput() {
         var screen = Self.screen()
         screen.input = String(repeating: "x", count: 200) + "END"
@@ -192,8 +254,8 @@ import Testing
         var decoder = KeyDecoder()
         #expect(decoder.feed(Array("hi there\r".utf8)) == [.text("hi there"), .enter])
         #expect(
-            decoder.feed([0x7f, 0x09, 0x03, 0x04, 0x15, 0x0c, 0x0e, 0x10]) == [
-                .backspace, .tab, .interrupt, .endOfInput, .clearLine, .redraw, .down, .up,
+            decoder.feed([0x7f, 0x09, 0x03, 0x04, 0x15, 0x0c, 0x0e, 0x10, 0x13]) == [
+                .backspace, .tab, .interrupt, .endOfInput, .clearLine, .redraw, .down, .up, .saveFile,
             ]
         )
     }

@@ -107,10 +107,13 @@ import Glibc
             try await alice.ok(["contacts", "request", bob.id])
             try await bob.ok(["contacts", "accept", alice.id])
             try await bob.ok(["rooms"])
+            // The UI runs in a directory of its own: Ctrl-S saves files there.
+            let downloads = TestEnvironment.makeDirectory("ui-downloads")
             let terminal = try PseudoTerminalProcess(
-                executable: PolychatUser.binary,
-                arguments: ["chat", "lobby"],
-                environment: bob.environment.merging(["TERM": "xterm"]) { _, new in new }
+                executable: "/bin/sh",
+                arguments: ["-c", "cd \"$0\" && exec \"$1\" chat lobby", downloads, PolychatUser.binary],
+                environment: bob.environment.merging(["TERM": "xterm"]) { _, new in new },
+                columns: 200  // notices with the scratch directory's long paths fit on one line
             )
             defer { terminal.kill9() }
             try await terminal.waitFor("● connected")
@@ -160,6 +163,14 @@ import Glibc
             terminal.type("\u{15}/save note.txt \(saved)\r")
             try await terminal.waitFor("saved ")
             #expect(Array(try Data(contentsOf: URL(fileURLWithPath: "\(saved)/note.txt"))) == original)
+            // Ctrl-S saves the newest file on screen (its line says so) into the UI's directory,
+            // and never over a file that is there.
+            try await terminal.waitFor("(Ctrl-S)")
+            terminal.type("\u{13}")
+            try await terminal.waitFor("saved \(downloads)/note.txt (5.0 KB)")
+            #expect(Array(try Data(contentsOf: URL(fileURLWithPath: "\(downloads)/note.txt"))) == original)
+            terminal.type("\u{13}")
+            try await terminal.waitFor("\(downloads)/note.txt exists: /save ")
             terminal.type("\u{15}/quit\r")
             #expect(try await terminal.waitForExit() == 0)
             // Closed, the UI removed its socket: commands run by themselves again.
