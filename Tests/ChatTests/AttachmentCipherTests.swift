@@ -1,6 +1,7 @@
-import ChatClient
 import Primitives
 import Testing
+
+@testable import ChatClient
 
 /// The attachment format (docs/CHAT_MESSAGES.md, "Attachments") as values: chunks sealed on
 /// their own, bound to their place and to the end of the file.
@@ -68,5 +69,25 @@ import Testing
         #expect(streaming.finish() == HashFunction.sha256.hash(bytes))
         var empty = StreamingSHA256()
         #expect(empty.finish() == HashFunction.sha256.hash([]))
+    }
+}
+
+/// What polychat says when the blob routes refuse (GATEWAY_SPEC §13's error codes).
+@Suite struct BlobRefusalTests {
+    static func refusal(_ status: Int, _ body: String) -> String {
+        BlobTransfer.refusal(status, Array(body.utf8), what: "the upload").description
+    }
+
+    @Test func eachRefusalSaysWhatToDoNext() {
+        #expect(
+            Self.refusal(507, #"{"error":"disk_full","message":"the server's disk is full: the upload was dropped"}"#)
+                == "the server's disk is full, so the upload was dropped: try again later, or tell the server's operator"
+        )
+        #expect(
+            Self.refusal(413, #"{"error":"quota_exceeded","message":"your attachments use 9 of your 10 bytes: delete some"}"#)
+                == "your attachments use 9 of your 10 bytes: delete some"
+        )
+        #expect(Self.refusal(404, #"{"error":"not_found","message":"x"}"#).contains("no longer on the server"))
+        #expect(Self.refusal(502, "<html>bad gateway</html>") == "the upload was refused (HTTP 502)")
     }
 }

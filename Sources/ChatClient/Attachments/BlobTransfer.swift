@@ -248,6 +248,11 @@ package enum BlobTransfer {
         switch failure.error {
         case "not_found": return ChatError(.notFound, "the file is no longer on the server (expired or deleted)")
         case "too_large", "quota_exceeded": return ChatError(.refused, failure.message)
+        case "disk_full":
+            return ChatError(
+                .refused,
+                "the server's disk is full, so \(what) was dropped: try again later, or tell the server's operator"
+            )
         default: return ChatError(.refused, "\(what) was refused: \(failure.message)")
         }
     }

@@ -138,7 +138,7 @@ package final class BlobService: Sendable {
         do {
             upload = try self.store.begin()
         } catch {
-            throw Self.refusal(error)
+            throw self.storageFailed(error)
         }
         do {
             for try await chunk in body {
@@ -182,7 +182,7 @@ package final class BlobService: Sendable {
             return Stored(id: id, size: size, expiresMs: blob?.expiresMs ?? 0, created: recorded == .stored)
         } catch let failure as BlobStore.Failure {
             upload.abort()
-            throw Self.refusal(failure)
+            throw self.storageFailed(failure)
         } catch {
             upload.abort()
             throw error
@@ -208,6 +208,16 @@ package final class BlobService: Sendable {
             code: "quota_exceeded",
             message: "your attachments use \(used) of your \(limit) bytes: delete some, or wait for old ones to expire"
         )
+    }
+
+    /// The refusal for a failure of the blob directory, logged for the operator (the user is
+    /// only told that the server's disk is full, or that it failed).
+    func storageFailed(_ failure: BlobStore.Failure) -> Refusal {
+        self.logger.error(
+            failure.diskFull ? "blob upload dropped: the blob directory's filesystem is full" : "blob upload failed",
+            metadata: ["blobs.directory": "\(self.limits.directory)", "error": "\(failure.message)"]
+        )
+        return Self.refusal(failure)
     }
 
     static func refusal(_ failure: BlobStore.Failure) -> Refusal {

@@ -16,13 +16,18 @@ import Glibc
 @Suite struct GatewayBlobTests {
     typealias User = GatewayHarness.User
 
-    static func config(directory: String, retention: String = "1h") -> String {
+    static func config(
+        directory: String,
+        retention: String = "1h",
+        maxSize: Int = 300_000,
+        quota: Int = 500_000
+    ) -> String {
         GatewayHarness.baseGatewayConfig + """
 
             [blobs]
             directory = "\(directory)"
-            max_size = 300000
-            quota_per_user = 500000
+            max_size = \(maxSize)
+            quota_per_user = \(quota)
             retention = "\(retention)"
             """
     }
@@ -155,6 +160,63 @@ import Glibc
             let metrics = try await HTTPTestClient.get(port: port, "/metrics").body
             #expect(metrics.contains("polygate_blobs_uploads_total 3"))
             #expect(metrics.contains("polygate_blobs_downloads_total"))
+        }
+    }
+
+    /// Runs `command` as root: itself when the tests run as root (CI, `make test` as root),
+    /// else through `sudo -n` (as scripts/install-deps.sh does).
+    static func asRoot(_ command: [String]) async throws -> (status: Int32, output: String) {
+        getuid() == 0
+            ? try await TestProcess.run(command[0], Array(command.dropFirst()))
+            : try await TestProcess.run("/usr/bin/sudo", ["-n"] + command)
+    }
+
+    /// A real full disk: the blob directory on a 1 MiB tmpfs the test mounts.
+    @Test func aFullDiskIsRefusedAs507AndLeavesNothingHalfWritten() async throws {
+        let directory = TestEnvironment.makeDirectory("blobs-full")
+        let mounted = try await Self.asRoot(["/bin/mount", "-t", "tmpfs", "-o", "size=1m,mode=0777", "tmpfs", directory])
+        try #require(
+            mounted.status == 0,
+            "mounting a tmpfs for the blob directory needs root or passwordless sudo: \(mounted.output)"
+        )
+        let store = directory + "/store"
+        var failure: (any Error)?
+        do {
+            try await Self.fillTheDisk(store)
+        } catch {
+            failure = error
+        }
+        _ = try? await Self.asRoot(["/bin/umount", "-l", directory])
+        if let failure { throw failure }
+    }
+
+    static func fillTheDisk(_ store: String) async throws {
+        try await GatewayHarness.run(gateway: Self.config(directory: store, maxSize: 4_000_000, quota: 8_000_000)) { gateway in
+            let alice = User()
+            let phone = try alice.device("phone")
+            try await gateway.register(phone)
+            let token = try await gateway.connected(phone) { try await Self.token($0) }
+
+            let first = SecureRandom.bytes(count: 600_000)
+            #expect(try await Self.upload(gateway.port, first, token: token).status == 201)
+            // The next one does not fit: 507 disk_full, in words; nothing of it is left.
+            let full = try await Self.upload(gateway.port, SecureRandom.bytes(count: 600_000), token: token)
+            #expect(full.status == 507, "\(full.body)")
+            let failure = try Self.json(full)
+            #expect(failure["error"] as? String == "disk_full")
+            #expect(failure["message"] as? String == "the server's disk is full: the upload was dropped")
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp"))?.isEmpty == true)
+            let stats = try await Gwctl.ok(["--json", "blob", "stats"], socket: gateway.controlPath).json()
+            #expect(stats["count"]?.int == 1 && stats["bytes"]?.int == 600_000)
+            // The operator's log says which directory is full.
+            let log = gateway.daemons[0].process.stderr
+            #expect(log.contains("blob upload dropped: the blob directory's filesystem is full"))
+            #expect(log.contains(store))
+            // What was stored is whole; once there is room again, uploads work.
+            let id = Hex.encode(HashFunction.sha256.hash(first))
+            #expect(try await HTTPTestClient.get(port: gateway.port, "/v1/blobs/\(id)").bytes == first)
+            try await Gwctl.ok(["blob", "delete", id], socket: gateway.controlPath)
+            #expect(try await Self.upload(gateway.port, SecureRandom.bytes(count: 600_000), token: token).status == 201)
         }
     }
 
