@@ -48,6 +48,8 @@ let package = Package(
         // The version of this build, for every binary (kept in step with debian/changelog).
         .target(name: "BuildInfo"),
         .target(name: "Primitives", dependencies: ["CSodium", "COpenSSL"]),
+        // The Noise Protocol Framework (sealed gateway sessions, ADR 0025).
+        .target(name: "Noise", dependencies: ["Primitives", "COpenSSL"]),
         .target(name: "MLS", dependencies: ["Primitives"]),
         .target(name: "MLSConformance", dependencies: ["MLS", "Primitives"]),
         // Polycentric v1: generated protobuf types (make proto) and the protocol's rules.
@@ -323,7 +325,7 @@ let package = Package(
             name: "SystemLibraryTests",
             dependencies: ["CLibPQ", "CSodium", "COpenSSL", "CSystemd", "CReadline"]
         ),
-        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives"]),
+        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives", "Noise"]),
         .testTarget(name: "PresenceTests", dependencies: ["GatewayWire", "Presence"]),
         .testTarget(
             name: "ChatTests",

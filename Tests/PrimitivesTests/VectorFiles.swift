@@ -15,6 +15,8 @@ enum VectorFiles {
 struct HexBytes: Decodable, Hashable, CustomStringConvertible {
     let bytes: [UInt8]
 
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
     init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let bytes = Hex.decode(text) else {
