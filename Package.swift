@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "GatewayWire", "MLS", "Presence", "Primitives", "Store",
+                "GatewayWire", "MLS", "Noise", "Presence", "Primitives", "Store",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -340,7 +340,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "GatewayWire", "MLS", "Presence", "Primitives", "Store", "TestSupport",
+                "Gateway", "GatewayWire", "MLS", "Noise", "Presence", "Primitives", "Store", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

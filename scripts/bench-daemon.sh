@@ -103,6 +103,7 @@ bench_daemon() {
 [daemon]
 log_level = "warning"
 audit_to_log = false
+state_directory = "$dir/state"
 [http]
 listen = "127.0.0.1:$httpport"
 ${TLS_DIR:+tls_certificate = \"$TLS_DIR/server.pem\"}

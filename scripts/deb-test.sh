@@ -105,6 +105,11 @@ awk -v a="$started" -v b="$installed" -v c="$launched" -v d="$ready" \
 /usr/sbin/gwctl status | tee "$tmp/status"
 grep -q "gateway_id: *gw_local" "$tmp/status" || fail "gwctl status did not name gw_local"
 grep -q "ready: *ready" "$tmp/status" || fail "gwctl status: not ready"
+# The first start made the sealed-session key, the daemon's alone; show-key prints it.
+[ "$(stat -c '%a %U %G' /var/lib/polygate/gateway-keys)" = "600 polygate polygate" ] \
+    || fail "/var/lib/polygate/gateway-keys: $(stat -c '%a %U %G' /var/lib/polygate/gateway-keys 2>&1)"
+runuser -u polygate -- /usr/sbin/polygated show-key --config /etc/polygate/polygated.conf | tee "$tmp/keys"
+grep -Eq '^[0-9a-f]{64}  current, created ' "$tmp/keys" || fail "polygated show-key printed no current key"
 kill -TERM "$activator"
 wait "$activator" || fail "polygated did not stop cleanly: $(tail -5 "$tmp/polygated.log")"
 activator=

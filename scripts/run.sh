@@ -36,6 +36,7 @@ cat >.run/polygated.conf <<CONF
 [daemon]
 gateway_id = "gw_local"
 log_level = "${LOG_LEVEL:-info}"
+state_directory = "$PWD/.run/state"
 
 [http]
 listen = "${LISTEN:-127.0.0.1:8080}"

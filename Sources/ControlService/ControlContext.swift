@@ -20,6 +20,8 @@ package struct ControlContext: Sendable {
     package var migrations: @Sendable () async throws -> (pending: Int, unknown: Int)
     /// A pool is low below this many one-time KeyPackages (`kp stats` without a user).
     package var keyPackagesLow: Int
+    /// The current sealed-session public key in hex (`status`), nil when there is none.
+    package var sealedKey: @Sendable () -> String?
 
     package init(
         version: String,
@@ -31,7 +33,8 @@ package struct ControlContext: Sendable {
         configuration: ControlValue,
         readiness: @escaping @Sendable () -> String,
         migrations: @escaping @Sendable () async throws -> (pending: Int, unknown: Int),
-        keyPackagesLow: Int
+        keyPackagesLow: Int,
+        sealedKey: @escaping @Sendable () -> String? = { nil }
     ) {
         self.version = version
         self.gatewayID = gatewayID
@@ -43,6 +46,7 @@ package struct ControlContext: Sendable {
         self.readiness = readiness
         self.migrations = migrations
         self.keyPackagesLow = keyPackagesLow
+        self.sealedKey = sealedKey
     }
 
     var repository: DeliveryRepository { self.realtime.deliveryRepository }

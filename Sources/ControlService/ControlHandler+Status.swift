@@ -51,6 +51,7 @@ extension ControlHandler {
             "sse": .int(Int64(statistics.sseSessions)),
             "conversations_live": .int(Int64(statistics.conversations)),
             "leases": .int(Int64(self.context.realtime.presence.leases.count)),
+            "sealed_key": self.context.sealedKey().map { .string($0) } ?? .null,
         ]
     }
 

@@ -161,12 +161,7 @@ package struct ControlHandler: Sendable {
 
     static func iso(ms: Int64?) -> ControlValue {
         guard let ms else { return .null }
-        var seconds = time_t(ms / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 32)
-        let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
-        return .string(String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        return .string(GatewayClock.iso8601(ms: ms))
     }
 }
 

@@ -1,7 +1,7 @@
 import BuildInfo
 import Control
 import ControlService
-import Gateway
+package import Gateway
 package import HTTPFront
 package import Logging
 import Metrics
@@ -40,6 +40,7 @@ package enum Daemon {
     package static func serve(
         configuration: DaemonConfiguration,
         tls: ServerTLS? = nil,
+        keys: GatewayKeyStore? = nil,
         registry: PrometheusCollectorRegistry,
         logger: Logger
     ) async throws {
@@ -103,7 +104,8 @@ package enum Daemon {
                 version: PolygateVersion.string,
                 limits: configuration.gateway,
                 presence: configuration.presence
-            )
+            ),
+            keys: keys
         )
         let router = GatewayHTTP.makeRouter(
             health: health,
@@ -152,7 +154,8 @@ package enum Daemon {
                         let status = try await PolygateSchema.migrator.status(using: database)
                         return (status.pending.count, status.unknownVersions.count)
                     },
-                    keyPackagesLow: configuration.gateway.keyPackagesLow
+                    keyPackagesLow: configuration.gateway.keyPackagesLow,
+                    sealedKey: { keys?.current.current.hex }
                 )
             ),
             logger: logger
@@ -169,7 +172,7 @@ package enum Daemon {
             logger: logger
         )
         let watchdog = WatchdogService(notifier: notifier, logger: logger)
-        let reload = ReloadService(tls: tls, notifier: notifier, logger: logger)
+        let reload = ReloadService(tls: tls, keys: keys, notifier: notifier, logger: logger)
 
         // Dependency order; graceful shutdown runs in reverse: lifecycle (STOPPING=1, /readyz 503),
         // then the realtime gateway closes its sessions (GoAway 1001), then HTTP drains, then the
@@ -247,11 +250,9 @@ package enum Daemon {
         return (listeners.isEmpty ? [.address(configuration.http.listen)] : listeners, control)
     }
 
-    /// `polygated migrate`: applies pending migrations (or, with `statusOnly`, lists them).
-    ///
-    /// - Returns: a report for the terminal.
-    package static func migrate(configuration: DaemonConfiguration, statusOnly: Bool, logger: Logger) async throws -> String {
-        let database = PostgresClient(
+    /// A client of one connection, for the commands that are not the daemon (migrate, rotate-keys).
+    static func oneConnection(_ configuration: DaemonConfiguration, logger: Logger) -> PostgresClient {
+        PostgresClient(
             configuration: .init(
                 conninfo: configuration.database.url,
                 maxConnections: 1,
@@ -259,6 +260,13 @@ package enum Daemon {
             ),
             logger: logger
         )
+    }
+
+    /// `polygated migrate`: applies pending migrations (or, with `statusOnly`, lists them).
+    ///
+    /// - Returns: a report for the terminal.
+    package static func migrate(configuration: DaemonConfiguration, statusOnly: Bool, logger: Logger) async throws -> String {
+        let database = Self.oneConnection(configuration, logger: logger)
         defer { database.shutdown() }
         let migrator = PolygateSchema.migrator
         if statusOnly {

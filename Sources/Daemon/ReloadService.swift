@@ -1,6 +1,8 @@
 import Foundation
+import Gateway
 import HTTPFront
 import Logging
+import Primitives
 import ServiceLifecycle
 import Systemd
 import UnixSignals
@@ -10,32 +12,47 @@ import Glibc
 #endif
 
 /// SIGHUP (`systemctl reload polygated`): reads the TLS certificate and key again, for new
-/// connections (open ones keep theirs: nothing is dropped). A certificate that cannot be loaded
-/// leaves the one in use, with an error in the log. Other settings need a restart. Without a
-/// TLS listener, SIGHUP only says so (it never stops the daemon).
+/// connections (open ones keep theirs: nothing is dropped), and the sealed-session key file
+/// (after `polygated rotate-keys`). A certificate or key file that cannot be loaded leaves the
+/// one in use, with an error in the log. Other settings need a restart. SIGHUP never stops the
+/// daemon.
 struct ReloadService: Service {
     let tls: ServerTLS?
+    let keys: GatewayKeyStore?
     let notifier: SystemdNotifier
     let logger: Logger
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
-            guard let tls = self.tls else {
+            guard self.tls != nil || self.keys != nil else {
                 self.logger.notice(
-                    "SIGHUP: nothing to reload (only [http] tls_certificate and tls_private_key are reloaded; other settings need a restart)"
+                    "SIGHUP: nothing to reload (only the TLS certificate and key and the sealed-session keys are reloaded; other settings need a restart)"
                 )
                 continue
             }
-            _ = self.notifier.notify(.reloading, .status("reloading the TLS certificate"))
-            do {
-                let loaded = try tls.reload()
-                Self.log(loaded, files: tls.files, reloaded: true, logger: self.logger)
-            } catch {
-                self.logger.error(
-                    "TLS certificate not reloaded: the previous one stays in use",
-                    metadata: ["error": "\(error)"]
-                )
+            _ = self.notifier.notify(.reloading, .status("reloading"))
+            if let tls = self.tls {
+                do {
+                    let loaded = try tls.reload()
+                    Self.log(loaded, files: tls.files, reloaded: true, logger: self.logger)
+                } catch {
+                    self.logger.error(
+                        "TLS certificate not reloaded: the previous one stays in use",
+                        metadata: ["error": "\(error)"]
+                    )
+                }
+            }
+            if let keys = self.keys {
+                do {
+                    let ring = try keys.reload(nowMs: GatewayClock().wallMs)
+                    self.logger.notice(
+                        "sealed-session keys reloaded",
+                        metadata: ["gateway.key": "\(ring.current.hex)", "gateway.keys": "\(ring.keys.map(\.hex))"]
+                    )
+                } catch {
+                    self.logger.error("sealed-session keys not reloaded: the keys in force stay", metadata: ["error": "\(error)"])
+                }
             }
             _ = self.notifier.notify(.ready, .status("ready"))
         }

@@ -33,6 +33,7 @@ package struct DaemonHarness: Sendable {
             gateway_id = "\(gatewayID)"
             log_level = "debug"
             drain_timeout = "5s"
+            state_directory = "\(self.directory)/state"
 
             [http]
             listen = "127.0.0.1:\(self.port)"

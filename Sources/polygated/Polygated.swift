@@ -1,5 +1,6 @@
 import ArgumentParser
 import Daemon
+import Gateway
 import HTTPFront
 import Logging
 
@@ -18,7 +19,7 @@ struct Polygated: AsyncParsableCommand {
             'control', watchdog, journald) or by hand. See polygated(8) and polygated.conf(5).
             """,
         version: PolygateVersionText.value,
-        subcommands: [Serve.self, Migrate.self, CheckConfig.self, DefaultConfig.self],
+        subcommands: [Serve.self, Migrate.self, CheckConfig.self, DefaultConfig.self, ShowKey.self, RotateKeys.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -48,6 +49,17 @@ struct ConfigOptions: ParsableArguments {
             throw ExitCode(78)
         }
     }
+
+    /// The sealed-session key file (created when missing); exits with status 78 when it
+    /// cannot be used.
+    func keys(_ configuration: DaemonConfiguration, logger: Logger) throws -> GatewayKeyStore {
+        do {
+            return try Daemon.keys(configuration: configuration, logger: logger)
+        } catch {
+            printError("polygated: daemon.state_directory: \(error)")
+            throw ExitCode(78)
+        }
+    }
 }
 
 extension Polygated {
@@ -65,8 +77,9 @@ extension Polygated {
             let registry = Daemon.bootstrap(logLevel: configuration.daemon.logLevel)
             var logger = Logger(label: "polygated")
             logger[metadataKey: "polygate.gateway_id"] = "\(configuration.daemon.gatewayID)"
+            let keys = try self.options.keys(configuration, logger: logger)
             do {
-                try await Daemon.serve(configuration: configuration, tls: tls, registry: registry, logger: logger)
+                try await Daemon.serve(configuration: configuration, tls: tls, keys: keys, registry: registry, logger: logger)
             } catch {
                 logger.critical("polygated failed", metadata: ["error": "\(error)"])
                 throw ExitCode.failure
@@ -141,6 +154,78 @@ extension Polygated {
 
         func run() {
             print(DaemonConfiguration.defaultFile, terminator: "")
+        }
+    }
+}
+
+extension Polygated {
+    struct ShowKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show-key",
+            abstract: "Print the gateway's sealed-session public keys (for clients to pin).",
+            discussion: """
+                The keys in force, newest first: the current one and any replaced by rotate-keys that is \
+                still accepted. Clients pin a key with 'polychat init --gateway-key KEY'. Creates the \
+                key file when there is none yet (run this as the daemon's user).
+                """
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        @Flag(help: "One JSON object: {\"protocol\", \"keys\": [{\"key\", \"created_ms\", \"retires_ms\"}]}.")
+        var json = false
+
+        func run() throws {
+            let configuration = try self.options.load()
+            _ = Daemon.bootstrap(logLevel: .warning)
+            let store = try self.options.keys(configuration, logger: Logger(label: "polygated"))
+            print(Daemon.describeKeys(store.current, json: self.json), terminator: "")
+        }
+    }
+
+    struct RotateKeys: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-keys",
+            abstract: "Add a new sealed-session key; the current one stays accepted for the overlap.",
+            discussion: """
+                Writes the key file, records gateway.key_rotated in the audit ledger, and prints the keys. \
+                Running daemons take the new key on reload (systemctl reload polygated, or SIGHUP); clients \
+                that connect during the overlap ([gateway] sealed_key_overlap, default 7 days) learn it \
+                over a channel the old key authenticates. Daemons sharing a database need the new file too.
+                """
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        @Option(help: ArgumentHelp("How long the replaced key stays accepted (e.g. 7d, 12h).", valueName: "duration"))
+        var overlap: String?
+
+        func run() async throws {
+            let configuration = try self.options.load()
+            _ = Daemon.bootstrap(logLevel: .warning)
+            let logger = Logger(label: "polygated")
+            let store = try self.options.keys(configuration, logger: logger)
+            var overlap = configuration.gateway.sealedKeyOverlap
+            if let text = self.overlap {
+                guard let parsed = DaemonConfiguration.duration(text) else {
+                    printError("polygated: --overlap: '\(text)' is not a duration (like 7d, 12h, 30m)")
+                    throw ExitCode(64)
+                }
+                overlap = parsed
+            }
+            do {
+                let ring = try await Daemon.rotateKeys(
+                    store: store,
+                    overlap: overlap,
+                    configuration: configuration,
+                    logger: logger
+                )
+                print(Daemon.describeKeys(ring, json: false), terminator: "")
+                print("Reload running daemons so that they accept the new key: systemctl reload polygated")
+            } catch {
+                printError("polygated: rotate-keys: \(error)")
+                throw ExitCode.failure
+            }
         }
     }
 }

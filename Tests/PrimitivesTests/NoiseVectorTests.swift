@@ -39,8 +39,14 @@ import Testing
             func side(_ initiator: Bool) throws -> NoiseHandshake {
                 let keys =
                     initiator
-                    ? (vector.init_prologue, vector.init_static, vector.init_remote_static, vector.init_psks, vector.init_ephemeral)
-                    : (vector.resp_prologue, vector.resp_static, vector.resp_remote_static, vector.resp_psks, vector.resp_ephemeral)
+                    ? (
+                        vector.init_prologue, vector.init_static, vector.init_remote_static, vector.init_psks,
+                        vector.init_ephemeral
+                    )
+                    : (
+                        vector.resp_prologue, vector.resp_static, vector.resp_remote_static, vector.resp_psks,
+                        vector.resp_ephemeral
+                    )
                 return try NoiseHandshake(
                     noise,
                     initiator: initiator,

@@ -168,6 +168,21 @@ extension DaemonConfiguration {
                 "under systemd that mirrors the ledger into the journal. The ledger table is always written.",
             ]
         ),
+        .string(
+            "state_directory",
+            \.daemon.stateDirectory,
+            bounds: "an absolute path",
+            doc: [
+                "Where polygated keeps files of its own: gateway-keys, the static keys of sealed sessions",
+                "(created mode 0700 when missing; the file is 0600). Daemons sharing a database share the file.",
+            ],
+            check: { path throws(ConfigurationKey.Problem) in
+                guard path.hasPrefix("/") else {
+                    throw ConfigurationKey.Problem(code: .invalidValue, message: "must be an absolute path")
+                }
+                return path
+            }
+        ),
     ]
 
     private static let httpKeys: [ConfigurationKey] = [
@@ -450,6 +465,15 @@ extension DaemonConfiguration {
             ]
         ),
         .integer("max_added_per_commit", \.gateway.maxAddedPerCommit, 1...10_000, doc: []),
+        .duration(
+            "sealed_key_overlap",
+            \.gateway.sealedKeyOverlap,
+            maximum: .seconds(365 * 86400),
+            doc: [
+                "After polygated rotate-keys: how long the replaced sealed-session key is still accepted",
+                "(and listed by GET /v1/info and polygated show-key).",
+            ]
+        ),
     ]
 
     private static let presenceKeys: [ConfigurationKey] = [

@@ -18,6 +18,8 @@ package struct DaemonConfiguration: Sendable, Hashable {
         package var drainTimeout = Duration.seconds(10)
         /// `audit_to_log`: also log every audit ledger event (at `notice`; under systemd, to the journal).
         package var auditToLog = true
+        /// `state_directory`: where polygated keeps files of its own (the sealed-session keys).
+        package var stateDirectory = "/var/lib/polygate"
         package init() {}
     }
 

@@ -5,18 +5,52 @@ import Store
 /// What a client should know about this gateway before it connects (`GET /v1/info`,
 /// docs/GATEWAY_SPEC.md §11): its name and version, the protocol and where each transport is,
 /// the MLS cipher suites it accepts KeyPackages in, and the limits a well-behaved client stays
-/// within. Built once from the configuration; the JSON text is fixed for the daemon's life.
+/// within. Built from the configuration; only the sealed-session keys change while the daemon
+/// runs (a reload after `polygated rotate-keys`).
 package struct ServerInfo: Sendable, Hashable {
     package var gatewayID: String
     package var version: String
     package var limits: GatewayLimits
     package var presence: PresenceLimits
+    /// The sealed-session keys in force (§14), newest first; they change on a reload after
+    /// `polygated rotate-keys`.
+    package var sealedKeys: [SealedKey] = []
+
+    /// A static key as `/v1/info` lists it.
+    package struct SealedKey: Sendable, Hashable {
+        package var hex: String
+        package var createdMs: UInt64
+        package var retiresMs: UInt64?
+
+        package init(_ key: GatewayKeyRing.Key) {
+            self.hex = key.hex
+            self.createdMs = key.createdMs
+            self.retiresMs = key.retiresMs
+        }
+    }
 
     package init(gatewayID: String, version: String, limits: GatewayLimits, presence: PresenceLimits) {
         self.gatewayID = gatewayID
         self.version = version
         self.limits = limits
         self.presence = presence
+    }
+
+    var sealed: JSON {
+        .object([
+            ("protocol", .string(GatewayKeyRing.protocolName)),
+            (
+                "keys",
+                .array(
+                    self.sealedKeys.map { key in
+                        .object(
+                            [("key", .string(key.hex)), ("created_ms", .int(Int64(clamping: key.createdMs)))]
+                                + (key.retiresMs.map { [("retires_ms", JSON.int(Int64(clamping: $0)))] } ?? [])
+                        )
+                    }
+                )
+            ),
+        ])
     }
 
     /// The protocol the gateway speaks (the protobuf package of proto/polygate/gateway.proto).
@@ -75,6 +109,7 @@ package struct ServerInfo: Sendable, Hashable {
                     ("attempts_per_ip", Self.rate(limits.pairingAttemptsPerIP)),
                 ])
             ),
+            ("sealed", self.sealed),
         ])
         return value.text
     }

@@ -146,6 +146,7 @@ import Glibc
         #expect(status["authenticated"]?.int == 2)
         #expect(status["websocket"]?.int == 2)
         #expect(status["leases"]?.int == 2)
+        #expect(status["sealed_key"]?.string?.count == 64)
         #expect((status["uptime_seconds"]?.int ?? -1) >= 0)
         let human = try await Gwctl.ok(["status"], socket: socket).stdout
         #expect(human.contains("gateway_id:          gw_test"))
