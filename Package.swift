@@ -55,7 +55,7 @@ let package = Package(
         // Polycentric v1: generated protobuf types (make proto) and the protocol's rules.
         .target(
             name: "Polycentric",
-            dependencies: ["Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["Noise", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(
             name: "Store",
@@ -77,7 +77,7 @@ let package = Package(
         // The client<->gateway wire protocol (proto/polygate/gateway.proto), shared by both sides.
         .target(
             name: "GatewayWire",
-            dependencies: ["Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["Noise", "Primitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         // The control protocol both sides speak: messages, the command registry, parsing,
         // completion, tables (docs/CONTROL_PROTOCOL.md).
@@ -136,6 +136,7 @@ let package = Package(
             dependencies: [
                 "ClientTLS",
                 "GatewayWire",
+                "Noise",
                 "Primitives",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -195,6 +196,7 @@ let package = Package(
                 "BuildInfo",
                 "Gateway",
                 "GatewayWire",
+                "Noise",
                 "Primitives",
                 "Social",
                 "Store",
@@ -369,7 +371,7 @@ let package = Package(
             name: "DaemonTests",
             dependencies: [
                 "ClientTLS", "Control", "Daemon", "FaultInjection", "Gateway", "HTTPFront", "GatewayClient", "GatewayWire", "MLS",
-                "Polycentric",
+                "Noise", "Polycentric",
                 "PolycentricClient", "Primitives", "Store", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -32,7 +32,7 @@ start() {
     [ "${PG_DURABLE:-0}" = 1 ] && durability="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
     # setsid: a Ctrl-C meant for polygated must not reach the postmaster; we stop it ourselves.
     as_owner setsid -w "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k ${PG_SOCKET_DIR:-$dir} $durability -c max_connections=300" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k ${PG_SOCKET_DIR:-$dir} $durability -c max_connections=400" \
         start >/dev/null \
         || { tail -n 20 "$dir/server.log" >&2; exit 1; }
 }

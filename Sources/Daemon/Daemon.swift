@@ -71,7 +71,8 @@ package enum Daemon {
                 gatewayID: configuration.daemon.gatewayID,
                 limits: configuration.gateway,
                 presence: configuration.presence,
-                blobs: configuration.blobs
+                blobs: configuration.blobs,
+                sealedKeys: keys
             ),
             database: database,
             listener: listener,

@@ -10,6 +10,10 @@ package final class GatewayCounters: Sendable {
         package var sseSessions = 0
         /// Of those, authenticated.
         package var authenticatedSessions = 0
+        /// Of those, sealed (§14).
+        package var sealedSessions = 0
+        /// Sealed handshakes that failed (another key, garbage, silence).
+        package var sealedHandshakeFailures = 0
         /// Conversations with readers on this daemon.
         package var conversations = 0
         /// Messages appended through this daemon (retries of a msg_id not counted).
@@ -34,10 +38,13 @@ package final class GatewayCounters: Sendable {
     let rateLimited = Atomic<Int>(0)
     let slowConsumers = Atomic<Int>(0)
     let penalties = Atomic<Int>(0)
+    let sealedHandshakeFailures = Atomic<Int>(0)
 
     init() {}
 
-    enum Counter { case appends, deliveries, authenticationFailures, rateLimited, slowConsumers, penalties }
+    enum Counter {
+        case appends, deliveries, authenticationFailures, rateLimited, slowConsumers, penalties, sealedHandshakeFailures
+    }
 
     func add(_ counter: Counter, _ amount: Int = 1) {
         switch counter {
@@ -47,6 +54,7 @@ package final class GatewayCounters: Sendable {
         case .rateLimited: self.rateLimited.wrappingAdd(amount, ordering: .relaxed)
         case .slowConsumers: self.slowConsumers.wrappingAdd(amount, ordering: .relaxed)
         case .penalties: self.penalties.wrappingAdd(amount, ordering: .relaxed)
+        case .sealedHandshakeFailures: self.sealedHandshakeFailures.wrappingAdd(amount, ordering: .relaxed)
         }
     }
 
@@ -59,6 +67,7 @@ package final class GatewayCounters: Sendable {
         snapshot.rateLimited = self.rateLimited.load(ordering: .relaxed)
         snapshot.slowConsumers = self.slowConsumers.load(ordering: .relaxed)
         snapshot.penalties = self.penalties.load(ordering: .relaxed)
+        snapshot.sealedHandshakeFailures = self.sealedHandshakeFailures.load(ordering: .relaxed)
         return snapshot
     }
 }

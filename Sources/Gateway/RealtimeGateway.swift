@@ -24,18 +24,25 @@ package final class RealtimeGateway: Sendable {
         package var presence: PresenceLimits
         /// The `[blobs]` section.
         package var blobs: BlobLimits
+        /// The sealed-session keys (§14; nil: no sealed sessions).
+        package var sealedKeys: GatewayKeyStore?
 
         package init(
             gatewayID: String,
             limits: GatewayLimits = GatewayLimits(),
             presence: PresenceLimits = PresenceLimits(),
-            blobs: BlobLimits = BlobLimits()
+            blobs: BlobLimits = BlobLimits(),
+            sealedKeys: GatewayKeyStore? = nil
         ) {
             self.gatewayID = gatewayID
             self.limits = limits
             self.presence = presence
             self.blobs = blobs
+            self.sealedKeys = sealedKeys
         }
+
+        /// Whether sealed connections are served: a key file, and the policy not off.
+        package var servesSealed: Bool { self.sealedKeys != nil && self.limits.sealed != .off }
     }
 
     private struct State {
@@ -185,11 +192,11 @@ package final class RealtimeGateway: Sendable {
 
     /// A new connection's session, with its `Challenge` queued; nil while the gateway is not
     /// ready or shutting down (answer 503).
-    package func open(_ transport: GatewaySession.Transport, peer: String) -> GatewaySession? {
+    package func open(_ transport: GatewaySession.Transport, peer: String, sealed: Bool = false) -> GatewaySession? {
         let context = self.state.withLock { $0.accepting ? $0.context : nil }
         guard let context else { return nil }
         let session = self.registry.open(maxUnauthenticated: self.limits.maxUnauthenticated) { id in
-            GatewaySession(id: id, transport: transport, peer: peer, context: context)
+            GatewaySession(id: id, transport: transport, peer: peer, sealed: sealed, context: context)
         }
         session?.start()
         // Shutdown began between the check above and the registration: close it like the rest.
@@ -199,7 +206,10 @@ package final class RealtimeGateway: Sendable {
         if let session {
             self.logger.debug(
                 "session opened",
-                metadata: ["gw.session": "\(session.id)", "gw.transport": "\(transport.rawValue)", "gw.peer": "\(peer)"]
+                metadata: [
+                    "gw.session": "\(session.id)", "gw.transport": "\(transport.rawValue)", "gw.peer": "\(peer)",
+                    "gw.sealed": "\(sealed)",
+                ]
             )
         }
         return session
@@ -244,10 +254,14 @@ package final class RealtimeGateway: Sendable {
             case .sse: snapshot.sseSessions += 1
             }
             if session.identity != nil { snapshot.authenticatedSessions += 1 }
+            if session.sealed { snapshot.sealedSessions += 1 }
         }
         snapshot.conversations = self.hub.conversations.count
         return snapshot
     }
+
+    /// A sealed handshake failed (counted for `/metrics`).
+    package func sealedHandshakeFailed() { self.counters.add(.sealedHandshakeFailures) }
 
     /// Whether new sessions are accepted.
     package var isAccepting: Bool { self.state.withLock { $0.accepting } }

@@ -68,13 +68,18 @@ package struct DeviceCredentials: Sendable, CustomStringConvertible {
     /// The `Authenticate` body answering a challenge.
     package func authenticate(
         _ challenge: Polygate_Gateway_V1_Challenge,
-        register: Bool
+        register: Bool,
+        binding: [UInt8]? = nil
     ) throws(GatewayWireError) -> Polygate_Gateway_V1_Authenticate {
         var body = Polygate_Gateway_V1_Authenticate()
         body.certificate = self.certificate
         body.signature = .init(
             try Handshake.sign(
-                Handshake.authenticationTranscript(gatewayID: challenge.gatewayID, nonce: [UInt8](challenge.nonce)),
+                Handshake.authenticationTranscript(
+                    gatewayID: challenge.gatewayID,
+                    nonce: [UInt8](challenge.nonce),
+                    binding: binding
+                ),
                 deviceKey: self.deviceKey
             )
         )
@@ -85,13 +90,19 @@ package struct DeviceCredentials: Sendable, CustomStringConvertible {
     /// The `Resume` body answering a challenge with a resume token.
     package func resume(
         _ challenge: Polygate_Gateway_V1_Challenge,
-        token: [UInt8]
+        token: [UInt8],
+        binding: [UInt8]? = nil
     ) throws(GatewayWireError) -> Polygate_Gateway_V1_Resume {
         var body = Polygate_Gateway_V1_Resume()
         body.token = .init(token)
         body.signature = .init(
             try Handshake.sign(
-                Handshake.resumeTranscript(gatewayID: challenge.gatewayID, nonce: [UInt8](challenge.nonce), token: token),
+                Handshake.resumeTranscript(
+                    gatewayID: challenge.gatewayID,
+                    nonce: [UInt8](challenge.nonce),
+                    token: token,
+                    binding: binding
+                ),
                 deviceKey: self.deviceKey
             )
         )

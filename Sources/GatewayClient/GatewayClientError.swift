@@ -23,6 +23,9 @@ package struct GatewayClientError: Error, Sendable, Hashable, CustomStringConver
         /// TLS failed: the server's certificate was refused or the handshake failed (the
         /// message says which, with the host and port; see ``GatewayClientError/tls``).
         package static let tls = Code(name: "tls")
+        /// A sealed connection's Noise handshake failed: the gateway does not hold the key the
+        /// client pinned for it, or the answer did not authenticate (§14).
+        package static let sealedHandshake = Code(name: "sealed_handshake")
     }
 
     package var code: Code

@@ -5,16 +5,21 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import Noise
+import Primitives
 import Synchronization
 
 extension GatewayConnection {
     /// Opens a WebSocket to `ws://host:port/path` (or `wss://` with `tls`; RFC 6455 over NIO),
     /// runs `body` with the connection, then closes it (close frame 1000, waiting briefly for
-    /// the server's).
+    /// the server's). With `sealedKey` (the gateway's static key, pinned), the connection is
+    /// sealed (§14): `path` should be the sealed route (`/v1/sealed`), the Noise handshake runs
+    /// first and every frame after it is sealed.
     ///
     /// - Throws: ``GatewayClientError`` `.refused` with the HTTP status when the server does
     ///   not upgrade (404, 429, 503 …), `.unreachable` when nothing listens, `.tls` when TLS
-    ///   fails (with why: ``TLSFailure``); whatever `body` throws.
+    ///   fails (with why: ``TLSFailure``), `.sealedHandshake` when the gateway does not hold
+    ///   `sealedKey`; whatever `body` throws.
     package static func withWebSocket<T: Sendable>(
         host: String,
         port: Int,
@@ -22,6 +27,7 @@ extension GatewayConnection {
         tls: ClientTLS? = nil,
         headers: [(String, String)] = [],
         maxFrameBytes: Int = 16 << 20,
+        sealedKey: [UInt8]? = nil,
         _ body: (GatewayConnection) async throws -> T
     ) async throws -> T {
         let status = StatusPeek.Box()
@@ -97,10 +103,16 @@ extension GatewayConnection {
             throw refused
         }
         return try await frames.executeThenClose { inbound, outbound in
-            let transport = WebSocketClientTransport(outbound: outbound)
-            let connection = GatewayConnection(transport: transport, httpHeaders: upgradeHeaders)
+            let box = InboundIteratorBox(inbound.makeAsyncIterator())
+            var sealed: (SealedSession, NoiseCipherState, NoiseCipherState)?
+            if let sealedKey {
+                sealed = try await Self.sealedHandshake(key: sealedKey, iterator: &box.iterator, outbound: outbound)
+            }
+            let transport = WebSocketClientTransport(outbound: outbound, sender: sealed.map { SealedSender($0.1) })
+            let connection = GatewayConnection(transport: transport, httpHeaders: upgradeHeaders, sealed: sealed?.0)
+            let receiver = sealed?.2
             return try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await transport.read(inbound, into: connection) }
+                group.addTask { await transport.read(box, receiver: receiver, into: connection) }
                 do {
                     let result = try await body(connection)
                     await transport.finish()
@@ -112,6 +124,43 @@ extension GatewayConnection {
                     throw error
                 }
             }
+        }
+    }
+
+    /// The client's side of the sealed handshake: the first message out, the gateway's answer
+    /// in (the first binary message; a close frame before it is a refusal).
+    static func sealedHandshake(
+        key: [UInt8],
+        iterator: inout NIOAsyncChannelInboundStream<WebSocketFrame>.AsyncIterator,
+        outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>
+    ) async throws -> (SealedSession, NoiseCipherState, NoiseCipherState) {
+        var handshake = try SealedClientHandshake(gatewayKey: key)
+        try await outbound.write(
+            WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: ByteBuffer(bytes: try handshake.first()))
+        )
+        var answer: [UInt8]?
+        while true {
+            guard let frame = try await iterator.next() else {
+                throw GatewayClientError(.sealedHandshake, "the gateway closed the socket during the sealed handshake")
+            }
+            switch frame.opcode {
+            case .binary:
+                answer = Array(frame.unmaskedData.readableBytesView)
+            case .continuation:
+                answer? += Array(frame.unmaskedData.readableBytesView)
+            case .connectionClose:
+                var data = frame.unmaskedData
+                var error = GatewayClientError(
+                    .sealedHandshake,
+                    "the gateway refused the sealed handshake: it does not hold the key pinned for it "
+                        + "(\(Hex.encode(key).prefix(16))…); its operator can print its keys with polygated show-key"
+                )
+                error.closeCode = data.readInteger(as: UInt16.self)
+                throw error
+            default:
+                continue
+            }
+            if frame.fin, let complete = answer { return try handshake.finish(complete) }
         }
     }
 
@@ -229,19 +278,30 @@ final class WebSocketClientTransport: FrameTransport {
 
     let outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>
     let gate = ReadGate()
+    /// Sealed connections: seals every frame, in order.
+    let sender: SealedSender?
     private let state = Mutex(State())
     private let closed: AsyncStream<Void>
     private let closedContinuation: AsyncStream<Void>.Continuation
 
-    init(outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>) {
+    init(outbound: NIOAsyncChannelOutboundWriter<WebSocketFrame>, sender: SealedSender? = nil) {
         self.outbound = outbound
+        self.sender = sender
         (self.closed, self.closedContinuation) = AsyncStream.makeStream()
     }
 
     func send(_ frame: [UInt8]) async throws {
-        try await self.outbound.write(
-            WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: ByteBuffer(bytes: frame))
-        )
+        guard let sender else {
+            try await self.outbound.write(
+                WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: ByteBuffer(bytes: frame))
+            )
+            return
+        }
+        try await sender.send(frame) { sealed in
+            try await self.outbound.write(
+                WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: ByteBuffer(bytes: sealed))
+            )
+        }
     }
 
     func sendText(_ text: String) async throws {
@@ -258,7 +318,12 @@ final class WebSocketClientTransport: FrameTransport {
         guard first else { return }
         var data = ByteBuffer()
         data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code)))
-        try? await self.outbound.write(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data))
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data)
+        if let sender {
+            await sender.inOrder { try? await self.outbound.write(frame) }
+        } else {
+            try? await self.outbound.write(frame)
+        }
     }
 
     /// Ends the connection: our close frame, then (at most 2 s) the server's.
@@ -271,14 +336,19 @@ final class WebSocketClientTransport: FrameTransport {
         }
     }
 
-    func read(_ inbound: NIOAsyncChannelInboundStream<WebSocketFrame>, into connection: GatewayConnection) async {
+    /// Reads frames (opening sealed ones with `receiver`) into `connection` until the end.
+    func read(
+        _ box: InboundIteratorBox<NIOAsyncChannelInboundStream<WebSocketFrame>.AsyncIterator>,
+        receiver: NoiseCipherState?,
+        into connection: GatewayConnection
+    ) async {
         var message: [UInt8]? = nil
         var closeCode: UInt16?
+        var receiver = receiver
         do {
-            var iterator = inbound.makeAsyncIterator()
             while true {
                 await self.gate.wait()
-                guard let frame = try await iterator.next() else { break }
+                guard let frame = try await box.iterator.next() else { break }
                 switch frame.opcode {
                 case .binary:
                     message = Array(frame.unmaskedData.readableBytesView)
@@ -314,7 +384,23 @@ final class WebSocketClientTransport: FrameTransport {
                 }
                 if frame.fin, let complete = message {
                     message = nil
-                    connection.received(complete)
+                    if receiver != nil {
+                        do {
+                            connection.received(try SealedChannel.open(complete, with: &receiver!))
+                        } catch {
+                            connection.ended(
+                                GatewayClientError(
+                                    .protocolViolation,
+                                    "a sealed frame from the gateway did not authenticate: \(error)"
+                                )
+                            )
+                            await self.close(code: CloseCode.protocolError)
+                            self.closedContinuation.finish()
+                            return
+                        }
+                    } else {
+                        connection.received(complete)
+                    }
                 }
             }
         } catch {

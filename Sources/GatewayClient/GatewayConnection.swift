@@ -38,9 +38,13 @@ package final class GatewayConnection: Sendable {
     /// WebSocket upgrade, or the SSE stream's 200), names in lower case.
     package let httpHeaders: [(name: String, value: String)]
 
-    init(transport: any FrameTransport, httpHeaders: [(String, String)] = []) {
+    /// Sealed connections (§14): the handshake's outcome; nil on a plain connection.
+    package let sealed: SealedSession?
+
+    init(transport: any FrameTransport, httpHeaders: [(String, String)] = [], sealed: SealedSession? = nil) {
         self.transport = transport
         self.httpHeaders = httpHeaders.map { (name: $0.0, value: $0.1) }
+        self.sealed = sealed
     }
 
     /// The value of an HTTP response header (see ``httpHeaders``).
@@ -260,14 +264,15 @@ package final class GatewayConnection: Sendable {
     @discardableResult
     package func authenticate(_ device: DeviceCredentials, register: Bool = true) async throws -> Polygate_Gateway_V1_AuthResult {
         let challenge = try await self.challenge()
-        return try await self.call(.authenticate(try device.authenticate(challenge, register: register))).auth
+        let body = try device.authenticate(challenge, register: register, binding: self.sealed?.handshakeHash)
+        return try await self.call(.authenticate(body)).auth
     }
 
     /// Answers the challenge with a resume token.
     @discardableResult
     package func resume(_ device: DeviceCredentials, token: [UInt8]) async throws -> Polygate_Gateway_V1_AuthResult {
         let challenge = try await self.challenge()
-        return try await self.call(.resume(try device.resume(challenge, token: token))).auth
+        return try await self.call(.resume(try device.resume(challenge, token: token, binding: self.sealed?.handshakeHash))).auth
     }
 }
 

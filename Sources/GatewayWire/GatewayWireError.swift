@@ -69,6 +69,9 @@ package enum CloseCode {
     package static let authenticationTimeout: UInt16 = 4002
     package static let deviceRevoked: UInt16 = 4003
     package static let slowConsumer: UInt16 = 4008
+    /// A sealed connection whose Noise handshake failed: the first message is not one to a key
+    /// of this gateway (another pinned key, or not a handshake), or none came in time.
+    package static let sealedHandshakeFailed: UInt16 = 4010
     package static let rateLimited: UInt16 = 4029
     package static let protocolError: UInt16 = 4400
     package static let pingTimeout: UInt16 = 4408

@@ -3,14 +3,19 @@ package import Primitives
 /// The byte strings a device signs to prove possession of its key to one gateway on one
 /// connection (docs/GATEWAY_SPEC.md §3.2–3.3), and their checks.
 package enum Handshake {
-    /// `"polygate auth v1" 0x00 gateway_id 0x00 nonce`.
-    package static func authenticationTranscript(gatewayID: String, nonce: [UInt8]) -> [UInt8] {
-        Array("polygate auth v1".utf8) + [0] + Array(gatewayID.utf8) + [0] + nonce
+    /// `"polygate auth v1" 0x00 gateway_id 0x00 nonce`; on a sealed connection (§14)
+    /// `"polygate sealed auth v1" 0x00 gateway_id 0x00 nonce h`, with the Noise handshake
+    /// hash `h` as `binding`.
+    package static func authenticationTranscript(gatewayID: String, nonce: [UInt8], binding: [UInt8]? = nil) -> [UInt8] {
+        Array((binding == nil ? "polygate auth v1" : "polygate sealed auth v1").utf8) + [0] + Array(gatewayID.utf8) + [0]
+            + nonce + (binding ?? [])
     }
 
-    /// `"polygate resume v1" 0x00 gateway_id 0x00 nonce token`.
-    package static func resumeTranscript(gatewayID: String, nonce: [UInt8], token: [UInt8]) -> [UInt8] {
-        Array("polygate resume v1".utf8) + [0] + Array(gatewayID.utf8) + [0] + nonce + token
+    /// `"polygate resume v1" 0x00 gateway_id 0x00 nonce token`; on a sealed connection
+    /// `"polygate sealed resume v1" 0x00 gateway_id 0x00 nonce token h`.
+    package static func resumeTranscript(gatewayID: String, nonce: [UInt8], token: [UInt8], binding: [UInt8]? = nil) -> [UInt8] {
+        Array((binding == nil ? "polygate resume v1" : "polygate sealed resume v1").utf8) + [0] + Array(gatewayID.utf8) + [0]
+            + nonce + token + (binding ?? [])
     }
 
     /// `"polygate revoke device v1" 0x00 gateway_id 0x00 device_id signed_at_ms` (8 bytes,

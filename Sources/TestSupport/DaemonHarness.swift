@@ -48,6 +48,7 @@ package struct DaemonHarness: Sendable {
             url = "\(databaseURL)"
             connect_timeout = "\(connectTimeout)"
             ready_timeout = "1s"
+            \(extra.contains("pool_size") ? "" : "pool_size = 4")
             \(extra)
             \(extra.contains("[blobs]") ? "" : "[blobs]\ndirectory = \"\(self.directory)/blobs\"")
             """

@@ -69,9 +69,8 @@ import Glibc
     @Test func theStoreCreatesTheFileForTheDaemonAloneAndRefusesOneOthersMayRead() throws {
         let directory = TestEnvironment.makeDirectory("keys") + "/state"
         let store = try GatewayKeyStore(directory: directory, nowMs: 1, logger: Logger(label: "test"))
-        var status = stat()
-        #expect(stat(store.path, &status) == 0 && status.st_mode & 0o777 == 0o600)
-        #expect(stat(directory, &status) == 0 && status.st_mode & 0o777 == 0o700)
+        #expect(try FileManager.default.attributesOfItem(atPath: store.path)[.posixPermissions] as? Int == 0o600)
+        #expect(try FileManager.default.attributesOfItem(atPath: directory)[.posixPermissions] as? Int == 0o700)
         // Loaded again: the same key.
         let again = try GatewayKeyStore(directory: directory, nowMs: 2, logger: Logger(label: "test"))
         #expect(again.current.current.hex == store.current.current.hex)

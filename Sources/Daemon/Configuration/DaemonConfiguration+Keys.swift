@@ -465,6 +465,26 @@ extension DaemonConfiguration {
             ]
         ),
         .integer("max_added_per_commit", \.gateway.maxAddedPerCommit, 1...10_000, doc: []),
+        .parsed(
+            "sealed",
+            \.gateway.sealed,
+            bounds: "required, optional or off",
+            doc: [
+                "Sealed sessions (docs/GATEWAY_SPEC.md section 14): a Noise channel inside the WebSocket",
+                "(GET /v1/sealed), so that a proxy or CDN terminating TLS sees no ids, keys or messages.",
+                "\"required\": only sealed sessions; \"optional\": clients choose; \"off\": only plain ones.",
+            ],
+            parse: { text throws(ConfigurationKey.Problem) in
+                guard let policy = SealedPolicy(rawValue: text) else {
+                    throw ConfigurationKey.Problem(
+                        code: .invalidValue,
+                        message: "must be required, optional or off (got \"\(text)\")"
+                    )
+                }
+                return policy
+            },
+            render: { $0.rawValue }
+        ),
         .duration(
             "sealed_key_overlap",
             \.gateway.sealedKeyOverlap,

@@ -36,9 +36,15 @@ package struct ServerInfo: Sendable, Hashable {
         self.presence = presence
     }
 
+    /// The sealed WebSocket route (§14).
+    package static let sealedWebSocketPath = "/v1/sealed"
+
     var sealed: JSON {
-        .object([
+        guard self.limits.sealed != .off else { return .object([("policy", .string("off"))]) }
+        return .object([
+            ("policy", .string(self.limits.sealed.rawValue)),
             ("protocol", .string(GatewayKeyRing.protocolName)),
+            ("websocket", .string(Self.sealedWebSocketPath)),
             (
                 "keys",
                 .array(

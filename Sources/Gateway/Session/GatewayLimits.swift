@@ -43,6 +43,8 @@ package struct GatewayLimits: Sendable, Hashable {
     package var maxAddedPerCommit = 100
     package var pastEpochs: UInt64 = 2
     package var retention: Duration = .seconds(30 * 24 * 3600)
+    /// Sealed sessions (ADR 0025): required, optional or off.
+    package var sealed = SealedPolicy.optional
     /// How long a key replaced by `polygated rotate-keys` stays accepted.
     package var sealedKeyOverlap: Duration = .seconds(7 * 24 * 3600)
 

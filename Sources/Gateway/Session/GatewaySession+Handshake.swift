@@ -7,6 +7,19 @@ import Synchronization
 
 /// Authentication and resume (docs/GATEWAY_SPEC.md §3.2–3.3).
 extension GatewaySession {
+    /// On a sealed connection, the Noise handshake hash the device signs (§14); nil on a plain
+    /// one.
+    ///
+    /// - Throws: on a sealed connection whose handshake is not done (cannot happen: frames
+    ///   arrive only through the channel).
+    func sealedBinding() throws(GatewayWireError) -> [UInt8]? {
+        guard self.sealed else { return nil }
+        guard let binding = self.state.withLock({ $0.channelBinding }) else {
+            throw GatewayWireError(.badSignature, "the sealed channel is not established")
+        }
+        return binding
+    }
+
     func authenticate(_ request: Polygate_Gateway_V1_Authenticate, requestID: UInt64) async {
         let nowMs = self.context.clock.wallMs
         let certificate: VerifiedDeviceCertificate
@@ -14,7 +27,11 @@ extension GatewaySession {
             certificate = try VerifiedDeviceCertificate(request.certificate, nowMs: nowMs)
             try Handshake.verify(
                 [UInt8](request.signature),
-                transcript: Handshake.authenticationTranscript(gatewayID: self.context.gatewayID, nonce: self.nonce),
+                transcript: Handshake.authenticationTranscript(
+                    gatewayID: self.context.gatewayID,
+                    nonce: self.nonce,
+                    binding: try self.sealedBinding()
+                ),
                 deviceID: certificate.deviceID
             )
         } catch {
@@ -90,7 +107,12 @@ extension GatewaySession {
         do {
             try Handshake.verify(
                 [UInt8](request.signature),
-                transcript: Handshake.resumeTranscript(gatewayID: self.context.gatewayID, nonce: self.nonce, token: token),
+                transcript: Handshake.resumeTranscript(
+                    gatewayID: self.context.gatewayID,
+                    nonce: self.nonce,
+                    token: token,
+                    binding: try self.sealedBinding()
+                ),
                 deviceID: deviceID
             )
         } catch {

@@ -44,6 +44,8 @@ package final class GatewaySession: SessionOutlet {
         /// Work for the delivery worker, in order, and whether one runs (``schedule(_:)``).
         var work: [Work] = []
         var working = false
+        /// Sealed connections: the Noise handshake hash, once the handshake is done.
+        var channelBinding: [UInt8]?
     }
 
     package let id: UInt64
@@ -53,6 +55,9 @@ package final class GatewaySession: SessionOutlet {
     package let outbox: Outbox
     /// SSE only: the stream's bearer id (`Challenge.stream_id`).
     package let streamID: [UInt8]?
+    /// Whether the connection is sealed (§14): frames pass through a Noise channel, and the
+    /// device signs the handshake hash.
+    package let sealed: Bool
     /// When the session opened (the gateway clock: monotonic).
     package let openedAt: Duration
     let nonce: [UInt8]
@@ -63,9 +68,10 @@ package final class GatewaySession: SessionOutlet {
     let inbound: AsyncStream<[UInt8]>
     let inboundContinuation: AsyncStream<[UInt8]>.Continuation
 
-    init(id: UInt64, transport: Transport, peer: String, context: SessionContext) {
+    init(id: UInt64, transport: Transport, peer: String, sealed: Bool = false, context: SessionContext) {
         self.id = id
         self.transport = transport
+        self.sealed = sealed
         self.peer = peer
         self.context = context
         self.nonce = SecureRandom.bytes(count: 32)
@@ -80,6 +86,14 @@ package final class GatewaySession: SessionOutlet {
 
     /// Who authenticated, once someone did.
     package var identity: Identity? { self.state.withLock { $0.identity } }
+
+    /// How long the connection has to authenticate (a sealed one: its handshake included).
+    package var authenticationTimeout: Duration { self.context.limits.authTimeout }
+
+    /// A sealed connection's handshake is done: `handshakeHash` is what the device signs.
+    package func bindChannel(_ handshakeHash: [UInt8]) {
+        self.state.withLock { $0.channelBinding = handshakeHash }
+    }
 
     /// Whether the session is closed or closing: the transport stops reading.
     package var isClosed: Bool { self.state.withLock { $0.machine.isClosed } }

@@ -1754,6 +1754,37 @@ public nonisolated struct Polygate_Gateway_V1_BlobTokenResult: Sendable {
   public init() {}
 }
 
+public nonisolated struct Polygate_Gateway_V1_SealedHello: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the gateway's static keys in force, newest (current) first
+  public var keys: [Polygate_Gateway_V1_SealedKey] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Polygate_Gateway_V1_SealedKey: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// X25519, 32 bytes
+  public var publicKey: Data = Data()
+
+  public var createdMs: UInt64 = 0
+
+  /// 0: the current key; else when it stops being accepted
+  public var retiresMs: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "polygate.gateway.v1"
@@ -4920,6 +4951,76 @@ nonisolated extension Polygate_Gateway_V1_BlobTokenResult: SwiftProtobuf.Message
   public static func ==(lhs: Polygate_Gateway_V1_BlobTokenResult, rhs: Polygate_Gateway_V1_BlobTokenResult) -> Bool {
     if lhs.token != rhs.token {return false}
     if lhs.expiresMs != rhs.expiresMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_SealedHello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SealedHello"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.keys) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.keys.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.keys, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_SealedHello, rhs: Polygate_Gateway_V1_SealedHello) -> Bool {
+    if lhs.keys != rhs.keys {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Polygate_Gateway_V1_SealedKey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SealedKey"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_key\0\u{3}created_ms\0\u{3}retires_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.publicKey) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.createdMs) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.retiresMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.publicKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.publicKey, fieldNumber: 1)
+    }
+    if self.createdMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.createdMs, fieldNumber: 2)
+    }
+    if self.retiresMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.retiresMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Polygate_Gateway_V1_SealedKey, rhs: Polygate_Gateway_V1_SealedKey) -> Bool {
+    if lhs.publicKey != rhs.publicKey {return false}
+    if lhs.createdMs != rhs.createdMs {return false}
+    if lhs.retiresMs != rhs.retiresMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

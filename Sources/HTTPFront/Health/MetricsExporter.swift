@@ -24,8 +24,8 @@ package final class MetricsExporter: Sendable {
 
     /// The realtime gateway's readings: gauges for what is open now, counters for totals.
     private final class GatewayGauges: Sendable {
-        let webSocket, sse, authenticated, conversations: Gauge
-        let appends, deliveries, authFailures, rateLimited, slowConsumers, penalties: Counter
+        let webSocket, sse, authenticated, sealed, conversations: Gauge
+        let appends, deliveries, authFailures, rateLimited, slowConsumers, penalties, sealedFailures: Counter
         let last = Mutex(GatewayCounters.Snapshot())
         let blobUploads, blobUploadBytes, blobDownloads, blobDownloadBytes: Counter
         let blobsStored, blobBytesStored: Gauge
@@ -37,6 +37,17 @@ package final class MetricsExporter: Sendable {
             self.sse = registry.makeGauge(descriptor: sessions, labels: [("transport", "sse")])
             self.authenticated = registry.makeGauge(
                 descriptor: name("gateway", "authenticated_sessions", "", "Open realtime connections that authenticated")
+            )
+            self.sealed = registry.makeGauge(
+                descriptor: name(
+                    "gateway",
+                    "sealed_sessions",
+                    "",
+                    "Open realtime connections that are sealed (the rest are plain)"
+                )
+            )
+            self.sealedFailures = registry.makeCounter(
+                descriptor: name("gateway", "sealed_handshake_failures", "total", "Sealed handshakes that failed")
             )
             self.conversations = registry.makeGauge(
                 descriptor: name("gateway", "conversations", "", "Conversations with readers on this daemon")
@@ -90,12 +101,14 @@ package final class MetricsExporter: Sendable {
             self.webSocket.set(Int64(now.webSocketSessions))
             self.sse.set(Int64(now.sseSessions))
             self.authenticated.set(Int64(now.authenticatedSessions))
+            self.sealed.set(Int64(now.sealedSessions))
             self.conversations.set(Int64(now.conversations))
             let before = self.last.withLock { last in
                 defer { last = now }
                 return last
             }
             self.appends.increment(by: Int64(now.appends - before.appends))
+            self.sealedFailures.increment(by: Int64(now.sealedHandshakeFailures - before.sealedHandshakeFailures))
             self.deliveries.increment(by: Int64(now.deliveries - before.deliveries))
             self.authFailures.increment(by: Int64(now.authenticationFailures - before.authenticationFailures))
             self.rateLimited.increment(by: Int64(now.rateLimited - before.rateLimited))

@@ -66,6 +66,8 @@ package struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     /// Connections that have not sent a first request head yet.
     let waiting: WaitingConnections
     let maxFrameBytes: Int
+    /// The largest WebSocket message (a sealed one is larger than its frame).
+    let maxWireMessageBytes: Int
     /// Who the client is behind a trusted proxy.
     let clientAddresses: ClientAddressPolicy
     /// The native TLS listener's certificate (none: plain HTTP).
@@ -88,6 +90,8 @@ package struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         self.headTimeout = headTimeout
         self.waiting = waiting
         self.maxFrameBytes = realtime?.configuration.limits.maxFrameBytes ?? (1 << 20)
+        // A sealed message carries a padded frame and a tag per 65,535 bytes.
+        self.maxWireMessageBytes = WebSocketTransport.sealedSize(ofFrame: self.maxFrameBytes)
     }
 
     package func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -108,6 +112,7 @@ package struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             // The handlers are only touched on the channel's event loop.
             let handlers = NIOLoopBound((guardHandler, parserErrors, lateUpgrades), eventLoop: channel.eventLoop)
             let refusal = NIOLoopBoundBox<Refusal?>(nil, eventLoop: channel.eventLoop)
+            let sealed = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let realtime = self.realtime
             let policy = self.clientAddresses
             let secure = self.tls != nil
@@ -115,12 +120,13 @@ package struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             // The client's address, from the upgrade request's head (behind a trusted proxy).
             let client = NIOLoopBoundBox(tcpPeer, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
-                maxFrameSize: self.maxFrameBytes,
+                maxFrameSize: self.maxWireMessageBytes,
                 shouldUpgrade: { channel, head in
                     let peer = policy.clientAddress(peer: tcpPeer, values: head.headers[policy.header.rawValue])
                     client.value = peer
                     let decision = Self.decide(head: head, realtime: realtime, peer: peer)
                     refusal.value = decision
+                    sealed.value = Self.path(of: head) == Self.sealedWebSocketPath
                     var headers = HTTPHeaders()
                     headers.add(name: "Cache-Control", value: "no-store")
                     return channel.eventLoop.makeSucceededFuture(decision == nil ? headers : nil)
@@ -136,7 +142,7 @@ package struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: false)
                         )
-                        return Negotiated.webSocket(frames, realtime?.open(.webSocket, peer: client.value))
+                        return Negotiated.webSocket(frames, realtime?.open(.webSocket, peer: client.value, sealed: sealed.value))
                     }
                 }
             )
@@ -173,11 +179,33 @@ package struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
+    /// The sealed WebSocket path (§14).
+    package static let sealedWebSocketPath = ServerInfo.sealedWebSocketPath
+
+    static func path(of head: HTTPRequestHead) -> String {
+        head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+    }
+
     /// nil: upgrade. Else why not.
     static func decide(head: HTTPRequestHead, realtime: RealtimeGateway?, peer: String) -> Refusal? {
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
-        guard path == Self.webSocketPath, let realtime else {
+        let path = Self.path(of: head)
+        guard let realtime, path == Self.webSocketPath || path == Self.sealedWebSocketPath else {
             return Refusal(status: .notFound, message: "no WebSocket endpoint at \(path); use \(Self.webSocketPath)")
+        }
+        let configuration = realtime.configuration
+        if path == Self.sealedWebSocketPath, !configuration.servesSealed {
+            return Refusal(
+                status: .notFound,
+                message: "sealed sessions are off on this gateway ([gateway] sealed); use \(Self.webSocketPath)"
+            )
+        }
+        if path == Self.webSocketPath, configuration.limits.sealed == .required {
+            return Refusal(
+                status: .forbidden,
+                message:
+                    "this gateway accepts only sealed sessions: connect to \(Self.sealedWebSocketPath) with the Noise handshake "
+                    + "(GET /v1/info lists its keys; docs/GATEWAY_SPEC.md section 14)"
+            )
         }
         return realtime.admission(peer: peer).map(Refusal.init)
     }
@@ -201,8 +229,15 @@ package struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                     try? await frames.channel.close()
                     return
                 }
-                await WebSocketTransport(frames: frames, session: session, maxMessageBytes: self.maxFrameBytes, logger: logger)
-                    .run()
+                await WebSocketTransport(
+                    frames: frames,
+                    session: session,
+                    maxMessageBytes: self.maxFrameBytes,
+                    sealedKeys: session.sealed ? self.realtime?.configuration.sealedKeys : nil,
+                    realtime: self.realtime,
+                    logger: logger
+                )
+                .run()
             }
         } catch {
             // A connection gone before its head came: nothing owns the channel yet, so close it.

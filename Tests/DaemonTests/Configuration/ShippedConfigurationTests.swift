@@ -68,6 +68,7 @@ import Testing
         "daemon.gateway_id": "\"gw_other\"",
         "daemon.log_level": "\"debug\"",
         "daemon.state_directory": "\"/srv/polygate/state\"",
+        "gateway.sealed": "\"required\"",
         "http.listen": "\"127.0.0.1:9090\"",
         "http.trusted_proxies": "[\"10.0.0.0/8\", \"::1/128\"]",
         "http.client_address_header": "\"Forwarded\"",
