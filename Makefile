@@ -7,7 +7,7 @@ SWIFT ?= swift
 # rendered by the tests), openssl (throwaway certificate authorities for the TLS tests), nginx
 # and curl (the shipped reverse-proxy example, tested end to end).
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
-                postgresql systemd man-db openssl nginx curl
+                postgresql systemd man-db openssl nginx curl python3 python3-venv
 
 .PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-blobs bench-realtime bench-control bench-append conformance proto conf format clean
 

@@ -20,6 +20,9 @@ scripts/pg.sh start "$tmp/shared-pg" "$port"
 echo "test PostgreSQL on 127.0.0.1:$port (data in $tmp/shared-pg)"
 
 export POLYGATE_TEST_TMPDIR="$tmp"
+# The interop tests' Python (an independent Noise implementation from PyPI: scripts/pyvenv.sh).
+POLYGATE_TEST_PYTHON=$(scripts/pyvenv.sh)
+export POLYGATE_TEST_PYTHON
 export POLYGATE_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
 if [ $# -gt 0 ]; then
     swift test --skip-build "$@"

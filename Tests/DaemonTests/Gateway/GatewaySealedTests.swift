@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import Gateway
 import GatewayClient
@@ -310,5 +311,52 @@ struct RawWebSocket {
             return (Message(payload: payload, closeCode: code), offset + length)
         }
         return (Message(payload: payload, closeCode: nil), offset + length)
+    }
+}
+
+/// Issue 21: an independent Noise implementation (Python's `noiseprotocol` from PyPI, with a
+/// WebSocket and protobuf written by hand from the spec: Tests/Interop/sealed_client.py) runs
+/// the sealed handshake, reads the sealed Challenge, pings and authenticates against polygated.
+@Suite struct GatewaySealedInteropTests {
+    static var python: String {
+        get throws {
+            guard let python = TestEnvironment.get("POLYGATE_TEST_PYTHON") else {
+                throw TestFailure(
+                    "POLYGATE_TEST_PYTHON is not set: run the tests with scripts/test.sh (it runs scripts/pyvenv.sh)"
+                )
+            }
+            return python
+        }
+    }
+
+    static let script = String(#filePath.split(separator: "/Tests/", maxSplits: 1)[0]) + "/Tests/Interop/sealed_client.py"
+
+    @Test func pythonsNoiseClientHandshakesPingsAndAuthenticates() async throws {
+        try await GatewayHarness.run { gateway in
+            let run = try await TestProcess.run(try Self.python, [Self.script, "\(gateway.port)"])
+            #expect(run.status == 0, "\(run.output)")
+            let lines = run.output.split(separator: "\n").map(String.init)
+            #expect(
+                Array(lines.prefix(3)) == [
+                    "handshake done: 1 keys, the first is the pinned one",
+                    "challenge: gateway gw_test, nonce of 32 bytes",
+                    "pong: client_time_ms 4242",
+                ]
+            )
+            let words = try #require(lines.last?.split(separator: " ").map(String.init))
+            #expect(words.count == 10 && words[0] == "authenticated:" && words[4] == "matches,", "\(lines)")
+            // The device it registered is the gateway's now.
+            let user = words.count > 2 ? words[2].trimmingCharacters(in: [","]) : ""
+            let devices = try await Gwctl.ok(["--json", "device", "list", user], socket: gateway.controlPath).items()
+            #expect(devices.count == 1 && devices.first?["name"]?.string == "python interop", "\(devices)")
+            // A flipped bit in its sealed Authenticate closes the connection with 4400.
+            let flipped = try await TestProcess.run(try Self.python, [Self.script, "\(gateway.port)", "--flip"])
+            #expect(flipped.status == 0, "\(flipped.output)")
+            #expect(flipped.output.hasSuffix("closed: 4400\n"))
+            // A key the gateway does not hold: refused at once with 4010.
+            let other = Hex.encode(SealedChannel.noise.dh.generateKeyPair().publicKey)
+            let refused = try await TestProcess.run(try Self.python, [Self.script, "\(gateway.port)", "--key", other])
+            #expect(refused.output == "refused: close 4010\n")
+        }
     }
 }
