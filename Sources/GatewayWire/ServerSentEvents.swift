@@ -9,6 +9,11 @@ package enum ServerSentEvents {
         "id: \(id)\nevent: frame\ndata: \(Base64.encode(frame, .standard))\n\n"
     }
 
+    /// A sealed stream's first event (§14): the handshake's answer, `event: handshake`.
+    package static func handshake(_ message: [UInt8]) -> String {
+        "event: handshake\ndata: \(Base64.encode(message, .standard))\n\n"
+    }
+
     /// The keep-alive comment.
     package static let keepAlive = ": ping\n\n"
 

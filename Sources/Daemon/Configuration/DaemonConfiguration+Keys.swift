@@ -471,7 +471,8 @@ extension DaemonConfiguration {
             bounds: "required, optional or off",
             doc: [
                 "Sealed sessions (docs/GATEWAY_SPEC.md section 14): a Noise channel inside the WebSocket",
-                "(GET /v1/sealed), so that a proxy or CDN terminating TLS sees no ids, keys or messages.",
+                "(GET /v1/sealed) or SSE stream (GET /v1/sealed/stream), so that a proxy or CDN terminating",
+                "TLS sees no ids, keys or messages.",
                 "\"required\": only sealed sessions; \"optional\": clients choose; \"off\": only plain ones.",
             ],
             parse: { text throws(ConfigurationKey.Problem) in

@@ -45,6 +45,7 @@ package struct ServerInfo: Sendable, Hashable {
             ("policy", .string(self.limits.sealed.rawValue)),
             ("protocol", .string(GatewayKeyRing.protocolName)),
             ("websocket", .string(Self.sealedWebSocketPath)),
+            ("sse", .object([("stream", .string("/v1/sealed/stream")), ("send", .string("/v1/send"))])),
             (
                 "keys",
                 .array(

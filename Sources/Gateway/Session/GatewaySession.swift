@@ -1,6 +1,7 @@
 package import GatewayWire
 import Logging
 package import NIOCore
+package import Noise
 import Presence
 import Primitives
 import SwiftProtobuf
@@ -198,10 +199,34 @@ package final class GatewaySession: SessionOutlet {
         return false
     }
 
-    /// SSE: processes POSTed frames in order until the session ends.
-    package func runInbound() async {
+    /// SSE: processes POSTed frames in order until the session ends; a sealed stream's frames
+    /// are opened with `receiver` first (§14), in the order they came.
+    package func runInbound(receiver: NoiseCipherState? = nil) async {
+        var receiver = receiver
         for await bytes in self.inbound {
-            await self.receive(bytes)
+            if receiver != nil {
+                do {
+                    let opened = try SealedChannel.open(bytes, with: &receiver!)
+                    guard opened.count <= self.context.limits.maxFrameBytes else {
+                        self.close(
+                            code: CloseCode.frameTooLarge,
+                            reason: "frame over \(self.context.limits.maxFrameBytes) bytes",
+                            after: .zero
+                        )
+                        break
+                    }
+                    await self.receive(opened)
+                } catch {
+                    self.close(
+                        code: CloseCode.protocolError,
+                        reason: "a sealed message did not authenticate (altered, replayed or out of order)",
+                        after: .seconds(5)
+                    )
+                    break
+                }
+            } else {
+                await self.receive(bytes)
+            }
             if self.isClosed { break }
         }
     }

@@ -4,7 +4,9 @@ import HTTPTypes
 package import Hummingbird
 package import Logging
 import NIOCore
+import Noise
 import Primitives
+import SwiftProtobuf
 
 /// The SSE fallback of the gateway (docs/GATEWAY_SPEC.md §2.2): `GET /v1/stream` is the
 /// server→client event stream of one session, `POST /v1/send` carries the client's frames to
@@ -25,6 +27,7 @@ package struct SSERoutes: Sendable {
 
     package func register(on router: Router<GatewayRequestContext>) {
         router.get("/v1/stream") { request, context in self.stream(request, context) }
+        router.get("/v1/sealed/stream") { request, context in self.sealedStream(request, context) }
         router.post("/v1/send") { request, _ in await self.send(request) }
         router.get("/v1/gateway") { _, _ in
             Self.text(.upgradeRequired, "this endpoint is a WebSocket (GET with Upgrade: websocket); SSE clients use /v1/stream")
@@ -40,14 +43,72 @@ package struct SSERoutes: Sendable {
     }
 
     func stream(_ request: Request, _ context: GatewayRequestContext) -> Response {
+        if self.realtime.configuration.limits.sealed == .required {
+            return Self.text(
+                .forbidden,
+                "this gateway accepts only sealed sessions: open \(Self.sealedStreamPath) with the Noise handshake "
+                    + "(GET /v1/info lists its keys; docs/GATEWAY_SPEC.md section 14)"
+            )
+        }
         let peer = self.clientAddresses.clientAddress(of: request, context)
         if let refusal = self.realtime.admission(peer: peer).map(GatewayChildChannel.Refusal.init) {
             return Self.text(refusal.status, refusal.message, retryAfter: refusal.retryAfter)
         }
-        guard let session = self.realtime.open(.sse, peer: peer) else {
+        return self.open(peer: peer, context, sealed: nil)
+    }
+
+    /// The sealed stream's route (§14.6).
+    package static let sealedStreamPath = "/v1/sealed/stream"
+
+    /// `GET /v1/sealed/stream?noise=<base64url>`: the handshake's first message in the query,
+    /// its answer as the stream's first event; then sealed frames.
+    func sealedStream(_ request: Request, _ context: GatewayRequestContext) -> Response {
+        guard self.realtime.configuration.servesSealed, let keys = self.realtime.configuration.sealedKeys else {
+            return Self.text(.notFound, "sealed sessions are off on this gateway ([gateway] sealed); use /v1/stream")
+        }
+        guard let text = request.uri.queryParameters["noise"], let first = Base64.decode(String(text)) else {
+            return Self.text(.badRequest, "the handshake's first message goes in ?noise= (base64url)")
+        }
+        // Admission before any DH work: a flood of handshakes meets the per-address limit.
+        let peer = self.clientAddresses.clientAddress(of: request, context)
+        if let refusal = self.realtime.admission(peer: peer).map(GatewayChildChannel.Refusal.init) {
+            return Self.text(refusal.status, refusal.message, retryAfter: refusal.retryAfter)
+        }
+        let accepted = keys.current.accepted(nowMs: GatewayClock().wallMs)
+        do {
+            var (handshake, _) = try SealedChannel.accept(first, keys: accepted.map(\.pair))
+            var hello = Polygate_Gateway_V1_SealedHello()
+            hello.keys = accepted.map { key in
+                var sealedKey = Polygate_Gateway_V1_SealedKey()
+                sealedKey.publicKey = .init(key.publicKey)
+                sealedKey.createdMs = key.createdMs
+                sealedKey.retiresMs = key.retiresMs ?? 0
+                return sealedKey
+            }
+            let answer = try handshake.writeMessage(try hello.serializedBytes())
+            guard let transport = handshake.transport else { throw NoiseError(.outOfOrder, "the handshake did not end") }
+            return self.open(peer: peer, context, sealed: (answer, transport))
+        } catch {
+            self.realtime.sealedHandshakeFailed()
+            return Self.text(
+                .forbidden,
+                "sealed handshake failed: no key of this gateway opens it (check the key pinned for it: polygated show-key)"
+            )
+        }
+    }
+
+    /// The stream of a new session (admitted), plain or sealed (the handshake's answer and
+    /// cipher states).
+    func open(
+        peer: String,
+        _ context: GatewayRequestContext,
+        sealed: (answer: [UInt8], transport: NoiseTransport)?
+    ) -> Response {
+        guard let session = self.realtime.open(.sse, peer: peer, sealed: sealed != nil) else {
             // Shutting down, or the last place for an unauthenticated session just went.
             return Self.text(.serviceUnavailable, "the gateway takes no new connection now", retryAfter: .seconds(1))
         }
+        if let sealed { session.bindChannel(sealed.transport.handshakeHash) }
         let headers: HTTPFields = [
             .contentType: "text/event-stream",
             .cacheControl: "no-store, no-transform",
@@ -64,8 +125,18 @@ package struct SSERoutes: Sendable {
                 try? await channel.pipeline.addHandler(hangup, position: .first).get()
                 defer { channel.pipeline.removeHandler(hangup, promise: nil) }
                 await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await session.runInbound() }
+                    group.addTask { await session.runInbound(receiver: sealed?.transport.receive) }
                     var count: UInt64 = 0
+                    var sender = sealed?.transport.send
+                    if let sealed {
+                        do {
+                            try await writer.write(ByteBuffer(string: ServerSentEvents.handshake(sealed.answer)))
+                        } catch {
+                            session.transportEnded()
+                            group.cancelAll()
+                            return
+                        }
+                    }
                     writing: while let items = await session.outbox.next(limit: 64) {
                         var text = ""
                         var ended = false
@@ -73,7 +144,14 @@ package struct SSERoutes: Sendable {
                             switch item {
                             case .frame(let buffer):
                                 count += 1
-                                text += ServerSentEvents.event(id: count, frame: buffer.readableBytesView)
+                                if sender != nil {
+                                    guard
+                                        let sealedFrame = try? SealedChannel.seal(Array(buffer.readableBytesView), with: &sender!)
+                                    else { break writing }
+                                    text += ServerSentEvents.event(id: count, frame: sealedFrame)
+                                } else {
+                                    text += ServerSentEvents.event(id: count, frame: buffer.readableBytesView)
+                                }
                             case .keepAlive:
                                 text += ServerSentEvents.keepAlive
                             case .close:
@@ -104,7 +182,9 @@ package struct SSERoutes: Sendable {
         let limit = self.realtime.configuration.limits.maxFrameBytes
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: limit)
+            // A sealed frame is larger than the frame inside (padding, tags); that one is checked
+            // once opened.
+            body = try await request.body.collect(upTo: session.sealed ? WebSocketTransport.sealedSize(ofFrame: limit) : limit)
         } catch {
             session.close(code: CloseCode.frameTooLarge, reason: "frame over \(limit) bytes", after: .zero)
             return Self.text(.contentTooLarge, "frame over \(limit) bytes")

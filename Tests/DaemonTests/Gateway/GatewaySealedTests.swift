@@ -94,6 +94,54 @@ import Glibc
         }
     }
 
+    @Test func aSealedSSEStreamCarriesTheSameFrames() async throws {
+        try await GatewayHarness.run { gateway in
+            let key = try await Self.gatewayKey(gateway.port)
+            let (alice, bob) = (User(), User())
+            let (a, b) = (try alice.device(), try bob.device())
+            try await gateway.register(b)
+            let conv = SecureRandom.bytes(count: 16)
+            try await GatewayConnection.withSSE(host: "127.0.0.1", port: gateway.port, sealedKey: key) { sse in
+                #expect(sse.sealed?.keys.map { [UInt8]($0.publicKey) } == [key])
+                let challenge = try await sse.challenge()
+                #expect(challenge.streamID.count == 16)
+                try await sse.authenticate(a)
+                try await sse.createConversation(conv)
+                try await sse.add(conv, epoch: 0, users: [bob.id], devices: [b.deviceID.bytes])
+                // POSTs one after the other, each sealed with the next nonce.
+                for n in 0..<5 {
+                    #expect(try await sse.send(conv, epoch: 1, Array("sealed post \(n)".utf8)).seq == UInt64(2 + n))
+                }
+                let large = [UInt8](repeating: 0xA5, count: 150_000)
+                #expect(try await sse.send(conv, epoch: 1, large).seq == 7)
+                try await Self.sealed(gateway) { ws in
+                    try await ws.authenticate(b)
+                    _ = try await ws.next("Welcome") { if case .welcome = $0.body { true } else { false } }
+                    let backlog = try await ws.backlog()
+                    #expect(backlog.count == 6)
+                    #expect(backlog.last?.message == Data(large), "the 150,000-byte message arrived altered")
+                    try await ws.send(conv, epoch: 1, Array("to the sealed stream".utf8))
+                }
+                let reply = try await sse.next("the WebSocket client's message") {
+                    if case .delivery(let delivery) = $0.body { delivery.seq == 8 } else { false }
+                }
+                #expect(reply.delivery.message == Data("to the sealed stream".utf8))
+            }
+            // Another key: 403 and what to do; under "required", the plain stream is refused.
+            let refused = await #expect(throws: GatewayClientError.self) {
+                try await GatewayConnection.withSSE(
+                    host: "127.0.0.1",
+                    port: gateway.port,
+                    sealedKey: SecureRandom.bytes(count: 32)
+                ) { _ in }
+            }
+            #expect(refused?.code == .sealedHandshake && refused?.httpStatus == 403)
+            let garbage = try await HTTPTestClient.get(port: gateway.port, "/v1/sealed/stream?noise=AAAA")
+            #expect(garbage.status == 403)
+            #expect(try await HTTPTestClient.get(port: gateway.port, "/v1/sealed/stream").status == 400)
+        }
+    }
+
     @Test func aClientPinningAnotherKeyIsRefusedWith4010() async throws {
         try await GatewayHarness.run { gateway in
             let other = SealedChannel.noise.dh.generateKeyPair().publicKey
@@ -212,10 +260,13 @@ import Glibc
             #expect(refusal.status == 403)
             #expect(refusal.body.contains("accepts only sealed sessions: connect to /v1/sealed"))
             try await Self.sealed(gateway) { sealed in try await sealed.authenticate(try User().device()) }
+            let stream = try await HTTPTestClient.get(port: gateway.port, "/v1/stream", headers: ["Accept": "text/event-stream"])
+            #expect(stream.status == 403 && stream.body.contains("open /v1/sealed/stream"))
             let info = try await HTTPTestClient.get(port: gateway.port, "/v1/info").body
             #expect(
                 info.contains(
-                    "\"sealed\":{\"policy\":\"required\",\"protocol\":\"Noise_NK_25519_ChaChaPoly_SHA256\",\"websocket\":\"/v1/sealed\""
+                    "\"sealed\":{\"policy\":\"required\",\"protocol\":\"Noise_NK_25519_ChaChaPoly_SHA256\",\"websocket\":\"/v1/sealed\","
+                        + "\"sse\":{\"stream\":\"/v1/sealed/stream\",\"send\":\"/v1/send\"}"
                 )
             )
         }
@@ -231,6 +282,7 @@ import Glibc
             #expect(error?.httpStatus == 404)
             try await gateway.connected(try User().device()) { _ in }
             #expect(try await HTTPTestClient.get(port: gateway.port, "/v1/info").body.contains("\"sealed\":{\"policy\":\"off\"}"))
+            #expect(try await HTTPTestClient.get(port: gateway.port, "/v1/sealed/stream?noise=AAAA").status == 404)
         }
     }
 }
