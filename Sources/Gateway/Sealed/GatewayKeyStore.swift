@@ -1,5 +1,9 @@
 import Foundation
+import GatewayWire
 package import Logging
+package import Noise
+import Primitives
+import SwiftProtobuf
 import Synchronization
 
 #if canImport(Glibc)
@@ -45,6 +49,27 @@ package final class GatewayKeyStore: Sendable {
 
     /// The ring in force.
     package var current: GatewayKeyRing { self.ring.withLock { $0 } }
+
+    /// The gateway's side of a sealed handshake (docs/GATEWAY_SPEC.md §14.2): the client's first
+    /// message opened with a key in force, and the answer carrying the `SealedHello`.
+    ///
+    /// - Returns: the answer to send and the transport's cipher states.
+    /// - Throws: ``NoiseError`` when no key in force opens the message.
+    package func accept(_ first: [UInt8]) throws -> (answer: [UInt8], transport: NoiseTransport) {
+        let accepted = self.current.accepted(nowMs: GatewayClock().wallMs)
+        var (handshake, _) = try SealedChannel.accept(first, keys: accepted.map(\.pair))
+        var hello = Polygate_Gateway_V1_SealedHello()
+        hello.keys = accepted.map { key in
+            var sealedKey = Polygate_Gateway_V1_SealedKey()
+            sealedKey.publicKey = .init(key.publicKey)
+            sealedKey.createdMs = key.createdMs
+            sealedKey.retiresMs = key.retiresMs ?? 0
+            return sealedKey
+        }
+        let answer = try handshake.writeMessage(try hello.serializedBytes())
+        guard let transport = handshake.transport else { throw NoiseError(.outOfOrder, "the handshake did not end") }
+        return (answer, transport)
+    }
 
     /// Reads the file again (SIGHUP); the ring in force stays when it cannot be read.
     ///

@@ -74,19 +74,8 @@ package struct SSERoutes: Sendable {
         if let refusal = self.realtime.admission(peer: peer).map(GatewayChildChannel.Refusal.init) {
             return Self.text(refusal.status, refusal.message, retryAfter: refusal.retryAfter)
         }
-        let accepted = keys.current.accepted(nowMs: GatewayClock().wallMs)
         do {
-            var (handshake, _) = try SealedChannel.accept(first, keys: accepted.map(\.pair))
-            var hello = Polygate_Gateway_V1_SealedHello()
-            hello.keys = accepted.map { key in
-                var sealedKey = Polygate_Gateway_V1_SealedKey()
-                sealedKey.publicKey = .init(key.publicKey)
-                sealedKey.createdMs = key.createdMs
-                sealedKey.retiresMs = key.retiresMs ?? 0
-                return sealedKey
-            }
-            let answer = try handshake.writeMessage(try hello.serializedBytes())
-            guard let transport = handshake.transport else { throw NoiseError(.outOfOrder, "the handshake did not end") }
+            let (answer, transport) = try keys.accept(first)
             return self.open(peer: peer, context, sealed: (answer, transport))
         } catch {
             self.realtime.sealedHandshakeFailed()

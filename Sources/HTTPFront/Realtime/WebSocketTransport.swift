@@ -115,20 +115,7 @@ struct WebSocketTransport {
                     return nil
                 }
                 guard frame.fin, let first = message else { continue }
-                let now = GatewayClock().wallMs
-                let ring = keys.current
-                let accepted = ring.accepted(nowMs: now)
-                var (handshake, _) = try SealedChannel.accept(first, keys: accepted.map(\.pair))
-                var hello = Polygate_Gateway_V1_SealedHello()
-                hello.keys = accepted.map { key in
-                    var sealedKey = Polygate_Gateway_V1_SealedKey()
-                    sealedKey.publicKey = .init(key.publicKey)
-                    sealedKey.createdMs = key.createdMs
-                    sealedKey.retiresMs = key.retiresMs ?? 0
-                    return sealedKey
-                }
-                let answer = try handshake.writeMessage(try hello.serializedBytes())
-                guard let transport = handshake.transport else { throw NoiseError(.outOfOrder, "the handshake did not end") }
+                let (answer, transport) = try keys.accept(first)
                 try await outbound.write(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: answer)))
                 self.session.bindChannel(transport.handshakeHash)
                 signal.succeed(transport.send)
