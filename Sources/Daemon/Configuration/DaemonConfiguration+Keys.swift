@@ -486,6 +486,29 @@ extension DaemonConfiguration {
             },
             render: { $0.rawValue }
         ),
+        .parsed(
+            "sealed_padding",
+            \.gateway.sealedPadding,
+            bounds: "increasing sizes from 64 to 1048576, separated by commas",
+            doc: [
+                "The sizes (bytes) the gateway pads its sealed frames to; past the last, a multiple of it.",
+                "Fewer, larger buckets hide more about sizes and cost more bytes. Clients pick their own.",
+            ],
+            parse: { text throws(ConfigurationKey.Problem) in
+                let sizes = text.split(separator: ",").map { Int($0.filter { $0 != " " }) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ $0 != nil && (64...(1 << 20)).contains($0!) }),
+                    zip(sizes, sizes.dropFirst()).allSatisfy({ $0! < $1! })
+                else {
+                    throw ConfigurationKey.Problem(
+                        code: .invalidValue,
+                        message:
+                            "must be increasing sizes from 64 to 1048576, separated by commas, like \"256,1024,4096\" (got \"\(text)\")"
+                    )
+                }
+                return sizes.compactMap { $0 }
+            },
+            render: { $0.map(String.init).joined(separator: ",") }
+        ),
         .duration(
             "sealed_key_overlap",
             \.gateway.sealedKeyOverlap,

@@ -46,6 +46,7 @@ package struct ServerInfo: Sendable, Hashable {
             ("protocol", .string(GatewayKeyRing.protocolName)),
             ("websocket", .string(Self.sealedWebSocketPath)),
             ("sse", .object([("stream", .string("/v1/sealed/stream")), ("send", .string("/v1/send"))])),
+            ("padding", .array(self.limits.sealedPadding.map { .int(Int64($0)) })),
             (
                 "keys",
                 .array(

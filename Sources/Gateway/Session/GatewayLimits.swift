@@ -1,3 +1,4 @@
+import GatewayWire
 package import Primitives
 
 /// Every limit of docs/GATEWAY_SPEC.md §7, with its default (the `[gateway]` configuration
@@ -45,6 +46,8 @@ package struct GatewayLimits: Sendable, Hashable {
     package var retention: Duration = .seconds(30 * 24 * 3600)
     /// Sealed sessions (ADR 0025): required, optional or off.
     package var sealed = SealedPolicy.optional
+    /// The sizes the gateway pads its sealed frames to (§14.3), increasing.
+    package var sealedPadding = SealedChannel.defaultBuckets
     /// How long a key replaced by `polygated rotate-keys` stays accepted.
     package var sealedKeyOverlap: Duration = .seconds(7 * 24 * 3600)
 

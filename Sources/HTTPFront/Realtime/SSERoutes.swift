@@ -135,7 +135,11 @@ package struct SSERoutes: Sendable {
                                 count += 1
                                 if sender != nil {
                                     guard
-                                        let sealedFrame = try? SealedChannel.seal(Array(buffer.readableBytesView), with: &sender!)
+                                        let sealedFrame = try? SealedChannel.seal(
+                                            Array(buffer.readableBytesView),
+                                            with: &sender!,
+                                            buckets: self.realtime.configuration.limits.sealedPadding
+                                        )
                                     else { break writing }
                                     text += ServerSentEvents.event(id: count, frame: sealedFrame)
                                 } else {

@@ -50,6 +50,9 @@ struct WebSocketTransport {
         return padded + (padded / (NoiseHandshake.maximumMessageLength - NoiseCipher.tagLength) + 1) * NoiseCipher.tagLength
     }
 
+    /// The buckets sealed frames are padded to (`[gateway] sealed_padding`).
+    var padding: [Int] { self.realtime?.configuration.limits.sealedPadding ?? SealedChannel.defaultBuckets }
+
     var wireLimit: Int { self.sealedKeys == nil ? self.maxMessageBytes : Self.sealedSize(ofFrame: self.maxMessageBytes) }
 
     func run() async {
@@ -274,7 +277,11 @@ struct WebSocketTransport {
                         continue
                     }
                     do {
-                        let sealed = try SealedChannel.seal(Array(buffer.readableBytesView), with: &sender!)
+                        let sealed = try SealedChannel.seal(
+                            Array(buffer.readableBytesView),
+                            with: &sender!,
+                            buckets: self.padding
+                        )
                         batch.append(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: sealed)))
                     } catch {
                         // 2^64 frames: not in this universe; end the connection if it happens.

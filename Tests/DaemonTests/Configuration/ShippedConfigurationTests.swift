@@ -69,6 +69,7 @@ import Testing
         "daemon.log_level": "\"debug\"",
         "daemon.state_directory": "\"/srv/polygate/state\"",
         "gateway.sealed": "\"required\"",
+        "gateway.sealed_padding": "\"512,8192\"",
         "http.listen": "\"127.0.0.1:9090\"",
         "http.trusted_proxies": "[\"10.0.0.0/8\", \"::1/128\"]",
         "http.client_address_header": "\"Forwarded\"",

@@ -44,6 +44,22 @@ import Glibc
         )
     }
 
+    /// A sealed connection over a raw socket, handshake done: for sending what GatewayClient
+    /// never would.
+    static func rawSealed(port: Int, key: [UInt8]) throws -> (RawWebSocket, NoiseTransport) {
+        let socket = try RawWebSocket.open(port: port, path: "/v1/sealed")
+        var handshake = try NoiseHandshake(
+            SealedChannel.noise,
+            initiator: true,
+            prologue: SealedChannel.prologue,
+            remoteStatic: key
+        )
+        socket.send(try handshake.writeMessage())
+        let answer = try #require(socket.receive()?.payload)
+        _ = try handshake.readMessage(answer)
+        return (socket, try #require(handshake.transport))
+    }
+
     @Test func aSealedSessionAuthenticatesSendsAndReceivesLikeAPlainOne() async throws {
         try await GatewayHarness.run { gateway in
             let key = try await Self.gatewayKey(gateway.port)
@@ -179,17 +195,7 @@ import Glibc
         try await GatewayHarness.run { gateway in
             let key = try await Self.gatewayKey(gateway.port)
             for attack in ["altered", "replayed", "reordered"] {
-                let socket = try RawWebSocket.open(port: gateway.port, path: "/v1/sealed")
-                var handshake = try NoiseHandshake(
-                    SealedChannel.noise,
-                    initiator: true,
-                    prologue: SealedChannel.prologue,
-                    remoteStatic: key
-                )
-                socket.send(try handshake.writeMessage())
-                let answer = try #require(socket.receive()?.payload)
-                _ = try handshake.readMessage(answer)
-                var transport = try #require(handshake.transport)
+                var (socket, transport) = try Self.rawSealed(port: gateway.port, key: key)
                 var ping = Polygate_Gateway_V1_ClientFrame()
                 ping.ping.clientTimeMs = 1
                 let first = try SealedChannel.seal(try ping.serializedBytes(), with: &transport.send)
@@ -224,6 +230,33 @@ import Glibc
                 #expect(goAway.goAway.reason.contains("did not authenticate"))
             }
         }
+    }
+
+    @Test func framesArePaddedToTheConfiguredBuckets() async throws {
+        try await GatewayHarness.run(gateway: GatewayHarness.baseGatewayConfig + "\nsealed_padding = \"512,8192\"\n") { gateway in
+            let info = try await HTTPTestClient.get(port: gateway.port, "/v1/info").body
+            #expect(info.contains("\"padding\":[512,8192]"))
+            let key = try await Self.gatewayKey(gateway.port)
+            var (socket, transport) = try Self.rawSealed(port: gateway.port, key: key)
+            // The Challenge (under 100 bytes) and a Pong fill one 512-byte bucket each, plus the tag.
+            let challenge = try #require(socket.receive()?.payload)
+            #expect(challenge.count == 512 + 16)
+            _ = try SealedChannel.open(challenge, with: &transport.receive)
+            var ping = Polygate_Gateway_V1_ClientFrame()
+            ping.ping.clientTimeMs = 9
+            socket.send(try SealedChannel.seal(try ping.serializedBytes(), with: &transport.send))
+            let pong = try #require(socket.receive()?.payload)
+            #expect(pong.count == 512 + 16)
+            let frame = try Polygate_Gateway_V1_ServerFrame(
+                serializedBytes: try SealedChannel.open(pong, with: &transport.receive)
+            )
+            #expect(frame.pong.clientTimeMs == 9)
+        }
+        // Sizes that are not increasing are refused with the key's name.
+        let harness = try DaemonHarness(databaseURL: "postgresql:///unused", extra: "[gateway]\nsealed_padding = \"1024,512\"\n")
+        let checked = try await DaemonHarness.run(["check-config", "--config", harness.configPath])
+        #expect(checked.status == 78)
+        #expect(checked.stderr.contains("gateway.sealed_padding: must be increasing sizes from 64 to 1048576"))
     }
 
     @Test func garbageOrSilenceInsteadOfAHandshakeEndsTheConnection() async throws {
