@@ -84,6 +84,12 @@ exposure=$(systemd-analyze security --offline=true /lib/systemd/system/polygated
 echo "systemd-analyze security: exposure $exposure"
 awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 2.0) }' || fail "exposure $exposure above 2.0"
 
+# An administrator asking for the key before the first start (as root) must not leave a file
+# the daemon cannot read: it belongs to the state directory's owner.
+/usr/sbin/polygated show-key --config /etc/polygate/polygated.conf >/dev/null
+[ "$(stat -c '%a %U %G' /var/lib/polygate/gateway-keys)" = "600 polygate polygate" ] \
+    || fail "gateway-keys made by root's show-key: $(stat -c '%a %U %G' /var/lib/polygate/gateway-keys 2>&1)"
+
 step "5. socket activation with the installed configuration"
 port=$(scripts/pg.sh free-port)
 install -d -o polygate -g polygate -m 0755 /run/polygate
@@ -105,7 +111,7 @@ awk -v a="$started" -v b="$installed" -v c="$launched" -v d="$ready" \
 /usr/sbin/gwctl status | tee "$tmp/status"
 grep -q "gateway_id: *gw_local" "$tmp/status" || fail "gwctl status did not name gw_local"
 grep -q "ready: *ready" "$tmp/status" || fail "gwctl status: not ready"
-# The first start made the sealed-session key, the daemon's alone; show-key prints it.
+# The sealed-session key (made above) is the daemon's alone; show-key, as the daemon, prints it.
 [ "$(stat -c '%a %U %G' /var/lib/polygate/gateway-keys)" = "600 polygate polygate" ] \
     || fail "/var/lib/polygate/gateway-keys: $(stat -c '%a %U %G' /var/lib/polygate/gateway-keys 2>&1)"
 runuser -u polygate -- /usr/sbin/polygated show-key --config /etc/polygate/polygated.conf | tee "$tmp/keys"

@@ -66,6 +66,18 @@ import Glibc
         #expect(!"\(ring.current.pair)".contains(Hex.encode(ring.current.pair.privateKey.bytes)))
     }
 
+    /// `sudo polygated show-key` before the daemon's first start: the file must be the
+    /// daemon's (the state directory's owner), not root's.
+    @Test func aKeyFileWrittenByRootBelongsToTheStateDirectorysOwner() throws {
+        let directory = TestEnvironment.makeDirectory("keys-owner")
+        let owner: UInt32 = getuid() == 0 ? 65_534 : getuid()
+        if getuid() == 0 { chown(directory, owner, owner) }
+        let store = try GatewayKeyStore(directory: directory, nowMs: 1, logger: Logger(label: "test"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: store.path)
+        #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == owner)
+        #expect(attributes[.posixPermissions] as? Int == 0o600)
+    }
+
     @Test func theStoreCreatesTheFileForTheDaemonAloneAndRefusesOneOthersMayRead() throws {
         let directory = TestEnvironment.makeDirectory("keys") + "/state"
         let store = try GatewayKeyStore(directory: directory, nowMs: 1, logger: Logger(label: "test"))

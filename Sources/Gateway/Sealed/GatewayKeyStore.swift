@@ -107,11 +107,18 @@ package final class GatewayKeyStore: Sendable {
         }
     }
 
-    /// Writes the ring: a temporary file (0600), fsynced, renamed over the old one.
+    /// Writes the ring: a temporary file (0600), fsynced, renamed over the old one. Written by
+    /// root (`sudo polygated show-key` or `rotate-keys`), the file goes to the owner of its
+    /// directory — the daemon's user — which must be able to read it.
     package static func write(_ ring: GatewayKeyRing, to path: String) throws(GatewayKeyRingError) {
         let temporary = path + ".new"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw GatewayKeyRingError("\(temporary): \(String(cString: strerror(errno)))") }
+        var directory = stat()
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if geteuid() == 0, stat(parent.isEmpty ? "/" : parent, &directory) == 0, directory.st_uid != 0 {
+            _ = fchown(fd, directory.st_uid, directory.st_gid)
+        }
         let bytes = Array(ring.fileText.utf8)
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd) == 0
