@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import ClientTLS
 import Control
 import Foundation
+import GatewayClient
+import GatewayWire
 import NIOCore
 import NIOHTTP1
 import Polycentric
@@ -87,6 +89,42 @@ import Glibc
                 redirect.code == "301" && redirect.output.contains("Location: https://localhost/v1/gateway"),
                 "\(redirect.output)"
             )
+        }
+    }
+
+    /// Sealed sessions (GATEWAY_SPEC §14) through the shipped site: the WebSocket upgrade at
+    /// /v1/sealed and the unbuffered stream at /v1/sealed/stream, with the key the gateway
+    /// publishes through the same proxy.
+    @Test func sealedSessionsThroughNginx() async throws {
+        try await Self.withProxy { gateway, nginx, certificates in
+            let tls = ClientTLS(caFiles: [certificates.caFile])
+            let key = try await GatewaySealedTests.gatewayKey(gateway.port)
+            let device = try GatewayHarness.User().device()
+            try await GatewayConnection.withWebSocket(
+                host: "localhost",
+                port: nginx.tlsPort,
+                path: "/v1/sealed",
+                tls: tls,
+                sealedKey: key
+            ) { connection in
+                try await connection.authenticate(device, register: true)
+                #expect(try await connection.call(.countKeyPackages(.with { $0.cipherSuite = 1 })).count.count == 0)
+            }
+            try await HTTPClient.withClient(trusting: certificates.caFile) { client in
+                try await GatewayConnection.withSSE(
+                    host: "localhost",
+                    port: nginx.tlsPort,
+                    tls: tls,
+                    client: client,
+                    sealedKey: key
+                ) {
+                    connection in
+                    try await connection.authenticate(device, register: false)
+                    #expect(try await connection.call(.countKeyPackages(.with { $0.cipherSuite = 1 })).count.count == 0)
+                }
+            }
+            let metrics = try await HTTPTestClient.get(port: gateway.port, "/metrics").body
+            #expect(!metrics.contains("polygate_gateway_sealed_handshake_failures_total 1"))
         }
     }
 
