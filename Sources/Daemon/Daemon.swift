@@ -40,7 +40,7 @@ package enum Daemon {
     package static func serve(
         configuration: DaemonConfiguration,
         tls: ServerTLS? = nil,
-        keys: GatewayKeyStore? = nil,
+        keys: GatewayKeyStore,
         registry: PrometheusCollectorRegistry,
         logger: Logger
     ) async throws {
@@ -156,7 +156,7 @@ package enum Daemon {
                         return (status.pending.count, status.unknownVersions.count)
                     },
                     keyPackagesLow: configuration.gateway.keyPackagesLow,
-                    sealedKey: { keys?.current.current.hex }
+                    sealedKey: { keys.current.current.hex }
                 )
             ),
             logger: logger

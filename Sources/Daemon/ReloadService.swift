@@ -18,19 +18,13 @@ import Glibc
 /// daemon.
 struct ReloadService: Service {
     let tls: ServerTLS?
-    let keys: GatewayKeyStore?
+    let keys: GatewayKeyStore
     let notifier: SystemdNotifier
     let logger: Logger
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
-            guard self.tls != nil || self.keys != nil else {
-                self.logger.notice(
-                    "SIGHUP: nothing to reload (only the TLS certificate and key and the sealed-session keys are reloaded; other settings need a restart)"
-                )
-                continue
-            }
             _ = self.notifier.notify(.reloading, .status("reloading"))
             if let tls = self.tls {
                 do {
@@ -43,16 +37,14 @@ struct ReloadService: Service {
                     )
                 }
             }
-            if let keys = self.keys {
-                do {
-                    let ring = try keys.reload(nowMs: GatewayClock().wallMs)
-                    self.logger.notice(
-                        "sealed-session keys reloaded",
-                        metadata: ["gateway.key": "\(ring.current.hex)", "gateway.keys": "\(ring.keys.map(\.hex))"]
-                    )
-                } catch {
-                    self.logger.error("sealed-session keys not reloaded: the keys in force stay", metadata: ["error": "\(error)"])
-                }
+            do {
+                let ring = try self.keys.reload(nowMs: GatewayClock().wallMs)
+                self.logger.notice(
+                    "sealed-session keys reloaded",
+                    metadata: ["gateway.key": "\(ring.current.hex)", "gateway.keys": "\(ring.keys.map(\.hex))"]
+                )
+            } catch {
+                self.logger.error("sealed-session keys not reloaded: the keys in force stay", metadata: ["error": "\(error)"])
             }
             _ = self.notifier.notify(.ready, .status("ready"))
         }

@@ -1,4 +1,5 @@
 import COpenSSL
+import Primitives
 
 /// Noise's hash functions (§12.5–12.8, OpenSSL libcrypto), with the HMAC and HKDF that Noise
 /// builds on them (§4.3).
@@ -26,28 +27,11 @@ package enum NoiseHash: String, Sendable, Hashable, CaseIterable {
     }
 
     /// HASH(data).
-    package func hash(_ data: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: self.length)
-        var length: UInt32 = 0
-        let input = data.isEmpty ? [0] : data
-        let ok = input.withUnsafeBytes { EVP_Digest($0.baseAddress, data.count, &digest, &length, self.messageDigest, nil) }
-        precondition(ok == 1 && Int(length) == self.length, "EVP_Digest failed")
-        return digest
-    }
+    package func hash(_ data: [UInt8]) -> [UInt8] { OpenSSLDigest.hash(self.messageDigest, data, length: self.length) }
 
     /// HMAC-HASH(key, data).
     package func hmac(key: [UInt8], _ data: [UInt8]) -> [UInt8] {
-        var mac = [UInt8](repeating: 0, count: self.length)
-        var length: UInt32 = 0
-        let keyBytes = key.isEmpty ? [0] : key
-        let input = data.isEmpty ? [0] : data
-        let result = keyBytes.withUnsafeBytes { k in
-            input.withUnsafeBufferPointer { d in
-                HMAC(self.messageDigest, k.baseAddress, Int32(key.count), d.baseAddress, data.count, &mac, &length)
-            }
-        }
-        precondition(result != nil && Int(length) == self.length, "HMAC failed")
-        return mac
+        OpenSSLDigest.hmac(self.messageDigest, key: key, message: data, length: self.length)
     }
 
     /// HKDF(chaining_key, input_key_material, num_outputs) of §4.3: two or three outputs of

@@ -25,39 +25,52 @@ package enum HashFunction: Sendable, Hashable, CaseIterable {
 
     /// The digest of `data`.
     package func hash(_ data: [UInt8]) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: self.outputSize)
-        var length: UInt32 = 0
-        let ok = data.withUnsafeBytes { input in
-            EVP_Digest(input.baseAddress ?? emptyInput, input.count, &digest, &length, self.messageDigest, nil)
-        }
-        precondition(ok == 1 && Int(length) == self.outputSize, "EVP_Digest failed")
-        return digest
+        OpenSSLDigest.hash(self.messageDigest, data, length: self.outputSize)
     }
 
     /// HMAC of `message` under `key` (RFC 2104).
     package func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var mac = [UInt8](repeating: 0, count: self.outputSize)
-        var length: UInt32 = 0
-        let result = key.withUnsafeBytes { k in
-            message.withUnsafeBytes { m in
-                HMAC(
-                    self.messageDigest,
-                    k.baseAddress ?? emptyInput,
-                    Int32(k.count),
-                    m.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyInputBytes,
-                    m.count,
-                    &mac,
-                    &length
-                )
-            }
-        }
-        precondition(result != nil && Int(length) == self.outputSize, "HMAC failed")
-        return mac
+        OpenSSLDigest.hmac(self.messageDigest, key: key, message: message, length: self.outputSize)
     }
 
     /// HMAC with a secret key.
     package func hmac(key: SecretBytes, message: [UInt8]) -> [UInt8] {
         key.withUnsafeBytes { k in self.hmac(key: Array(k), message: message) }
+    }
+}
+
+/// One-shot digests and HMACs of libcrypto for any `EVP_MD` (SHA-2 here, BLAKE2 for Noise).
+package enum OpenSSLDigest {
+    /// The digest of `data` with `messageDigest` (an `EVP_MD`), `length` bytes long.
+    package static func hash(_ messageDigest: OpaquePointer, _ data: [UInt8], length: Int) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: length)
+        var written: UInt32 = 0
+        let ok = data.withUnsafeBytes { input in
+            EVP_Digest(input.baseAddress ?? emptyInput, input.count, &digest, &written, messageDigest, nil)
+        }
+        precondition(ok == 1 && Int(written) == length, "EVP_Digest failed")
+        return digest
+    }
+
+    /// HMAC of `message` under `key` with `messageDigest` (RFC 2104), `length` bytes long.
+    package static func hmac(_ messageDigest: OpaquePointer, key: [UInt8], message: [UInt8], length: Int) -> [UInt8] {
+        var mac = [UInt8](repeating: 0, count: length)
+        var written: UInt32 = 0
+        let result = key.withUnsafeBytes { k in
+            message.withUnsafeBytes { m in
+                HMAC(
+                    messageDigest,
+                    k.baseAddress ?? emptyInput,
+                    Int32(k.count),
+                    m.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyInputBytes,
+                    m.count,
+                    &mac,
+                    &written
+                )
+            }
+        }
+        precondition(result != nil && Int(written) == length, "HMAC failed")
+        return mac
     }
 }
 

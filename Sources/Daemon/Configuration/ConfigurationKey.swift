@@ -87,6 +87,33 @@ extension ConfigurationKey {
         )
     }
 
+    /// A string key naming one case of `T` (its raw value); the bounds list them, and so does
+    /// the refusal.
+    static func choice<T: RawRepresentable & CaseIterable & Sendable>(
+        _ name: String,
+        _ path: any WritableKeyPath<DaemonConfiguration, T> & Sendable,
+        doc: [String]
+    ) -> Self where T.RawValue == String {
+        let names = T.allCases.map(\.rawValue)
+        let listed = names.dropLast().joined(separator: ", ") + (names.count > 1 ? " or " : "") + (names.last ?? "")
+        return .parsed(
+            name,
+            path,
+            bounds: listed,
+            doc: doc,
+            parse: { text throws(Problem) in
+                guard let value = T(rawValue: text) else {
+                    throw Problem(
+                        code: .invalidValue,
+                        message: "must be one of \(names.joined(separator: ", ")) (got \"\(text)\")"
+                    )
+                }
+                return value
+            },
+            render: { $0.rawValue }
+        )
+    }
+
     static func integer<T: BinaryInteger & Sendable>(
         _ name: String,
         _ path: any WritableKeyPath<DaemonConfiguration, T> & Sendable,

@@ -133,25 +133,13 @@ extension DaemonConfiguration {
                 return id
             }
         ),
-        .parsed(
+        .choice(
             "log_level",
             \.daemon.logLevel,
-            bounds: "trace, debug, info, notice, warning, error or critical",
             doc: [
                 "Lowest level that is logged: trace, debug, info, notice, warning, error, critical.",
                 "Under systemd, logs go to the journal with structured fields; otherwise to stderr.",
-            ],
-            parse: { text throws(ConfigurationKey.Problem) in
-                guard let level = Logger.Level(rawValue: text) else {
-                    throw ConfigurationKey.Problem(
-                        code: .invalidValue,
-                        message:
-                            "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")) (got \"\(text)\")"
-                    )
-                }
-                return level
-            },
-            render: { $0.rawValue }
+            ]
         ),
         .duration(
             "drain_timeout",
@@ -465,26 +453,15 @@ extension DaemonConfiguration {
             ]
         ),
         .integer("max_added_per_commit", \.gateway.maxAddedPerCommit, 1...10_000, doc: []),
-        .parsed(
+        .choice(
             "sealed",
             \.gateway.sealed,
-            bounds: "required, optional or off",
             doc: [
                 "Sealed sessions (docs/GATEWAY_SPEC.md section 14): a Noise channel inside the WebSocket",
                 "(GET /v1/sealed) or SSE stream (GET /v1/sealed/stream), so that a proxy or CDN terminating",
                 "TLS sees no ids, keys or messages.",
                 "\"required\": only sealed sessions; \"optional\": clients choose; \"off\": only plain ones.",
-            ],
-            parse: { text throws(ConfigurationKey.Problem) in
-                guard let policy = SealedPolicy(rawValue: text) else {
-                    throw ConfigurationKey.Problem(
-                        code: .invalidValue,
-                        message: "must be required, optional or off (got \"\(text)\")"
-                    )
-                }
-                return policy
-            },
-            render: { $0.rawValue }
+            ]
         ),
         .parsed(
             "sealed_padding",

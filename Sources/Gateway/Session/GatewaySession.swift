@@ -205,30 +205,31 @@ package final class GatewaySession: SessionOutlet {
         var receiver = receiver
         for await bytes in self.inbound {
             if receiver != nil {
-                do {
-                    let opened = try SealedChannel.open(bytes, with: &receiver!)
-                    guard opened.count <= self.context.limits.maxFrameBytes else {
-                        self.close(
-                            code: CloseCode.frameTooLarge,
-                            reason: "frame over \(self.context.limits.maxFrameBytes) bytes",
-                            after: .zero
-                        )
-                        break
-                    }
-                    await self.receive(opened)
-                } catch {
-                    self.close(
-                        code: CloseCode.protocolError,
-                        reason: "a sealed message did not authenticate (altered, replayed or out of order)",
-                        after: .seconds(5)
-                    )
-                    break
-                }
+                guard await self.receiveSealed(bytes, with: &receiver!) else { break }
             } else {
                 await self.receive(bytes)
             }
             if self.isClosed { break }
         }
+    }
+
+    /// Opens one sealed message (§14.3) with `receiver` and handles the frame inside (its size
+    /// is checked as any frame's). A message that does not authenticate closes the session with
+    /// 4400, and nothing after it may be read: false then.
+    package func receiveSealed(_ message: [UInt8], with receiver: inout NoiseCipherState) async -> Bool {
+        let frame: [UInt8]
+        do {
+            frame = try SealedChannel.open(message, with: &receiver)
+        } catch {
+            self.close(
+                code: CloseCode.protocolError,
+                reason: "a sealed message did not authenticate (altered, replayed or out of order)",
+                after: .seconds(5)
+            )
+            return false
+        }
+        await self.receive(frame)
+        return true
     }
 
     // MARK: Time

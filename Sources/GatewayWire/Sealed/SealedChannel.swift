@@ -41,6 +41,8 @@ package enum SealedChannel {
         ]
         plaintext += frame
         plaintext += [UInt8](repeating: 0, count: size - plaintext.count)
+        // Nearly every frame fits one Noise message: sealed as it is, without copying pieces.
+        if plaintext.count <= Self.chunk { return try cipher.encrypt(plaintext) }
         var sealed = [UInt8]()
         sealed.reserveCapacity(size + (size / Self.chunk + 1) * NoiseCipher.tagLength)
         var offset = 0
@@ -59,12 +61,16 @@ package enum SealedChannel {
     package static func open(_ message: [UInt8], with cipher: inout NoiseCipherState) throws(NoiseError) -> [UInt8] {
         guard !message.isEmpty else { throw NoiseError(.truncated, "an empty sealed message") }
         var plaintext = [UInt8]()
-        plaintext.reserveCapacity(message.count)
-        var offset = 0
-        while offset < message.count {
-            let end = min(message.count, offset + NoiseHandshake.maximumMessageLength)
-            plaintext += try cipher.decrypt(Array(message[offset..<end]))
-            offset = end
+        if message.count <= NoiseHandshake.maximumMessageLength {
+            plaintext = try cipher.decrypt(message)
+        } else {
+            plaintext.reserveCapacity(message.count)
+            var offset = 0
+            while offset < message.count {
+                let end = min(message.count, offset + NoiseHandshake.maximumMessageLength)
+                plaintext += try cipher.decrypt(Array(message[offset..<end]))
+                offset = end
+            }
         }
         guard plaintext.count >= 4 else { throw NoiseError(.truncated, "a sealed message without its length") }
         let count = Int(plaintext[0]) << 24 | Int(plaintext[1]) << 16 | Int(plaintext[2]) << 8 | Int(plaintext[3])

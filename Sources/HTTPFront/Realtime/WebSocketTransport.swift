@@ -192,25 +192,7 @@ struct WebSocketTransport {
                             await self.session.receive(complete)
                             continue
                         }
-                        do {
-                            let opened = try SealedChannel.open(complete, with: &receiver!)
-                            guard opened.count <= self.maxMessageBytes else {
-                                self.session.close(
-                                    code: CloseCode.frameTooLarge,
-                                    reason: "message over \(self.maxMessageBytes) bytes",
-                                    after: .zero
-                                )
-                                continue
-                            }
-                            await self.session.receive(opened)
-                        } catch {
-                            broken = true
-                            self.session.close(
-                                code: CloseCode.protocolError,
-                                reason: "a sealed message did not authenticate (altered, replayed or out of order)",
-                                after: .seconds(5)
-                            )
-                        }
+                        broken = !(await self.session.receiveSealed(complete, with: &receiver!))
                     }
                 case .text:
                     self.session.close(
