@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db openssl nginx curl python3 python3-venv
 
-.PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-blobs bench-realtime bench-control bench-append conformance proto conf format clean
+.PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-sealed bench-blobs bench-realtime bench-control bench-append conformance proto conf format clean
 
 all: build
 
@@ -86,6 +86,13 @@ bench-tls: deps
 	$(SWIFT) build -c release --product polygated
 	$(SWIFT) build -c release --product gateway-benchmark
 	scripts/bench-tls.sh $(ARGS)
+
+## bench-sealed: the same gateway load over plain and over sealed sessions (Noise inside the WebSocket)
+## in one run (scripts/bench-tls.sh with MODES="plain sealed"; ARGS and RATES as for bench-tls).
+bench-sealed: deps
+	$(SWIFT) build -c release --product polygated
+	$(SWIFT) build -c release --product gateway-benchmark
+	MODES="plain sealed" scripts/bench-tls.sh $(ARGS)
 
 ## bench-gateway: 10k WebSocket connections on a release polygated, groups of 10, 10 s of load
 ## (connections held, delivered msgs/s, send→receive p50/p99, RSS per connection; docs/BENCHMARKS.md).

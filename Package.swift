@@ -332,7 +332,8 @@ let package = Package(
         .testTarget(
             name: "ChatTests",
             dependencies: [
-                "ChatClient", "ChatInstance", "ChatTerminal", "GatewayWire", "MLS", "PolycentricClient", "Primitives",
+                "ChatClient", "ChatInstance", "ChatTerminal", "GatewayClient", "GatewayWire", "MLS", "PolycentricClient",
+                "Primitives",
             ]
         ),
         .testTarget(name: "ControlTests", dependencies: ["AdminConsole", "Control"]),

@@ -11,7 +11,8 @@ import Glibc
 
 /// `gateway-benchmark HOST PORT [CONNECTIONS] [GROUP] [SECONDS] [RATE] [DAEMON_PID]`: load on a
 /// running polygated's realtime gateway over real WebSockets (over TLS when `GATEWAY_BENCH_CA`
-/// names the authority of the daemon's certificate).
+/// names the authority of the daemon's certificate; sealed sessions when `GATEWAY_BENCH_SEALED`
+/// holds the gateway's key, in hex).
 ///
 /// 1. CONNECTIONS devices (one user each) connect and authenticate, 200 at a time; the daemon's
 ///    RSS is read before and after (with DAEMON_PID) for the memory per connection.
@@ -70,6 +71,8 @@ enum GatewayBenchmark {
         let daemon = arguments.count > 6 ? Int32(arguments[6]) : nil
         // GATEWAY_BENCH_CA: connect with TLS, trusting this authority (scripts/bench-tls.sh).
         let tls = ProcessInfo.processInfo.environment["GATEWAY_BENCH_CA"].map { ClientTLS(caFiles: [$0]) }
+        // GATEWAY_BENCH_SEALED: sealed sessions under this key (make bench-sealed: scripts/bench-tls.sh).
+        let sealedKey = ProcessInfo.processInfo.environment["GATEWAY_BENCH_SEALED"].flatMap { $0.isEmpty ? nil : Hex.decode($0) }
         let run = Run(
             host: host,
             port: port,
@@ -78,7 +81,8 @@ enum GatewayBenchmark {
             seconds: seconds,
             rate: rate,
             daemon: daemon,
-            tls: tls
+            tls: tls,
+            sealedKey: sealedKey
         )
         try await run.start()
     }

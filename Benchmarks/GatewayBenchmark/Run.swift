@@ -22,6 +22,9 @@ final class Run: Sendable {
     let daemon: Int32?
     /// `wss://` with these settings (`GATEWAY_BENCH_CA`), else `ws://`.
     let tls: ClientTLS?
+    /// Sealed sessions under this gateway key (`GATEWAY_BENCH_SEALED`, GATEWAY_SPEC §14), else
+    /// plain ones.
+    let sealedKey: [UInt8]?
 
     /// Message tags (first byte): set-up traffic, or measured (then 8 bytes of send time follow).
     static let warmUp: UInt8 = 0
@@ -51,9 +54,11 @@ final class Run: Sendable {
         seconds: Int,
         rate: Double,
         daemon: Int32?,
-        tls: ClientTLS? = nil
+        tls: ClientTLS? = nil,
+        sealedKey: [UInt8]? = nil
     ) {
         self.tls = tls
+        self.sealedKey = sealedKey
         self.host = host
         self.port = port
         self.connections = connections
@@ -73,7 +78,7 @@ final class Run: Sendable {
         let before = self.daemon.flatMap(GatewayBenchmark.memory(of:))
         let pace = self.rate > 0 ? "\(Int(self.rate)) messages/s" : "as fast as acknowledged"
         print(
-            "gateway-benchmark: \(self.connections) \(self.tls == nil ? "WebSocket" : "TLS WebSocket (wss)") connections, groups of \(self.groupSize), \(self.seconds) s of load, \(pace)"
+            "gateway-benchmark: \(self.connections) \(self.sealedKey == nil ? "" : "sealed ")\(self.tls == nil ? "WebSocket" : "TLS WebSocket (wss)") connections, groups of \(self.groupSize), \(self.seconds) s of load, \(pace)"
         )
 
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -221,7 +226,13 @@ final class Run: Sendable {
     /// deliveries, until the run stops.
     private func hold(_ index: Int, _ device: DeviceCredentials) async throws {
         do {
-            try await GatewayConnection.withWebSocket(host: self.host, port: self.port, tls: self.tls) { connection in
+            try await GatewayConnection.withWebSocket(
+                host: self.host,
+                port: self.port,
+                path: self.sealedKey == nil ? "/v1/gateway" : "/v1/sealed",
+                tls: self.tls,
+                sealedKey: self.sealedKey
+            ) { connection in
                 try await connection.authenticate(device, register: true)
                 self.state.withLock {
                     $0.connections[index] = connection

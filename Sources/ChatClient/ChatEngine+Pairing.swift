@@ -130,7 +130,9 @@ extension ChatEngine {
                 bundle: Hex.encode(self.social.exportBundle()),
                 conversations: self.state.conversations.filter { !$0.left }.map {
                     ConversationHint(id: $0.id, name: $0.name, kind: $0.kind, peer: $0.peer)
-                }
+                },
+                gateway: self.identity.gatewayURL,
+                gatewayKeys: self.identity.gatewayKeys
             )
         )
     }

@@ -126,6 +126,7 @@ package actor ChatEngine {
         history: Int = 1000,
         importing export: IdentityExport? = nil,
         caFile: String? = nil,
+        gatewayKey: [UInt8]? = nil,
         environment: [String: String]
     ) async throws(ChatError) -> ChatEngine {
         let bundle = export?.bundle
@@ -135,9 +136,9 @@ package actor ChatEngine {
         let authority = try caFile.map(Self.readAuthority)
         // A gateway that cannot serve this polychat is refused before anything is stored.
         let caFiles = [caFile, connection.caFile].compactMap { $0 }
-        if let info = await GatewayInfo.fetch(endpoint, tls: ClientTLS(caFiles: caFiles)) {
-            try info.check(suite: Int(Self.suite.id), server: gatewayURL)
-        }
+        let info = await GatewayInfo.fetch(endpoint, tls: ClientTLS(caFiles: caFiles))
+        try info?.check(suite: Int(Self.suite.id), server: gatewayURL)
+        let pins = try Self.initialPins(given: gatewayKey, info: info, export: export, gatewayURL: gatewayURL)
         try directory.create()
         let lock = try directory.lock()
         guard !directory.exists("identity.json") else {
@@ -171,7 +172,8 @@ package actor ChatEngine {
             deviceName: deviceName,
             socialURL: socialURL,
             gatewayURL: gatewayURL,
-            history: history
+            history: history,
+            gatewayKeys: pins.isEmpty ? nil : pins.hex
         )
         let vault = try Vault.create(in: directory, passphrase: passphrase, environment: environment)
         if let authority { try directory.write(Self.authorityFile, authority) }
@@ -189,6 +191,45 @@ package actor ChatEngine {
         )
         try await engine.save()
         return engine
+    }
+
+    /// The gateway keys a new device pins: the one given (`--gateway-key`, which the gateway
+    /// must list when its info document can be read), else those of the identity export when it
+    /// names this gateway, else those the gateway's info document lists (none when it offers no
+    /// sealed sessions, or could not be read: they are learned when it first offers them).
+    ///
+    /// - Throws: ``ChatError`` `refused` for a key given to a gateway without sealed sessions,
+    ///   `gateway_key` for one the gateway does not list.
+    static func initialPins(
+        given: [UInt8]?,
+        info: GatewayInfo?,
+        export: IdentityExport?,
+        gatewayURL: String
+    ) throws(ChatError) -> GatewayPins {
+        if let given {
+            if let info {
+                let listed = info.sealedKeys
+                guard !listed.isEmpty else {
+                    throw ChatError(
+                        .refused,
+                        "the gateway at \(gatewayURL) offers no sealed sessions (its /v1/info says so), so it has no key "
+                            + "to pin; leave out --gateway-key, or ask its administrator to set [gateway] sealed"
+                    )
+                }
+                guard listed.contains(given) else {
+                    throw ChatError(
+                        .gatewayKey,
+                        "the gateway at \(gatewayURL) does not list the key you gave (\(Hex.encode(given))); it lists "
+                            + "\(listed.map(Hex.encode).joined(separator: ", ")). Check the key with the gateway's "
+                            + "administrator ('polygated show-key' on the server): if theirs is the one you gave, "
+                            + "something between you and the gateway is posing as it"
+                    )
+                }
+            }
+            return GatewayPins([given])
+        }
+        if let export, export.gateway == gatewayURL, !export.gatewayKeys.isEmpty { return GatewayPins(export.gatewayKeys) }
+        return GatewayPins(info?.sealedKeys ?? [])
     }
 
     /// Opens the identity and state in `directory`.
@@ -251,6 +292,10 @@ package actor ChatEngine {
         /// The Polycentric export bundle.
         var bundle: [UInt8]
         var conversations: [ConversationHint]
+        /// The gateway of the device that made the export, and the keys it pinned for it:
+        /// the new device pins them too when it uses the same gateway.
+        var gateway: String? = nil
+        var gatewayKeys: [[UInt8]] = []
     }
 
     /// The sealed contents of a `PCX2` export.
@@ -258,6 +303,9 @@ package actor ChatEngine {
         var v = 2
         var bundle: String
         var conversations: [ConversationHint]
+        /// Added with sealed sessions: absent from older exports.
+        var gateway: String?
+        var gatewayKeys: [String]?
     }
 
     /// The identity for another device, sealed with `passphrase` (Argon2id +
@@ -298,18 +346,40 @@ package actor ChatEngine {
         else {
             throw ChatError(.badState, "the export is damaged or from a newer polychat")
         }
-        return IdentityExport(bundle: bundle, conversations: contents.conversations)
+        return IdentityExport(
+            bundle: bundle,
+            conversations: contents.conversations,
+            gateway: contents.gateway,
+            gatewayKeys: GatewayPins(hex: contents.gatewayKeys).keys
+        )
     }
 
-    /// Changes the servers, and the private CA trusted for them (`caFile`: a PEM file to copy
-    /// into the state directory; "" to trust the system's authorities alone again).
-    package func setServers(social: String?, gateway: String?, caFile: String? = nil) throws(ChatError) {
+    /// A change to the pinned gateway keys (`polychat servers`).
+    package enum PinChange: Sendable, Hashable {
+        /// Pin this key alone (`--gateway-key`): the gateway must list it when its info
+        /// document can be read.
+        case pin([UInt8])
+        /// Forget the pins (`--forget-gateway-key`): the next connection pins what the
+        /// gateway's info document lists then, as at `init`.
+        case forget
+    }
+
+    /// Changes the servers, the private CA trusted for them (`caFile`: a PEM file to copy
+    /// into the state directory; "" to trust the system's authorities alone again) and the
+    /// pinned gateway keys. Another gateway forgets the keys pinned for the old one.
+    package func setServers(
+        social: String?,
+        gateway: String?,
+        caFile: String? = nil,
+        pins change: PinChange? = nil
+    ) async throws(ChatError) {
         if let social {
             try Self.checkSocialURL(social)
             self.identity.socialURL = social
         }
         if let gateway {
             _ = try GatewayEndpoint(parsing: gateway)
+            if gateway != self.identity.gatewayURL { self.identity.gatewayKeys = nil }
             self.identity.gatewayURL = gateway
         }
         if let caFile {
@@ -318,6 +388,14 @@ package actor ChatEngine {
             } else {
                 try self.directory.write(Self.authorityFile, try Self.readAuthority(caFile))
             }
+        }
+        switch change {
+        case .pin(let key):
+            let url = self.identity.gatewayURL
+            let info = await GatewayInfo.fetch(try GatewayEndpoint(parsing: url), tls: self.tls)
+            self.identity.gatewayKeys = try Self.initialPins(given: key, info: info, export: nil, gatewayURL: url).hex
+        case .forget: self.identity.gatewayKeys = nil
+        case nil: break
         }
         try self.saveNow()
     }

@@ -20,6 +20,7 @@ package struct ChatError: Error, Sendable, Hashable, CustomStringConvertible {
             case .badArgument: 64
             case .revoked: 6
             case .rateLimited: 7
+            case .gatewayKey: 8
             default: 1
             }
         }
@@ -51,6 +52,9 @@ package struct ChatError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A server refused the connection for its rate limits (HTTP 429); the message says
         /// how long to wait.
         package static let rateLimited = Code(name: "rate_limited")
+        /// The gateway did not prove it holds the key pinned for it, or no longer offers the
+        /// sealed sessions a pinned key asks for: polychat does not connect.
+        package static let gatewayKey = Code(name: "gateway_key")
     }
 
     package var code: Code

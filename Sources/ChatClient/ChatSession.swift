@@ -81,11 +81,13 @@ package struct ChatSession: Sendable {
 }
 
 extension ChatEngine {
-    /// Connects to the gateway, authenticates this device (registering it the first time),
-    /// processes everything that arrived while it was away, tops up its KeyPackages, runs
-    /// `body`, and saves the state.
+    /// Connects to the gateway — sealed under a pinned key (§14) when one is pinned, or when
+    /// the gateway offers sealed sessions (its keys are then pinned), plain otherwise —
+    /// authenticates this device (registering it the first time), processes everything that
+    /// arrived while it was away, tops up its KeyPackages, runs `body`, and saves the state.
     ///
-    /// - Throws: ``ChatError`` `unreachable` when the gateway cannot be reached.
+    /// - Throws: ``ChatError`` `unreachable` when the gateway cannot be reached, `gateway_key`
+    ///   when it does not prove a pinned key or no longer offers sealed sessions.
     package nonisolated func withSession<T: Sendable>(_ body: (ChatSession) async throws -> T) async throws -> T {
         let url = await self.identity.gatewayURL
         if await self.identity.revoked == true { throw Self.revokedError }
@@ -97,10 +99,12 @@ extension ChatEngine {
         }
         let endpoint = try GatewayEndpoint(parsing: url)
         let tls = endpoint.tls ? self.tls : nil
+        let pins = await self.pins(for: endpoint)
         // Set once a connection is made: a failure after that is never retried over SSE.
         let entered = Mutex(false)
         func session(_ connection: GatewayConnection) async throws -> T {
             entered.withLock { $0 = true }
+            if let sealed = connection.sealed { await self.takeRotation(sealed) }
             do {
                 try await connection.authenticate(self.device, register: true)
             } catch let error as GatewayClientError {
@@ -133,17 +137,19 @@ extension ChatEngine {
             try await self.save()
             return result
         }
-        func overSSE() async throws -> T {
-            try await GatewayConnection.withSSE(
-                host: endpoint.host,
-                port: endpoint.port,
-                prefix: endpoint.prefix,
-                tls: tls,
-                client: try HTTPClients.client(self.tls),
-                session
-            )
-        }
-        do {
+        /// One connection: sealed under `key`, or plain without one.
+        func connect(_ key: [UInt8]?) async throws -> T {
+            func overSSE() async throws -> T {
+                try await GatewayConnection.withSSE(
+                    host: endpoint.host,
+                    port: endpoint.port,
+                    prefix: endpoint.prefix,
+                    tls: tls,
+                    client: try HTTPClients.client(self.tls),
+                    sealedKey: key,
+                    session
+                )
+            }
             switch self.connection.transport {
             case .sse:
                 return try await overSSE()
@@ -152,8 +158,9 @@ extension ChatEngine {
                     return try await GatewayConnection.withWebSocket(
                         host: endpoint.host,
                         port: endpoint.port,
-                        path: endpoint.path,
+                        path: key == nil ? endpoint.path : endpoint.sealedPath,
                         tls: tls,
+                        sealedKey: key,
                         session
                     )
                 } catch let error as GatewayClientError
@@ -161,10 +168,26 @@ extension ChatEngine {
                     && error.httpStatus != 429 && error.httpStatus != 503
                 {
                     // The way to the gateway does not upgrade (a proxy without WebSocket
-                    // support answers 400, 404, 426 or 502): the same session over SSE.
+                    // support answers 400, 404, 426 or 502): the same session over SSE,
+                    // sealed as the WebSocket would have been.
                     return try await overSSE()
                 }
             }
+        }
+        do {
+            guard !pins.isEmpty else { return try await connect(nil) }
+            // The newest pinned key first; an older one still pinned (a rotation's overlap)
+            // when the gateway refuses it.
+            for (index, key) in pins.keys.enumerated() {
+                do {
+                    return try await connect(key)
+                } catch let error as GatewayClientError where error.code == .gatewayKey && !entered.withLock({ $0 }) {
+                    guard index == pins.keys.count - 1 else { continue }
+                    let announced = await GatewayInfo.fetch(endpoint, tls: self.tls)?.sealedKeys
+                    throw pins.mismatch(url, announced: announced)
+                }
+            }
+            throw pins.mismatch(url, announced: nil)
         } catch let error as ChatError {
             try? await self.save()
             throw error
@@ -172,17 +195,60 @@ extension ChatEngine {
             try? await self.save()
             switch error.code {
             case .unreachable: throw ChatError(.unreachable, "cannot reach the gateway at \(url): is polygated running?")
-            case .refused: throw Self.refusal(error, url)
+            case .refused: throw Self.refusal(error, url, sealed: !pins.isEmpty)
             case .tls: throw ChatError(.unreachable, "cannot connect securely to the gateway at \(url): \(error.message)")
             default: throw ChatSession.translate(error)
             }
         }
     }
 
-    /// A refused connection in words: rate limited (with the wait), busy, or the status.
-    static func refusal(_ error: GatewayClientError, _ url: String) -> ChatError {
+    /// The keys to seal connections under: those pinned, else those the gateway's info
+    /// document lists now (then pinned: trust on first use, as at `init`); none when it
+    /// offers no sealed sessions or cannot be asked (then the connection is plain).
+    func pins(for endpoint: GatewayEndpoint) async -> GatewayPins {
+        let pinned = GatewayPins(hex: self.identity.gatewayKeys)
+        guard pinned.isEmpty else { return pinned }
+        let offered = GatewayPins(await GatewayInfo.fetch(endpoint, tls: self.tls)?.sealedKeys ?? [])
+        if !offered.isEmpty {
+            self.identity.gatewayKeys = offered.hex
+            try? self.saveNow()
+        }
+        return offered
+    }
+
+    /// Takes the keys the gateway announced in a sealed handshake (a rotation) as the pins.
+    func takeRotation(_ sealed: SealedSession) {
+        let pinned = GatewayPins(hex: self.identity.gatewayKeys)
+        let updated = pinned.updated(used: sealed.gatewayKey, hello: sealed.keys)
+        guard updated != pinned else { return }
+        self.identity.gatewayKeys = updated.hex
+        try? self.saveNow()
+    }
+
+    /// A refused connection in words: rate limited (with the wait), busy, sealed sessions
+    /// off (with a key pinned) or required (without one), or the status.
+    static func refusal(_ error: GatewayClientError, _ url: String, sealed: Bool) -> ChatError {
         let wait = error.retryAfter.map { " in \($0) s" } ?? " later"
         switch error.httpStatus {
+        case 404 where sealed:
+            return ChatError(
+                .gatewayKey,
+                """
+                the gateway at \(url) does not offer sealed sessions (its sealed routes answer 404), and this device \
+                pinned a key for it: polychat does not fall back to a plain connection, which a proxy or CDN in \
+                between can read. If its administrator turned sealed sessions off on purpose, \
+                'polychat servers --forget-gateway-key' lets polychat connect plainly
+                """
+            )
+        case 403 where !sealed:
+            return ChatError(
+                .refused,
+                """
+                the gateway at \(url) accepts only sealed sessions, and polychat could not learn its key (its \
+                /v1/info did not answer): run the command again, or pin the key its administrator gives you \
+                ('polygated show-key' on the server): polychat servers --gateway-key KEY
+                """
+            )
         case 429:
             return ChatError(
                 .rateLimited,

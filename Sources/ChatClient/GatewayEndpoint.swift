@@ -13,6 +13,9 @@ package struct GatewayEndpoint: Sendable, Hashable {
         self.path.hasSuffix("/v1/gateway") ? String(self.path.dropLast("/v1/gateway".count)) : ""
     }
 
+    /// The sealed WebSocket route (§14): `/v1/sealed` under the same prefix.
+    package var sealedPath: String { self.prefix + "/v1/sealed" }
+
     /// - Throws: ``ChatError`` `bad_argument` saying what a gateway URL looks like.
     package init(parsing url: String) throws(ChatError) {
         let schemes: [(String, Bool, Int)] = [

@@ -3,6 +3,7 @@ import ClientTLS
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Primitives
 
 /// What polychat reads of a gateway's `GET /v1/info` (docs/GATEWAY_SPEC.md §11), to refuse a
 /// server it cannot use with an error that says why, before anything is stored.
@@ -10,11 +11,31 @@ package struct GatewayInfo: Decodable, Sendable, Hashable {
     package var gatewayID: String
     package var version: String
     package var cipherSuites: [Int]
+    /// Sealed sessions (§14); nil from a gateway older than them.
+    package var sealed: Sealed?
+
+    /// The `sealed` object: the policy, and the keys in force unless it is `off`.
+    package struct Sealed: Decodable, Sendable, Hashable {
+        package var policy: String
+        package var keys: [Key]?
+
+        package struct Key: Decodable, Sendable, Hashable {
+            package var key: String
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case gatewayID = "gateway_id"
         case version
         case cipherSuites = "cipher_suites"
+        case sealed
+    }
+
+    /// The keys of the gateway's sealed sessions, newest first; empty when it offers none
+    /// (policy `off`, or a gateway older than sealed sessions).
+    package var sealedKeys: [[UInt8]] {
+        guard let sealed, sealed.policy != "off" else { return [] }
+        return (sealed.keys ?? []).compactMap { Hex.decode($0.key) }.filter { $0.count == 32 }
     }
 
     /// Reads the document; nil when it is not one (a server without `/v1/info` answers 404).

@@ -24,6 +24,10 @@ package struct IdentityRecord: Codable, Sendable {
     /// The gateway said this device is revoked: it no longer connects (the identity stays, for
     /// `polychat identity export`).
     package var revoked: Bool?
+    /// The gateway's sealed-session keys this device pinned (hex, newest first; ``GatewayPins``).
+    /// Nil or empty: none yet — connections are plain until the gateway offers sealed sessions,
+    /// and sealed for good from then on.
+    package var gatewayKeys: [String]?
 }
 
 /// `chat.json`: conversations, their MLS state and messages, and this device's KeyPackages.

@@ -3,7 +3,8 @@ package import ChatClient
 /// `polychat daemon` (and `polychat listen` when no instance runs): one task that holds the
 /// gateway connection, processes frames as they come, serves the instance socket between them,
 /// and reconnects with backoff — serving requests while it waits (they then connect by
-/// themselves). Ends when `stop` says so; a revoked device ends it at once.
+/// themselves). Ends when `stop` says so; a revoked device, or a gateway that does not prove
+/// the key pinned for it, ends it at once.
 package struct InstanceLoop {
     /// What the loop reports to its operator (standard error).
     package enum Report: Sendable {
@@ -34,7 +35,8 @@ package struct InstanceLoop {
                         await service.serve(session)
                     }
                 }
-            } catch let error as ChatError where error.code == .revoked {
+            } catch let error as ChatError where error.code == .revoked || error.code == .gatewayKey {
+                // Retrying cannot help: the user has to act (a new device, or a key pinned again).
                 throw error
             } catch {
                 guard !stop() else { break }

@@ -55,8 +55,9 @@ package final class TerminalChat {
                         if typed || processed || served || self.resized { await self.refresh() }
                     }
                 }
-            } catch let error as ChatError where error.code == .revoked {
-                // Never retried: the terminal is restored, the reason printed once, exit 6.
+            } catch let error as ChatError where error.code == .revoked || error.code == .gatewayKey {
+                // Never retried: the terminal is restored, the reason printed once, exit 6 (or 8:
+                // the gateway did not prove its pinned key).
                 throw error
             } catch {
                 guard !self.quit else { break }

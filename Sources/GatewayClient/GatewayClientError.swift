@@ -23,9 +23,13 @@ package struct GatewayClientError: Error, Sendable, Hashable, CustomStringConver
         /// TLS failed: the server's certificate was refused or the handshake failed (the
         /// message says which, with the host and port; see ``GatewayClientError/tls``).
         package static let tls = Code(name: "tls")
-        /// A sealed connection's Noise handshake failed: the gateway does not hold the key the
-        /// client pinned for it, or the answer did not authenticate (§14).
+        /// A sealed connection's Noise handshake failed for another reason than the key: the
+        /// connection closed during it, or the answer was not one (§14).
         package static let sealedHandshake = Code(name: "sealed_handshake")
+        /// The gateway did not prove it holds the key pinned for it: it refused the handshake
+        /// (close 4010, or 403 on the sealed stream) or its answer did not authenticate under
+        /// that key (§14.2).
+        package static let gatewayKey = Code(name: "gateway_key")
     }
 
     package var code: Code

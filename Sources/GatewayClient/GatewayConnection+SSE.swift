@@ -52,7 +52,7 @@ extension GatewayConnection {
             var error = GatewayClientError(.refused, "GET \(path.prefix { $0 != "?" }) answered \(response.status.code)")
             if handshake != nil, response.status == .forbidden {
                 error = GatewayClientError(
-                    .sealedHandshake,
+                    .gatewayKey,
                     "the gateway refused the sealed handshake: it does not hold the key pinned for it; "
                         + "its operator can print its keys with polygated show-key"
                 )

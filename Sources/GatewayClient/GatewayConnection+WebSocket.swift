@@ -150,12 +150,19 @@ extension GatewayConnection {
                 answer? += Array(frame.unmaskedData.readableBytesView)
             case .connectionClose:
                 var data = frame.unmaskedData
-                var error = GatewayClientError(
-                    .sealedHandshake,
-                    "the gateway refused the sealed handshake: it does not hold the key pinned for it "
-                        + "(\(Hex.encode(key).prefix(16))…); its operator can print its keys with polygated show-key"
-                )
-                error.closeCode = data.readInteger(as: UInt16.self)
+                let code = data.readInteger(as: UInt16.self)
+                var error =
+                    code == CloseCode.sealedHandshakeFailed
+                    ? GatewayClientError(
+                        .gatewayKey,
+                        "the gateway refused the sealed handshake: it does not hold the key pinned for it "
+                            + "(\(Hex.encode(key).prefix(16))…); its operator can print its keys with polygated show-key"
+                    )
+                    : GatewayClientError(
+                        .sealedHandshake,
+                        "the gateway closed the connection during the sealed handshake (\(code.map(String.init) ?? "no code"))"
+                    )
+                error.closeCode = code
                 throw error
             default:
                 continue

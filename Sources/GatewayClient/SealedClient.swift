@@ -54,7 +54,7 @@ struct SealedClientHandshake {
             payload = try self.handshake.readMessage(answer)
         } catch {
             throw GatewayClientError(
-                .sealedHandshake,
+                .gatewayKey,
                 "the gateway's answer does not authenticate under the key pinned for it (\(error.code))"
             )
         }

@@ -18,8 +18,12 @@ package enum NoiseCipher: String, Sendable, Hashable, CaseIterable {
     }
 
     func nonce(_ counter: UInt64) -> [UInt8] {
-        let bytes: [UInt8] = (0..<8).map { UInt8(truncatingIfNeeded: counter >> (8 * $0)) }
-        return [0, 0, 0, 0] + (self == .chaChaPoly ? bytes : bytes.reversed())
+        var nonce = [UInt8](repeating: 0, count: 12)
+        for index in 0..<8 {
+            let byte = UInt8(truncatingIfNeeded: counter >> (8 * index))
+            nonce[self == .chaChaPoly ? 4 + index : 11 - index] = byte
+        }
+        return nonce
     }
 
     /// ENCRYPT(k, n, ad, plaintext).

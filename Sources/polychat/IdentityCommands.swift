@@ -20,7 +20,11 @@ struct Initialize: AsyncParsableCommand {
             'polychat identity export' on another device ($POLYCHAT_EXPORT_PASSPHRASE, else asked); \
             --link takes a pairing code that 'polychat devices link' shows on another device of \
             yours instead (both show the same verification string; the identity travels \
-            end-to-end encrypted, and the server never sees the code's second half).
+            end-to-end encrypted, and the server never sees the code's second half). \
+            When the gateway offers sealed sessions, polychat pins its key (--gateway-key, else \
+            the one its /v1/info lists; a linked or imported device takes the pins of the device \
+            it came from) and seals every connection under it from then on, so that a proxy or \
+            CDN in between reads nothing; it refuses a gateway that cannot prove that key.
             """
     )
 
@@ -68,6 +72,15 @@ struct Initialize: AsyncParsableCommand {
     var history = 1000
 
     @Option(
+        name: .customLong("gateway-key"),
+        help: ArgumentHelp(
+            "The gateway's sealed-session key to pin, as its administrator gives it ('polygated show-key'); default: the one its /v1/info lists.",
+            valueName: "hex"
+        )
+    )
+    var gatewayKey: String?
+
+    @Option(
         name: .customLong("ca-file"),
         help: ArgumentHelp(
             "A private certificate authority (PEM) to trust for the servers, besides the system's; copied into the state directory.",
@@ -87,6 +100,7 @@ struct Initialize: AsyncParsableCommand {
     func run() async throws {
         try await perform {
             let environment = self.state.environment
+            let pinned = try self.gatewayKey.map(GatewayPins.parse)
             var export: ChatEngine.IdentityExport?
             if let importFile {
                 guard let bytes = try StateDirectory.readFile(importFile) else {
@@ -128,6 +142,7 @@ struct Initialize: AsyncParsableCommand {
                 history: self.history,
                 importing: export,
                 caFile: self.caFile,
+                gatewayKey: pinned,
                 environment: environment
             )
             say("user   \(engine.userID)")
@@ -136,6 +151,11 @@ struct Initialize: AsyncParsableCommand {
                 if let name { try await engine.setProfile(name: name, description: nil) } else { try await engine.sync() }
                 try await engine.withSession { _ in }
                 say("registered with \(await engine.identity.gatewayURL)")
+                if let key = await engine.identity.gatewayKeys?.first {
+                    say("sealed under the gateway key \(key) (pinned; 'polygated show-key' prints it on the server)")
+                } else {
+                    say("the gateway offers no sealed sessions: connections are plain until it does")
+                }
             } catch let error as ChatError where error.code == .unreachable {
                 printError("polychat: created, but \(error); it registers the next time it connects")
             }
@@ -239,7 +259,16 @@ struct Identity: AsyncParsableCommand {
 }
 
 struct Servers: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show or change the social server and the gateway.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show or change the social server, the gateway and the gateway key pinned for it.",
+        discussion: """
+            A gateway key is pinned at init, or when the gateway first offers sealed sessions; \
+            rotations the gateway announces are taken by themselves. When polychat refuses the \
+            gateway because it did not prove the pinned key, ask its administrator for the key \
+            ('polygated show-key' on the server) over a channel you trust, and pin it with \
+            --gateway-key. Another --gateway forgets the keys pinned for the old one.
+            """
+    )
 
     @OptionGroup var state: StateOptions
     @OptionGroup var output: OutputOptions
@@ -259,24 +288,55 @@ struct Servers: AsyncParsableCommand {
     )
     var caFile: String?
 
+    @Option(
+        name: .customLong("gateway-key"),
+        help: ArgumentHelp(
+            "Pin this gateway key (64 hex digits, from 'polygated show-key' on the server) in place of those pinned.",
+            valueName: "hex"
+        )
+    )
+    var gatewayKey: String?
+
+    @Flag(
+        name: .customLong("forget-gateway-key"),
+        help: "Forget the pinned gateway keys: the next connection pins those the gateway's /v1/info lists then."
+    )
+    var forgetGatewayKey = false
+
+    func validate() throws {
+        if self.gatewayKey != nil, self.forgetGatewayKey {
+            throw ValidationError("give --gateway-key or --forget-gateway-key, not both")
+        }
+    }
+
     func run() async throws {
         try await perform {
+            let pins: ChatEngine.PinChange? =
+                if let gatewayKey { .pin(try GatewayPins.parse(gatewayKey)) } else { self.forgetGatewayKey ? .forget : nil }
             let engine = try self.state.open()
-            if self.social != nil || self.gateway != nil || self.caFile != nil {
-                try await engine.setServers(social: self.social, gateway: self.gateway, caFile: self.caFile)
+            if self.social != nil || self.gateway != nil || self.caFile != nil || pins != nil {
+                try await engine.setServers(social: self.social, gateway: self.gateway, caFile: self.caFile, pins: pins)
             }
             let identity = await engine.identity
             let authorities = engine.caFiles
+            let keys = identity.gatewayKeys ?? []
             if self.output.json {
                 say(
                     Listing.json([
                         "social": identity.socialURL, "gateway": identity.gatewayURL,
                         "ca_files": authorities.joined(separator: ","),
+                        "gateway_keys": keys.joined(separator: ","),
                     ])
                 )
             } else {
                 say("social  \(identity.socialURL)\ngateway \(identity.gatewayURL)")
                 say("trusts  the system's certificate authorities\(authorities.map { " and \($0)" }.joined())")
+                if let current = keys.first {
+                    let older = keys.count > 1 ? " (and \(keys.count - 1) older, in a rotation's overlap)" : ""
+                    say("key     \(current)\(older): connections are sealed")
+                } else {
+                    say("key     none pinned: connections are plain until the gateway offers sealed sessions")
+                }
             }
         }
     }

@@ -21,7 +21,9 @@ struct Polychat: AsyncParsableCommand {
             'polychat daemon' or 'polychat listen'), the other commands go through it (polychat(1), \
             ONE RUNNING INSTANCE). Exit status: 0 done, 1 failed (the message says why), 3 a \
             server cannot be reached, 4 no identity yet, 5 the state directory is in use by a \
-            polychat this command cannot go through, 6 this device was revoked, 64 bad usage. See \
+            polychat this command cannot go through, 6 this device was revoked, 7 rate limited, 8 \
+            the gateway did not prove the key pinned for it (see 'polychat servers --help'), 64 \
+            bad usage. See \
             polychat(1).
             """,
         version: "polychat \(PolygateVersion.string)",

@@ -1,5 +1,4 @@
 package import Noise
-package import Primitives
 
 /// Sealed sessions (docs/GATEWAY_SPEC.md §14, ADR 0025): the Noise protocol, the prologue, and
 /// the framing of gateway frames inside the channel — a frame's length (4 bytes, big-endian)
@@ -31,16 +30,33 @@ package enum SealedChannel {
         with cipher: inout NoiseCipherState,
         buckets: [Int] = Self.defaultBuckets
     ) throws(NoiseError) -> [UInt8] {
+        var cipherState = cipher
+        defer { cipher = cipherState }
+        let sealed = frame.withUnsafeBytes { bytes in
+            Result { () throws(NoiseError) -> [UInt8] in try Self.seal(bytes, with: &cipherState, buckets: buckets) }
+        }
+        return try sealed.get()
+    }
+
+    /// `frame` padded and sealed with `cipher`, read where it lies (a server's frame buffer).
+    package static func seal(
+        _ frame: UnsafeRawBufferPointer,
+        with cipher: inout NoiseCipherState,
+        buckets: [Int] = Self.defaultBuckets
+    ) throws(NoiseError) -> [UInt8] {
         let size = Self.paddedSize(frame.count, buckets: buckets)
-        var plaintext = [UInt8]()
-        plaintext.reserveCapacity(size)
-        let count = UInt32(frame.count)
-        plaintext += [
-            UInt8(count >> 24), UInt8(truncatingIfNeeded: count >> 16), UInt8(truncatingIfNeeded: count >> 8),
-            UInt8(truncatingIfNeeded: count),
-        ]
-        plaintext += frame
-        plaintext += [UInt8](repeating: 0, count: size - plaintext.count)
+        // The length, the frame and the zeros, written once.
+        let plaintext = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            let count = UInt32(frame.count)
+            buffer[0] = UInt8(count >> 24)
+            buffer[1] = UInt8(truncatingIfNeeded: count >> 16)
+            buffer[2] = UInt8(truncatingIfNeeded: count >> 8)
+            buffer[3] = UInt8(truncatingIfNeeded: count)
+            UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[4..<(4 + frame.count)]))
+                .copyMemory(from: frame)
+            buffer[(4 + frame.count)..<size].initialize(repeating: 0)
+            initialized = size
+        }
         // Nearly every frame fits one Noise message: sealed as it is, without copying pieces.
         if plaintext.count <= Self.chunk { return try cipher.encrypt(plaintext) }
         var sealed = [UInt8]()

@@ -259,11 +259,9 @@ struct WebSocketTransport {
                         continue
                     }
                     do {
-                        let sealed = try SealedChannel.seal(
-                            Array(buffer.readableBytesView),
-                            with: &sender!,
-                            buckets: self.padding
-                        )
+                        let sealed = try buffer.withUnsafeReadableBytes { (frame) throws(NoiseError) in
+                            try SealedChannel.seal(frame, with: &sender!, buckets: self.padding)
+                        }
                         batch.append(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: sealed)))
                     } catch {
                         // 2^64 frames: not in this universe; end the connection if it happens.

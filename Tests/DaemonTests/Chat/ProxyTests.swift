@@ -8,6 +8,7 @@ import NIOCore
 import NIOHTTP1
 import Polycentric
 import Primitives
+import Store
 import SwiftProtobuf
 import TestSupport
 import Testing
@@ -127,6 +128,124 @@ import Glibc
             #expect(!metrics.contains("polygate_gateway_sealed_handshake_failures_total 1"))
         }
     }
+
+    /// Issue 21: what a TLS-terminating nginx forwards of polychat's sealed sessions, recorded
+    /// by a tap between nginx and polygated (Tests/Interop/tap.py), names no user, device or
+    /// conversation and holds no KeyPackage, Welcome, GroupInfo or message the gateway stored —
+    /// over WebSocket and SSE alike. The social server is reached directly (its events are
+    /// public and signed with the user's key); everything sent to the gateway goes through
+    /// nginx. A plain connection at the end shows the capture would have caught them.
+    @Test func whatNginxForwardsOfSealedSessionsNamesNobody() async throws {
+        let certificates = try await TestCertificates.make()
+        let pair = try await certificates.server("proxy")
+        try await GatewayHarness.run { gateway in
+            let capture = TestEnvironment.makeDirectory("capture")
+            let tapPort = TestEnvironment.freePort()
+            let tap = try TestProcess(
+                executable: try GatewaySealedInteropTests.python,
+                arguments: [Self.tapScript, "\(tapPort)", "\(gateway.port)", capture],
+                environment: TestEnvironment.baseEnvironment,
+                outputDirectory: TestEnvironment.scratchDirectory
+            )
+            defer { tap.kill9() }
+            try await eventually("the tap listens") { tap.stdout.contains("listening") }
+            let nginx = try await NginxProxy.start(example: Self.example, upstream: tapPort, certificate: pair)
+            do {
+                try await Self.sealedCapture(gateway, nginx, certificates, capture)
+                await nginx.stop()
+            } catch {
+                await nginx.stop()
+                throw error
+            }
+        }
+    }
+
+    static func sealedCapture(
+        _ gateway: GatewayHarness,
+        _ nginx: NginxProxy,
+        _ certificates: TestCertificates,
+        _ capture: String
+    ) async throws {
+        let through = ["--gateway", "https://localhost:\(nginx.tlsPort)", "--ca-file", certificates.caFile]
+        let alice = try await PolychatUser.create("alice", port: gateway.port, initArguments: through)
+        let bob = try await PolychatUser.create(
+            "bob",
+            port: gateway.port,
+            environment: ["POLYCHAT_TRANSPORT": "sse"],
+            initArguments: through
+        )
+        let marker = "the capture marker 7f3a"
+        try await alice.ok(["room", "create", "sealed-room"])
+        try await alice.ok(["room", "invite", "sealed-room", bob.id])
+        try await alice.ok(["send", "sealed-room", marker])
+        #expect(try await bob.texts("sealed-room") == [marker])
+        try await bob.ok(["send", "sealed-room", "seen"])
+        #expect(try await alice.texts("sealed-room") == [marker, "seen"])
+        for user in [alice, bob] {
+            #expect(!(try await user.json(["servers", "--json"]) as [String: String])["gateway_keys", default: ""].isEmpty)
+        }
+
+        // What must not pass in clear: ids as bytes and as hex, and 32 bytes from the middle
+        // of every KeyPackage, Welcome, GroupInfo and message the gateway stored.
+        var secrets: [(String, [UInt8])] = [("the marker", Array(marker.utf8))]
+        for user in [alice, bob] {
+            let whoami: [String: String] = try await user.json(["whoami", "--json"])
+            for (what, hex) in [("user", user.id), ("device", whoami["device"] ?? "")] {
+                let bytes = try #require(Hex.decode(hex))
+                secrets += [("\(user.name)'s \(what) id", bytes), ("\(user.name)'s \(what) id in hex", Array(hex.utf8))]
+            }
+        }
+        let room = try await alice.conversation(named: "sealed-room").id
+        secrets += [("the conversation id", try #require(Hex.decode(room))), ("the conversation id in hex", Array(room.utf8))]
+        try await withDatabase(gateway.databaseURL) { database in
+            for (table, column) in [
+                ("gw_key_packages", "key_package"), ("gw_welcomes", "welcome"), ("gw_conversations", "group_info"),
+                ("gw_log", "message"),
+            ] {
+                let rows = try await database.query(PostgresQuery(unsafeSQL: "SELECT \(column) FROM \(table)"))
+                var count = 0
+                for row in rows {
+                    let bytes = try row[0].decode([UInt8].self)
+                    guard bytes.count >= 64 else { continue }
+                    let middle = bytes.count / 2 - 16
+                    secrets.append(("\(table) row \(count)", Array(bytes[middle..<(middle + 32)])))
+                    count += 1
+                }
+                // Welcomes may be gone once used; the rest must have been exercised.
+                #expect(count > 0 || table == "gw_welcomes", "\(table) is empty: the test did not exercise it")
+            }
+        }
+
+        func captured() throws -> [(String, Data)] {
+            try FileManager.default.contentsOfDirectory(atPath: capture).sorted().map {
+                ($0, try Data(contentsOf: URL(fileURLWithPath: "\(capture)/\($0)")))
+            }
+        }
+        let sealed = try captured()
+        #expect(sealed.contains { $0.1.range(of: Data("GET /v1/sealed HTTP/1.1".utf8)) != nil }, "no sealed WebSocket")
+        #expect(sealed.contains { $0.1.range(of: Data("GET /v1/sealed/stream?noise=".utf8)) != nil }, "no sealed SSE")
+        #expect(sealed.reduce(0) { $0 + $1.1.count } > 20_000)
+        for (what, pattern) in secrets {
+            for (file, data) in sealed {
+                #expect(data.range(of: Data(pattern)) == nil, "\(what) passed nginx in clear (capture \(file))")
+            }
+        }
+
+        // The control: a plain session through the same nginx is read by the tap.
+        let device = try GatewayHarness.User().device()
+        try await GatewayConnection.withWebSocket(
+            host: "localhost",
+            port: nginx.tlsPort,
+            tls: ClientTLS(caFiles: [certificates.caFile])
+        ) { connection in
+            try await connection.authenticate(device, register: true)
+        }
+        try await eventually("the plain session's device id is in the capture") {
+            try captured().contains { $0.1.range(of: Data(device.deviceID.bytes)) != nil }
+        }
+    }
+
+    static let tapScript = String(#filePath.split(separator: "/Tests/", maxSplits: 1)[0]) + "/Tests/Interop/tap.py"
 
     @Test func sseEventsAreNotBufferedAndSocialReadsAreCached() async throws {
         try await Self.withProxy { gateway, nginx, certificates in

@@ -151,7 +151,7 @@ import Glibc
                     sealedKey: SecureRandom.bytes(count: 32)
                 ) { _ in }
             }
-            #expect(refused?.code == .sealedHandshake && refused?.httpStatus == 403)
+            #expect(refused?.code == .gatewayKey && refused?.httpStatus == 403)
             let garbage = try await HTTPTestClient.get(port: gateway.port, "/v1/sealed/stream?noise=AAAA")
             #expect(garbage.status == 403)
             #expect(try await HTTPTestClient.get(port: gateway.port, "/v1/sealed/stream").status == 400)
@@ -164,7 +164,7 @@ import Glibc
             let error = await #expect(throws: GatewayClientError.self) {
                 try await Self.sealed(gateway, key: other) { _ in }
             }
-            #expect(error?.code == .sealedHandshake)
+            #expect(error?.code == .gatewayKey)
             #expect(error?.closeCode == CloseCode.sealedHandshakeFailed)
             #expect(error?.message.contains("polygated show-key") == true)
         }
