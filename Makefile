@@ -9,7 +9,7 @@ SWIFT ?= swift
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db openssl nginx curl python3 python3-venv
 
-.PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-social bench-gateway bench-presence bench-tls bench-sealed bench-blobs bench-realtime bench-control bench-append conformance proto conf format clean
+.PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-mls-compare bench-social bench-gateway bench-presence bench-tls bench-sealed bench-blobs bench-realtime bench-control bench-append conformance proto conf format clean
 
 all: build
 
@@ -185,6 +185,12 @@ bench-crypto: deps
 bench-mls: deps
 	$(SWIFT) build -c release --product mls-benchmark
 	.build/release/mls-benchmark
+
+## bench-mls-compare: polygate's commit create/process against AWS mls-rs (PyPI agentvault-mls-rs-uniffi)
+## in one run on the same fixtures (scripts/bench-mls-compare.sh; SIZES="16 128 1000", RUNS=10).
+bench-mls-compare: deps
+	$(SWIFT) build -c release --product mls-benchmark
+	scripts/bench-mls-compare.sh
 
 ## conformance: run the mlswg vector files through mls-conformance.
 conformance: deps

@@ -8,12 +8,23 @@ import Glibc
 /// `mls-benchmark [SIZES…]`: commit create/process and Welcome join for groups of the given
 /// sizes (default 16 64 128 1000 10000), cipher suite 1. The group is built as mls-rs's fixtures
 /// are: the creator adds everyone in one commit, so the tree is sparse (no member has updated).
+///
+/// `mls-benchmark --compare SIZES…` (for scripts/bench-mls-compare.sh): one line per size,
+/// `polygate SIZE CREATE_MS PROCESS_MS CREATE_CPU_MS`, medians of `RUNS` (default 10) — the
+/// figures the independent stack's script prints for the same fixtures.
 @main
 enum MLSBenchmark {
     static let suite = CipherSuite.mls128DHKEMX25519AES128GCMSHA256Ed25519
 
     static func main() throws {
-        let sizes = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "--compare" {
+            arguments.removeFirst()
+            let runs = getenv("RUNS").flatMap { Int(String(cString: $0)) } ?? 10
+            for size in arguments.compactMap({ Int($0) }) { try Self.compare(size: size, runs: runs) }
+            return
+        }
+        let sizes = arguments.compactMap { Int($0) }
         print("members   setup s   commit create ms   commit process ms   welcome join ms   state KiB   peak RSS MiB")
         for size in sizes.isEmpty ? [16, 64, 128, 1000, 10000] : sizes {
             try Self.run(size: size)
@@ -22,9 +33,33 @@ enum MLSBenchmark {
 
     static func credential(_ n: Int) -> Credential { .basic(identity: Array("member-\(n)".utf8)) }
 
-    static func run(size: Int) throws {
+    /// Create (wall and CPU time: path secrets are encrypted on all cores) and process, as
+    /// mlsrs_bench.py measures them: each run's commit is applied by the creator and by the
+    /// last member before the next one.
+    static func compare(size: Int, runs: Int) throws {
         let clock = ContinuousClock()
-        let setupStart = clock.now
+        var (creator, add, last) = try Self.fixture(size: size)
+        var member = try MLSGroup(welcome: add.welcome!, keyPackage: last)
+        var create: [Double] = []
+        var cpu: [Double] = []
+        var process: [Double] = []
+        for _ in 0..<runs {
+            let (start, startCPU) = (clock.now, cpuSeconds())
+            let commit = try creator.update()
+            create.append(seconds(clock.now - start))
+            cpu.append(cpuSeconds() - startCPU)
+            _ = try creator.process(commit.commit)
+            let applied = clock.now
+            _ = try member.process(commit.commit)
+            process.append(seconds(clock.now - applied))
+        }
+        func median(_ samples: [Double]) -> String { fixed(samples.sorted()[samples.count / 2] * 1000, 2) }
+        print("polygate \(size) \(median(create)) \(median(process)) \(median(cpu))")
+    }
+
+    /// The creator's group after adding `size - 1` members in one commit, that commit, and the
+    /// last member's KeyPackage.
+    static func fixture(size: Int) throws -> (MLSGroup, CommitResult, KeyPackageSecrets) {
         let creatorKey = suite.signature.generatePrivateKey()
         var creator = try MLSGroup.create(
             cipherSuite: suite,
@@ -43,13 +78,27 @@ enum MLSBenchmark {
         }
         let add = try creator.addMembers(packages.map(\.keyPackage))
         _ = try creator.process(add.commit)
+        return (creator, add, packages.last!)
+    }
+
+    /// CPU time of the whole process (every thread), in seconds.
+    static func cpuSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    static func run(size: Int) throws {
+        let clock = ContinuousClock()
+        let setupStart = clock.now
+        let (creator, add, last) = try Self.fixture(size: size)
         let setup = seconds(clock.now - setupStart)
 
         // Welcome join of the last member (tree in the Welcome, full validation).
         let iterations = size >= 10000 ? 2 : size >= 1000 ? 4 : 10
         var member: MLSGroup?
         let join = try median(iterations, clock) {
-            member = try MLSGroup(welcome: add.welcome!, keyPackage: packages.last!)
+            member = try MLSGroup(welcome: add.welcome!, keyPackage: last)
         }
 
         // Commit create: an empty commit with a path (the expensive kind in a sparse tree).

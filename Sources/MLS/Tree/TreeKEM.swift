@@ -80,23 +80,29 @@ package enum TreeKEM {
         tree.set(TreeMath.node(ofLeaf: leaf), .leaf(newLeaf))
         let provisional = context(&tree)
 
-        var nodes: [UpdatePathNode] = []
+        // Every path secret to every member of its copath resolution: one HPKE encryption
+        // each, independent of the others, so on all cores (results in recipient order).
         let contextBytes = provisional.encoded
-        for (index, node) in path.enumerated() {
-            let recipients = tree.resolution(copath[index]).filter { !excluding.contains($0 / 2) || $0 % 2 == 1 }
-            var ciphertexts: [HPKECiphertext] = []
-            for recipient in recipients {
-                guard let key = tree.encryptionKey(recipient) else { continue }
-                ciphertexts.append(
-                    try crypto.encryptWithLabel(
-                        publicKey: key,
-                        label: "UpdatePathNode",
-                        context: contextBytes,
-                        plaintext: pathSecrets[node]!
-                    )
-                )
+        var jobs: [(path: Int, key: [UInt8])] = []
+        for index in path.indices {
+            for recipient in tree.resolution(copath[index]) where !excluding.contains(recipient / 2) || recipient % 2 == 1 {
+                if let key = tree.encryptionKey(recipient) { jobs.append((index, key)) }
             }
-            nodes.append(UpdatePathNode(encryptionKey: publicKeys[index], encryptedPathSecret: ciphertexts))
+        }
+        let secrets = path.map { pathSecrets[$0]! }
+        let work = jobs
+        let sealed = try Parallel.map(work.count) { (job) throws(MLSError) -> HPKECiphertext in
+            try crypto.encryptWithLabel(
+                publicKey: work[job].key,
+                label: "UpdatePathNode",
+                context: contextBytes,
+                plaintext: secrets[work[job].path]
+            )
+        }
+        var ciphertexts = [[HPKECiphertext]](repeating: [], count: path.count)
+        for (job, ciphertext) in zip(jobs, sealed) { ciphertexts[job.path].append(ciphertext) }
+        let nodes = path.indices.map {
+            UpdatePathNode(encryptionKey: publicKeys[$0], encryptedPathSecret: ciphertexts[$0])
         }
         return Generated(
             updatePath: UpdatePath(leafNode: newLeaf, nodes: nodes),

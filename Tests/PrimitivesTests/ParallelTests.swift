@@ -1,0 +1,51 @@
+import Synchronization
+import Testing
+
+@testable import Primitives
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `Parallel.map`: the same results, in order, whatever the scheduling; the lowest failing
+/// index thrown after every item ran; the work on more than one thread when there are cores.
+@Suite struct ParallelTests {
+    struct Failure: Error, Equatable {
+        let index: Int
+    }
+
+    @Test func resultsComeInOrderWhateverTheScheduling() {
+        #expect(Parallel.map(1000) { $0 * $0 } == (0..<1000).map { $0 * $0 })
+        #expect(Parallel.map(0) { $0 }.isEmpty)
+        // Below the threshold, in the caller's thread.
+        #expect(Parallel.map(3) { $0 + 1 } == [1, 2, 3])
+        #expect(Parallel.map(20, serialBelow: 100) { $0 } == Array(0..<20))
+    }
+
+    @Test func theLowestFailingIndexIsThrownAfterEveryItemRan() {
+        let ran = Atomic<Int>(0)
+        #expect(throws: Failure(index: 10)) {
+            try Parallel.map(100) { (index) throws(Failure) -> Int in
+                ran.add(1, ordering: .relaxed)
+                if index >= 10, index % 10 == 0 { throw Failure(index: index) }
+                return index
+            }
+        }
+        #expect(ran.load(ordering: .relaxed) == 100)
+    }
+
+    /// Each item waits (up to 20 s: the other suites may hold every thread for a while) until a
+    /// second thread has taken items too; on one core, none comes and the caller does them all.
+    @Test func theWorkIsSpreadOverTheCores() {
+        let threads = Mutex<Set<UInt>>([])
+        let values = Parallel.map(64) { index in
+            threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+            let deadline = ContinuousClock.now + .seconds(Parallel.cores > 1 ? 20 : 0)
+            while threads.withLock({ $0.count }) < 2, ContinuousClock.now < deadline { usleep(1000) }
+            return index
+        }
+        #expect(values == Array(0..<64))
+        let used = threads.withLock { $0.count }
+        if Parallel.cores > 1 { #expect(used > 1, "\(Parallel.cores) cores, one thread used") } else { #expect(used == 1) }
+    }
+}
