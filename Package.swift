@@ -34,6 +34,8 @@ let package = Package(
         // TLS for the clients and the optional native listener (already in the graph through
         // async-http-client).
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        // BoringSSL's X25519 base-point multiplication (2.2x libsodium's here; ADR 0027).
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // MARK: Debian system libraries (module map + shim header each)
@@ -47,7 +49,10 @@ let package = Package(
         // MARK: Libraries
         // The version of this build, for every binary (kept in step with debian/changelog).
         .target(name: "BuildInfo"),
-        .target(name: "Primitives", dependencies: ["CSodium", "COpenSSL"]),
+        .target(
+            name: "Primitives",
+            dependencies: ["CSodium", "COpenSSL", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // The Noise Protocol Framework (sealed gateway sessions, ADR 0025).
         .target(name: "Noise", dependencies: ["Primitives", "COpenSSL"]),
         .target(name: "MLS", dependencies: ["Primitives"]),

@@ -12,6 +12,8 @@ import Glibc
 /// `mls-benchmark --compare SIZES…` (for scripts/bench-mls-compare.sh): one line per size,
 /// `polygate SIZE CREATE_MS PROCESS_MS CREATE_CPU_MS`, medians of `RUNS` (default 10) — the
 /// figures the independent stack's script prints for the same fixtures.
+///
+/// `mls-benchmark --profile create|process|join SIZE COUNT`: one operation in a loop, for perf.
 @main
 enum MLSBenchmark {
     static let suite = CipherSuite.mls128DHKEMX25519AES128GCMSHA256Ed25519
@@ -22,6 +24,10 @@ enum MLSBenchmark {
             arguments.removeFirst()
             let runs = getenv("RUNS").flatMap { Int(String(cString: $0)) } ?? 10
             for size in arguments.compactMap({ Int($0) }) { try Self.compare(size: size, runs: runs) }
+            return
+        }
+        if arguments.first == "--profile", arguments.count == 4, let size = Int(arguments[2]), let count = Int(arguments[3]) {
+            try Self.profile(arguments[1], size: size, count: count)
             return
         }
         let sizes = arguments.compactMap { Int($0) }
@@ -55,6 +61,27 @@ enum MLSBenchmark {
         }
         func median(_ samples: [Double]) -> String { fixed(samples.sorted()[samples.count / 2] * 1000, 2) }
         print("polygate \(size) \(median(create)) \(median(process)) \(median(cpu))")
+    }
+
+    /// `mls-benchmark --profile create|process|join SIZE COUNT`: one operation COUNT times in a
+    /// loop and nothing else, for `perf record` (docs/BENCHMARKS.md's profiles).
+    static func profile(_ operation: String, size: Int, count: Int) throws {
+        let (creator, add, last) = try Self.fixture(size: size)
+        let member = try MLSGroup(welcome: add.welcome!, keyPackage: last)
+        var copy = creator
+        let commit = try copy.update()
+        for _ in 0..<count {
+            switch operation {
+            case "create":
+                var group = creator
+                _ = try group.update()
+            case "process":
+                var group = member
+                _ = try group.process(commit.commit)
+            default:
+                _ = try MLSGroup(welcome: add.welcome!, keyPackage: last)
+            }
+        }
     }
 
     /// The creator's group after adding `size - 1` members in one commit, that commit, and the
@@ -95,11 +122,15 @@ enum MLSBenchmark {
         let setup = seconds(clock.now - setupStart)
 
         // Welcome join of the last member (tree in the Welcome, full validation).
-        let iterations = size >= 10000 ? 2 : size >= 1000 ? 4 : 10
-        var member: MLSGroup?
+        let iterations = size >= 10000 ? 5 : 10
+        // Every joined group is kept until after the timing: replacing the previous one inside
+        // the timed block would time its deallocation too (tens of ms at 10,000 members).
+        var joined: [MLSGroup] = []
         let join = try median(iterations, clock) {
-            member = try MLSGroup(welcome: add.welcome!, keyPackage: last)
+            joined.append(try MLSGroup(welcome: add.welcome!, keyPackage: last))
         }
+        let member = joined.removeLast()
+        joined.removeAll()
 
         // Commit create: an empty commit with a path (the expensive kind in a sparse tree).
         var commit: CommitResult?
@@ -109,10 +140,10 @@ enum MLSBenchmark {
         }
         // Commit process: the member applies that commit.
         let process = try median(iterations, clock) {
-            var copy = member!
+            var copy = member
             _ = try copy.process(commit!.commit)
         }
-        let stateSize = member!.serialized().count
+        let stateSize = member.serialized().count
         print(
             pad(String(size), 7) + pad(fixed(setup, 1), 10) + pad(fixed(create * 1000, 2), 19) + pad(fixed(process * 1000, 2), 20)
                 + pad(fixed(join * 1000, 2), 18) + pad(String(stateSize / 1024), 12) + pad(String(peakRSS()), 15)

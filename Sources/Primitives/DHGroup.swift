@@ -1,9 +1,10 @@
 import COpenSSL
 import CSodium
 
-/// Diffie-Hellman groups for DHKEM: X25519 (libsodium), X448 and NIST P-256/P-384/P-521
-/// (OpenSSL). Keys use HPKE's serialisation (RFC 9180 §7.1.1): raw bytes for X25519/X448, the
-/// big-endian scalar and the uncompressed point for the NIST curves.
+/// Diffie-Hellman groups for DHKEM: X25519 (libsodium's ladder, BoringSSL's base-point
+/// table), X448 and NIST P-256/P-384/P-521 (OpenSSL). Keys use HPKE's serialisation (RFC 9180
+/// §7.1.1): raw bytes for X25519/X448, the big-endian scalar and the uncompressed point for
+/// the NIST curves.
 package enum DHGroup: Sendable, Hashable, CaseIterable {
     case x25519
     case x448
@@ -97,12 +98,9 @@ package enum DHGroup: Sendable, Hashable, CaseIterable {
         guard privateKey.count == self.privateKeySize else { throw PrimitivesError(.invalidKey, operation) }
         switch self {
         case .x25519:
-            Primitives.initialize()
-            var out = [UInt8](repeating: 0, count: 32)
-            let rc = privateKey.withUnsafeBytes {
-                crypto_scalarmult_base(&out, $0.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            guard let out = privateKey.withUnsafeBytes({ X25519Base.publicKey($0) }) else {
+                throw PrimitivesError(.invalidKey, operation)
             }
-            guard rc == 0 else { throw PrimitivesError(.invalidKey, operation) }
             return out
         case .x448:
             let pkey = try OpenSSLKeys.rawPrivate(type: EVP_PKEY_X448, privateKey, operation)

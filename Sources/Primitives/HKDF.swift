@@ -24,10 +24,12 @@ package struct HKDF: Sendable, Hashable {
         output.reserveCapacity(length + n)
         var block: [UInt8] = []
         var counter: UInt8 = 1
-        while output.count < length {
-            block = self.hash.hmac(key: prk, message: block + info + [counter])
-            output += block
-            counter &+= 1
+        prk.withUnsafeBytes { key in
+            while output.count < length {
+                block = self.hash.hmac(key: key, block, info, [counter])
+                output += block
+                counter &+= 1
+            }
         }
         return Array(output.prefix(length))
     }

@@ -15,27 +15,53 @@ package enum HashFunction: Sendable, Hashable, CaseIterable {
         }
     }
 
-    var messageDigest: OpaquePointer {
-        switch self {
-        case .sha256: EVP_sha256()
-        case .sha384: EVP_sha384()
-        case .sha512: EVP_sha512()
-        }
-    }
+    var bits: Int32 { Int32(self.outputSize * 8) }
 
-    /// The digest of `data`.
+    /// The digest of `data` (libcrypto's SHA-2 functions directly: no EVP fetch per call).
     package func hash(_ data: [UInt8]) -> [UInt8] {
-        OpenSSLDigest.hash(self.messageDigest, data, length: self.outputSize)
+        [UInt8](unsafeUninitializedCapacity: self.outputSize) { out, count in
+            let ok = data.withUnsafeBytes { cshim_sha2(self.bits, $0.baseAddress, $0.count, out.baseAddress) }
+            precondition(ok == 1, "SHA-2 failed")
+            count = self.outputSize
+        }
     }
 
     /// HMAC of `message` under `key` (RFC 2104).
     package func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        OpenSSLDigest.hmac(self.messageDigest, key: key, message: message, length: self.outputSize)
+        key.withUnsafeBytes { self.hmac(key: $0, message, [], []) }
     }
 
     /// HMAC with a secret key.
     package func hmac(key: SecretBytes, message: [UInt8]) -> [UInt8] {
-        key.withUnsafeBytes { k in self.hmac(key: Array(k), message: message) }
+        key.withUnsafeBytes { self.hmac(key: $0, message, [], []) }
+    }
+
+    /// HMAC of the concatenation of three parts, without joining them first (HKDF-Expand's
+    /// `T(n-1) | info | counter`). 0.15 µs for a short message against 1.1 µs through
+    /// OpenSSL 3's one-shot HMAC() (ADR 0027).
+    func hmac(key: UnsafeRawBufferPointer, _ first: [UInt8], _ second: [UInt8], _ third: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: self.outputSize) { out, count in
+            let ok = first.withUnsafeBytes { a in
+                second.withUnsafeBytes { b in
+                    third.withUnsafeBytes { c in
+                        cshim_hmac_sha2(
+                            self.bits,
+                            key.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                            key.count,
+                            a.baseAddress,
+                            a.count,
+                            b.baseAddress,
+                            b.count,
+                            c.baseAddress,
+                            c.count,
+                            out.baseAddress
+                        )
+                    }
+                }
+            }
+            precondition(ok == 1, "HMAC failed")
+            count = self.outputSize
+        }
     }
 }
 

@@ -31,6 +31,43 @@ func hex(_ text: String) -> [UInt8] { Hex.decode(text)! }
         )
     }
 
+    /// RFC 4231 test case 2 for SHA-384 and test case 6 (a 131-byte key, hashed first) for all
+    /// three; then keys of exactly one block and an empty message (values from Python's hmac).
+    /// The HMAC is polygate's own over libcrypto's SHA-2 (COpenSSL shim), so every edge counts.
+    @Test func hmacEdgesMatchRFC4231AndPython() {
+        let jefe = HashFunction.sha384.hmac(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+        #expect(
+            Hex.encode(jefe)
+                == "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649"
+        )
+        let longKey = [UInt8](repeating: 0xaa, count: 131)
+        let message = Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)
+        let expected: [(HashFunction, String)] = [
+            (.sha256, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+            (.sha384, "4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952"),
+            (
+                .sha512,
+                "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598"
+            ),
+        ]
+        for (hash, mac) in expected {
+            #expect(Hex.encode(hash.hmac(key: longKey, message: message)) == mac, "\(hash)")
+            #expect(Hex.encode(hash.hmac(key: SecretBytes(longKey), message: message)) == mac, "\(hash), secret key")
+        }
+        let blockKey384 = HashFunction.sha384.hmac(
+            key: [UInt8](repeating: 0x0b, count: 128),
+            message: [UInt8](repeating: 0x78, count: 200)
+        )
+        #expect(
+            Hex.encode(blockKey384)
+                == "d2505531302879a2f5a6540d57c2d0b4936296f1dda75a567cd23a449bbb696b4be8d1b7db3063e891794be759443d0a"
+        )
+        #expect(
+            Hex.encode(HashFunction.sha256.hmac(key: [UInt8](repeating: 0x0b, count: 64), message: []))
+                == "75c2e15a41527bb3a793d864734d4e49cb8dc405cdf2b2ff6a44169afa1c5dee"
+        )
+    }
+
     /// RFC 5869 A.1 and A.3 (empty salt and info).
     @Test func hkdfMatchesRFC5869() throws {
         let hkdf = HKDF(hash: .sha256)

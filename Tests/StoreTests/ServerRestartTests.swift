@@ -53,8 +53,10 @@ import Testing
                 var failed = 0
                 for try await didFail in group where didFail { failed += 1 }
                 #expect(failed == 8)
+                // Well under the 30 s the queries would sleep on a connection nobody closed (5 s
+                // was once exceeded by a loaded machine stopping the server).
                 #expect(
-                    ContinuousClock.now - stopped < .seconds(5),
+                    ContinuousClock.now - stopped < .seconds(20),
                     "queries on dead connections waited \(ContinuousClock.now - stopped)"
                 )
             }

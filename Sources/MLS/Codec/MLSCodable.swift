@@ -14,7 +14,7 @@ package typealias MLSCodable = MLSDecodable & MLSEncodable
 extension MLSDecodable {
     /// Decodes exactly one value from `bytes`; leftover bytes are an error.
     package static func decode(_ bytes: [UInt8]) throws(MLSDecodingError) -> Self {
-        var reader = MLSReader(bytes, context: String(describing: Self.self))
+        var reader = MLSReader(bytes, decoding: Self.self)
         let value = try Self(from: &reader)
         guard reader.isAtEnd else {
             throw reader.error(.trailingBytes, "\(reader.remaining) bytes after the value")

@@ -136,7 +136,10 @@ extension MLSGroup {
         }
 
         // 4. Adds, in order (checks against a summary of the members: linear in the group size).
-        var members = applied.tree.memberSummary()
+        // The summary is built only when there are Adds to check (an empty or Update-only commit
+        // does not pay a pass over the whole tree).
+        let hasAdds = proposals.contains { if case .add = $0.proposal { true } else { false } }
+        var members = hasAdds ? applied.tree.memberSummary() : MemberSummary()
         var addedKeys: Set<[UInt8]> = []
         for item in proposals {
             guard case .add(let add) = item.proposal else { continue }

@@ -105,13 +105,16 @@ extension RatchetTree {
         now: UInt64? = nil,
         maxLifetime: UInt64? = nil,
         checkCredentialTypes: Bool = true,
-        members: MemberSummary? = nil
+        members: MemberSummary? = nil,
+        signatureVerified: Bool? = nil
     ) throws(MLSError) {
         switch (use, leafNode.source) {
         case (.keyPackage, .keyPackage), (.update, .update), (.commit, .commit), (.tree, _): break
         default: throw MLSError(.invalidLeafNode, "leaf \(leafIndex): source \(leafNode.source) is wrong for \(use)")
         }
-        guard leafNode.hasValidSignature(crypto: crypto, groupID: context.groupID, leafIndex: leafIndex) else {
+        let signatureValid =
+            signatureVerified ?? leafNode.hasValidSignature(crypto: crypto, groupID: context.groupID, leafIndex: leafIndex)
+        guard signatureValid else {
             throw MLSError(.invalidLeafNode, "leaf \(leafIndex): invalid LeafNode signature")
         }
         guard leafNode.signatureKey.count == crypto.suite.signature.publicKeySize,
@@ -198,29 +201,50 @@ extension RatchetTree {
     /// Validates a whole tree as a joiner must (RFC 9420 §12.4.3.1): tree hash, parent hashes,
     /// every leaf, unmerged-leaf lists and key uniqueness.
     package mutating func validate(context: GroupContext, crypto: MLSCrypto) throws(MLSError) {
+        let occupied = self.occupiedLeaves
+        // Each leaf's signature (one Ed25519 verification per member, most of a join's time) and
+        // its tree hash, on all cores; the checks below still come in the same order and report
+        // the first failing leaf in leaf order.
+        let tree = self
+        let groupID = context.groupID
+        let perLeaf = Parallel.map(occupied.count) { (index) -> (signatureValid: Bool, hash: [UInt8]) in
+            let leaf = occupied[index]
+            return (
+                tree.leaf(leaf)!.hasValidSignature(crypto: crypto, groupID: groupID, leafIndex: leaf),
+                tree.leafHash(TreeMath.node(ofLeaf: leaf), blanked: false, crypto: crypto)
+            )
+        }
+        self.cacheLeafHashes(zip(occupied, perLeaf.map(\.hash)))
         guard self.treeHash(crypto: crypto) == context.treeHash else {
             throw MLSError(.invalidTreeHash, "the ratchet tree does not match the GroupContext's tree hash")
         }
         guard self.isParentHashValid(crypto: crypto) else {
             throw MLSError(.invalidParentHash, "a parent node is not parent-hash valid")
         }
-        var signatureKeys: Set<[UInt8]> = []
-        var encryptionKeys: Set<[UInt8]> = []
-        let occupied = self.occupiedLeaves
+        var signatureKeys: Set<KeyBytes> = []
+        var encryptionKeys: Set<KeyBytes> = []
         // Every member supports every credential type in use (pairwise, in linear time).
         let typesInUse = Set(occupied.map { self.leaf($0)!.credential.type })
-        for leaf in occupied {
+        for (position, leaf) in occupied.enumerated() {
             let node = self.leaf(leaf)!
-            try self.validate(leafNode: node, at: leaf, use: .tree, context: context, crypto: crypto, checkCredentialTypes: false)
+            try self.validate(
+                leafNode: node,
+                at: leaf,
+                use: .tree,
+                context: context,
+                crypto: crypto,
+                checkCredentialTypes: false,
+                signatureVerified: perLeaf[position].signatureValid
+            )
             guard typesInUse.isSubset(of: node.capabilities.credentials) else {
                 throw MLSError(.unsupportedCapability, "leaf \(leaf) does not support every credential type in use")
             }
-            guard signatureKeys.insert(node.signatureKey).inserted else {
+            guard signatureKeys.insert(KeyBytes(node.signatureKey)).inserted else {
                 throw MLSError(.duplicateKey, "two leaves share a signature key")
             }
         }
         for index in 0..<self.nodes.count {
-            if let key = self.encryptionKey(UInt32(index)), !encryptionKeys.insert(key).inserted {
+            if let key = self.encryptionKey(UInt32(index)), !encryptionKeys.insert(KeyBytes(key)).inserted {
                 throw MLSError(.duplicateKey, "two nodes share an encryption key")
             }
         }

@@ -73,7 +73,8 @@ package struct RatchetTree: Sendable {
 
     /// Indices of the non-blank leaves.
     package var occupiedLeaves: [UInt32] {
-        (0..<self.leafCount).filter { self.leaf($0) != nil }
+        // Tests the slot without copying the LeafNode out (this runs on every commit).
+        (0..<self.leafCount).filter { if case .some = self.nodes[Int(2 * $0)] { true } else { false } }
     }
 
     /// The HPKE public key held at a node, if any.
@@ -170,13 +171,31 @@ package struct RatchetTree: Sendable {
     /// The resolution of `node` (RFC 9420 §4.1.1): itself (and its unmerged leaves) when
     /// non-blank, else the resolutions of its children.
     package func resolution(_ node: UInt32) -> [UInt32] {
+        var resolution: [UInt32] = []
+        self.appendResolution(of: node, to: &resolution)
+        return resolution
+    }
+
+    /// Appends the resolution of `node` (one array for the whole walk, not one per level).
+    private func appendResolution(of node: UInt32, to resolution: inout [UInt32]) {
         switch self.nodes[Int(node)] {
-        case .leaf?: return [node]
-        case .parent(let parent)?: return [node] + parent.unmergedLeaves.map { TreeMath.node(ofLeaf: $0) }
+        case .leaf?: resolution.append(node)
+        case .parent(let parent)?:
+            resolution.append(node)
+            for leaf in parent.unmergedLeaves { resolution.append(TreeMath.node(ofLeaf: leaf)) }
         case nil:
-            guard let left = TreeMath.left(node), let right = TreeMath.right(node) else { return [] }
-            return self.resolution(left) + self.resolution(right)
+            guard let left = TreeMath.left(node), let right = TreeMath.right(node) else { return }
+            self.appendResolution(of: left, to: &resolution)
+            self.appendResolution(of: right, to: &resolution)
         }
+    }
+
+    /// Whether the resolution of `node` is non-empty: some node of its subtree is non-blank
+    /// (stops at the first).
+    private func hasResolution(_ node: UInt32) -> Bool {
+        if case .some = self.nodes[Int(node)] { return true }
+        guard let left = TreeMath.left(node), let right = TreeMath.right(node) else { return false }
+        return self.hasResolution(left) || self.hasResolution(right)
     }
 
     /// The filtered direct path of `leaf`: its direct path without nodes whose copath child has
@@ -185,7 +204,7 @@ package struct RatchetTree: Sendable {
         let node = TreeMath.node(ofLeaf: leaf)
         let path = TreeMath.directPath(node, leaves: self.leafCount)
         let copath = TreeMath.copath(node, leaves: self.leafCount)
-        return zip(path, copath).filter { !self.resolution($0.1).isEmpty }.map(\.0)
+        return zip(path, copath).filter { self.hasResolution($0.1) }.map(\.0)
     }
 
     /// The copath child of each node in the filtered direct path of `leaf`, in the same order.
@@ -193,7 +212,7 @@ package struct RatchetTree: Sendable {
         let node = TreeMath.node(ofLeaf: leaf)
         let path = TreeMath.directPath(node, leaves: self.leafCount)
         let copath = TreeMath.copath(node, leaves: self.leafCount)
-        return zip(path, copath).filter { !self.resolution($0.1).isEmpty }.map(\.1)
+        return zip(path, copath).filter { self.hasResolution($0.1) }.map(\.1)
     }
 
     /// Whether `node` is in the subtree rooted at `ancestor`.
@@ -241,7 +260,14 @@ package struct RatchetTree: Sendable {
         return self.parentHashInput(node, parent: parent, left: left, right: right, crypto: crypto)
     }
 
-    private func leafHash(_ node: UInt32, blanked: Bool, crypto: MLSCrypto) -> [UInt8] {
+    /// Caches the tree hashes of leaves computed elsewhere (a joiner hashes every leaf on all
+    /// cores while it verifies their signatures).
+    mutating func cacheLeafHashes(_ hashes: some Sequence<(UInt32, [UInt8])>) {
+        for (leaf, hash) in hashes { self.hashCache[Int(TreeMath.node(ofLeaf: leaf))] = hash }
+    }
+
+    /// The tree hash of leaf node `node`, as if blank when `blanked`.
+    func leafHash(_ node: UInt32, blanked: Bool, crypto: MLSCrypto) -> [UInt8] {
         var writer = MLSWriter()
         writer.writeUInt8(1)
         writer.writeUInt32(node / 2)
