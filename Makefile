@@ -57,7 +57,8 @@ fuzz: deps
 run: build
 	scripts/run.sh
 
-## bench-social: signed events/s through POST /events of a release polygated (numbers in docs/BENCHMARKS.md).
+## bench-social: signed events/s through POST /events of a release polygated, with the CPU per event of polygated
+## and PostgreSQL against verifying the signatures alone (numbers in docs/BENCHMARKS.md).
 bench-social: deps
 	@scripts/install-deps.sh curl
 	$(SWIFT) build -c release --product polygated

@@ -284,7 +284,7 @@ let package = Package(
         .executableTarget(
             name: "social-benchmark",
             dependencies: [
-                "Polycentric", "PolycentricClient",
+                "Polycentric", "PolycentricClient", "Primitives",
             ],
             path: "Benchmarks/SocialBenchmark"
         ),

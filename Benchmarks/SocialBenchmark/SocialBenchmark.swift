@@ -1,5 +1,6 @@
 import Polycentric
 import PolycentricClient
+import Primitives
 
 #if canImport(Glibc)
 import Glibc
@@ -37,6 +38,17 @@ enum SocialBenchmark {
         if !current.isEmpty { batches.append(current) }
 
         let clock = ContinuousClock()
+        // What the server cannot avoid: one Ed25519 verification per event, on one thread.
+        let events = batches.joined().map { (signature: $0.signature, bytes: $0.eventBytes, key: $0.systemKey) }
+        let verifyStart = clock.now
+        for event in events {
+            guard SignatureAlgorithm.ed25519.verify(event.signature, message: event.bytes, publicKey: event.key) else {
+                print("a benchmark event does not verify")
+                exit(1)
+            }
+        }
+        let verify = Self.milliseconds(clock.now - verifyStart) * 1000 / Double(events.count)
+
         let start = clock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for worker in 0..<concurrency {
@@ -62,6 +74,7 @@ enum SocialBenchmark {
             "\(total)  \(batch)  \(concurrency)  \(Self.fixed(seconds, 2))  \(Int(rate))  "
                 + "\(Self.fixed(latencies[latencies.count / 2], 2))  \(Self.fixed(latencies[min(latencies.count - 1, latencies.count * 99 / 100)], 2))"
         )
+        print("verifying the signatures alone: \(Self.fixed(verify, 1)) µs per event (one thread)")
     }
 
     static func milliseconds(_ d: Duration) -> Double {

@@ -10,6 +10,21 @@ package struct VerifiedEvent: Sendable, Hashable {
     package let signature: [UInt8]
     /// The parsed event (unknown fields kept).
     package let event: Userpackage_Event
+    /// The raw 32-byte system key.
+    package let systemKey: [UInt8]
+    /// The 16-byte process id.
+    package let process: [UInt8]
+    /// The content, parsed once here for the types whose content the server reads (ingest
+    /// uses it instead of parsing again).
+    package let content: Content
+
+    /// The parsed content of a Delete, Claim or Post; `.other` for every other type.
+    package enum Content: Sendable {
+        case delete(Userpackage_Delete)
+        case claim(Userpackage_Claim)
+        case post(Userpackage_Post)
+        case other
+    }
 
     /// Parses, validates and verifies a `SignedEvent` as upstream's server does on ingest:
     /// key type 1 with a 32-byte key, a 16-byte process, `vector_clock` and `indices` present,
@@ -35,23 +50,28 @@ package struct VerifiedEvent: Sendable, Hashable {
             guard delete.process.process.count == 16 else {
                 throw PolycentricError(.badContent, "Delete of a process that is not 16 bytes")
             }
+            self.content = .delete(delete)
         case .claim:
-            _ = try Userpackage_Claim.parse([UInt8](event.content), what: "Claim content")
+            self.content = .claim(try Userpackage_Claim.parse([UInt8](event.content), what: "Claim content"))
         case .post:
             let post = try Userpackage_Post.parse([UInt8](event.content), what: "Post content")
             guard post.content.utf8.count <= 10_000 else {
                 throw PolycentricError(.badContent, "a post's text is over 10,000 bytes")
             }
+            self.content = .post(post)
         default:
-            break
+            self.content = .other
         }
         let signature = [UInt8](signed.signature)
-        guard SignatureAlgorithm.ed25519.verify(signature, message: bytes, publicKey: [UInt8](system.key)) else {
+        let systemKey = [UInt8](system.key)
+        guard SignatureAlgorithm.ed25519.verify(signature, message: bytes, publicKey: systemKey) else {
             throw PolycentricError(.invalidSignature, "the signature does not verify over the event bytes")
         }
         self.eventBytes = bytes
         self.signature = signature
         self.event = event
+        self.systemKey = systemKey
+        self.process = [UInt8](event.process.process)
     }
 
     /// Parses and verifies a serialized `SignedEvent`.
@@ -76,14 +96,29 @@ package struct VerifiedEvent: Sendable, Hashable {
         return signed
     }
 
-    /// The raw 32-byte system key.
-    package var systemKey: [UInt8] { [UInt8](self.event.system.key) }
-    /// The 16-byte process id.
-    package var process: [UInt8] { [UInt8](self.event.process.process) }
     package var logicalClock: UInt64 { self.event.logicalClock }
     package var contentType: ContentType { ContentType(self.event.contentType) }
     /// `unix_milliseconds` when present.
     package var unixMilliseconds: UInt64? { self.event.hasUnixMilliseconds ? self.event.unixMilliseconds : nil }
+
+    /// The serialized SignedEvent (without moderation tags), as SwiftProtobuf would write it:
+    /// field 1 the signature, field 2 the event bytes. Written directly: ingest stores it for
+    /// every event, and building the message to serialize it cost more than the bytes.
+    package var serializedSignedEvent: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(self.signature.count + self.eventBytes.count + 12)
+        for (tag, field) in [(UInt8(0x0a), self.signature), (0x12, self.eventBytes)] where !field.isEmpty {
+            out.append(tag)
+            var length = UInt64(field.count)
+            while length >= 0x80 {
+                out.append(UInt8(truncatingIfNeeded: length) | 0x80)
+                length >>= 7
+            }
+            out.append(UInt8(length))
+            out += field
+        }
+        return out
+    }
 
     /// SHA-256 of the event bytes (not of the SignedEvent).
     package var digest: [UInt8] { HashFunction.sha256.hash(self.eventBytes) }

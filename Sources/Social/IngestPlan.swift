@@ -69,9 +69,8 @@ package struct IngestPlan: Sendable {
             latest[EventKey(event)] = position
         }
         var deleted: Set<EventKey> = []
-        for event in events where event.contentType == .delete {
-            // VerifiedEvent checked that Delete content parses.
-            let delete = try Userpackage_Delete.parse([UInt8](event.event.content), what: "Delete content")
+        for event in events {
+            guard case .delete(let delete) = event.content else { continue }
             deleted.insert(
                 EventKey(system: event.systemKey, process: [UInt8](delete.process.process), clock: delete.logicalClock)
             )
@@ -101,9 +100,8 @@ package struct IngestPlan: Sendable {
             }
         }
         var item = Item(event: verified, references: references)
-        switch verified.contentType {
-        case .delete:
-            let delete = try Userpackage_Delete.parse([UInt8](event.content), what: "Delete content")
+        switch (verified.contentType, verified.content) {
+        case (_, .delete(let delete)):
             item.deletion = Deletion(
                 process: [UInt8](delete.process.process),
                 logicalClock: try Self.int64(delete.logicalClock, "Delete.logical_clock"),
@@ -111,17 +109,15 @@ package struct IngestPlan: Sendable {
                 unixMilliseconds: delete.hasUnixMilliseconds
                     ? try Self.int64(delete.unixMilliseconds, "Delete.unix_milliseconds") : nil
             )
-        case .claim:
-            let claim = try Userpackage_Claim.parse([UInt8](event.content), what: "Claim content")
+        case (_, .claim(let claim)):
             var fields: [(key: Int64, value: String)] = []
             for field in claim.claimFields {
                 fields.append((try Self.int64(field.key, "ClaimFieldEntry.key"), field.value))
             }
             item.claim = Claim(claimType: try Self.int64(claim.claimType, "Claim.claim_type"), fields: fields)
-        case .post:
-            let post = try Userpackage_Post.parse([UInt8](event.content), what: "Post content")
+        case (_, .post(let post)):
             if post.hasContent, !post.content.isEmpty { item.searchText = post.content }
-        case .username, .description:
+        case (.username, _), (.description, _):
             if event.hasLwwElement { item.searchText = String(decoding: event.lwwElement.value, as: UTF8.self) }
         default:
             break
@@ -162,6 +158,13 @@ struct EventKey: Hashable {
     var system: [UInt8]
     var process: [UInt8]
     var clock: UInt64
+
+    /// The bytes in one call each (`[UInt8]`'s own hashing feeds a byte at a time).
+    func hash(into hasher: inout Hasher) {
+        self.system.withUnsafeBytes { hasher.combine(bytes: $0) }
+        self.process.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(self.clock)
+    }
 
     init(system: [UInt8], process: [UInt8], clock: UInt64) {
         self.system = system

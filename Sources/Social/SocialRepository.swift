@@ -25,7 +25,7 @@ package struct SocialRepository: Sendable {
         guard !plan.items.isEmpty else { return 0 }
         // One order for every batch, so that two batches touching the same keys lock them in the
         // same order.
-        let items = plan.items.sorted(by: Self.slotOrder)
+        let items = Self.inSlotOrder(plan.items)
         let statements = Self.statements(for: items)
         var attempt = 0
         while true {
@@ -67,7 +67,7 @@ package struct SocialRepository: Sendable {
             types.append(Int64(event.event.contentType))
             times.append(event.unixMilliseconds.map { Int64($0) })
             digests.append(digest)
-            raws.append(event.signedEvent.serialized)
+            raws.append(event.serializedSignedEvent)
             texts.append(item.searchText)
             for reference in item.references {
                 references.systems.append(event.systemKey)
@@ -176,11 +176,21 @@ package struct SocialRepository: Sendable {
 }
 
 extension SocialRepository {
-    /// Orders events by (system, process, clock), bytes compared lexicographically.
-    static func slotOrder(_ a: IngestPlan.Item, _ b: IngestPlan.Item) -> Bool {
-        let (x, y) = (a.event, b.event)
-        if x.systemKey != y.systemKey { return x.systemKey.lexicographicallyPrecedes(y.systemKey) }
-        if x.process != y.process { return x.process.lexicographicallyPrecedes(y.process) }
-        return x.logicalClock < y.logicalClock
+    /// `items` in slot order — (system, process, logical clock), bytes compared in order —
+    /// sorting their keys rather than moving whole items (an item is a dozen reference-counted
+    /// fields; sorting those was 2 % of ingest).
+    static func inSlotOrder(_ items: [IngestPlan.Item]) -> [IngestPlan.Item] {
+        let keys = items.indices.map { index in
+            (
+                system: items[index].event.systemKey, process: items[index].event.process, clock: items[index].event.logicalClock,
+                index: index
+            )
+        }
+        let sorted = keys.sorted { x, y in
+            if x.system != y.system { return x.system.lexicographicallyPrecedes(y.system) }
+            if x.process != y.process { return x.process.lexicographicallyPrecedes(y.process) }
+            return x.clock < y.clock
+        }
+        return sorted.map { items[$0.index] }
     }
 }

@@ -50,6 +50,8 @@ package enum TestEnvironment {
     package static var baseEnvironment: [String: String] {
         var environment = ["PATH": Self.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"]
         if let home = Self.get("HOME") { environment["HOME"] = home }
+        // A Thread Sanitizer run (docs/BENCHMARKS.md) reaches the children built with it too.
+        if let sanitizer = Self.get("TSAN_OPTIONS") { environment["TSAN_OPTIONS"] = sanitizer }
         return environment
     }
 

@@ -258,6 +258,41 @@ import Testing
         }
     }
 
+    /// A batch big enough to be verified on all cores (ADR 0026): two bad signatures refuse it
+    /// naming the first, with nothing stored; the good batch — posts and a Delete of one of them,
+    /// whose content ingest reads from what verification parsed — is stored whole.
+    @Test func aLargeBatchIsVerifiedInParallelAndRefusedAtItsFirstBadEvent() async throws {
+        try await Self.withServer { server in
+            var log = ProcessLog(key: .generate())
+            var events: [VerifiedEvent] = []
+            for n in 1...40 { events.append(try log.post("parallel batch post \(n)", at: UInt64(n))) }
+            events.append(try log.delete(events[4]))
+            let system = log.key.system
+
+            var tampered = events.map(\.signedEvent)
+            for position in [31, 13] {
+                var signature = [UInt8](tampered[position].signature)
+                signature[5] ^= 0x40
+                tampered[position].signature = Data(signature)
+            }
+            var body = Userpackage_Events()
+            body.events = tampered
+            let rejected = try await server.post(body.serialized)
+            #expect(rejected.status == 400)
+            #expect(rejected.body.contains("event 13"), "\(rejected.body)")
+            #expect(!rejected.body.contains("event 31"))
+            let (empty, _) = try await server.get(RequestPaths.ranges(system: system), as: Userpackage_RangesForSystem.self)
+            #expect(empty.rangesForProcesses.isEmpty)
+
+            #expect(try await server.post(events).status == 200)
+            let all = Userpackage_RangesForSystem([(log.process, ClockRanges([1...41]))])
+            let (stored, _) = try await server.get(RequestPaths.events(system: system, ranges: all), as: Userpackage_Events.self)
+            let clocks = try stored.events.map { try VerifiedEvent($0).logicalClock }
+            #expect(Set(clocks) == Set((1...41).filter { $0 != 5 }.map(UInt64.init)))
+            #expect(try stored.events.map { try VerifiedEvent($0) }.allSatisfy { events.contains($0) })
+        }
+    }
+
     @Test func malformedRequestsGet400WithAMessage() async throws {
         try await Self.withServer { server in
             let system = SystemKeyPair.generate().system

@@ -159,3 +159,20 @@ import Testing
         #expect(restored.indices.isEmpty)
     }
 }
+
+@Suite struct VerifiedEventEncodingTests {
+    /// Ingest stores `serializedSignedEvent`, written by hand: it must be the bytes SwiftProtobuf
+    /// writes for the same SignedEvent, with one-byte and multi-byte lengths, and parse back.
+    @Test(arguments: [1, 100, 200, 9_000])
+    func serializedSignedEventIsSwiftProtobufs(length: Int) throws {
+        var log = ProcessLog(key: .generate())
+        let event = try log.post(String(repeating: "x", count: length))
+        #expect(event.serializedSignedEvent == event.signedEvent.serialized)
+        #expect(try VerifiedEvent(serialized: event.serializedSignedEvent) == event)
+        guard case .post(let post) = event.content else {
+            Issue.record("a post's content is kept parsed, found \(event.content)")
+            return
+        }
+        #expect(post.content.count == length)
+    }
+}
