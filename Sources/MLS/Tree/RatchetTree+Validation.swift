@@ -202,24 +202,24 @@ extension RatchetTree {
     /// every leaf, unmerged-leaf lists and key uniqueness.
     package mutating func validate(context: GroupContext, crypto: MLSCrypto) throws(MLSError) {
         let occupied = self.occupiedLeaves
-        // Each leaf's signature (one Ed25519 verification per member, most of a join's time) and
-        // its tree hash, on all cores; the checks below still come in the same order and report
-        // the first failing leaf in leaf order.
+        // The leaves' tree hashes on all cores, then the cheap whole-tree checks, so that a tree
+        // that does not match its GroupContext is refused before any signature is verified.
         let tree = self
-        let groupID = context.groupID
-        let perLeaf = Parallel.map(occupied.count) { (index) -> (signatureValid: Bool, hash: [UInt8]) in
-            let leaf = occupied[index]
-            return (
-                tree.leaf(leaf)!.hasValidSignature(crypto: crypto, groupID: groupID, leafIndex: leaf),
-                tree.leafHash(TreeMath.node(ofLeaf: leaf), blanked: false, crypto: crypto)
-            )
+        let hashes = Parallel.map(occupied.count) { (index) -> [UInt8] in
+            tree.leafHash(TreeMath.node(ofLeaf: occupied[index]), blanked: false, crypto: crypto)
         }
-        self.cacheLeafHashes(zip(occupied, perLeaf.map(\.hash)))
+        self.cacheLeafHashes(zip(occupied, hashes))
         guard self.treeHash(crypto: crypto) == context.treeHash else {
             throw MLSError(.invalidTreeHash, "the ratchet tree does not match the GroupContext's tree hash")
         }
         guard self.isParentHashValid(crypto: crypto) else {
             throw MLSError(.invalidParentHash, "a parent node is not parent-hash valid")
+        }
+        // Each leaf's signature (one Ed25519 verification per member, most of a join's time) on
+        // all cores; the loop below still reports the first failing leaf, in leaf order.
+        let groupID = context.groupID
+        let signatureValid = Parallel.map(occupied.count) { (index) -> Bool in
+            tree.leaf(occupied[index])!.hasValidSignature(crypto: crypto, groupID: groupID, leafIndex: occupied[index])
         }
         var signatureKeys: Set<KeyBytes> = []
         var encryptionKeys: Set<KeyBytes> = []
@@ -234,7 +234,7 @@ extension RatchetTree {
                 context: context,
                 crypto: crypto,
                 checkCredentialTypes: false,
-                signatureVerified: perLeaf[position].signatureValid
+                signatureVerified: signatureValid[position]
             )
             guard typesInUse.isSubset(of: node.capabilities.credentials) else {
                 throw MLSError(.unsupportedCapability, "leaf \(leaf) does not support every credential type in use")
