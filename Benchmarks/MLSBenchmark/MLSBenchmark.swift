@@ -66,6 +66,10 @@ enum MLSBenchmark {
     /// `mls-benchmark --profile create|process|join SIZE COUNT`: one operation COUNT times in a
     /// loop and nothing else, for `perf record` (docs/BENCHMARKS.md's profiles).
     static func profile(_ operation: String, size: Int, count: Int) throws {
+        guard ["create", "process", "join"].contains(operation) else {
+            print("usage: mls-benchmark --profile create|process|join SIZE COUNT (not '\(operation)')")
+            exit(64)
+        }
         let (creator, add, last) = try Self.fixture(size: size)
         let member = try MLSGroup(welcome: add.welcome!, keyPackage: last)
         var copy = creator
@@ -78,7 +82,7 @@ enum MLSBenchmark {
             case "process":
                 var group = member
                 _ = try group.process(commit.commit)
-            default:
+            default:  // join
                 _ = try MLSGroup(welcome: add.welcome!, keyPackage: last)
             }
         }

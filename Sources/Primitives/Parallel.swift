@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,9 @@ package enum Parallel {
     /// caller's thread alone below `serialBelow` items, or on one core. `body` is called
     /// concurrently: it must only read what it shares.
     ///
-    /// - Throws: the error of the lowest index that failed, after every item has run.
+    /// - Throws: the error of the lowest index that failed. Every item below it has run; items
+    ///   above the lowest failure found so far are not started (a batch whose first event is
+    ///   bad costs a few verifications, not the whole batch's).
     package static func map<T, E: Error>(
         _ count: Int,
         serialBelow threshold: Int = 8,
@@ -27,13 +30,19 @@ package enum Parallel {
         var results = [Result<T, E>?](repeating: nil, count: count)
         // A few strides per core, so that one slow item does not leave a core idle.
         let strides = min(count, Self.cores * 4)
+        let lowestFailure = Atomic<Int>(Int.max)
         results.withUnsafeMutableBufferPointer { buffer in
             let slots = Slots(base: buffer.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: strides) { stride in
                 var index = stride
-                while index < count {
+                // An index above a known failure is skipped: the lowest failure only falls, so
+                // every index below the final one runs, and the ordered scan below meets that
+                // failure before any skipped slot.
+                while index < count, index < lowestFailure.load(ordering: .relaxed) {
                     // Each index is written by exactly one stride.
-                    slots.base[index] = Result { () throws(E) -> T in try body(index) }
+                    let result = Result { () throws(E) -> T in try body(index) }
+                    if case .failure = result { lowestFailure.min(index, ordering: .relaxed) }
+                    slots.base[index] = result
                     index += strides
                 }
             }
