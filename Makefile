@@ -8,6 +8,9 @@ SWIFT ?= swift
 # and curl (the shipped reverse-proxy example, tested end to end).
 APT_PACKAGES := libpq-dev libssl-dev libsodium-dev libsystemd-dev libreadline-dev pkg-config \
                 postgresql systemd man-db openssl nginx curl python3 python3-venv
+# For the tests only: headless Chromium driven by Selenium, and a font for it to render text
+# with (the web client's browser test, Tests/Browser/web_client.py).
+TEST_APT_PACKAGES := chromium chromium-driver python3-selenium fonts-liberation
 
 .PHONY: all deps deb deb-test install build build-tests test lint run soak fuzz release bench-store bench-crypto bench-mls bench-mls-compare bench-social bench-gateway bench-presence bench-tls bench-sealed bench-blobs bench-realtime bench-control bench-append conformance proto conf format clean
 
@@ -25,6 +28,7 @@ build: deps
 	$(SWIFT) build --product gwctl
 
 build-tests: deps
+	@scripts/install-deps.sh $(TEST_APT_PACKAGES)
 	$(SWIFT) build --build-tests
 
 ## test: check the formatting, build everything, start a throwaway PostgreSQL, run all tests, stop it.

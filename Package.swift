@@ -338,7 +338,7 @@ let package = Package(
             name: "ChatTests",
             dependencies: [
                 "ChatClient", "ChatInstance", "ChatTerminal", "GatewayClient", "GatewayWire", "MLS", "PolycentricClient",
-                "Primitives",
+                "Primitives", "TestSupport",
             ]
         ),
         .testTarget(name: "ControlTests", dependencies: ["AdminConsole", "Control"]),
@@ -368,7 +368,7 @@ let package = Package(
         .testTarget(
             name: "HTTPFrontTests",
             dependencies: [
-                "HTTPFront", "TestSupport",
+                "HTTPFront", "Primitives", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

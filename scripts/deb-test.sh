@@ -108,6 +108,13 @@ cat "$tmp/readyz" 2>/dev/null || { cat "$tmp/polygated.log"; fail "/readyz never
 echo
 awk -v a="$started" -v b="$installed" -v c="$launched" -v d="$ready" \
     'BEGIN { printf "dpkg -i (users, role, database, migrations): %.2f s; first connection to /readyz 200: %.2f s\n", b - a, d - c }'
+# The web client from the files the package installed (/usr/share/polygate/web, [web] root).
+curl -sf "http://127.0.0.1:$port/app/" >"$tmp/app.html" || fail "/app/ did not answer 200: $(grep -i web "$tmp/polygated.log")"
+module=$(grep -o '/app/assets/app\.[0-9a-f]*\.js' "$tmp/app.html" | head -n 1)
+[ -n "$module" ] || fail "/app/ names no hashed app.js"
+curl -sfI "http://127.0.0.1:$port$module" | grep -qi '^cache-control: public, max-age=31536000, immutable' \
+    || fail "$module is not served immutable"
+echo "web client: /app/ and $module served"
 /usr/sbin/gwctl status | tee "$tmp/status"
 grep -q "gateway_id: *gw_local" "$tmp/status" || fail "gwctl status did not name gw_local"
 grep -q "ready: *ready" "$tmp/status" || fail "gwctl status: not ready"

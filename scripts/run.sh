@@ -48,11 +48,15 @@ group = ""
 [blobs]
 directory = "$PWD/.run/blobs"
 
+[web]
+root = "$PWD/web"
+
 [database]
 url = "$DATABASE_URL"
 CONF
 
 echo "polygated on http://${LISTEN:-127.0.0.1:8080}/ (config .run/polygated.conf); Ctrl-C stops it"
+echo "web client: http://${LISTEN:-127.0.0.1:8080}/app/"
 echo "admin console: .build/debug/gwctl --socket .run/control.sock"
 # Not exec: the EXIT trap stops the cluster after polygated has drained.
 "$binary" serve --config .run/polygated.conf || status=$?

@@ -317,15 +317,25 @@ package actor ChatEngine {
         return Array("PCX2".utf8) + salt + (try vault.seal(try self.exportContents(), name: "identity-export"))
     }
 
+    /// The identity as a `polygate-identity` file for the web client (``WebIdentityFile``):
+    /// the key and the identity's events; no conversations (the browser does not chat yet).
+    package func exportWebIdentity(passphrase: String) throws(ChatError) -> [UInt8] {
+        try WebIdentityFile.seal(bundle: self.social.exportBundle(), publicKey: self.social.key.publicKey, passphrase: passphrase)
+    }
+
     /// Opens an export made by ``exportIdentity(passphrase:)`` (or by an older polychat: `PCX1`,
-    /// the bundle alone).
+    /// the bundle alone), or a `polygate-identity` file from the web client or
+    /// ``exportWebIdentity(passphrase:)``.
     ///
     /// - Throws: ``ChatError`` `bad_argument` for a file that is no export, `bad_state` for a
     ///   wrong passphrase or a damaged export.
     package static func readExport(_ bytes: [UInt8], passphrase: String) throws(ChatError) -> IdentityExport {
+        if WebIdentityFile.matches(bytes) {
+            return IdentityExport(bundle: try WebIdentityFile.open(bytes, passphrase: passphrase), conversations: [])
+        }
         let magic = bytes.count > 4 + 16 ? String(decoding: bytes.prefix(4), as: UTF8.self) : ""
         guard magic == "PCX1" || magic == "PCX2" else {
-            throw ChatError(.badArgument, "not a polychat identity export")
+            throw ChatError(.badArgument, "not a polychat identity export (nor a polygate-identity file from the web client)")
         }
         let vault = Vault(key: try Vault.derive(passphrase, Array(bytes[4..<20])), mode: .passphrase)
         let opened: [UInt8]

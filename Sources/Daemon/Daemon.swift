@@ -118,7 +118,8 @@ package enum Daemon {
                 gatewayID: configuration.daemon.gatewayID,
                 clientAddresses: configuration.http.clientAddresses
             ),
-            blobs: BlobRoutes(blobs: realtime.blobs, clientAddresses: configuration.http.clientAddresses)
+            blobs: BlobRoutes(blobs: realtime.blobs, clientAddresses: configuration.http.clientAddresses),
+            web: WebRoutes(Self.webContent(configuration.web, logger: logger))
         )
         let server = HTTPServer(
             listeners: listeners,
@@ -249,6 +250,23 @@ package enum Daemon {
             }
         }
         return (listeners.isEmpty ? [.address(configuration.http.listen)] : listeners, control)
+    }
+
+    /// The web client's files, loaded once; a failure is logged (with the path) and the client
+    /// answers 503 while the rest of the daemon serves.
+    static func webContent(_ web: DaemonConfiguration.Web, logger: Logger) -> WebRoutes.Content {
+        guard web.enabled else { return .disabled }
+        do {
+            let assets = try WebAssets(directory: web.root)
+            logger.info("web client loaded", metadata: ["web.root": "\(web.root)", "web.assets": "\(assets.assets.count)"])
+            return .served(assets)
+        } catch {
+            logger.error(
+                "web client not served: its files cannot be loaded; reinstall polygate, or set [web] root or [web] enabled = false",
+                metadata: ["web.root": "\(web.root)", "error": "\(error)"]
+            )
+            return .broken
+        }
     }
 
     /// A client of one connection, for the commands that are not the daemon (migrate, rotate-keys).

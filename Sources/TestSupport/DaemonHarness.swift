@@ -51,6 +51,7 @@ package struct DaemonHarness: Sendable {
             \(extra.contains("pool_size") ? "" : "pool_size = 4")
             \(extra)
             \(extra.contains("[blobs]") ? "" : "[blobs]\ndirectory = \"\(self.directory)/blobs\"")
+            \(extra.contains("[web]") ? "" : "[web]\nroot = \"\(TestEnvironment.sourceRoot)/web\"")
             """
         )
     }

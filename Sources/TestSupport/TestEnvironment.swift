@@ -21,6 +21,13 @@ package enum TestEnvironment {
         return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
     }()
 
+    /// The checkout the tests were built from (its `web/` folder is what the daemons serve).
+    package static let sourceRoot: String = {
+        var path = "\(#filePath)"
+        for _ in 0..<3 { path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) }
+        return path
+    }()
+
     /// The path of a built executable product.
     package static func product(_ name: String) -> String {
         "\(Self.productsDirectory)/\(name)"

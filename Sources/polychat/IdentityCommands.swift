@@ -225,11 +225,20 @@ struct Identity: AsyncParsableCommand {
                 The file holds the identity's secret key: anyone with it and the passphrase \
                 ($POLYCHAT_EXPORT_PASSPHRASE, else asked twice) is you. Conversations are not in it: \
                 the new device joins them itself. The file is created with mode 0600 and is never \
-                overwritten.
+                overwritten. With --web it is a polygate-identity file for the web client (JSON; \
+                PBKDF2-SHA256 and AES-256-GCM, which browsers have); 'polychat init --import' reads \
+                both formats, so an identity made in the browser moves to polychat the same way.
                 """
         )
 
         @OptionGroup var state: StateOptions
+
+        @Flag(
+            help: ArgumentHelp(
+                "Write the web client's format instead (a polygate-identity JSON file, PBKDF2 + AES-GCM): open it at /app/ on your server."
+            )
+        )
+        var web = false
 
         @Argument(help: ArgumentHelp("Where to write the export.", valueName: "file"))
         var file: String
@@ -243,7 +252,10 @@ struct Identity: AsyncParsableCommand {
                     prompt: "passphrase for the export: ",
                     confirm: true
                 )
-                let bytes = try await engine.exportIdentity(passphrase: secret)
+                let bytes =
+                    self.web
+                    ? try await engine.exportWebIdentity(passphrase: secret)
+                    : try await engine.exportIdentity(passphrase: secret)
                 let fd = open(self.file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
                 guard fd >= 0 else {
                     throw ChatError(.io, "cannot create \(self.file): \(String(cString: strerror(errno)))")
@@ -252,7 +264,11 @@ struct Identity: AsyncParsableCommand {
                 guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count, fsync(fd) == 0 else {
                     throw ChatError(.io, "cannot write \(self.file): \(String(cString: strerror(errno)))")
                 }
-                say("wrote \(self.file); on the other device: polychat init --import \(self.file)")
+                say(
+                    self.web
+                        ? "wrote \(self.file); in the web client (/app/ on your server) choose 'Use an identity you already have' and this file"
+                        : "wrote \(self.file); on the other device: polychat init --import \(self.file)"
+                )
             }
         }
     }

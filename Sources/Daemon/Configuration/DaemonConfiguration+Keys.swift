@@ -110,6 +110,14 @@ extension DaemonConfiguration {
             ],
             Self.controlKeys
         ),
+        Section(
+            "web",
+            doc: [
+                "The web client (the social feed in a browser) at /app/ on the [http] listener: plain files",
+                "read at startup, served with a strict Content-Security-Policy; hashed assets are cacheable.",
+            ],
+            Self.webKeys
+        ),
     ]
 
     private static let daemonKeys: [ConfigurationKey] = [
@@ -164,12 +172,7 @@ extension DaemonConfiguration {
                 "Where polygated keeps files of its own: gateway-keys, the static keys of sealed sessions",
                 "(created mode 0700 when missing; the file is 0600). Daemons sharing a database share the file.",
             ],
-            check: { path throws(ConfigurationKey.Problem) in
-                guard path.hasPrefix("/") else {
-                    throw ConfigurationKey.Problem(code: .invalidValue, message: "must be an absolute path")
-                }
-                return path
-            }
+            check: { path throws(ConfigurationKey.Problem) in try directoryPath(path) }
         ),
     ]
 
@@ -531,12 +534,7 @@ extension DaemonConfiguration {
             \.blobs.directory,
             bounds: "an absolute path",
             doc: ["Where blobs are stored (created mode 0750 when missing)."],
-            check: { path throws(ConfigurationKey.Problem) in
-                guard path.hasPrefix("/") else {
-                    throw ConfigurationKey.Problem(code: .invalidValue, message: "must be an absolute path")
-                }
-                return path
-            }
+            check: { path throws(ConfigurationKey.Problem) in try directoryPath(path) }
         ),
         .integer("max_size", \.blobs.maxSize, 1024...(1 << 40), doc: ["The largest blob, in bytes."]),
         .integer(
@@ -585,6 +583,17 @@ extension DaemonConfiguration {
         ),
     ]
 
+    private static let webKeys: [ConfigurationKey] = [
+        .boolean("enabled", \.web.enabled, doc: ["Serve the web client at /app/ (and redirect / to it)."]),
+        .string(
+            "root",
+            \.web.root,
+            bounds: "an absolute path",
+            doc: ["Its files: index.html and assets/ (the package installs them here)."],
+            check: { path throws(ConfigurationKey.Problem) in try directoryPath(path) }
+        ),
+    ]
+
     // MARK: - Checks of string values
 
     /// A Unix socket path ("" disables the socket).
@@ -593,6 +602,14 @@ extension DaemonConfiguration {
             throw ConfigurationKey.Problem(code: .invalidValue, message: "must be shorter than 108 bytes (a socket path)")
         }
         guard !path.contains("\0") else { throw ConfigurationKey.Problem(code: .invalidValue, message: "must not contain NUL") }
+        return path
+    }
+
+    /// An absolute directory path.
+    private static func directoryPath(_ path: String) throws(ConfigurationKey.Problem) -> String {
+        guard path.hasPrefix("/") else {
+            throw ConfigurationKey.Problem(code: .invalidValue, message: "must be an absolute path")
+        }
         return path
     }
 

@@ -112,6 +112,18 @@ package struct DaemonConfiguration: Sendable, Hashable {
     package var blobs = BlobLimits()
     /// `[control]`: the control sockets gwctl uses (docs/CONTROL_PROTOCOL.md).
     package var control = Control()
+    /// `[web]`: the web client under /app/ (ADR 0028).
+    package var web = Web()
+
+    /// `[web]`.
+    package struct Web: Sendable, Hashable {
+        /// Whether polygated serves the web client.
+        package var enabled = true
+        /// Its files: index.html and assets/.
+        package var root = "/usr/share/polygate/web"
+
+        package init() {}
+    }
 
     /// The defaults.
     package init() {}

@@ -16,7 +16,8 @@ package enum GatewayHTTP {
         social: SocialRoutes? = nil,
         sse: SSERoutes? = nil,
         pairing: PairingRoutes? = nil,
-        blobs: BlobRoutes? = nil
+        blobs: BlobRoutes? = nil,
+        web: WebRoutes? = nil
     ) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: MetricsMiddleware())
@@ -27,6 +28,7 @@ package enum GatewayHTTP {
         sse?.register(on: router)
         pairing?.register(on: router)
         blobs?.register(on: router)
+        web?.register(on: router)
         return router
     }
 

@@ -12,7 +12,7 @@ struct PolychatUser: Sendable {
     let name: String
     let home: String
     let server: String
-    let extraEnvironment: [String: String]
+    var extraEnvironment: [String: String]
     /// The user id (`polychat whoami`).
     private(set) var id = ""
 

@@ -79,6 +79,7 @@ import Testing
         "metrics.token": "\"0123456789abcdef0123\"",
         "control.listen": "\"/tmp/other.sock\"",
         "blobs.directory": "\"/srv/polygate/blobs\"",
+        "web.root": "\"/srv/polygate-web\"",
         "control.group": "\"wheel\"",
         "control.readonly_listen": "\"/tmp/other-ro.sock\"",
         "control.readonly_group": "\"adm\"",
