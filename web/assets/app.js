@@ -132,8 +132,12 @@ function welcomeView() {
     busy(create.querySelector('button'), async () => {
       say('Creating your key…');
       me = await Identity.create(pass.value);
-      if (name.value.trim()) await publish(await me.setName(name.value.trim()));
-      say('Your identity is ready.');
+      try {
+        if (name.value.trim()) await publish(await me.setName(name.value.trim()));
+        say('Your identity is ready.');
+      } catch (error) {
+        if (!error.shown) throw error;  // the name waits in the outbox; the identity is made
+      }
       go('/app/');
     });
   });

@@ -114,6 +114,7 @@ export class Identity {
     const envelope = await seal(encodeExportBundle(seed, publicKey), passphrase, publicKey);
     localStorage.setItem(IDENTITY_KEY, JSON.stringify(envelope));
     localStorage.removeItem(LOG_KEY);
+    localStorage.removeItem('polygate.outbox');
     return new Identity(signingKey, publicKey, ProcessLog.load(publicKey));
   }
 
@@ -143,8 +144,16 @@ export class Identity {
   // Signs the next event of this browser's process; returns the SignedEvent bytes and the
   // parts needed to point at it.
   async append(contentType, { content, lwwElement, lwwElementSet, references } = {}) {
+    // One clock per event even with the client open in several tabs: the log is read from
+    // storage and advanced under a lock the tabs share (Web Locks), before anything is signed.
+    const { clock, indices } = await navigator.locks.request('polygate.log', () => {
+      this.log = ProcessLog.load(this.publicKey);
+      const next = this.log.clock + 1n;
+      const before = this.log.indices.map(([type, c]) => [type, c]);
+      this.log.advance(contentType, next);
+      return { clock: next, indices: before };
+    });
     const now = Date.now();
-    const clock = this.log.clock + 1n;
     const eventBytes = encodeEvent({
       system: this.publicKey,
       process: this.log.process,
@@ -152,14 +161,13 @@ export class Identity {
       contentType,
       content,
       vectorClock: [],
-      indices: this.log.indices,
+      indices,
       lwwElement: lwwElement && { ...lwwElement, unixMilliseconds: now },
       lwwElementSet: lwwElementSet && { ...lwwElementSet, unixMilliseconds: now },
       references,
       unixMilliseconds: now,
     });
     const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', this.signingKey, eventBytes));
-    this.log.advance(contentType, clock);
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', eventBytes));
     const event = { ...decodeEvent(eventBytes), digest };
     return { signed: encodeSignedEvent(signature, eventBytes), event };
