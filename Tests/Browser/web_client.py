@@ -24,6 +24,8 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -225,6 +227,47 @@ def run(driver, wait):
     driver.find_element(By.LINK_TEXT, "Timeline").click()
     text_appears(wait, "#timeline .post", "hello from polychat")
     step("reloaded and unlocked")
+
+    # A post's share link, opened as a new page load: unlock, then that post.
+    bobs = [p for p in driver.find_elements(By.CSS_SELECTOR, "#timeline .post") if "hello from polychat" in p.text]
+    share = bobs[0].get_attribute("data-link")
+    assert share.startswith("/app/post/"), share
+    driver.get(f"{BASE}{share}")
+    fill_when_ready(wait, driver, "unlock-passphrase", PASSPHRASE)
+    driver.find_element(By.ID, "unlock-submit").click()
+    text_appears(wait, "main .post", "hello from polychat")
+    text_appears(wait, "#replies .post", REPLY)
+    step("a share link opens its post")
+
+    # Unfollow from bob's profile: his posts leave the timeline.
+    driver.find_element(By.CSS_SELECTOR, "main .post a.author").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "follow-toggle"), "Unfollow"))
+    driver.find_element(By.ID, "follow-toggle").click()
+    text_appears(wait, "#status", "No longer following bob")
+    driver.find_element(By.LINK_TEXT, "Timeline").click()
+    text_appears(wait, "#timeline .post", MINE)
+    assert not any("hello from polychat" in p.text for p in driver.find_elements(By.CSS_SELECTOR, "#timeline .post")), \
+        "bob's post is still in the timeline after unfollowing"
+    step("unfollowed: his posts are gone from the timeline")
+
+    # The keyboard alone: Tab to the composer, type, Tab to its button, Enter.
+    def press(keys):
+        ActionChains(driver).send_keys(keys).perform()
+
+    def focused():
+        return driver.switch_to.active_element.get_attribute("id")
+
+    for _ in range(30):
+        if focused() == "composer-text":
+            break
+        press(Keys.TAB)
+    assert focused() == "composer-text", "Tab never reached the composer"
+    press("typed with the keyboard alone")
+    press(Keys.TAB)
+    assert focused() == "composer-submit", focused()
+    press(Keys.ENTER)
+    text_appears(wait, "#timeline .post", "typed with the keyboard alone")
+    step("posted with the keyboard alone")
 
     # Nothing the browser reported: no CSP violation, no failed module, no uncaught error.
     # (The failed upload of the offline step is the one error expected.)

@@ -45,9 +45,11 @@ import Testing
                 let steps = run.output.split(separator: "\n").map(String.init)
                 for expected in [
                     "identity created", "posted from the browser", "polychat sees the browser's post",
-                    "following bob: his post is in the timeline", "polychat sees the reply", "a reply written offline is sent later",
+                    "following bob: his post is in the timeline", "polychat sees the reply",
+                    "a reply written offline is sent later",
                     "two tabs, no clock used twice", "search finds bob's post",
-                    "reloaded and unlocked", "console clean; identity stored sealed",
+                    "reloaded and unlocked", "a share link opens its post", "unfollowed: his posts are gone from the timeline",
+                    "posted with the keyboard alone", "console clean; identity stored sealed",
                     "polychat imports the browser's identity", "the browser imports polychat's identity",
                 ] {
                     #expect(steps.contains(expected), "missing step '\(expected)' in:\n\(run.output)")
