@@ -120,7 +120,10 @@ extension Polygated {
         static let configuration = CommandConfiguration(
             commandName: "check-config",
             abstract: "Validate the configuration file and print the effective settings (secrets masked).",
-            discussion: "Exit status 0 when valid, 78 with the file, line and key of the first problem otherwise."
+            discussion: """
+                Exit status 0 when valid, 78 with the file, line and key of the first problem \
+                otherwise. Files the daemon can start without (the web client's) only draw a warning.
+                """
         )
 
         @OptionGroup var options: ConfigOptions
@@ -132,6 +135,16 @@ extension Polygated {
             let configuration = try self.options.load()
             // The certificate and key are read as the daemon would (run this as its user).
             _ = try self.options.tls(configuration)
+            // The daemon starts without the web client's files (it answers 503 there): a warning.
+            if configuration.web.enabled {
+                do {
+                    _ = try WebAssets(directory: configuration.web.root)
+                } catch {
+                    printError(
+                        "polygated: warning: \(self.options.config): web.root: \(error.message); the web client would answer 503 (set [web] root, or [web] enabled = false)"
+                    )
+                }
+            }
             if !self.quiet {
                 print("# \(self.options.config): OK")
                 print(configuration, terminator: "")

@@ -18,6 +18,24 @@ import Testing
         let quiet = try await DaemonHarness.run(["check-config", "--quiet", "--config", harness.configPath])
         #expect(quiet.status == 0)
         #expect(quiet.stdout.isEmpty)
+        #expect(quiet.stderr.isEmpty)
+    }
+
+    /// The daemon starts without the web client's files, so check-config warns and passes.
+    @Test func checkConfigWarnsAboutMissingWebClientFiles() async throws {
+        let harness = try DaemonHarness(databaseURL: "postgresql:///polygate", extra: "[web]\nroot = \"/nonexistent/web\"\n")
+        let result = try await DaemonHarness.run(["check-config", "--quiet", "--config", harness.configPath])
+        #expect(result.status == 0)
+        #expect(
+            result.stderr.contains("warning: \(harness.configPath): web.root: /nonexistent/web does not exist"),
+            "\(result.stderr)"
+        )
+        let disabled = try DaemonHarness(
+            databaseURL: "postgresql:///polygate",
+            extra: "[web]\nroot = \"/nonexistent/web\"\nenabled = false\n"
+        )
+        let quiet = try await DaemonHarness.run(["check-config", "--quiet", "--config", disabled.configPath])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty, "\(quiet.stderr)")
     }
 
     @Test(arguments: [

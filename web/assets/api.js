@@ -4,7 +4,7 @@
 
 import {
   ContentType, decodeEvent, decodeRanges, decodeReferencesResponse, decodeResultEvents,
-  decodeSignedEvents, encodeEvents, encodePointer, encodePublicKey, encodeRanges,
+  decodePublicKey, decodeSignedEvents, encodeEvents, encodePointer, encodePublicKey, encodeRanges,
   encodeReferencesRequest, encodeRepeatedUInt64, equalBytes, fromBase64, toBase64,
 } from './proto.js';
 
@@ -157,9 +157,11 @@ export async function following(system) {
   const result = [];
   for (const [key, element] of latestBySystem) {
     if (element.remove) continue;
-    const value = fromBase64(key);
-    // value = a serialized PublicKey { key_type = 1, key = 32 bytes }
-    if (value.length === 36 && value[0] === 0x08 && value[1] === 0x01 && value[2] === 0x12 && value[3] === 0x20) result.push(value.slice(4));
+    // The value is a serialized PublicKey; only Ed25519 keys (type 1, 32 bytes) are followed.
+    try {
+      const followed = decodePublicKey(fromBase64(key));
+      if (followed.keyType === 1n && followed.key.length === 32) result.push(followed.key);
+    } catch { /* not a PublicKey: skipped */ }
   }
   return result;
 }

@@ -18,10 +18,14 @@ import Testing
 
     @Test func anSSEClientSeesTheSameStreamAsAWebSocketClient() async throws {
         try await GatewayHarness.run { gateway in
-            // The stream's headers keep proxies and CDNs from buffering or caching it.
+            // The stream's headers keep proxies and CDNs from buffering or caching it. A client of
+            // its own, shut down after the probes: the shared client kept their connections,
+            // and the stream below once took one that the server was closing
+            // (remoteConnectionClosed under load).
+            let probes = HTTPClient(eventLoopGroupProvider: .singleton)
             var probe = HTTPClientRequest(url: "http://127.0.0.1:\(gateway.port)/v1/stream")
             probe.headers.add(name: "Accept", value: "text/event-stream")
-            let head = try await HTTPClient.shared.execute(probe, timeout: .seconds(10))
+            let head = try await probes.execute(probe, timeout: .seconds(10))
             #expect(head.status.code == 200)
             #expect(head.headers.first(name: "Content-Type") == "text/event-stream")
             #expect(head.headers.first(name: "Cache-Control") == "no-store, no-transform")
@@ -31,9 +35,10 @@ import Testing
             stray.method = .POST
             stray.headers.add(name: "X-Polygate-Stream", value: Hex.encode(SecureRandom.bytes(count: 16)))
             stray.body = .bytes(ByteBuffer(bytes: [1, 2, 3]))
-            let refused = try await HTTPClient.shared.execute(stray, timeout: .seconds(10))
+            let refused = try await probes.execute(stray, timeout: .seconds(10))
             #expect(refused.status.code == 404)
             #expect(refused.headers.first(name: "Cache-Control") == "no-store")
+            try await probes.shutdown()
 
             let (alice, bob, carol) = (User(), User(), User())
             let (a, b, c) = (try alice.device(), try bob.device(), try carol.device())
