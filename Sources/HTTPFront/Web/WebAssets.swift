@@ -72,8 +72,8 @@ package struct WebAssets: Sendable {
             throw WebAssetsError(code: .badShell, message: "index.html lacks the line \(Self.importMapMarker)")
         }
         let plain = files.keys.sorted()
-        // Longest names first, so that `app.js` never rewrites part of `app.js.map`'s reference.
-        for name in plain.sorted(by: { $0.count > $1.count }) {
+        // Quoted on both sides, so one name never rewrites part of another's reference.
+        for name in plain {
             let hashed = byName[name]!.hashedName
             html = html.replacingOccurrences(of: "\"assets/\(name)\"", with: "\"\(Self.prefix)/assets/\(hashed)\"")
         }
