@@ -311,10 +311,15 @@ async function timelineView() {
   show('Timeline', post, followForm, list, more);
 
   // Pages merge the newest posts of everyone followed (and yours), newest first.
-  let before, shown = new Set();
+  // Whom the timeline shows is read once per reset, not again for every older page.
+  let before, shown = new Set(), systems = [];
   async function load(reset) {
-    if (reset) { before = undefined; shown = new Set(); list.replaceChildren(); }
-    const systems = [me.publicKey, ...(await api.following(me.publicKey))];
+    if (reset) {
+      before = undefined;
+      shown = new Set();
+      list.replaceChildren();
+      systems = [me.publicKey, ...(await api.following(me.publicKey))];
+    }
     const pages = await Promise.all(systems.map((s) => api.index(s, ContentType.post, { before: before === undefined ? undefined : before + 1, limit: 20 })));
     const mine = reset ? published.filter((e) => equalBytes(e.system, me.publicKey)) : [];
     const events = unique([...pages.flat(), ...mine]).filter((e) => e.contentType === ContentType.post && !shown.has(postPath(e)))

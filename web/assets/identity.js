@@ -55,8 +55,10 @@ export async function open(envelope, passphrase) {
   if (envelope?.format !== 'polygate-identity' || envelope.version !== 1) {
     throw new IdentityError('This is not a polygate identity file (format polygate-identity, version 1).');
   }
-  if (envelope.kdf !== 'PBKDF2-SHA256' || envelope.cipher !== 'AES-256-GCM' || !(envelope.iterations >= 100000)) {
-    throw new IdentityError('This identity file uses a key derivation or cipher this page does not know.');
+  // The same bounds as polychat's: fewer is too cheap to attack, more would hold the page for minutes.
+  if (envelope.kdf !== 'PBKDF2-SHA256' || envelope.cipher !== 'AES-256-GCM'
+    || !(Number.isInteger(envelope.iterations) && envelope.iterations >= 100000 && envelope.iterations <= 10000000)) {
+    throw new IdentityError('This identity file uses a key derivation, iteration count or cipher this page does not accept (PBKDF2-SHA256 with 100,000 to 10,000,000 iterations, AES-256-GCM).');
   }
   let plaintext;
   try {
